@@ -1,0 +1,165 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"civitas/internal/kernel"
+)
+
+// Config is everything civitas needs to run.
+type Config struct {
+	Addr      string // listen address, HOST:PORT
+	DataDir   string // holds the SQLite database and local state
+	DB        string // postgres:// DSN; empty = SQLite inside DataDir
+	PublicURL string // how the outside world reaches us; default http://Addr
+	Demo      bool   // load the demo province into an empty database
+	// DemoPersons is the size of the demo province --demo loads.
+	DemoPersons int
+	LogLevel    string // debug, info, warn, error
+	LogFormat   string // text or json
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the defaults of the command-line contract.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./civitas-data",
+		DemoPersons:     2000,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// BindStorage registers --data and --db, shared by every subcommand that
+// opens the database.
+func (c *Config) BindStorage(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data `DIR` holding the SQLite database")
+	fs.StringVar(&c.DB, "db", c.DB, "database `DSN`: postgres://... (default: SQLite in the data directory)")
+}
+
+// BindLog registers --log-level and --log-format.
+func (c *Config) BindLog(fs *flag.FlagSet) {
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log `format`: text or json")
+}
+
+// BindServe registers the flags of `civitas serve`.
+func (c *Config) BindServe(fs *flag.FlagSet) {
+	c.BindStorage(fs)
+	c.BindLog(fs)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` HOST:PORT")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
+	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
+}
+
+// EnvName returns the environment variable for a flag: --public-url => CIVITAS_PUBLIC_URL.
+func EnvName(flagName string) string {
+	return "CIVITAS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line from
+// CIVITAS_NAME, or else from the file named by CIVITAS_NAME_FILE.
+// Call it after fs.Parse.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string, readFile func(string) ([]byte, error)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := EnvName(f.Name)
+		v, ok := getenv(name), getenv(name) != ""
+		if !ok {
+			path := getenv(name + "_FILE")
+			if path == "" {
+				return
+			}
+			b, err := readFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+				return
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// ApplyOSEnv is ApplyEnv with the process environment.
+func ApplyOSEnv(fs *flag.FlagSet) error { return ApplyEnv(fs, os.Getenv, os.ReadFile) }
+
+// Validate checks the values and fills the derived ones (PublicURL).
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" && c.DB == "" {
+		errs = append(errs, errors.New("--data must name a directory"))
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") && !strings.HasPrefix(c.DB, "sqlite:") {
+		errs = append(errs, errors.New("--db must be a postgres:// URL (or sqlite:PATH)"))
+	}
+	if c.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("--addr must be HOST:PORT: %w", err))
+		}
+	}
+	if c.PublicURL == "" && c.Addr != "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("--public-url must be an absolute http:// or https:// URL"))
+		} else {
+			c.PublicURL = strings.TrimRight(u.String(), "/")
+		}
+	}
+	if c.DemoPersons < 0 || c.DemoPersons > 3_000_000 {
+		errs = append(errs, errors.New("--demo-persons must be between 0 and 3000000"))
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, errors.New("--log-format must be text or json"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return &kernel.Error{Code: kernel.Invalid, Key: "error.invalid", Err: err}
+	}
+	return nil
+}
+
+// SlogLevel parses LogLevel.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level must be debug, info, warn or error")
+	}
+	return l, nil
+}
+
+// Logger builds the process logger: structured, to w, at the configured level.
+func (c *Config) Logger(w *os.File) *slog.Logger {
+	lvl, _ := c.SlogLevel()
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
