@@ -56,8 +56,12 @@ CREATE TABLE households (
 	address TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- persons is a rowid table with a separate unique index on citizen_id, so a
+-- bulk load appends rows and builds the index once by sorting instead of
+-- rewriting B-tree pages all over the key space at every commit.
 CREATE TABLE persons (
-	citizen_id TEXT PRIMARY KEY,
+	id INTEGER PRIMARY KEY,
+	citizen_id TEXT NOT NULL,
 	full_name TEXT NOT NULL,
 	birth_date TEXT NOT NULL,
 	sex TEXT NOT NULL CHECK (sex IN ('M', 'F')),
@@ -65,7 +69,8 @@ CREATE TABLE persons (
 	unit_code TEXT NOT NULL REFERENCES units (code),
 	phone TEXT NOT NULL DEFAULT '',
 	updated_at BIGINT NOT NULL
-) WITHOUT ROWID;
+);
+CREATE UNIQUE INDEX persons_citizen ON persons (citizen_id);
 CREATE INDEX persons_household ON persons (household_id);
 CREATE INDEX persons_unit ON persons (unit_code);
 

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"civitas/internal/app"
+	"civitas/internal/audit"
+	"civitas/internal/config"
+	"civitas/internal/db"
+	"civitas/internal/demo"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+)
+
+// openDB opens and migrates the database named by c, for operator commands
+// that may run beside a serving instance.
+func openDB(ctx context.Context, c config.Config) (*db.DB, error) {
+	d, err := db.Open(ctx, db.Options{DSN: c.DB, DataDir: c.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func demoCommand() command {
+	var persons int
+	var seed int64
+	return command{
+		name:  "demo",
+		usage: "civitas demo [--data DIR] [--db DSN] --persons N [--seed S]",
+		bind: func(fs *flag.FlagSet, c *config.Config) {
+			c.BindStorage(fs)
+			fs.IntVar(&persons, "persons", 10000, "`number` of persons in the demo province (1000 to 3000000)")
+			fs.Int64Var(&seed, "seed", 1, "`seed`: the same seed gives the same province")
+		},
+		run: func(ctx context.Context, c config.Config, _ []string, stdout, stderr io.Writer) error {
+			if persons < 1 || persons > 3_000_000 {
+				return usageError("--persons must be between 1 and 3000000")
+			}
+			d, err := openDB(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			st, err := app.LoadDemo(ctx, d, kernel.SystemClock{}, demo.Options{Persons: persons, Seed: seed, Progress: stderr})
+			if err != nil {
+				return err
+			}
+			secs := st.Duration.Seconds()
+			fmt.Fprintf(stdout, "loaded %d persons in %d households, %d units, %d agencies, %d officials in %.1f s (%.0f persons/s)\n",
+				st.Persons, st.Households, st.Units, st.Agencies, st.Officials, secs, float64(st.Persons)/max(secs, 1e-9))
+			return nil
+		},
+	}
+}
+
+func auditCommand() command {
+	return command{
+		name:  "audit",
+		usage: "civitas audit verify [--data DIR] [--db DSN]",
+		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindStorage(fs) },
+		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
+			if len(args) != 1 || args[0] != "verify" {
+				return usageError("expected: civitas audit verify")
+			}
+			d, err := openDB(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			start := time.Now()
+			rep, err := audit.Verify(ctx, d)
+			if err != nil {
+				return err
+			}
+			if !rep.OK() {
+				return fmt.Errorf("audit log broken at record %d: %s (%d records before it verified)", rep.FirstBad, rep.Problem, rep.Records)
+			}
+			fmt.Fprintf(stdout, "audit log intact: %d records verified in %s; head %d %s\n",
+				rep.Records, time.Since(start).Round(time.Millisecond), rep.Head.Seq, rep.Head.Hash)
+			return nil
+		},
+	}
+}
+
+func registryCommand() command {
+	var limit int
+	var asJSON bool
+	return command{
+		name:  "registry",
+		usage: "civitas registry list units|persons|agencies|officials [--data DIR] [--db DSN] [--limit N] [--json]",
+		bind: func(fs *flag.FlagSet, c *config.Config) {
+			c.BindStorage(fs)
+			fs.IntVar(&limit, "limit", 0, "list at most `N` rows (0: all)")
+			fs.BoolVar(&asJSON, "json", false, "write JSON lines")
+		},
+		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
+			if len(args) != 2 || args[0] != "list" {
+				return usageError("expected: civitas registry list units|persons|agencies|officials")
+			}
+			d, err := openDB(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			svc := registry.New(d, kernel.SystemClock{})
+			out := bufio.NewWriterSize(stdout, 64<<10)
+			defer out.Flush()
+			var w rowWriter
+			if asJSON {
+				enc := json.NewEncoder(out)
+				w = func(v any, _ []string) error { return enc.Encode(v) }
+			} else {
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				defer tw.Flush()
+				w = func(_ any, cols []string) error {
+					for i, c := range cols {
+						if i > 0 {
+							fmt.Fprint(tw, "\t")
+						}
+						fmt.Fprint(tw, c)
+					}
+					_, err := fmt.Fprintln(tw)
+					return err
+				}
+			}
+			return listRegistry(ctx, svc, args[1], limit, w)
+		},
+	}
+}
+
+type rowWriter func(v any, cols []string) error
+
+// listRegistry pages through one registry table, writing each row.
+func listRegistry(ctx context.Context, svc *registry.Service, what string, limit int, w rowWriter) error {
+	page := func(after string) (rows []any, cols [][]string, last string, err error) {
+		p := kernel.Page{After: after, Limit: kernel.MaxPageLimit}
+		switch what {
+		case "units":
+			us, err := svc.ListUnits(ctx, p)
+			for _, u := range us {
+				rows, cols, last = append(rows, u), append(cols, []string{u.Code, u.Name, string(u.Level), u.ParentCode}), u.Code
+			}
+			return rows, cols, last, err
+		case "persons":
+			ps, err := svc.ListPersons(ctx, p)
+			for _, x := range ps {
+				rows, cols, last = append(rows, x), append(cols, []string{x.CitizenID, x.FullName, x.BirthDate, x.UnitCode}), x.CitizenID
+			}
+			return rows, cols, last, err
+		case "agencies":
+			as, err := svc.ListAgencies(ctx, p)
+			for _, x := range as {
+				rows, cols, last = append(rows, x), append(cols, []string{x.Code, x.Name, string(x.Kind), x.UnitCode}), x.Code
+			}
+			return rows, cols, last, err
+		case "officials":
+			os, err := svc.ListOfficials(ctx, p)
+			for _, x := range os {
+				rows, cols, last = append(rows, x), append(cols, []string{x.CitizenID, x.AgencyCode, string(x.Role)}), x.ID
+			}
+			return rows, cols, last, err
+		}
+		return nil, nil, "", usageError(fmt.Sprintf("unknown registry %q: expected units, persons, agencies or officials", what))
+	}
+	n, after := 0, ""
+	for {
+		rows, cols, last, err := page(after)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			if limit > 0 && n >= limit {
+				return nil
+			}
+			if err := w(rows[i], cols[i]); err != nil {
+				return err
+			}
+			n++
+		}
+		if len(rows) < kernel.MaxPageLimit {
+			return nil
+		}
+		after = last
+	}
+}
+

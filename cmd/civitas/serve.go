@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"civitas/internal/app"
+	"civitas/internal/config"
+)
+
+func serveCommand() command {
+	return command{
+		name:  "serve",
+		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]",
+		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindServe(fs) },
+		run: func(ctx context.Context, c config.Config, _ []string, _, stderr io.Writer) error {
+			log := c.Logger(os.Stderr)
+			a, err := app.New(ctx, c, log)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", c.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", c.Addr, err)
+			}
+			return a.Serve(ctx, ln)
+		},
+	}
+}
+
+func migrateCommand() command {
+	return command{
+		name:  "migrate",
+		usage: "civitas migrate [--data DIR] [--db DSN]",
+		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindStorage(fs) },
+		run: func(ctx context.Context, c config.Config, _ []string, stdout, _ io.Writer) error {
+			d, err := openDB(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			applied, err := d.Migrate(ctx)
+			for _, v := range applied {
+				fmt.Fprintln(stdout, "applied", v)
+			}
+			if err == nil && len(applied) == 0 {
+				fmt.Fprintln(stdout, "database is up to date")
+			}
+			return err
+		},
+	}
+}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"civitas/internal/audit"
+	"civitas/internal/config"
+	"civitas/internal/db"
+	"civitas/internal/demo"
+	"civitas/internal/i18n"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+	"civitas/internal/web"
+)
+
+// Version is set at build time with -ldflags "-X civitas/internal/app.Version=...".
+var Version = "dev"
+
+// App is one running civitas instance.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	clock    kernel.Clock
+	db       *db.DB
+	registry *registry.Service
+	web      *web.Server
+	jobs     *jobRunner
+}
+
+// New opens and migrates the database, loads the demo province when asked
+// and the registry is empty, and builds every capability.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	d, err := db.Open(ctx, db.Options{DSN: cfg.DB, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, cfg, log, d)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (*App, error) {
+	if _, err := d.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, clock: kernel.SystemClock{}, db: d}
+	a.registry = registry.New(d, a.clock)
+	if cfg.Demo {
+		if _, err := LoadDemo(ctx, d, a.clock, demo.Options{Persons: cfg.DemoPersons, Seed: 1}); err != nil && kernel.ErrorCode(err) != kernel.Conflict {
+			return nil, err
+		}
+	}
+
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(d.WritePool(), "write"),
+	)
+	if d.ReadPool() != d.WritePool() {
+		metrics.MustRegister(collectors.NewDBStatsCollector(d.ReadPool(), "read"))
+	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	public, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid").WithCause(err)
+	}
+	a.web, err = web.NewServer(web.Options{
+		DB: d, Logger: log, Clock: a.clock, PublicURL: public, Metrics: metrics,
+		Catalog: catalog, Ready: a.ready, Version: Version,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	a.jobs = &jobRunner{db: d, clock: a.clock, log: log, holder: newHolderID(), jobs: []Job{
+		{Name: "web.sessions.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			n, err := a.web.DeleteExpiredSessions(ctx, a.clock.Now())
+			if n > 0 {
+				log.Info("expired sessions deleted", slog.Int64("count", n))
+			}
+			return err
+		}},
+	}}
+	return a, nil
+}
+
+// ready reports whether this instance can serve: database reachable and
+// every migration applied.
+func (a *App) ready(ctx context.Context) error {
+	if err := a.db.Ping(ctx); err != nil {
+		return err
+	}
+	pending, err := a.db.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("app: %d migrations pending", len(pending))
+	}
+	return nil
+}
+
+// Handler returns the whole platform as one http.Handler.
+func (a *App) Handler() http.Handler { return a.web.Handler() }
+
+// DB returns the database, for operator commands run in-process.
+func (a *App) DB() *db.DB { return a.db }
+
+// Serve answers HTTP on ln and runs the background jobs until ctx ends, then
+// shuts down gracefully: no new connections, requests under way finish
+// (within ShutdownTimeout), jobs stop, the database closes.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	jobCtx, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); a.jobs.run(jobCtx) }()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a.log.Info("civitas serving", slog.String("addr", ln.Addr().String()), slog.String("public_url", a.cfg.PublicURL),
+		slog.String("db", string(a.db.Dialect())), slog.String("version", Version))
+
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-served
+	}
+	stopJobs()
+	<-jobsDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.db.Close() }
+
+// LoadDemo loads the demo province into an empty registry and records it in
+// the audit log. It fails with a Conflict when the registry is not empty.
+func LoadDemo(ctx context.Context, d *db.DB, clock kernel.Clock, o demo.Options) (demo.Stats, error) {
+	if o.Clock == nil {
+		o.Clock = clock
+	}
+	st, err := demo.Load(ctx, d, o)
+	if err != nil {
+		return st, err
+	}
+	ctx = kernel.WithActor(ctx, kernel.System("demo"))
+	err = d.Update(ctx, clock.Now(), func(tx *db.Tx) error {
+		_, err := audit.Append(ctx, tx, audit.Entry{
+			Action: "demo.load", SubjectType: "registry", SubjectID: "demo",
+			Details: map[string]any{"persons": st.Persons, "seed": o.Seed},
+		})
+		return err
+	})
+	return st, err
+}

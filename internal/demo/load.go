@@ -1,0 +1,377 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"time"
+
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+)
+
+// Options say how large a province to build, from which seed.
+type Options struct {
+	Persons int
+	Seed    int64
+	// Progress receives a progress bar (a terminal) or a line every 10 % (any
+	// other writer); nil is silent.
+	Progress io.Writer
+	Clock    kernel.Clock
+}
+
+// Stats count what Load wrote.
+type Stats struct {
+	Units, Households, Persons, Agencies, Officials int
+	Duration                                        time.Duration
+}
+
+// MaxPersons bounds a demo province.
+const MaxPersons = 3_000_000
+
+// chunkPersons is how many persons one write transaction carries: large
+// enough to amortise the commit, small enough that a running server gets the
+// write lock between chunks within a fraction of a second.
+const chunkPersons = 20_000
+
+// refDate is "today" for the demo population: ages are computed against it,
+// so the data does not change with the day it is loaded.
+var refDate = time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// Load builds the demo province into d. It refuses a database whose
+// population registry is not empty.
+func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
+	if o.Persons < 1 || o.Persons > MaxPersons {
+		return Stats{}, kernel.E(kernel.Invalid, "error.demo.bad_size", MaxPersons)
+	}
+	if o.Clock == nil {
+		o.Clock = kernel.SystemClock{}
+	}
+	start := time.Now()
+	svc := registry.New(d, o.Clock)
+	empty, err := svc.Empty(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	if !empty {
+		return Stats{}, kernel.E(kernel.Conflict, "error.demo.not_empty")
+	}
+	r := rand.New(rand.NewPCG(uint64(o.Seed), 0x5e6d_c1f1_7a50_0099))
+	st := buildStructure(r)
+	if err := svc.AddStructure(ctx, st.units, st.agencies, nil); err != nil {
+		return Stats{}, err
+	}
+	bulk, err := svc.StartBulk(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	g := newGenerator(r, &st, o.Persons)
+	chunks := make(chan chunk, 2)
+	genCtx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
+	go g.run(genCtx, chunks)
+
+	pr := newProgress(o.Progress, o.Persons)
+	stats := Stats{Units: len(st.units), Agencies: len(st.agencies)}
+	for c := range chunks {
+		if err := bulk.Write(ctx, c.homes, c.persons); err != nil {
+			stopGen()
+			for range chunks { // let the generator finish
+			}
+			_ = bulk.Finish(context.WithoutCancel(ctx))
+			return stats, err
+		}
+		stats.Households += len(c.homes)
+		stats.Persons += len(c.persons)
+		pr.update(stats.Persons)
+	}
+	if err := ctx.Err(); err != nil {
+		_ = bulk.Finish(context.WithoutCancel(ctx))
+		return stats, err
+	}
+	if err := bulk.Finish(ctx); err != nil {
+		return stats, err
+	}
+	officials := g.officials(st.agencies)
+	if err := svc.AddStructure(ctx, nil, nil, officials); err != nil {
+		return stats, err
+	}
+	stats.Officials = len(officials)
+	stats.Duration = time.Since(start)
+	pr.done(stats)
+	return stats, nil
+}
+
+type chunk struct {
+	homes   []registry.Household
+	persons []registry.Person
+}
+
+// generator makes households and persons in a fixed order from one random
+// source, so the same seed gives the same province.
+type generator struct {
+	r        *rand.Rand
+	st       *structure
+	total    int
+	weights  []int // cumulative commune weights
+	serials  map[int]int
+	phones   int
+	homes    int
+	officers map[string][]string // commune code -> candidate officials' citizen IDs
+}
+
+// candidatesPerCommune bounds how many adults of working age per commune are
+// kept as possible officials.
+const candidatesPerCommune = 24
+
+func newGenerator(r *rand.Rand, st *structure, total int) *generator {
+	g := &generator{r: r, st: st, total: total, serials: map[int]int{}, officers: map[string][]string{}}
+	sum := 0
+	for i := range st.communes {
+		w := 2
+		if st.communeDistrict[i] < 2 { // city and town wards are denser
+			w = 5
+		}
+		sum += w
+		g.weights = append(g.weights, sum)
+	}
+	return g
+}
+
+func (g *generator) run(ctx context.Context, out chan<- chunk) {
+	defer close(out)
+	done := 0
+	for done < g.total {
+		c := chunk{
+			homes:   make([]registry.Household, 0, chunkPersons/3),
+			persons: make([]registry.Person, 0, chunkPersons+6),
+		}
+		for len(c.persons) < chunkPersons && done+len(c.persons) < g.total {
+			g.household(&c, g.total-done-len(c.persons))
+		}
+		done += len(c.persons)
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+var sizeWeights = []int{12, 32, 54, 78, 92, 100} // cumulative %, sizes 1..6
+
+func (g *generator) household(c *chunk, left int) {
+	r := g.r
+	p := r.IntN(100)
+	size := 1
+	for size < 6 && p >= sizeWeights[size-1] {
+		size++
+	}
+	size = min(size, left)
+	ci := g.pickCommune()
+	commune := g.st.communes[ci]
+	district := g.st.districts[g.st.communeDistrict[ci]]
+	g.homes++
+	home := registry.Household{
+		ID:       fmt.Sprintf("%s%09d", ProvinceCode, g.homes),
+		UnitCode: commune.Code,
+		Address: fmt.Sprintf("Số %d, %s %d, %s, %s, %s", 1+r.IntN(300), hamlets[r.IntN(len(hamlets))], 1+r.IntN(15),
+			commune.Name, district.Name, ProvinceName),
+	}
+	c.homes = append(c.homes, home)
+
+	// The head of the household, then a spouse, then children or grandchildren.
+	var headAge int
+	switch {
+	case size == 1 && r.IntN(2) == 0:
+		headAge = 19 + r.IntN(17)
+	case size == 1:
+		headAge = 60 + r.IntN(32)
+	default:
+		headAge = 25 + r.IntN(50)
+	}
+	headSex := registry.Male
+	if (size == 1 && r.IntN(2) == 0) || (size > 1 && r.IntN(10) < 3) {
+		headSex = registry.Female
+	}
+	family := familyNames[r.IntN(len(familyNames))]
+	g.person(c, home, headAge, headSex, family)
+	n := 1
+	if size > 1 && r.IntN(100) < 85 {
+		spouseSex := registry.Female
+		if headSex == registry.Female {
+			spouseSex = registry.Male
+		}
+		spouseFamily := familyNames[r.IntN(len(familyNames))]
+		if spouseSex == registry.Male {
+			family = spouseFamily // children take their father's family name
+		}
+		g.person(c, home, max(18, headAge-3+r.IntN(7)), spouseSex, spouseFamily)
+		n++
+	}
+	// Many households keep an elderly parent at home.
+	if n < size && headAge < 60 && r.IntN(100) < 35 {
+		sex := registry.Female
+		if r.IntN(3) == 0 {
+			sex = registry.Male
+		}
+		g.person(c, home, min(99, headAge+22+r.IntN(14)), sex, familyNames[r.IntN(len(familyNames))])
+		n++
+	}
+	for ; n < size; n++ {
+		var age int
+		if headAge < 55 {
+			age = r.IntN(max(1, min(headAge-19, 28)))
+		} else if r.IntN(2) == 0 {
+			age = max(18, headAge-32+r.IntN(12)) // a grown child
+		} else {
+			age = r.IntN(16) // a grandchild
+		}
+		sex := registry.Male
+		if r.IntN(2) == 0 {
+			sex = registry.Female
+		}
+		g.person(c, home, age, sex, family)
+	}
+}
+
+func (g *generator) pickCommune() int {
+	x := g.r.IntN(g.weights[len(g.weights)-1])
+	lo, hi := 0, len(g.weights)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if g.weights[mid] > x {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+func (g *generator) person(c *chunk, home registry.Household, age int, sex registry.Sex, family string) {
+	r := g.r
+	born := refDate.AddDate(-age, 0, -r.IntN(365))
+	middle, given := maleMiddle, maleGiven
+	if sex == registry.Female {
+		middle, given = femaleMiddle, femaleGiven
+	}
+	// Serial numbers per (year, sex) run through a bijection of the six-digit
+	// space, so they look random yet never collide.
+	key := born.Year() * 2
+	if sex == registry.Female {
+		key++
+	}
+	n := g.serials[key]
+	g.serials[key] = n + 1
+	serial := (n*7919 + key*104729) % 1_000_000
+	p := registry.Person{
+		CitizenID:   registry.FormatCitizenID(ProvinceCode, sex, born.Year(), serial),
+		FullName:    family + " " + middle[r.IntN(len(middle))] + " " + given[r.IntN(len(given))],
+		BirthDate:   born.Format(registry.DateLayout),
+		Sex:         sex,
+		HouseholdID: home.ID,
+		UnitCode:    home.UnitCode,
+	}
+	hasPhone := age >= 15 && (age < 75 && r.IntN(100) < 96 || age >= 75 && r.IntN(100) < 55)
+	if hasPhone {
+		g.phones++
+		p.Phone = fmt.Sprintf("09%08d", (g.phones*48271+1234567)%100_000_000)
+	}
+	if age >= 25 && age <= 60 && len(g.officers[home.UnitCode]) < candidatesPerCommune {
+		g.officers[home.UnitCode] = append(g.officers[home.UnitCode], p.CitizenID)
+	}
+	c.persons = append(c.persons, p)
+}
+
+// officials assigns the roles of every agency to working-age residents of
+// its unit (of any commune of its district, or of the province).
+func (g *generator) officials(agencies []registry.Agency) []registry.Official {
+	pools := map[string][]string{}
+	for i, c := range g.st.communes {
+		cands := g.officers[c.Code]
+		pools[c.Code] = cands
+		d := g.st.districts[g.st.communeDistrict[i]].Code
+		pools[d] = append(pools[d], cands...)
+		pools[g.st.units[0].Code] = append(pools[g.st.units[0].Code], cands...)
+	}
+	used := map[string]int{}
+	var out []registry.Official
+	for _, a := range agencies {
+		roles := officialRoles[a.Code[strings.LastIndexByte(a.Code, '.')+1:]]
+		pool := pools[a.UnitCode]
+		for _, role := range roles {
+			if len(pool) == 0 {
+				break
+			}
+			// Walk the pool so each person holds at most one post while there are enough people.
+			i := used[a.UnitCode] % len(pool)
+			used[a.UnitCode]++
+			out = append(out, registry.Official{
+				ID:         fmt.Sprintf("of%014x", g.r.Uint64()>>8),
+				CitizenID:  pool[i],
+				AgencyCode: a.Code,
+				Role:       role,
+			})
+		}
+	}
+	// The same person may come round twice for one agency and role in a tiny
+	// province: keep the first.
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, o := range out {
+		k := o.CitizenID + "|" + o.AgencyCode + "|" + string(o.Role)
+		if !seen[k] {
+			seen[k] = true
+			kept = append(kept, o)
+		}
+	}
+	return kept
+}
+
+// progress draws a bar on a terminal or prints a line every 10 %.
+type progress struct {
+	w      io.Writer
+	term   bool
+	total  int
+	start  time.Time
+	lastPc int
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total, start: time.Now(), lastPc: -1}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.term = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done int) {
+	if p.w == nil {
+		return
+	}
+	pc := done * 100 / p.total
+	rate := float64(done) / max(time.Since(p.start).Seconds(), 1e-9)
+	if p.term {
+		const width = 30
+		bar := strings.Repeat("█", pc*width/100) + strings.Repeat("░", width-pc*width/100)
+		fmt.Fprintf(p.w, "\r%s %3d%%  %d/%d persons  %.0f/s ", bar, pc, done, p.total, rate)
+		return
+	}
+	if pc/10 > p.lastPc/10 || done == p.total {
+		p.lastPc = pc
+		fmt.Fprintf(p.w, "demo: %d%% (%d/%d persons, %.0f/s)\n", pc, done, p.total, rate)
+	}
+}
+
+func (p *progress) done(s Stats) {
+	if p.w != nil && p.term {
+		fmt.Fprintln(p.w)
+	}
+}

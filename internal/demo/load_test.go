@@ -1,0 +1,192 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"civitas/internal/db"
+	"civitas/internal/db/dbtest"
+	"civitas/internal/demo"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+)
+
+func load(t testing.TB, persons int, seed int64) (*db.DB, demo.Stats) {
+	t.Helper()
+	d := dbtest.Open(t)
+	st, err := demo.Load(context.Background(), d, demo.Options{Persons: persons, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, st
+}
+
+// digest hashes every registry row (but the load time), in key order.
+func digest(t *testing.T, d *db.DB) string {
+	t.Helper()
+	h := sha256.New()
+	for _, q := range []string{
+		"SELECT code || '|' || name || '|' || level || '|' || COALESCE(parent_code, '') FROM units ORDER BY code",
+		"SELECT id || '|' || unit_code || '|' || address FROM households ORDER BY id",
+		"SELECT citizen_id || '|' || full_name || '|' || birth_date || '|' || sex || '|' || household_id || '|' || unit_code || '|' || phone FROM persons ORDER BY citizen_id",
+		"SELECT code || '|' || name || '|' || kind || '|' || unit_code FROM agencies ORDER BY code",
+		"SELECT id || '|' || citizen_id || '|' || agency_code || '|' || role FROM officials ORDER BY id",
+	} {
+		rows, err := d.Query(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			h.Write([]byte(s + "\n"))
+		}
+		rows.Close()
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func TestLoadIsDeterministic(t *testing.T) {
+	a, sa := load(t, 3000, 42)
+	b, sb := load(t, 3000, 42)
+	c, _ := load(t, 3000, 43)
+	if sa.Persons != 3000 || sa.Persons != sb.Persons || sa.Households != sb.Households || sa.Officials != sb.Officials {
+		t.Fatalf("stats differ: %+v %+v", sa, sb)
+	}
+	da, db, dc := digest(t, a), digest(t, b), digest(t, c)
+	if da != db {
+		t.Fatal("same seed gave different provinces")
+	}
+	if da == dc {
+		t.Fatal("different seeds gave the same province")
+	}
+}
+
+func TestPopulationIsPlausible(t *testing.T) {
+	ctx := context.Background()
+	d, st := load(t, 5000, 1)
+	svc := registry.New(d, kernel.SystemClock{})
+	counts, err := svc.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Persons != 5000 || counts.Households != int64(st.Households) || counts.Units < 100 || counts.Agencies < 200 || counts.Officials < 100 {
+		t.Fatalf("counts = %+v, stats %+v", counts, st)
+	}
+	ref := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+	var children, elderly, elderlyNoPhone, childWithAdult int
+	households := map[string][]registry.Person{}
+	after := ""
+	for {
+		ps, err := svc.ListPersons(ctx, kernel.Page{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("invalid person %+v: %v", p, err)
+			}
+			if !strings.HasPrefix(p.CitizenID, demo.ProvinceCode) {
+				t.Fatalf("citizen ID %s outside the demo province code", p.CitizenID)
+			}
+			households[p.HouseholdID] = append(households[p.HouseholdID], p)
+			age := p.AgeOn(ref)
+			if age < 14 {
+				children++
+				if p.Phone != "" {
+					t.Fatalf("a %d-year-old has a phone", age)
+				}
+			}
+			if age >= 75 {
+				elderly++
+				if p.Phone == "" {
+					elderlyNoPhone++
+				}
+			}
+		}
+		if len(ps) < 1000 {
+			break
+		}
+		after = ps[len(ps)-1].CitizenID
+	}
+	for _, members := range households {
+		hasChild, hasAdult := false, false
+		for _, p := range members {
+			hasChild = hasChild || p.AgeOn(ref) < 14
+			hasAdult = hasAdult || p.AgeOn(ref) >= 18
+		}
+		if hasChild && hasAdult {
+			childWithAdult++
+		}
+	}
+	if children < 500 || elderly < 100 || elderlyNoPhone == 0 || childWithAdult == 0 {
+		t.Fatalf("children %d, elderly %d (without phone %d), households with child and adult %d", children, elderly, elderlyNoPhone, childWithAdult)
+	}
+	// Officials are residents of the province with valid roles.
+	offs, err := svc.ListOfficials(ctx, kernel.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offs {
+		if err := o.Validate(); err != nil {
+			t.Fatalf("official %+v: %v", o, err)
+		}
+		if _, err := svc.Person(ctx, o.CitizenID); err != nil {
+			t.Fatalf("official %s is nobody: %v", o.ID, err)
+		}
+	}
+}
+
+func TestLoadRefuses(t *testing.T) {
+	ctx := context.Background()
+	d, _ := load(t, 1000, 1)
+	if _, err := demo.Load(ctx, d, demo.Options{Persons: 1000, Seed: 1}); kernel.ErrorCode(err) != kernel.Conflict {
+		t.Fatalf("second load into a full registry: %v", err)
+	}
+	for _, n := range []int{0, -1, demo.MaxPersons + 1} {
+		if _, err := demo.Load(ctx, dbtest.Open(t), demo.Options{Persons: n}); kernel.ErrorCode(err) != kernel.Invalid {
+			t.Fatalf("persons=%d: %v", n, err)
+		}
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	var buf bytes.Buffer
+	d := dbtest.Open(t)
+	if _, err := demo.Load(context.Background(), d, demo.Options{Persons: 45000, Seed: 3, Progress: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "100%") || strings.Count(buf.String(), "\n") > 11 {
+		t.Fatalf("progress output:\n%s", buf.String())
+	}
+}
+
+// BenchmarkLoad measures persons per second into the database under test.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{1000, 200_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var total int
+			var elapsed time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				d := dbtest.Open(b)
+				b.StartTimer()
+				st, err := demo.Load(context.Background(), d, demo.Options{Persons: n, Seed: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += st.Persons
+				elapsed += st.Duration
+			}
+			b.ReportMetric(float64(total)/elapsed.Seconds(), "persons/s")
+		})
+	}
+}

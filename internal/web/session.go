@@ -1,0 +1,298 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+)
+
+// Session cookie names. Over https the __Host- prefix makes the browser
+// refuse the cookie unless it is Secure, host-only and for path /, so a
+// sibling subdomain cannot plant a session (fixation).
+const (
+	sessionCookie       = "civitas_session"
+	secureSessionCookie = "__Host-civitas_session"
+	tokenLen            = 52 // kernel.NewToken: 256 bits in base32
+)
+
+// Session is a browser session. It starts anonymous, holding only the CSRF
+// token; a login renews it with an account (RenewSession).
+type Session struct {
+	AccountID string // "" while anonymous
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+
+	idHash string
+}
+
+// errNoSession is returned when the request carries no live session.
+func errNoSession() error { return kernel.E(kernel.Unauthenticated, "error.unauthenticated") }
+
+type sessionKey struct{}
+
+// sessionState is the request's session, loaded on first use: most requests
+// (static files, plain pages, probes) never touch the database for it.
+type sessionState struct {
+	mu       sync.Mutex
+	disabled bool // a CSRF-exempt path: the cookie is ignored
+	loaded   bool
+	sess     *Session
+	err      error
+}
+
+func (s *Server) sessions(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &sessionState{disabled: s.isExempt(r.URL.Path)}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, st)))
+	})
+}
+
+func stateOf(r *http.Request) *sessionState {
+	if st, ok := r.Context().Value(sessionKey{}).(*sessionState); ok {
+		return st
+	}
+	return &sessionState{} // outside the chain (a test calling a handler directly)
+}
+
+func (s *Server) cookieName() string {
+	if s.secure {
+		return secureSessionCookie
+	}
+	return sessionCookie
+}
+
+// Session returns the request's live session. Without one it fails with an
+// Unauthenticated error; a database failure is Internal.
+func (s *Server) Session(r *http.Request) (*Session, error) {
+	st := stateOf(r)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return s.loadLocked(r, st)
+}
+
+func (s *Server) loadLocked(r *http.Request, st *sessionState) (*Session, error) {
+	if st.disabled {
+		return nil, errNoSession()
+	}
+	if !st.loaded {
+		st.loaded = true
+		if c, err := r.Cookie(s.cookieName()); err == nil && validToken(c.Value) {
+			st.sess, st.err = s.findSession(r.Context(), c.Value)
+		} else {
+			st.err = errNoSession()
+		}
+	}
+	return st.sess, st.err
+}
+
+// findSession looks a session up by its cookie token and slides its idle
+// deadline forward. To spare the database a write per request, the deadline
+// moves only once half the idle time has passed.
+func (s *Server) findSession(ctx context.Context, token string) (*Session, error) {
+	now := s.clock.Now()
+	sess := &Session{idHash: hashToken(token)}
+	var created, expires int64
+	err := s.db.QueryRow(ctx,
+		`SELECT account_id, csrf_token, created_at, expires_at FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
+		sess.idHash, kernel.Micros(now)).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoSession()
+	}
+	if err != nil {
+		return nil, kernel.Wrap(err, "web: find session")
+	}
+	sess.CreatedAt, sess.ExpiresAt = kernel.FromMicros(created), kernel.FromMicros(expires)
+	limit := sess.CreatedAt.Add(s.maxAge)
+	if sess.ExpiresAt.Sub(now) < s.idle/2 && sess.ExpiresAt.Before(limit) {
+		next := now.Add(s.idle)
+		if next.After(limit) {
+			next = limit
+		}
+		err := s.db.Update(ctx, now, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE web_sessions SET expires_at = ? WHERE id_hash = ?`, kernel.Micros(next), sess.idHash)
+			return err
+		})
+		if err != nil {
+			return nil, kernel.Wrap(err, "web: extend session")
+		}
+		sess.ExpiresAt = next
+	}
+	return sess, nil
+}
+
+// EnsureSession returns the request's session, starting an anonymous one
+// (and setting its cookie) when there is none.
+func (s *Server) EnsureSession(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	st := stateOf(r)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	sess, err := s.loadLocked(r, st)
+	if err == nil {
+		return sess, nil
+	}
+	if kernel.ErrorCode(err) != kernel.Unauthenticated {
+		return nil, err
+	}
+	if st.disabled {
+		return nil, kernel.Wrap(errors.New("no sessions on CSRF-exempt paths"), "web: start session at %s", r.URL.Path)
+	}
+	sess, err = s.startSession(r.Context(), w, "", "")
+	if err != nil {
+		return nil, err
+	}
+	st.sess, st.err = sess, nil
+	return sess, nil
+}
+
+// CSRFToken returns the token a form must send back in its csrf_token
+// field (or a script in the X-CSRF-Token header), starting a session if
+// needed.
+func (s *Server) CSRFToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	sess, err := s.EnsureSession(w, r)
+	if err != nil {
+		return "", err
+	}
+	return sess.CSRFToken, nil
+}
+
+// RenewSession replaces the request's session, if any, with a new one for
+// accountID: a new cookie token and a new CSRF token. A login must call it,
+// so that a session ID planted before the login (session fixation) is
+// worthless after it. The old session stops working at once.
+func (s *Server) RenewSession(w http.ResponseWriter, r *http.Request, accountID string) (*Session, error) {
+	st := stateOf(r)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.disabled {
+		return nil, kernel.Wrap(errors.New("no sessions on CSRF-exempt paths"), "web: renew session at %s", r.URL.Path)
+	}
+	old := ""
+	if c, err := r.Cookie(s.cookieName()); err == nil && validToken(c.Value) {
+		old = hashToken(c.Value)
+	}
+	sess, err := s.startSession(r.Context(), w, accountID, old)
+	if err != nil {
+		return nil, err
+	}
+	st.loaded, st.sess, st.err = true, sess, nil
+	return sess, nil
+}
+
+// SignOut ends the request's session and clears its cookie.
+func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
+	st := stateOf(r)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if c, err := r.Cookie(s.cookieName()); err == nil && validToken(c.Value) {
+		err := s.db.Update(r.Context(), s.clock.Now(), func(tx *db.Tx) error {
+			_, err := tx.Exec(r.Context(), `DELETE FROM web_sessions WHERE id_hash = ?`, hashToken(c.Value))
+			return err
+		})
+		if err != nil {
+			return kernel.Wrap(err, "web: sign out")
+		}
+	}
+	http.SetCookie(w, s.sessionCookie("", -1))
+	st.loaded, st.sess, st.err = true, nil, errNoSession()
+	return nil
+}
+
+// startSession stores a new session, deleting the one whose hash is
+// replace (if any) in the same transaction, and sets the cookie.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, accountID, replace string) (*Session, error) {
+	token := kernel.NewToken()
+	now := s.clock.Now()
+	sess := &Session{
+		AccountID: accountID,
+		CSRFToken: kernel.NewToken(),
+		CreatedAt: now,
+		ExpiresAt: now.Add(s.idle),
+		idHash:    hashToken(token),
+	}
+	err := s.db.Update(ctx, now, func(tx *db.Tx) error {
+		if replace != "" {
+			if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, replace); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx,
+			`INSERT INTO web_sessions (id_hash, account_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			sess.idHash, sess.AccountID, sess.CSRFToken, kernel.Micros(tx.Now), kernel.Micros(sess.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "web: start session")
+	}
+	http.SetCookie(w, s.sessionCookie(token, 0))
+	return sess, nil
+}
+
+// sessionCookie builds the cookie. It carries no Max-Age: it lasts until the
+// browser closes, which matters on the shared phones and support-point
+// computers many citizens use; the server's expiry bounds it anyway.
+func (s *Server) sessionCookie(token string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     s.cookieName(),
+		Value:    token,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// DeleteExpiredSessions removes the sessions that expired at or before now
+// and returns how many it removed.
+func (s *Server) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.db.Update(ctx, now, func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, kernel.Micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("web: delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
+// hashToken is what the database keeps instead of the token: a stolen copy
+// of web_sessions opens no session.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// validToken accepts only what kernel.NewToken makes, so garbage cookies
+// never reach the database.
+func validToken(t string) bool {
+	if len(t) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+func equalTokens(a, b string) bool {
+	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
