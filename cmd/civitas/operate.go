@@ -195,4 +195,3 @@ func listRegistry(ctx context.Context, svc *registry.Service, what string, limit
 		after = last
 	}
 }
-

@@ -10,6 +10,7 @@ import (
 
 	"civitas/internal/app"
 	"civitas/internal/config"
+	"civitas/internal/db"
 )
 
 func serveCommand() command {
@@ -39,7 +40,7 @@ func migrateCommand() command {
 		usage: "civitas migrate [--data DIR] [--db DSN]",
 		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindStorage(fs) },
 		run: func(ctx context.Context, c config.Config, _ []string, stdout, _ io.Writer) error {
-			d, err := openDB(ctx, c)
+			d, err := db.Open(ctx, db.Options{DSN: c.DB, DataDir: c.DataDir})
 			if err != nil {
 				return err
 			}
