@@ -11,15 +11,17 @@ import (
 	"civitas/internal/kernel"
 )
 
-// secondaryIndexes are the persons indexes, dropped during a bulk load into
+// secondaryIndexes are the persons indexes dropped during a bulk load into
 // an empty registry and rebuilt after: rows are then pure appends, and one
 // sort at the end is much cheaper than millions of random index inserts
 // (each commit would otherwise rewrite index pages all over the key space).
-// They must match the migrations; building persons_citizen also proves the
-// loaded citizen IDs unique.
+// Building persons_citizen also proves the loaded citizen IDs unique. The
+// household index stays: rows arrive in household order, so its inserts are
+// appends too. (Measured on 3,000,000 persons: 121k persons/s this way,
+// 99k/s rebuilding all three indexes, 104k/s keeping the unit index live.)
+// The definitions must match the migrations.
 var secondaryIndexes = []struct{ name, def string }{
 	{"persons_citizen", "CREATE UNIQUE INDEX persons_citizen ON persons (citizen_id)"},
-	{"persons_household", "CREATE INDEX persons_household ON persons (household_id)"},
 	{"persons_unit", "CREATE INDEX persons_unit ON persons (unit_code)"},
 }
 
@@ -66,7 +68,7 @@ func (s *Service) StartBulk(ctx context.Context) (*Bulk, error) {
 			// writer pool has one connection, so the pragmas apply to every Write.
 			// A bulk load that crashes is simply loaded again, so it need not
 			// wait for the disk at every checkpoint either.
-			if _, err := s.db.WritePool().ExecContext(ctx, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 20000; PRAGMA cache_size = -1048576"); err != nil {
+			if _, err := s.db.WritePool().ExecContext(ctx, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 20000; PRAGMA cache_size = -131072"); err != nil {
 				return nil, kernel.Wrap(err, "registry: bulk pragma")
 			}
 		}
