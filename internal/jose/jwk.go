@@ -2,7 +2,6 @@ package jose
 
 import (
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -59,11 +58,10 @@ func PublicJWK(pub crypto.PublicKey) (JWK, error) {
 		default:
 			return JWK{}, errors.New("jose: unsupported curve")
 		}
-		e, err := k.ECDH()
+		raw, err := k.Bytes() // 0x04 || X || Y
 		if err != nil {
 			return JWK{}, fmt.Errorf("jose: bad EC key: %w", err)
 		}
-		raw := e.Bytes() // 0x04 || X || Y
 		return JWK{Kty: "EC", Crv: crv, X: b64.EncodeToString(raw[1 : 1+size]), Y: b64.EncodeToString(raw[1+size:])}, nil
 	case *rsa.PublicKey:
 		return JWK{Kty: "RSA", N: b64.EncodeToString(k.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}, nil
@@ -78,14 +76,13 @@ func PublicJWK(pub crypto.PublicKey) (JWK, error) {
 func (j JWK) PublicKey() (crypto.PublicKey, error) {
 	switch j.Kty {
 	case "EC":
-		var curve ecdh.Curve
 		var ecurve elliptic.Curve
 		size := 0
 		switch j.Crv {
 		case "P-256":
-			curve, ecurve, size = ecdh.P256(), elliptic.P256(), 32
+			ecurve, size = elliptic.P256(), 32
 		case "P-384":
-			curve, ecurve, size = ecdh.P384(), elliptic.P384(), 48
+			ecurve, size = elliptic.P384(), 48
 		default:
 			return nil, errors.New("jose: unsupported curve")
 		}
@@ -95,11 +92,12 @@ func (j JWK) PublicKey() (crypto.PublicKey, error) {
 			return nil, errors.New("jose: bad EC coordinates")
 		}
 		raw := append(append([]byte{4}, x...), y...)
-		// ecdh.NewPublicKey rejects points that are not on the curve.
-		if _, err := curve.NewPublicKey(raw); err != nil {
+		// ParseUncompressedPublicKey rejects points that are not on the curve.
+		k, err := ecdsa.ParseUncompressedPublicKey(ecurve, raw)
+		if err != nil {
 			return nil, errors.New("jose: EC point not on curve")
 		}
-		return &ecdsa.PublicKey{Curve: ecurve, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
+		return k, nil
 	case "RSA":
 		n, err1 := b64.DecodeString(j.N)
 		e, err2 := b64.DecodeString(j.E)

@@ -60,9 +60,8 @@ func Sign(signer crypto.Signer, h Header, payload []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out := make([]byte, 0, len(input)+1+b64.EncodedLen(len(sig)))
-	out = append(append(input, '.'), b64.AppendEncode(nil, sig)...)
-	return string(out), nil
+	out := append(input, '.')
+	return string(b64.AppendEncode(out, sig)), nil
 }
 
 // SignJSON marshals claims and signs them.
