@@ -16,7 +16,7 @@ import (
 
 // TestTwoInstancesNeverRunAJobTwice starts two civitas instances on one
 // database, each with the same job, and checks that the job's runs never
-// overlap and never come closer together than one period: the lease lets
+// overlap and never come closer together than (nearly) one period: the lease lets
 // exactly one instance run it each time.
 func TestTwoInstancesNeverRunAJobTwice(t *testing.T) {
 	ctx := context.Background()
@@ -71,7 +71,10 @@ func TestTwoInstancesNeverRunAJobTwice(t *testing.T) {
 		if runs[i].start.Before(runs[i-1].end) {
 			t.Fatalf("runs %d and %d overlap: %+v %+v", i-1, i, runs[i-1], runs[i])
 		}
-		if gap := runs[i].start.Sub(runs[i-1].start); gap < every-5*time.Millisecond {
+		// The period counts from taking the lease; a run starts one database
+		// round trip later, which under -race on PostgreSQL can take
+		// milliseconds. Two runs in one period would start together.
+		if gap := runs[i].start.Sub(runs[i-1].start); gap < every*3/4 {
 			t.Fatalf("runs %d and %d only %v apart (period %v)", i-1, i, gap, every)
 		}
 	}
