@@ -18,6 +18,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/demo"
 	"civitas/internal/i18n"
+	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 	"civitas/internal/web"
@@ -95,6 +96,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			if n > 0 {
 				log.Info("expired sessions deleted", slog.Int64("count", n))
 			}
+			return err
+		}},
+		{Name: "identity.throttle.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := identity.DefaultThrottle(d, a.clock).Cleanup(ctx)
 			return err
 		}},
 	}}
