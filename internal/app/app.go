@@ -59,6 +59,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	a := &App{cfg: cfg, log: log, clock: kernel.SystemClock{}, db: d}
 	a.registry = registry.New(d, a.clock)
+	if err := a.registry.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Demo {
 		if _, err := LoadDemo(ctx, d, a.clock, demo.Options{Persons: cfg.DemoPersons, Seed: 1}); err != nil && kernel.ErrorCode(err) != kernel.Conflict {
 			return nil, err

@@ -57,6 +57,11 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	// A load stopped after the units were written (before any person) must
+	// be refused as clearly as a full registry.
+	if _, err := svc.Unit(ctx, ProvinceCode[1:]); kernel.ErrorCode(err) != kernel.NotFound {
+		empty = false
+	}
 	if !empty {
 		return Stats{}, kernel.E(kernel.Conflict, "error.demo.not_empty")
 	}

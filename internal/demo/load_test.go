@@ -190,3 +190,15 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+func TestLoadRefusesHalfLoadedStructure(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	svc := registry.New(d, kernel.SystemClock{})
+	if err := svc.AddStructure(ctx, []registry.Unit{{Code: "99", Name: demo.ProvinceName, Level: registry.Province}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Load(ctx, d, demo.Options{Persons: 1000, Seed: 1}); kernel.ErrorCode(err) != kernel.Conflict {
+		t.Fatalf("load over a half-loaded structure: %v", err)
+	}
+}

@@ -39,6 +39,22 @@ type Bulk struct {
 	homesSQL   string
 }
 
+// EnsureIndexes recreates any index a bulk load dropped and could not
+// rebuild (the process was killed mid-load). It costs nothing when they
+// exist; the app calls it at start-up.
+func (s *Service) EnsureIndexes(ctx context.Context) error {
+	for _, ix := range secondaryIndexes {
+		def := strings.Replace(ix.def, " INDEX ", " INDEX IF NOT EXISTS ", 1)
+		if _, err := s.db.WritePool().ExecContext(ctx, def); err != nil {
+			if db.IsUniqueViolation(err) {
+				return kernel.E(kernel.Conflict, "error.registry.duplicate_citizen_id").WithCause(err)
+			}
+			return kernel.Wrap(err, "registry: ensure index %s", ix.name)
+		}
+	}
+	return nil
+}
+
 // StartBulk prepares a bulk load. When the population registry is empty it
 // drops the secondary indexes; Finish rebuilds them.
 func (s *Service) StartBulk(ctx context.Context) (*Bulk, error) {
@@ -120,14 +136,8 @@ func (b *Bulk) Finish(ctx context.Context) error {
 		defer w.ExecContext(context.WithoutCancel(ctx), //nolint:errcheck // best effort; the next open resets them anyway
 			"PRAGMA threads = 0; PRAGMA cache_size = -32000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000")
 	}
-	for _, ix := range secondaryIndexes {
-		def := strings.Replace(ix.def, " INDEX ", " INDEX IF NOT EXISTS ", 1)
-		if _, err := w.ExecContext(ctx, def); err != nil {
-			if db.IsUniqueViolation(err) {
-				return kernel.E(kernel.Conflict, "error.registry.duplicate_citizen_id").WithCause(err)
-			}
-			return kernel.Wrap(err, "registry: rebuild index %s", ix.name)
-		}
+	if err := b.s.EnsureIndexes(ctx); err != nil {
+		return err
 	}
 	if b.s.db.Dialect() == db.Postgres {
 		if _, err := w.ExecContext(ctx, "ANALYZE persons"); err != nil {

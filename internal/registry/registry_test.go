@@ -251,3 +251,20 @@ func TestValidate(t *testing.T) {
 		t.Errorf("age on the birthday = %d", age)
 	}
 }
+
+// TestEnsureIndexesRepairsAKilledLoad drops the index a bulk load drops, as a
+// load killed mid-way leaves it, and checks EnsureIndexes brings it back.
+func TestEnsureIndexesRepairsAKilledLoad(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	s := registry.New(d, kernel.SystemClock{})
+	if _, err := d.WritePool().ExecContext(ctx, "DROP INDEX persons_unit"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.WritePool().ExecContext(ctx, "DROP INDEX persons_unit"); err != nil {
+		t.Fatalf("index not recreated: %v", err)
+	}
+}
