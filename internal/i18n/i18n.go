@@ -62,20 +62,35 @@ func Load() (*Catalog, error) {
 }
 
 // LoadFS reads the catalogues vi.json, en.json and ar.json at the root of
-// fsys. Each is a flat JSON object of key -> message. It fails when a file is
-// missing or malformed, when a message is empty, when the languages do not
-// have exactly the same keys, or when a translation's placeholders differ
-// from the default language's.
+// fsys, and with each the capability files AREA.vi.json, AREA.en.json, ...
+// (so that each capability keeps its own messages). Each is a flat JSON
+// object of key -> message. It fails when a file is missing or malformed,
+// when a message is empty, when two files of a language share a key, when
+// the languages do not have exactly the same keys, or when a translation's
+// placeholders differ from the default language's.
 func LoadFS(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{langs: languages(), msgs: make(map[string]map[string]string)}
 	for _, l := range c.langs {
-		b, err := fs.ReadFile(fsys, l.Code+".json")
+		files, err := fs.Glob(fsys, "*."+l.Code+".json")
 		if err != nil {
-			return nil, fmt.Errorf("i18n: read catalogue %s: %w", l.Code, err)
+			return nil, fmt.Errorf("i18n: %w", err)
 		}
-		m, err := parseCatalogue(b)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: catalogue %s: %w", l.Code, err)
+		m := make(map[string]string)
+		for _, name := range append([]string{l.Code + ".json"}, files...) {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: read catalogue %s: %w", name, err)
+			}
+			part, err := parseCatalogue(b)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: catalogue %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("i18n: catalogue %s: key %q is already in another %s file", name, k, l.Code)
+				}
+				m[k] = v
+			}
 		}
 		c.msgs[l.Code] = m
 	}
