@@ -48,3 +48,10 @@ func Micros(t time.Time) int64 { return t.UnixMicro() }
 
 // FromMicros converts Unix microseconds from a timestamp column to a UTC time.
 func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// Set moves the clock to t.
+func (c *ManualClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t.UTC()
+	c.mu.Unlock()
+}

@@ -330,6 +330,16 @@ func (v *View) Langs() []LangLink {
 	return out
 }
 
+// SignedIn reports whether the reader is logged in, for the header's links.
+// Readers without a session cookie cost no database read.
+func (v *View) SignedIn() bool {
+	if v.r == nil {
+		return false
+	}
+	sess, err := v.s.Session(v.r)
+	return err == nil && sess.AccountID != ""
+}
+
 // CSRFToken returns the session's CSRF token, starting a session (and
 // setting its cookie) if the reader has none yet. Pages without forms never
 // call it, so anonymous readers of plain pages get no session at all.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,8 +33,39 @@ type Session struct {
 	CSRFToken string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// How the login was made (see Login); empty while anonymous.
+	ACR      string
+	AMR      []string
+	AuthTime time.Time
+	// ActingFor names whom the account acts for in this session (a guardian
+	// for a dependent child, a member for an organisation), or "".
+	ActingFor string
+	UserAgent string
 
 	idHash string
+}
+
+// ID is a stable public name of the session: safe to put in a page or a
+// token (it is derived from the hash of the cookie, never the cookie).
+func (s *Session) ID() string { return s.idHash[:32] }
+
+// Login is what a successful login hands to StartLogin.
+type Login struct {
+	AccountID string
+	ACR       string   // assurance reached, e.g. urn:civitas:acr:level1
+	AMR       []string // RFC 8176 methods used: pwd, otp, hwk, ...
+	AuthTime  time.Time
+}
+
+// SessionInfo describes one of an account's sessions for a "your sessions"
+// list.
+type SessionInfo struct {
+	ID        string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UserAgent string
+	ACR       string
+	Current   bool
 }
 
 // errNoSession is returned when the request carries no live session.
@@ -102,10 +134,13 @@ func (s *Server) loadLocked(r *http.Request, st *sessionState) (*Session, error)
 func (s *Server) findSession(ctx context.Context, token string) (*Session, error) {
 	now := s.clock.Now()
 	sess := &Session{idHash: hashToken(token)}
-	var created, expires int64
+	var created, expires, authTime int64
+	var amr string
 	err := s.db.QueryRow(ctx,
-		`SELECT account_id, csrf_token, created_at, expires_at FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
-		sess.idHash, kernel.Micros(now)).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires)
+		`SELECT account_id, csrf_token, created_at, expires_at, acr, amr, auth_time, acting_for, user_agent
+		FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
+		sess.idHash, kernel.Micros(now)).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires,
+		&sess.ACR, &amr, &authTime, &sess.ActingFor, &sess.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoSession()
 	}
@@ -113,6 +148,10 @@ func (s *Server) findSession(ctx context.Context, token string) (*Session, error
 		return nil, kernel.Wrap(err, "web: find session")
 	}
 	sess.CreatedAt, sess.ExpiresAt = kernel.FromMicros(created), kernel.FromMicros(expires)
+	if authTime != 0 {
+		sess.AuthTime = kernel.FromMicros(authTime)
+	}
+	sess.AMR = strings.Fields(amr)
 	limit := sess.CreatedAt.Add(s.maxAge)
 	if sess.ExpiresAt.Sub(now) < s.idle/2 && sess.ExpiresAt.Before(limit) {
 		next := now.Add(s.idle)
@@ -147,7 +186,7 @@ func (s *Server) EnsureSession(w http.ResponseWriter, r *http.Request) (*Session
 	if st.disabled {
 		return nil, kernel.Wrap(errors.New("no sessions on CSRF-exempt paths"), "web: start session at %s", r.URL.Path)
 	}
-	sess, err = s.startSession(r.Context(), w, "", "")
+	sess, err = s.startSession(r.Context(), w, Login{}, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +210,12 @@ func (s *Server) CSRFToken(w http.ResponseWriter, r *http.Request) (string, erro
 // so that a session ID planted before the login (session fixation) is
 // worthless after it. The old session stops working at once.
 func (s *Server) RenewSession(w http.ResponseWriter, r *http.Request, accountID string) (*Session, error) {
+	return s.StartLogin(w, r, Login{AccountID: accountID, AuthTime: s.clock.Now()})
+}
+
+// StartLogin is RenewSession with the details of how the login was made,
+// which the OpenID Provider puts into ID tokens (acr, amr, auth_time).
+func (s *Server) StartLogin(w http.ResponseWriter, r *http.Request, login Login) (*Session, error) {
 	st := stateOf(r)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -181,12 +226,103 @@ func (s *Server) RenewSession(w http.ResponseWriter, r *http.Request, accountID 
 	if c, err := r.Cookie(s.cookieName()); err == nil && validToken(c.Value) {
 		old = hashToken(c.Value)
 	}
-	sess, err := s.startSession(r.Context(), w, accountID, old)
+	login.AccountID = strings.TrimSpace(login.AccountID)
+	sess, err := s.startSession(r.Context(), w, login, userAgent(r), old)
 	if err != nil {
 		return nil, err
 	}
 	st.loaded, st.sess, st.err = true, sess, nil
 	return sess, nil
+}
+
+// userAgent keeps a short, printable form of the browser's name for the
+// session list.
+func userAgent(r *http.Request) string {
+	ua := r.UserAgent()
+	if len(ua) > 200 {
+		ua = ua[:200]
+	}
+	return strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return -1
+		}
+		return c
+	}, strings.ToValidUTF8(ua, ""))
+}
+
+// SetActingFor records in the request's live session whom its account acts
+// for ("" to act for itself). The caller has checked the right to do so.
+func (s *Server) SetActingFor(r *http.Request, whom string) error {
+	sess, err := s.Session(r)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(r.Context(), s.clock.Now(), func(tx *db.Tx) error {
+		_, err := tx.Exec(r.Context(), `UPDATE web_sessions SET acting_for = ? WHERE id_hash = ?`, whom, sess.idHash)
+		return err
+	})
+	if err != nil {
+		return kernel.Wrap(err, "web: set acting for")
+	}
+	sess.ActingFor = whom
+	return nil
+}
+
+// AccountSessions lists the live sessions of an account, newest first;
+// current is the ID of the session asking, marked Current in the list.
+func (s *Server) AccountSessions(ctx context.Context, accountID, current string) ([]SessionInfo, error) {
+	rows, err := s.db.Query(ctx,
+		`SELECT id_hash, created_at, expires_at, user_agent, acr FROM web_sessions
+		WHERE account_id = ? AND expires_at > ? ORDER BY created_at DESC LIMIT 100`,
+		accountID, kernel.Micros(s.clock.Now()))
+	if err != nil {
+		return nil, kernel.Wrap(err, "web: list sessions")
+	}
+	defer rows.Close()
+	var out []SessionInfo
+	for rows.Next() {
+		var si SessionInfo
+		var created, expires int64
+		if err := rows.Scan(&si.ID, &created, &expires, &si.UserAgent, &si.ACR); err != nil {
+			return nil, kernel.Wrap(err, "web: list sessions")
+		}
+		si.ID = si.ID[:32]
+		si.CreatedAt, si.ExpiresAt = kernel.FromMicros(created), kernel.FromMicros(expires)
+		si.Current = si.ID == current
+		out = append(out, si)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, kernel.Wrap(err, "web: list sessions")
+	}
+	return out, nil
+}
+
+// EndSessions ends sessions of an account: the one named id, or, when id
+// is "", every one except keep ("sign out everywhere else"). It returns how
+// many ended.
+func (s *Server) EndSessions(ctx context.Context, accountID, id, keep string) (int64, error) {
+	var n int64
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		var res sql.Result
+		var err error
+		if id != "" {
+			if len(id) != 32 {
+				return nil
+			}
+			res, err = tx.Exec(ctx, `DELETE FROM web_sessions WHERE account_id = ? AND id_hash LIKE ?`, accountID, id+"%")
+		} else {
+			res, err = tx.Exec(ctx, `DELETE FROM web_sessions WHERE account_id = ? AND id_hash NOT LIKE ?`, accountID, keep+"%")
+		}
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, kernel.Wrap(err, "web: end sessions")
+	}
+	return n, nil
 }
 
 // SignOut ends the request's session and clears its cookie.
@@ -210,15 +346,26 @@ func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
 
 // startSession stores a new session, deleting the one whose hash is
 // replace (if any) in the same transaction, and sets the cookie.
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, accountID, replace string) (*Session, error) {
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, login Login, ua, replace string) (*Session, error) {
 	token := kernel.NewToken()
 	now := s.clock.Now()
 	sess := &Session{
-		AccountID: accountID,
+		AccountID: login.AccountID,
 		CSRFToken: kernel.NewToken(),
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.idle),
+		ACR:       login.ACR,
+		AMR:       login.AMR,
+		UserAgent: ua,
 		idHash:    hashToken(token),
+	}
+	var authTime int64
+	if login.AccountID != "" {
+		sess.AuthTime = login.AuthTime
+		if sess.AuthTime.IsZero() {
+			sess.AuthTime = now
+		}
+		authTime = kernel.Micros(sess.AuthTime)
 	}
 	err := s.db.Update(ctx, now, func(tx *db.Tx) error {
 		if replace != "" {
@@ -227,8 +374,10 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, accoun
 			}
 		}
 		_, err := tx.Exec(ctx,
-			`INSERT INTO web_sessions (id_hash, account_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			sess.idHash, sess.AccountID, sess.CSRFToken, kernel.Micros(tx.Now), kernel.Micros(sess.ExpiresAt))
+			`INSERT INTO web_sessions (id_hash, account_id, csrf_token, created_at, expires_at, acr, amr, auth_time, user_agent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.idHash, sess.AccountID, sess.CSRFToken, kernel.Micros(tx.Now), kernel.Micros(sess.ExpiresAt),
+			sess.ACR, strings.Join(sess.AMR, " "), authTime, sess.UserAgent)
 		return err
 	})
 	if err != nil {
