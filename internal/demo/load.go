@@ -26,8 +26,8 @@ type Options struct {
 
 // Stats count what Load wrote.
 type Stats struct {
-	Units, Households, Persons, Agencies, Officials int
-	Duration                                        time.Duration
+	Units, Households, Persons, Agencies, Officials, Businesses int
+	Duration                                                    time.Duration
 }
 
 // MaxPersons bounds a demo province.
@@ -106,6 +106,11 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 		return stats, err
 	}
 	stats.Officials = len(officials)
+	businesses := g.businesses()
+	if err := svc.AddBusinesses(ctx, businesses); err != nil {
+		return stats, err
+	}
+	stats.Businesses = len(businesses)
 	stats.Duration = time.Since(start)
 	pr.done(stats)
 	return stats, nil
@@ -291,6 +296,29 @@ func (g *generator) person(c *chunk, home registry.Household, age int, sex regis
 		g.officers[home.UnitCode] = append(g.officers[home.UnitCode], p.CitizenID)
 	}
 	c.persons = append(c.persons, p)
+}
+
+// trades name the demo businesses.
+var trades = []string{"Thương mại", "Nông sản", "Xây dựng", "Vận tải", "Dịch vụ", "May mặc"}
+
+// businesses registers up to two enterprises per commune, their legal
+// representatives taken from the end of the commune's candidate list.
+func (g *generator) businesses() []registry.Business {
+	var out []registry.Business
+	for _, c := range g.st.communes {
+		cands := g.officers[c.Code]
+		for i := 0; i < 2 && i < len(cands); i++ {
+			n := len(out) + 1
+			out = append(out, registry.Business{
+				RegNumber:         fmt.Sprintf("99%08d", 100000+n*37),
+				Name:              fmt.Sprintf("Công ty TNHH %s %s %d", trades[n%len(trades)], c.Name, n),
+				LegalRepCitizenID: cands[len(cands)-1-i],
+				UnitCode:          c.Code,
+				RegisteredOn:      refDate.AddDate(0, 0, -30*n).Format(registry.DateLayout),
+			})
+		}
+	}
+	return out
 }
 
 // officials assigns the roles of every agency to working-age residents of
