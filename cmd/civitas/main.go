@@ -66,6 +66,7 @@ func commands() map[string]command {
 		"demo":     demoCommand(),
 		"audit":    auditCommand(),
 		"registry": registryCommand(),
+		"account":  accountCommand(),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
+	"civitas/internal/sealed"
 	"civitas/internal/web"
 )
 
@@ -34,6 +36,7 @@ type App struct {
 	clock    kernel.Clock
 	db       *db.DB
 	registry *registry.Service
+	identity *identity.Service
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -93,6 +96,25 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 
+	box, err := OpenBox(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	var sms identity.SMS = identity.LogSMS{Log: log}
+	var outbox *identity.Outbox
+	if cfg.SMS == "outbox" || cfg.SMS == "" && cfg.Demo {
+		outbox = &identity.Outbox{DB: d, Clock: a.clock}
+		sms = outbox
+	}
+	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: sms,
+		Logger: log, Issuer: "civitas " + public.Host})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.identity.Mount(a.web, identity.MountOptions{Outbox: outbox}); err != nil {
+		return nil, err
+	}
+
 	a.jobs = &jobRunner{db: d, clock: a.clock, log: log, holder: newHolderID(), jobs: []Job{
 		{Name: "web.sessions.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := a.web.DeleteExpiredSessions(ctx, a.clock.Now())
@@ -102,11 +124,33 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return err
 		}},
 		{Name: "identity.throttle.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
-			_, err := identity.DefaultThrottle(d, a.clock).Cleanup(ctx)
+			_, err := a.identity.Throttle().Cleanup(ctx)
+			return err
+		}},
+		{Name: "identity.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.identity.Cleanup(ctx)
 			return err
 		}},
 	}}
 	return a, nil
+}
+
+// OpenBox loads the key-encryption key named by the configuration (creating
+// DATA/secret.key when none is named) and returns the box that seals secrets.
+func OpenBox(cfg config.Config, log *slog.Logger) (*sealed.Box, error) {
+	path, create := cfg.KeyFile, false
+	if path == "" {
+		path, create = filepath.Join(cfg.DataDir, "secret.key"), true
+	}
+	key, created, err := sealed.LoadOrCreateKeyFile(path, create)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.app.key_file").WithCause(err)
+	}
+	if created {
+		log.Warn("created a new key-encryption key beside the data; for production pass --key-file from outside the data directory",
+			slog.String("path", path))
+	}
+	return sealed.New(key)
 }
 
 // ready reports whether this instance can serve: database reachable and

@@ -16,9 +16,16 @@ import (
 
 // Config is everything civitas needs to run.
 type Config struct {
-	Addr      string // listen address, HOST:PORT
-	DataDir   string // holds the SQLite database and local state
-	DB        string // postgres:// DSN; empty = SQLite inside DataDir
+	Addr    string // listen address, HOST:PORT
+	DataDir string // holds the SQLite database and local state
+	DB      string // postgres:// DSN; empty = SQLite inside DataDir
+	// KeyFile holds the key-encryption key that seals secrets at rest (64
+	// hex digits). Empty: DataDir/secret.key, created on first start, which
+	// is for demos; production passes a file from outside the data directory.
+	KeyFile string
+	// SMS names the text-message driver: "log" or "outbox" (the demo outbox
+	// page). Empty: outbox with --demo, log otherwise.
+	SMS       string
 	PublicURL string // how the outside world reaches us; default http://Addr
 	Demo      bool   // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
@@ -46,6 +53,7 @@ func Default() Config {
 func (c *Config) BindStorage(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data `DIR` holding the SQLite database")
 	fs.StringVar(&c.DB, "db", c.DB, "database `DSN`: postgres://... (default: SQLite in the data directory)")
+	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`file` with the key that seals secrets at rest, 64 hex digits (default: DATA/secret.key, created if missing)")
 }
 
 // BindLog registers --log-level and --log-format.
@@ -62,6 +70,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
+	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: log or outbox (default: outbox with --demo, else log)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
 }
 
@@ -135,6 +144,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.SMS {
+	case "", "log", "outbox":
+	default:
+		errs = append(errs, errors.New("--sms must be log or outbox"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))

@@ -102,3 +102,8 @@ func CheckTOTP(secret []byte, code string, now time.Time, lastStep uint64) (step
 	}
 	return 0, false
 }
+
+// ParseTOTPSecretText reads a seed written by TOTPSecretText.
+func ParseTOTPSecretText(text string) ([]byte, error) {
+	return totpEncoding.DecodeString(strings.ToUpper(strings.ReplaceAll(text, " ", "")))
+}

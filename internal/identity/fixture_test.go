@@ -1,0 +1,153 @@
+package identity_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+
+	"civitas/internal/db"
+	"civitas/internal/db/dbtest"
+	"civitas/internal/demo"
+	"civitas/internal/i18n"
+	"civitas/internal/identity"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+	"civitas/internal/sealed"
+	"civitas/internal/web"
+)
+
+// fixture is a demo province with the identity service on a real database.
+type fixture struct {
+	t      *testing.T
+	ctx    context.Context
+	db     *db.DB
+	clock  *kernel.ManualClock
+	reg    *registry.Service
+	svc    *identity.Service
+	outbox *identity.Outbox
+	web    *web.Server
+}
+
+// cheap argon2id parameters keep the tests fast; the rules do not depend on cost.
+var cheap = identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clock := kernel.NewManualClock(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
+	if _, err := demo.Load(ctx, d, demo.Options{Persons: 1500, Seed: 7, Clock: clock}); err != nil {
+		t.Fatal(err)
+	}
+	box, err := sealed.New(bytes.Repeat([]byte{1}, sealed.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, ctx: ctx, db: d, clock: clock, reg: registry.New(d, clock)}
+	f.outbox = &identity.Outbox{DB: d, Clock: clock}
+	f.svc, err = identity.New(identity.Options{DB: d, Clock: clock, Registry: f.reg, Box: box, SMS: f.outbox, Password: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := url.Parse("http://civitas.test")
+	f.web, err = web.NewServer(web.Options{DB: d, Clock: clock, Catalog: cat, PublicURL: pub,
+		Ready: func(context.Context) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Mount(f.web, identity.MountOptions{Outbox: f.outbox}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// person finds a demo person matching the query's WHERE clause.
+func (f *fixture) person(where string, args ...any) registry.Person {
+	f.t.Helper()
+	var id string
+	err := f.db.QueryRow(f.ctx, "SELECT citizen_id FROM persons WHERE "+where+" ORDER BY citizen_id LIMIT 1", args...).Scan(&id)
+	if err == sql.ErrNoRows {
+		f.t.Fatalf("no demo person where %s", where)
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.reg.Person(f.ctx, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+// adultWithPhone is a demo adult with a phone and no account.
+func (f *fixture) adultWithPhone(skip int) registry.Person {
+	f.t.Helper()
+	var id string
+	err := f.db.QueryRow(f.ctx, `SELECT citizen_id FROM persons WHERE phone <> '' AND birth_date < '1995-01-01'
+		AND citizen_id NOT IN (SELECT citizen_id FROM accounts) ORDER BY citizen_id LIMIT 1 OFFSET ?`, skip).Scan(&id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, _ := f.reg.Person(f.ctx, id)
+	return p
+}
+
+var smsCode = regexp.MustCompile(`(?:là|code is) ([0-9]{6})`)
+
+// lastCode reads the newest code texted to phone from the outbox.
+func (f *fixture) lastCode(phone string) string {
+	f.t.Helper()
+	msgs, err := f.outbox.Recent(f.ctx, 50)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Phone == phone {
+			if s := smsCode.FindStringSubmatch(m.Text); s != nil {
+				return s[1]
+			}
+		}
+	}
+	f.t.Fatalf("no code texted to %s", phone)
+	return ""
+}
+
+func (f *fixture) outboxCount() int {
+	msgs, err := f.outbox.Recent(f.ctx, 1000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return len(msgs)
+}
+
+// officer returns a demo official of kind and role with an active account.
+func (f *fixture) officer(kind registry.AgencyKind, role registry.Role, skip int) identity.Officer {
+	f.t.Helper()
+	var cid, agency string
+	err := f.db.QueryRow(f.ctx, `SELECT o.citizen_id, o.agency_code FROM officials o JOIN agencies a ON a.code = o.agency_code
+		JOIN units u ON u.code = a.unit_code WHERE a.kind = ? AND o.role = ? AND u.level = 'commune' ORDER BY o.agency_code LIMIT 1 OFFSET ?`,
+		string(kind), string(role), skip).Scan(&cid, &agency)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	a, err := f.svc.AccountByCitizen(f.ctx, cid)
+	if kernel.ErrorCode(err) == kernel.NotFound {
+		a, err = f.svc.AddAccount(f.ctx, identity.NewAccount{CitizenID: cid, Level: 2, Password: "officer password"})
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	o, err := f.svc.Post(f.ctx, a.ID, agency)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return o
+}

@@ -1,0 +1,383 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+)
+
+// Credentials is what the login form sends.
+type Credentials struct {
+	CitizenID string // the username
+	Password  string
+	OTP       string // a TOTP code or a recovery code; may be empty
+	// WantACR is the assurance the login must reach (ACRLevel1 or ACRLevel2).
+	WantACR string
+}
+
+// Authenticated is a successful login.
+type Authenticated struct {
+	Account Account
+	ACR     string
+	AMR     []string
+}
+
+// Login errors. Every failure of the first factor has one answer, so it says
+// nothing about whether the ID has an account.
+func errLoginFailed() error  { return kernel.E(kernel.Unauthenticated, "error.identity.login_failed") }
+func errOTPRequired() error  { return kernel.E(kernel.Unauthenticated, "error.identity.otp_required") }
+func errOTPWrong() error     { return kernel.E(kernel.Unauthenticated, "error.identity.otp_wrong") }
+func errLevel2Needed() error { return kernel.E(kernel.Forbidden, "error.identity.level2_needed") }
+
+// IsOTPRequired reports whether err asks for the second factor: the password
+// was right and the form must now ask for the code.
+func IsOTPRequired(err error) bool {
+	k, _ := kernel.ErrorKey(err)
+	return k == "error.identity.otp_required" || k == "error.identity.otp_wrong" || k == "error.identity.level2_needed"
+}
+
+// Login checks credentials. Failures count against the citizen ID in the
+// throttle, which locks after five wrong guesses of either factor.
+func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, error) {
+	c.CitizenID = strings.TrimSpace(c.CitizenID)
+	if _, err := registry.ParseCitizenID(c.CitizenID); err != nil || c.Password == "" || len(c.Password) > 1024 {
+		return Authenticated{}, errLoginFailed()
+	}
+	key := "login:" + c.CitizenID
+	if err := s.throttle.Allow(ctx, key); err != nil {
+		return Authenticated{}, err
+	}
+	a, err := s.AccountByCitizen(ctx, c.CitizenID)
+	if err != nil && kernel.ErrorCode(err) != kernel.NotFound {
+		return Authenticated{}, err
+	}
+	stored := a.passwordHash
+	if err != nil || a.Status != StatusActive || stored == "" {
+		stored = s.dummy // the same work as a real check
+	}
+	ok, rehash, verr := VerifyPassword(c.Password, stored, s.params)
+	if verr != nil {
+		return Authenticated{}, verr
+	}
+	if !ok || err != nil || a.Status != StatusActive || a.passwordHash == "" {
+		return Authenticated{}, s.failLogin(ctx, key)
+	}
+	amr := []string{"pwd"}
+	var step uint64
+	recovery := ""
+	code := strings.TrimSpace(c.OTP)
+	switch {
+	case a.HasTOTP && code == "":
+		return Authenticated{}, errOTPRequired()
+	case a.HasTOTP && len(normalizeCode(code)) == 16:
+		recovery = normalizeCode(code)
+		amr = append(amr, "otp")
+	case a.HasTOTP:
+		secret, err := s.totpSecret(a)
+		if err != nil {
+			return Authenticated{}, err
+		}
+		var good bool
+		if step, good = CheckTOTP(secret, code, s.clock.Now(), a.totpLastStep); !good {
+			if err := s.failLogin(ctx, key); kernel.ErrorCode(err) == kernel.TooManyRequests {
+				return Authenticated{}, err
+			}
+			return Authenticated{}, errOTPWrong()
+		}
+		amr = append(amr, "otp")
+	}
+	acr := ACRLevel1
+	if a.Level == 2 && len(amr) >= 2 {
+		acr = ACRLevel2
+	}
+	if c.WantACR == ACRLevel2 && acr != ACRLevel2 {
+		if a.Level == 2 && !a.HasTOTP {
+			return Authenticated{}, kernel.E(kernel.Forbidden, "error.identity.level2_needs_totp")
+		}
+		return Authenticated{}, errLevel2Needed()
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = HashPassword(c.Password, s.params); err != nil {
+			return Authenticated{}, err
+		}
+	}
+	usedRecovery := false
+	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if recovery != "" {
+			res, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at = 0`,
+				kernel.Micros(tx.Now), a.ID, hashSecret(a.ID, recovery))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errOTPWrong()
+			}
+			usedRecovery = true
+		}
+		if step != 0 {
+			// Only a later step than the stored one: a code is never accepted twice.
+			res, err := tx.Exec(ctx, `UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), a.ID, int64(step))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errOTPWrong()
+			}
+		}
+		if newHash != "" {
+			if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, newHash, kernel.Micros(tx.Now), a.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+			return err
+		}
+		details := map[string]string{"acr": acr, "amr": strings.Join(amr, " ")}
+		if usedRecovery {
+			details["recovery_code"] = "used"
+		}
+		return s.record(ctx, tx, a.ID, "login", "", details)
+	})
+	if err != nil {
+		if kernel.ErrorCode(err) == kernel.Unauthenticated {
+			if ferr := s.failLogin(ctx, key); kernel.ErrorCode(ferr) == kernel.TooManyRequests {
+				return Authenticated{}, ferr
+			}
+		}
+		return Authenticated{}, err
+	}
+	return Authenticated{Account: a, ACR: acr, AMR: amr}, nil
+}
+
+// failLogin counts a failed guess and returns the error to show.
+func (s *Service) failLogin(ctx context.Context, key string) error {
+	var locked error
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		err := s.throttle.Fail(ctx, tx, key)
+		if kernel.ErrorCode(err) == kernel.TooManyRequests {
+			locked = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if locked != nil {
+		return locked
+	}
+	return errLoginFailed()
+}
+
+// ChangePassword replaces the password after checking the current one.
+func (s *Service) ChangePassword(ctx context.Context, accountID, current, next string) error {
+	if err := CheckPasswordPolicy(next); err != nil {
+		return err
+	}
+	a, err := s.Account(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkPassword(ctx, a, current); err != nil {
+		return err
+	}
+	hash, err := HashPassword(next, s.params)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, kernel.Micros(tx.Now), a.ID); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, a.ID, "password.changed", "", nil); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "identity.password.change", "account", a.ID, nil)
+	})
+}
+
+// checkPassword verifies an account's password for a sensitive change,
+// under the same throttle as logins.
+func (s *Service) checkPassword(ctx context.Context, a Account, password string) error {
+	key := "login:" + a.CitizenID
+	if err := s.throttle.Allow(ctx, key); err != nil {
+		return err
+	}
+	ok, _, err := VerifyPassword(password, a.passwordHash, s.params)
+	if err != nil && a.passwordHash != "" {
+		return err
+	}
+	if !ok {
+		if err := s.failLogin(ctx, key); kernel.ErrorCode(err) == kernel.TooManyRequests {
+			return err
+		}
+		return kernel.E(kernel.Invalid, "error.identity.password_wrong")
+	}
+	return nil
+}
+
+// TOTPSetup is a seed offered to the holder, not yet stored: Sealed travels
+// in the form and comes back with the first code.
+type TOTPSetup struct {
+	Sealed string // the seed sealed for this account, base64
+	Text   string // the seed as typed into an app
+	URI    string // otpauth:// URI for a QR code or a tap on the phone
+}
+
+// BeginTOTP makes a new seed for an account.
+func (s *Service) BeginTOTP(ctx context.Context, accountID string) (TOTPSetup, error) {
+	a, err := s.Account(ctx, accountID)
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	secret := NewTOTPSecret()
+	return TOTPSetup{
+		Sealed: base64.StdEncoding.EncodeToString(s.box.Seal(secret, []byte("totp-setup:"+a.ID))),
+		Text:   TOTPSecretText(secret),
+		URI:    TOTPKeyURI(secret, s.issuer, a.CitizenID),
+	}, nil
+}
+
+// ConfirmTOTP stores the offered seed once the holder proves their app
+// shows its codes, and returns fresh recovery codes (shown once).
+func (s *Service) ConfirmTOTP(ctx context.Context, accountID, sealedSetup, code string) ([]string, error) {
+	raw, err := base64.StdEncoding.DecodeString(sealedSetup)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.identity.totp_setup_bad")
+	}
+	secret, err := s.box.Open(raw, []byte("totp-setup:"+accountID))
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.identity.totp_setup_bad")
+	}
+	key := "totp-setup:" + accountID
+	if err := s.throttle.Allow(ctx, key); err != nil {
+		return nil, err
+	}
+	step, ok := CheckTOTP(secret, code, s.clock.Now(), 0)
+	if !ok {
+		if err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error { return s.throttle.Fail(ctx, tx, key) }); err != nil {
+			return nil, err
+		}
+		return nil, errOTPWrong()
+	}
+	codes := newRecoveryCodes()
+	stored := base64.StdEncoding.EncodeToString(s.box.Seal(secret, []byte("totp:"+accountID)))
+	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = ?, totp_last_step = ?, updated_at = ? WHERE id = ?`,
+			stored, int64(step), kernel.Micros(tx.Now), accountID); err != nil {
+			return err
+		}
+		if err := replaceRecoveryCodes(ctx, tx, accountID, codes); err != nil {
+			return err
+		}
+		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, accountID, "totp.enabled", "", nil); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "identity.totp.enable", "account", accountID, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// DisableTOTP removes the authenticator app and the recovery codes after
+// checking the password.
+func (s *Service) DisableTOTP(ctx context.Context, accountID, password string) error {
+	a, err := s.Account(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkPassword(ctx, a, password); err != nil {
+		return err
+	}
+	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = '', updated_at = ? WHERE id = ?`, kernel.Micros(tx.Now), a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, a.ID, "totp.disabled", "", nil); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "identity.totp.disable", "account", a.ID, nil)
+	})
+}
+
+// NewRecoveryCodes replaces an account's recovery codes after checking the
+// password, and returns the new ones (shown once).
+func (s *Service) NewRecoveryCodes(ctx context.Context, accountID, password string) ([]string, error) {
+	a, err := s.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.HasTOTP {
+		return nil, kernel.E(kernel.Conflict, "error.identity.no_totp")
+	}
+	if err := s.checkPassword(ctx, a, password); err != nil {
+		return nil, err
+	}
+	codes := newRecoveryCodes()
+	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if err := replaceRecoveryCodes(ctx, tx, a.ID, codes); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a.ID, "recovery_codes.renewed", "", nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// RecoveryCodesLeft counts an account's unused recovery codes.
+func (s *Service) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at = 0`, accountID).Scan(&n)
+	if err != nil {
+		return 0, kernel.Wrap(err, "identity: count recovery codes")
+	}
+	return n, nil
+}
+
+// recoveryCodeCount codes of 16 characters (80 bits each) are made at a time.
+const recoveryCodeCount = 10
+
+func newRecoveryCodes() []string {
+	codes := make([]string, recoveryCodeCount)
+	for i := range codes {
+		codes[i] = randomCode(4)
+	}
+	return codes
+}
+
+func replaceRecoveryCodes(ctx context.Context, tx *db.Tx, accountID string, codes []string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, accountID); err != nil {
+		return err
+	}
+	for _, c := range codes {
+		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)`,
+			accountID, hashSecret(accountID, normalizeCode(c))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openSetup opens a seed offered by BeginTOTP.
+func (s *Service) openSetup(accountID, sealedSetup string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(sealedSetup)
+	if err != nil {
+		return nil, err
+	}
+	return s.box.Open(raw, []byte("totp-setup:"+accountID))
+}

@@ -1,0 +1,201 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+	"civitas/internal/sealed"
+)
+
+// Assurance levels as OpenID Connect acr values. Level 2 needs a level-2
+// account (verified in person) and two factors in this login.
+const (
+	ACRLevel1 = "urn:civitas:acr:level1"
+	ACRLevel2 = "urn:civitas:acr:level2"
+)
+
+// Registry is what identity reads from the national registries.
+type Registry interface {
+	Person(ctx context.Context, citizenID string) (registry.Person, error)
+	HouseholdMembers(ctx context.Context, householdID string) ([]registry.Person, error)
+	Unit(ctx context.Context, code string) (registry.Unit, error)
+	Agency(ctx context.Context, code string) (registry.Agency, error)
+	AgenciesIn(ctx context.Context, unitCode string) ([]registry.Agency, error)
+	OfficialsOf(ctx context.Context, citizenID string) ([]registry.Official, error)
+	Business(ctx context.Context, regNumber string) (registry.Business, error)
+	Within(ctx context.Context, unit, area string) (bool, error)
+}
+
+var _ Registry = (*registry.Service)(nil)
+
+// SMS sends a text message to a phone number.
+type SMS interface {
+	Send(ctx context.Context, phone, text string) error
+}
+
+// Options configure a Service.
+type Options struct {
+	DB       *db.DB
+	Clock    kernel.Clock
+	Registry Registry
+	Box      *sealed.Box // seals TOTP seeds
+	SMS      SMS
+	Logger   *slog.Logger
+	// Issuer names civitas in authenticator apps.
+	Issuer string
+	// Password is the argon2id cost; zero means DefaultPasswordParams.
+	Password PasswordParams
+}
+
+// Service holds the rules of e-ID accounts.
+type Service struct {
+	db       *db.DB
+	clock    kernel.Clock
+	reg      Registry
+	box      *sealed.Box
+	sms      SMS
+	log      *slog.Logger
+	issuer   string
+	params   PasswordParams
+	throttle *Throttle
+	// sends bounds registration and activation messages per citizen ID, so
+	// nobody can flood a phone with texts.
+	sends *Throttle
+	dummy string // a password hash verified for unknown users, so timing tells nothing
+}
+
+// New returns the identity service.
+func New(o Options) (*Service, error) {
+	if o.Password == (PasswordParams{}) {
+		o.Password = DefaultPasswordParams
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Issuer == "" {
+		o.Issuer = "civitas"
+	}
+	dummy, err := HashPassword(kernel.NewToken(), o.Password)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		db: o.DB, clock: o.Clock, reg: o.Registry, box: o.Box, sms: o.SMS, log: o.Logger,
+		issuer: o.Issuer, params: o.Password, dummy: dummy,
+		throttle: DefaultThrottle(o.DB, o.Clock),
+		sends:    &Throttle{DB: o.DB, Clock: o.Clock, MaxFailures: 5, Window: time.Hour, LockFor: time.Hour, MaxLock: 24 * time.Hour},
+	}, nil
+}
+
+// Throttle returns the limiter of guessable secrets (for the cleanup job).
+func (s *Service) Throttle() *Throttle { return s.throttle }
+
+// hashSecret is how one-time codes and recovery codes are kept: SHA-256 over
+// a context (flow or account) and the code.
+func hashSecret(context, code string) string {
+	sum := sha256.Sum256([]byte(context + "\x00" + code))
+	return hex.EncodeToString(sum[:])
+}
+
+func equalHash(a, b string) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// randomDigits returns n random decimal digits.
+func randomDigits(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		d, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			panic("identity: no randomness: " + err.Error())
+		}
+		b.WriteByte(byte('0' + d.Int64()))
+	}
+	return b.String()
+}
+
+// codeAlphabet has no 0/O, 1/I/L: activation letters are read and typed by hand.
+const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// randomCode returns groups of four characters of codeAlphabet joined by '-'.
+func randomCode(groups int) string {
+	var b strings.Builder
+	for g := 0; g < groups; g++ {
+		if g > 0 {
+			b.WriteByte('-')
+		}
+		for i := 0; i < 4; i++ {
+			d, err := rand.Int(rand.Reader, big.NewInt(int64(len(codeAlphabet))))
+			if err != nil {
+				panic("identity: no randomness: " + err.Error())
+			}
+			b.WriteByte(codeAlphabet[d.Int64()])
+		}
+	}
+	return b.String()
+}
+
+// normalizeCode undoes what people do to a typed code: spaces, dashes,
+// lower case, and the letters confused with digits.
+func normalizeCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch {
+		case r == ' ' || r == '-' || r == '\t':
+		case r == 'O' || r == '0':
+			b.WriteByte('0')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// normalizeName compares names as people type them: case, accents
+// composed or not, extra spaces.
+func normalizeName(s string) string {
+	s = norm.NFC.String(strings.ToLower(strings.TrimSpace(s)))
+	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
+}
+
+// normalizePhone keeps digits, turning the +84 prefix into the national 0.
+func normalizePhone(s string) string {
+	s = strings.TrimSpace(s)
+	var b strings.Builder
+	for i, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else if !(r == ' ' || r == '.' || r == '-' || r == '(' || r == ')' || (r == '+' && i == 0)) {
+			return ""
+		}
+	}
+	d := b.String()
+	if strings.HasPrefix(s, "+84") {
+		d = "0" + d[2:]
+	}
+	if len(d) < 9 || len(d) > 11 || d[0] != '0' {
+		return ""
+	}
+	return d
+}
+
+// MaskPhone shows a phone number the way a page may: the last three digits.
+func MaskPhone(phone string) string {
+	if len(phone) < 4 {
+		return "***"
+	}
+	return strings.Repeat("•", len(phone)-3) + phone[len(phone)-3:]
+}
