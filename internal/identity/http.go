@@ -356,7 +356,13 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 		}
 	}
 	steps := []func() error{
-		func() (err error) { d.Sessions, err = h.web.AccountSessions(ctx, a.ID, sess.ID()); return },
+		func() (err error) {
+			d.Sessions, err = h.web.AccountSessions(ctx, a.ID, sess.ID())
+			for i := range d.Sessions {
+				d.Sessions[i].UserAgent = DeviceName(d.Sessions[i].UserAgent)
+			}
+			return
+		},
 		func() error {
 			events, err := h.svc.History(ctx, a.ID, time.Time{}, 10)
 			d.Events = h.eventViews(r, events)
@@ -686,4 +692,39 @@ func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 		out[i] = eventView{At: e.At.In(vietnamTime).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
 	}
 	return out
+}
+
+// DeviceName turns a User-Agent into what a person recognises: "Chrome on
+// Android". Unknown parts are left out; an empty result means unknown.
+func DeviceName(ua string) string {
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"CocCoc", "Cốc Cốc"}, {"Zalo", "Zalo"}, {"Firefox/", "Firefox"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	system := ""
+	for _, o := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			system = o.name
+			break
+		}
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " · " + system
+	case browser != "" || system != "":
+		return browser + system
+	}
+	if len(ua) > 40 {
+		return ua[:40] + "…"
+	}
+	return ua
 }
