@@ -724,7 +724,7 @@ func DeviceName(ua string) string {
 		return browser + system
 	}
 	if len(ua) > 40 {
-		return ua[:40] + "…"
+		return strings.ToValidUTF8(ua[:40], "") + "…"
 	}
 	return ua
 }
