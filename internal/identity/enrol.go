@@ -125,6 +125,10 @@ type Enrolment struct {
 	Phone     string // the phone the code goes to (own or relative's)
 	// RelativeCitizenID names the relative whose phone is used.
 	RelativeCitizenID string
+	// Reset is for a holder who lost their password or phone: an active
+	// level-2 account gets a new activation code, and activating it sets a
+	// new password and removes the authenticator app and recovery codes.
+	Reset bool
 }
 
 // Issued is the outcome of an enrolment. Code is set only for a printed
@@ -179,13 +183,13 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 			return Issued{}, kernel.E(kernel.Invalid, "error.identity.bad_phone")
 		}
 	}
-	if existing != nil && existing.Level == 2 && existing.Status == StatusActive {
+	if existing != nil && existing.Level == 2 && existing.Status == StatusActive && !e.Reset {
 		return Issued{}, kernel.E(kernel.Conflict, "error.identity.already_level2")
 	}
 	if existing != nil && existing.Status == StatusDisabled {
 		return Issued{}, kernel.E(kernel.Conflict, "error.identity.account_disabled")
 	}
-	checks, err := json.Marshal(map[string]any{"checks": c, "relative": strings.TrimSpace(e.RelativeCitizenID)})
+	checks, err := json.Marshal(map[string]any{"checks": c, "relative": strings.TrimSpace(e.RelativeCitizenID), "reset": e.Reset})
 	if err != nil {
 		return Issued{}, kernel.Wrap(err, "identity: encode checks")
 	}
@@ -216,8 +220,13 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 		if _, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, id); err != nil {
 			return err
 		}
+		// matched = 2 marks a reset: activation then replaces the credentials.
+		matched := 1
+		if e.Reset && a.Status == StatusActive {
+			matched = 2
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO account_codes (id_hash, purpose, citizen_id, account_id, phone, matched, code_hash, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`, id, purposeActivate, a.CitizenID, a.ID, phone, hashSecret(id, normalizeCode(code)),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, purposeActivate, a.CitizenID, a.ID, phone, matched, hashSecret(id, normalizeCode(code)),
 			kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(activateCodeTTL))); err != nil {
 			return err
 		}
@@ -243,6 +252,30 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 		s.send(ctx, phone, "civitas: Mã kích hoạt tài khoản định danh mức 2 của "+p.FullName+": "+code+" (hiệu lực 30 ngày). / Level-2 e-ID activation code: "+code+".")
 	}
 	return out, nil
+}
+
+// SetStatus disables an account (a stolen phone, a death, a fraud report)
+// or enables it again, for an officer of the holder's area.
+func (s *Service) SetStatus(ctx context.Context, o Officer, citizenID, status string) error {
+	if status != StatusActive && status != StatusDisabled {
+		return kernel.E(kernel.Invalid, "error.invalid")
+	}
+	_, acc, err := s.LookUp(ctx, o, citizenID)
+	if err != nil {
+		return err
+	}
+	if acc == nil || acc.Status == StatusPending {
+		return kernel.E(kernel.NotFound, "error.identity.account_not_found")
+	}
+	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?`, status, kernel.Micros(tx.Now), acc.ID); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, acc.ID, "account."+status, "", map[string]string{"agency": o.Agency.Name}); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "identity.account."+status, "account", acc.ID, map[string]any{"agency": o.Agency.Code})
+	})
 }
 
 // Activation is what the holder types to activate a level-2 account.
@@ -279,7 +312,7 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	if err != nil {
 		return Account{}, err
 	}
-	if !a.HasPassword && act.Password == "" {
+	if (!a.HasPassword || f.reset) && act.Password == "" {
 		return Account{}, kernel.E(kernel.Invalid, "error.identity.password_needed")
 	}
 	hash := ""
@@ -305,6 +338,14 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE enrolments SET activated_at = ? WHERE account_id = ? AND activated_at = 0`, kernel.Micros(tx.Now), a.ID); err != nil {
 			return err
+		}
+		if f.reset { // lost phone or password: the old second factor goes too
+			if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = '', totp_last_step = 0 WHERE id = ?`, a.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+				return err
+			}
 		}
 		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
 			return err

@@ -80,6 +80,7 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 	ws.HandleFunc("GET /officer/enrol", h.enrolForm)
 	ws.HandleFunc("POST /officer/enrol", h.enrol)
 	ws.HandleFunc("POST /officer/guardian", h.recordGuardian)
+	ws.HandleFunc("POST /officer/account-status", h.setStatus)
 	if o.Outbox != nil {
 		ws.HandleFunc("GET /demo/sms", h.smsOutbox)
 	}
@@ -673,7 +674,7 @@ type eventView struct {
 var eventKinds = map[string]bool{"login": true, "app.login": true, "consent.given": true, "consent.revoked": true,
 	"account.created": true, "account.enrolled": true, "account.activated": true, "password.changed": true,
 	"totp.enabled": true, "totp.disabled": true, "recovery_codes.renewed": true, "sessions.ended": true,
-	"acting_for.start": true}
+	"acting_for.start": true, "account.disabled": true, "account.active": true}
 
 // vietnamTime is UTC+7, the time people in the province read (no summer time).
 var vietnamTime = time.FixedZone("UTC+7", 7*60*60)

@@ -129,6 +129,7 @@ func (h *handlers) enrol(w http.ResponseWriter, r *http.Request) {
 		Contact:           r.PostFormValue("contact"),
 		Phone:             r.PostFormValue("phone"),
 		RelativeCitizenID: r.PostFormValue("relative_citizen_id"),
+		Reset:             r.PostFormValue("reset") == "on",
 	}
 	d := enrolData{Post: post, CitizenID: e.CitizenID}
 	issued, err := h.svc.Enrol(r.Context(), post, e)
@@ -167,6 +168,29 @@ func (h *handlers) recordGuardian(w http.ResponseWriter, r *http.Request) {
 		d.Notice = h.web.T(r, "identity.enrol.guardian_recorded")
 	}
 	if p, acc, err := h.svc.LookUp(r.Context(), post, child); err == nil {
+		d.Person, d.Account, d.Age = &p, acc, p.AgeOn(h.svc.clock.Now())
+	}
+	h.pages.Render(w, r, status, "enrol", d)
+}
+
+func (h *handlers) setStatus(w http.ResponseWriter, r *http.Request) {
+	post, ok := h.officerPost(w, r, r.PostFormValue("agency"))
+	if !ok {
+		return
+	}
+	cid := strings.TrimSpace(r.PostFormValue("citizen_id"))
+	d := enrolData{Post: post, CitizenID: cid}
+	status := http.StatusOK
+	if err := h.svc.SetStatus(r.Context(), post, cid, r.PostFormValue("status")); err != nil {
+		msg, st, ok := h.message(w, r, err)
+		if !ok {
+			return
+		}
+		d.Error, status = msg, st
+	} else {
+		d.Notice = h.web.T(r, "identity.enrol.status_changed")
+	}
+	if p, acc, err := h.svc.LookUp(r.Context(), post, cid); err == nil {
 		d.Person, d.Account, d.Age = &p, acc, p.AgeOn(h.svc.clock.Now())
 	}
 	h.pages.Render(w, r, status, "enrol", d)

@@ -127,7 +127,7 @@ func errCodeWrong() error { return kernel.E(kernel.Invalid, "error.identity.code
 
 type codeFlow struct {
 	idHash, purpose, citizenID, accountID, phone string
-	matched                                      bool
+	matched, reset                               bool
 	codeHash                                     string
 	attempts                                     int
 }
@@ -151,7 +151,7 @@ func (s *Service) useCode(ctx context.Context, token, purpose, code string) (cod
 		if err != nil {
 			return err
 		}
-		f.matched = matched == 1
+		f.matched, f.reset = matched >= 1, matched == 2
 		if f.attempts >= maxCodeAttempts || !f.matched || !equalHash(f.codeHash, hashSecret(id, normalizeCode(code))) {
 			wrong = true
 			_, err := tx.Exec(ctx, `UPDATE account_codes SET attempts = attempts + 1 WHERE id_hash = ?`, id)

@@ -277,6 +277,46 @@ func TestEnrolLevel2(t *testing.T) {
 	_, err = f.svc.Enrol(f.ctx, police, identity.Enrolment{CitizenID: p.CitizenID, Checks: good, Contact: identity.ContactLetter})
 	wantCode(t, err, kernel.Conflict, "error.identity.already_level2")
 
+	// Lost phone: a reset code; activating it replaces the password and removes TOTP.
+	setup, _ := f.svc.BeginTOTP(f.ctx, a.ID)
+	if _, err := f.svc.ConfirmTOTP(f.ctx, a.ID, setup.Sealed, identity.TOTPAt(decodeSecret(t, setup.Text), f.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	reset, err := f.svc.Enrol(f.ctx, police, identity.Enrolment{CitizenID: p.CitizenID, Checks: good, Contact: identity.ContactLetter, Reset: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the reset code is used, the old credentials still work.
+	if acc, _ := f.svc.Account(f.ctx, a.ID); !acc.HasTOTP || acc.Status != identity.StatusActive {
+		t.Fatalf("account changed before the reset was activated: %+v", acc)
+	}
+	_, err = f.svc.Activate(f.ctx, identity.Activation{CitizenID: p.CitizenID, Code: reset.Code})
+	wantCode(t, err, kernel.Invalid, "error.identity.password_needed")
+	if _, err := f.svc.Activate(f.ctx, identity.Activation{CitizenID: p.CitizenID, Code: reset.Code, Password: "brand new password"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "brand new password"})
+	if err != nil || got.Account.HasTOTP {
+		t.Fatalf("login after reset: %v %+v", err, got.Account)
+	}
+
+	// Disabling: only an officer of the area; a disabled account cannot log in.
+	far := f.officer(registry.Police, registry.PoliceOfficer, 7)
+	if far.Area() != police.Area() {
+		wantCode(t, f.svc.SetStatus(f.ctx, far, p.CitizenID, identity.StatusDisabled), kernel.Forbidden, "error.identity.outside_area")
+	}
+	if err := f.svc.SetStatus(f.ctx, police, p.CitizenID, identity.StatusDisabled); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "brand new password"})
+	wantCode(t, err, kernel.Unauthenticated, "error.identity.login_failed")
+	if err := f.svc.SetStatus(f.ctx, police, p.CitizenID, identity.StatusActive); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "brand new password"}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Upgrade of a level-1 account by text to a relative's phone.
 	q := f.person("unit_code = ? AND phone <> '' AND birth_date < '1990-01-01' AND citizen_id <> ?", police.Area(), p.CitizenID)
 	if _, err := f.svc.AddAccount(f.ctx, identity.NewAccount{CitizenID: q.CitizenID, Level: 1, Password: "level one pass"}); err != nil {
@@ -293,9 +333,9 @@ func TestEnrolLevel2(t *testing.T) {
 		t.Fatalf("activation texted to %s", msgs[0].Phone)
 	}
 	// Before activation the account is still level 1.
-	got, _ := f.svc.AccountByCitizen(f.ctx, q.CitizenID)
-	if got.Level != 1 {
-		t.Fatalf("level before activation = %d", got.Level)
+	acc, _ := f.svc.AccountByCitizen(f.ctx, q.CitizenID)
+	if acc.Level != 1 {
+		t.Fatalf("level before activation = %d", acc.Level)
 	}
 	a, err = f.svc.Activate(f.ctx, identity.Activation{CitizenID: q.CitizenID, Code: code})
 	if err != nil || a.Level != 2 {
