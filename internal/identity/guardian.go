@@ -193,3 +193,21 @@ func (s *Service) ActFor(ctx context.Context, accountID, whom string) (Subject, 
 	}
 	return Subject{}, kernel.E(kernel.Forbidden, "error.identity.cannot_act_for")
 }
+
+// DependentProfile returns a dependent child's registry entry to their
+// guardian; the read is audited with the guardian as actor, acting for the
+// child.
+func (s *Service) DependentProfile(ctx context.Context, accountID, childCitizenID string) (registry.Person, error) {
+	if _, err := s.ActFor(ctx, accountID, "person:"+childCitizenID); err != nil {
+		return registry.Person{}, err
+	}
+	p, err := s.reg.Person(ctx, childCitizenID)
+	if err != nil {
+		return p, err
+	}
+	ctx = kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID, OnBehalfOf: "person:" + childCitizenID})
+	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		return appendAuditPurpose(ctx, tx, "registry.person.read", "person", childCitizenID, "guardian")
+	})
+	return p, err
+}

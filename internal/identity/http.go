@@ -313,6 +313,7 @@ type accountData struct {
 	Organisations  []Membership
 	Posts          []Officer
 	Acting         *Subject
+	ActingPerson   *registry.Person // the dependent's registry entry while acting for a child
 	RecoveryLeft   int
 	Notice, Error  string
 	RecoveryCodes  []string
@@ -388,8 +389,16 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 			if kernel.ErrorCode(err) == kernel.Forbidden { // the right ended: stop acting
 				return h.web.SetActingFor(r, "")
 			}
+			if err != nil {
+				return err
+			}
 			d.Acting = &subj
-			return err
+			if subj.Kind == "person" {
+				p, err := h.svc.DependentProfile(ctx, a.ID, subj.ID)
+				d.ActingPerson = &p
+				return err
+			}
+			return nil
 		},
 	}
 	for _, step := range steps {

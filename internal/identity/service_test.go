@@ -379,6 +379,17 @@ func TestGuardiansAndOrganisations(t *testing.T) {
 	}
 	_, err = f.svc.ActFor(f.ctx, stranger.ID, "person:"+childID)
 	wantCode(t, err, kernel.Forbidden, "error.identity.cannot_act_for")
+	// The guardian reads the child's entry; the audit log says for whom.
+	if _, err := f.svc.DependentProfile(f.ctx, parent.ID, childID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.DependentProfile(f.ctx, stranger.ID, childID)
+	wantCode(t, err, kernel.Forbidden, "error.identity.cannot_act_for")
+	var actor, purpose string
+	if err := f.db.QueryRow(f.ctx, `SELECT actor_id, purpose FROM audit_log WHERE on_behalf_of = ? AND action = 'registry.person.read'`,
+		"person:"+childID).Scan(&actor, &purpose); err != nil || actor != parent.ID || purpose != "guardian" {
+		t.Fatalf("audit of the guardian's read: %v %s %s", err, actor, purpose)
+	}
 	// At 14 the child leaves the guardian's account.
 	child, _ := f.reg.Person(f.ctx, childID)
 	born, _ := child.Born()
