@@ -84,14 +84,6 @@ func (s *Service) AccountByCitizen(ctx context.Context, citizenID string) (Accou
 	return oneAccount(s.db.QueryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE citizen_id = ?", citizenID))
 }
 
-func accountInTx(ctx context.Context, tx *db.Tx, where string, arg any) (Account, error) {
-	lock := ""
-	if tx.Dialect() == db.Postgres {
-		lock = " FOR UPDATE"
-	}
-	return oneAccount(tx.QueryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE "+where+" = ?"+lock, arg))
-}
-
 func insertAccount(ctx context.Context, tx *db.Tx, a *Account) error {
 	_, err := tx.Exec(ctx, `INSERT INTO accounts (id, citizen_id, unit_code, level, status, password_hash, phone, contact, created_at, activated_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

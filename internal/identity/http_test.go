@@ -170,7 +170,7 @@ func TestPagesAccessRules(t *testing.T) {
 	if st, _, _ := o.get("/officer"); st != http.StatusOK {
 		t.Fatalf("officer desk: %d", st)
 	}
-	st, _, body = o.get("/officer/enrol?agency=" + police.Agency.Code + "&citizen_id=" + pa.CitizenID)
+	st, _, _ = o.get("/officer/enrol?agency=" + police.Agency.Code + "&citizen_id=" + pa.CitizenID)
 	if pa.UnitCode != police.Area() && st != http.StatusForbidden {
 		t.Fatalf("officer of another commune looks up a citizen: %d", st)
 	}
