@@ -67,6 +67,7 @@ func commands() map[string]command {
 		"audit":    auditCommand(),
 		"registry": registryCommand(),
 		"account":  accountCommand(),
+		"client":   clientCommand(),
 	}
 }
 

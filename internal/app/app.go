@@ -21,6 +21,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/oidc"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/web"
@@ -37,6 +38,7 @@ type App struct {
 	db       *db.DB
 	registry *registry.Service
 	identity *identity.Service
+	oidc     *oidc.Provider
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -111,7 +113,16 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, err
 	}
-	if err := a.identity.Mount(a.web, identity.MountOptions{Outbox: outbox}); err != nil {
+	a.oidc, err = oidc.New(ctx, oidc.Options{DB: d, Clock: a.clock, Web: a.web, Issuer: cfg.PublicURL, Box: box,
+		Authn: oidcLogin{web: a.web, id: a.identity}, Directory: oidcDirectory{id: a.identity, reg: a.registry},
+		History: a.identity, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.oidc.Mount(); err != nil {
+		return nil, err
+	}
+	if err := a.identity.Mount(a.web, identity.MountOptions{Outbox: outbox, Apps: connectedApps{a.oidc}}); err != nil {
 		return nil, err
 	}
 
@@ -131,6 +142,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			_, err := a.identity.Cleanup(ctx)
 			return err
 		}},
+		{Name: "oidc.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.oidc.Cleanup(ctx)
+			return err
+		}},
+		{Name: "oidc.keys.rotate", Every: 6 * time.Hour, Run: a.oidc.RotateKeys},
 	}}
 	return a, nil
 }

@@ -1,0 +1,438 @@
+package oidc
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"civitas/internal/audit"
+	"civitas/internal/db"
+	"civitas/internal/jose"
+	"civitas/internal/kernel"
+)
+
+// subject is the pairwise subject identifier of an account for a sector
+// (OpenID Connect Core §8.1): different relying parties cannot join their
+// records on it.
+func (p *Provider) subject(sector, accountID string) string {
+	m := hmac.New(sha256.New, p.pairKey)
+	m.Write([]byte(sector + "|" + accountID))
+	return b64(m.Sum(nil))
+}
+
+// tokenResponse is RFC 6749 §5.1 with the ID token.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// token is the token endpoint: authorization_code and refresh_token grants.
+// Each grant is one write transaction: the proofs are verified in memory
+// first, then the code or refresh token is spent, the new refresh token
+// stored and the single-use IDs recorded together.
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.writeOAuthError(w, r, oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))
+		return
+	}
+	ctx := r.Context()
+	endpoint := p.endpoint("/oauth/token")
+	ac, err := p.authenticateClient(ctx, r, endpoint)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	proof, err := p.verifyDPoP(r, endpoint, "")
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	jtis := ac.jtis
+	if proof != nil {
+		jtis = append(jtis, proof.jti)
+	}
+	var resp tokenResponse
+	switch r.PostForm.Get("grant_type") {
+	case "authorization_code":
+		resp, err = p.exchangeCode(ctx, ac, proof, jtis, r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
+	case "refresh_token":
+		resp, err = p.refresh(ctx, ac, proof, jtis, r.PostForm.Get("refresh_token"))
+	case "":
+		err = oerr(400, "invalid_request", "grant_type is required")
+	default:
+		err = oerr(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+	}
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	p.web.JSON(w, r, http.StatusOK, resp)
+}
+
+var errReplay = oerr(400, "invalid_dpop_proof", "DPoP proof or client assertion used before (replay)")
+
+// family is a grant of tokens to one client for one login.
+type family struct {
+	id, clientID, accountID string
+	data                    grantData
+	jkt                     string
+}
+
+func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, proof *dpopProof, jtis []jtiRecord, code, redirectURI, verifier string) (tokenResponse, error) {
+	if code == "" || verifier == "" {
+		return tokenResponse{}, oerr(400, "invalid_request", "code and code_verifier are required")
+	}
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return tokenResponse{}, oerr(400, "invalid_grant", "code_verifier must be 43 to 128 characters")
+	}
+	var fam family
+	var nonce string
+	replayed := false
+	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+		var gd, redirect, challenge, jkt, oldFamily string
+		var expires, used int64
+		err := tx.QueryRow(ctx, `SELECT client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, expires_at, used_at, family_id
+			FROM oidc_codes WHERE code_hash = ?`+forUpdate(tx), hashSecret(code)).
+			Scan(&fam.clientID, &fam.accountID, &gd, &redirect, &challenge, &nonce, &jkt, &expires, &used, &oldFamily)
+		if errors.Is(err, sql.ErrNoRows) {
+			return oerr(400, "invalid_grant", "unknown or expired code")
+		}
+		if err != nil {
+			return err
+		}
+		if fam.clientID != ac.ID {
+			return oerr(400, "invalid_grant", "the code was issued to another client")
+		}
+		if used != 0 {
+			// A code used twice was stolen: revoke what the first use got (RFC 6749 §4.1.2).
+			replayed = true
+			return revokeFamily(ctx, tx, oldFamily, "code replay")
+		}
+		if expires <= kernel.Micros(tx.Now) {
+			return oerr(400, "invalid_grant", "the code expired")
+		}
+		if redirectURI != redirect {
+			return oerr(400, "invalid_grant", "redirect_uri differs from the authorization request")
+		}
+		sum := sha256.Sum256([]byte(verifier))
+		if b64(sum[:]) != challenge {
+			return oerr(400, "invalid_grant", "code_verifier does not match code_challenge (S256)")
+		}
+		switch {
+		case jkt != "" && proof == nil:
+			return oerr(400, "invalid_dpop_proof", "the authorization request was bound to a DPoP key: send a DPoP proof")
+		case jkt != "" && proof.jkt != jkt:
+			return oerr(400, "invalid_dpop_proof", "the DPoP key differs from the one bound at authorization")
+		}
+		if proof != nil {
+			fam.jkt = proof.jkt
+		}
+		if err := recordJTIs(ctx, tx, jtis, errReplay); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+			return err
+		}
+		fam.id = kernel.NewID()
+		if _, err := tx.Exec(ctx, `UPDATE oidc_codes SET used_at = ?, family_id = ? WHERE code_hash = ?`, kernel.Micros(tx.Now), fam.id, hashSecret(code)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			fam.id, fam.clientID, fam.accountID, gd, fam.jkt, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(familyTTL)))
+		return err
+	})
+	if replayed && err == nil {
+		err = oerr(400, "invalid_grant", "the code was already used; the tokens issued for it are revoked")
+	}
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	return p.issueTokens(ctx, ac.Client, fam, nonce, true)
+}
+
+func forUpdate(tx *db.Tx) string {
+	if tx.Dialect() == db.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *dpopProof, jtis []jtiRecord, token string) (tokenResponse, error) {
+	if token == "" {
+		return tokenResponse{}, oerr(400, "invalid_request", "refresh_token is required")
+	}
+	var fam family
+	reused := false
+	newToken := kernel.NewToken()
+	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+		if tx.Dialect() == db.Postgres {
+			// A lost rotation after a crash costs the client one new login; it
+			// never grants anything. Not waiting for the WAL flush is what lets
+			// refreshes keep up with the relying parties' load.
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
+		var used, expires, revoked int64
+		var gd string
+		err := tx.QueryRow(ctx, `SELECT f.id, f.client_id, f.account_id, f.grant_data, f.dpop_jkt, f.expires_at, f.revoked_at, t.used_at
+			FROM oidc_refresh t JOIN oidc_families f ON f.id = t.family_id WHERE t.token_hash = ?`+forUpdate(tx), hashSecret(token)).
+			Scan(&fam.id, &fam.clientID, &fam.accountID, &gd, &fam.jkt, &expires, &revoked, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return oerr(400, "invalid_grant", "unknown refresh token")
+		}
+		if err != nil {
+			return err
+		}
+		if fam.clientID != ac.ID {
+			return oerr(400, "invalid_grant", "the refresh token was issued to another client")
+		}
+		if revoked != 0 {
+			return oerr(400, "invalid_grant", "the refresh token was revoked")
+		}
+		if used != 0 {
+			reused = true
+			return revokeFamily(ctx, tx, fam.id, "refresh token reuse")
+		}
+		if expires <= kernel.Micros(tx.Now) {
+			return oerr(400, "invalid_grant", "the refresh token expired; log in again")
+		}
+		switch {
+		case fam.jkt != "" && proof == nil:
+			return oerr(400, "invalid_dpop_proof", "this refresh token is bound to a DPoP key: send a DPoP proof")
+		case fam.jkt != "" && proof.jkt != fam.jkt:
+			return oerr(400, "invalid_dpop_proof", "the DPoP key differs from the one the refresh token is bound to")
+		}
+		if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+			return err
+		}
+		if err := recordJTIs(ctx, tx, jtis, errReplay); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE oidc_refresh SET used_at = ? WHERE token_hash = ? AND used_at = 0`, kernel.Micros(tx.Now), hashSecret(token))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return oerr(400, "invalid_grant", "the refresh token was just used")
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO oidc_refresh (token_hash, family_id, created_at) VALUES (?, ?, ?)`, hashSecret(newToken), fam.id, kernel.Micros(tx.Now))
+		return err
+	})
+	if reused && err == nil {
+		err = oerr(400, "invalid_grant", "the refresh token was already used; every token of this grant is revoked")
+	}
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	resp, err := p.issueTokens(ctx, ac.Client, fam, "", false)
+	resp.RefreshToken = newToken
+	return resp, err
+}
+
+// revokeFamily ends a grant: its refresh tokens stop working and userinfo
+// refuses its access tokens.
+func revokeFamily(ctx context.Context, tx *db.Tx, familyID, why string) error {
+	if familyID == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE oidc_families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, kernel.Micros(tx.Now), familyID); err != nil {
+		return err
+	}
+	_, err := audit.Append(kernel.WithActor(ctx, kernel.System("oidc")), tx, audit.Entry{Action: "oidc.family.revoke",
+		SubjectType: "oidc_family", SubjectID: familyID, Details: map[string]any{"reason": why}})
+	return err
+}
+
+// accessClaims are the claims of an access token (RFC 9068).
+type accessClaims struct {
+	jose.Claims
+	ClientID string            `json:"client_id"`
+	Scope    string            `json:"scope"`
+	ACR      string            `json:"acr"`
+	AuthTime int64             `json:"auth_time"`
+	Family   string            `json:"fam"`
+	Cnf      map[string]string `json:"cnf,omitempty"`
+}
+
+// issueTokens signs the access token, the ID token (on code exchange) and,
+// for a code exchange, stores the family's first refresh token.
+func (p *Provider) issueTokens(ctx context.Context, c *Client, fam family, nonce string, first bool) (tokenResponse, error) {
+	key, err := p.keys.signer(ctx)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	now := p.clock.Now()
+	sub := p.subject(c.Sector, fam.accountID)
+	at := accessClaims{
+		Claims: jose.Claims{Issuer: p.issuer, Subject: sub, Audience: jose.Audience{p.issuer}, IssuedAt: now.Unix(),
+			Expiry: now.Add(accessTTL).Unix(), ID: kernel.NewID()},
+		ClientID: c.ID, Scope: fam.data.Scope, ACR: fam.data.ACR, AuthTime: fam.data.AuthTime, Family: fam.id,
+	}
+	tokenType := "Bearer"
+	if fam.jkt != "" {
+		at.Cnf = map[string]string{"jkt": fam.jkt}
+		tokenType = "DPoP"
+	}
+	access, err := jose.SignJSON(key.priv, jose.Header{Alg: "ES256", Typ: "at+jwt", Kid: key.kid}, at)
+	if err != nil {
+		return tokenResponse{}, kernel.Wrap(err, "oidc: sign access token")
+	}
+	resp := tokenResponse{AccessToken: access, TokenType: tokenType, ExpiresIn: int(accessTTL / time.Second), Scope: fam.data.Scope}
+	if first {
+		sum := sha256.Sum256([]byte(access))
+		id := map[string]any{
+			"iss": p.issuer, "sub": sub, "aud": c.ID, "azp": c.ID, "iat": now.Unix(), "exp": now.Add(idTokenTTL).Unix(),
+			"auth_time": fam.data.AuthTime, "acr": fam.data.ACR, "at_hash": b64(sum[:16]),
+		}
+		if len(fam.data.AMR) > 0 {
+			id["amr"] = fam.data.AMR
+		}
+		if nonce != "" {
+			id["nonce"] = nonce
+		}
+		if fam.data.SID != "" {
+			id["sid"] = fam.data.SID
+		}
+		if resp.IDToken, err = jose.SignJSON(key.priv, jose.Header{Alg: "ES256", Typ: "JWT", Kid: key.kid}, id); err != nil {
+			return tokenResponse{}, kernel.Wrap(err, "oidc: sign ID token")
+		}
+		resp.RefreshToken = kernel.NewToken()
+		err = p.db.Update(ctx, now, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO oidc_refresh (token_hash, family_id, created_at) VALUES (?, ?, ?)`, hashSecret(resp.RefreshToken), fam.id, kernel.Micros(tx.Now))
+			return err
+		})
+		if err != nil {
+			return tokenResponse{}, kernel.Wrap(err, "oidc: store refresh token")
+		}
+	}
+	return resp, nil
+}
+
+// TokenInfo is a verified access token, for the APIs of other capabilities.
+type TokenInfo struct {
+	AccountID string
+	ClientID  string
+	Subject   string
+	Scopes    []string
+	ACR       string
+	AuthTime  time.Time
+}
+
+// HasScope reports whether the token carries scope.
+func (t TokenInfo) HasScope(scope string) bool {
+	for _, s := range t.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyAccessToken checks the access token of a resource request: the
+// signature, expiry, the grant still standing, and for DPoP-bound tokens a
+// fresh proof for this very request and token.
+func (p *Provider) VerifyAccessToken(r *http.Request) (TokenInfo, error) {
+	ctx := r.Context()
+	authz := r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(authz, " ")
+	tok = strings.TrimSpace(tok)
+	if tok == "" || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) {
+		return TokenInfo{}, oerr(401, "invalid_token", "send the access token in the Authorization header (DPoP or Bearer)")
+	}
+	j, err := jose.Parse(tok)
+	if err != nil || j.Header.Typ != "at+jwt" {
+		return TokenInfo{}, oerr(401, "invalid_token", "not an access token of this provider")
+	}
+	pub, err := p.keys.verifyKey(ctx, j.Header.Kid)
+	if err != nil || j.Verify(pub, "ES256") != nil {
+		return TokenInfo{}, oerr(401, "invalid_token", "the access token's signature does not verify")
+	}
+	var c accessClaims
+	if err := json.Unmarshal(j.Payload, &c); err != nil {
+		return TokenInfo{}, oerr(401, "invalid_token", "bad access token payload")
+	}
+	if err := c.Validate(jose.Expect{Issuer: p.issuer, Audience: p.issuer, Now: p.clock.Now(), RequireExpiry: true}); err != nil {
+		return TokenInfo{}, oerr(401, "invalid_token", "the access token expired or is not for this provider")
+	}
+	var proof *dpopProof
+	if jkt := c.Cnf["jkt"]; jkt != "" {
+		if !strings.EqualFold(scheme, "DPoP") {
+			return TokenInfo{}, oerr(401, "invalid_token", "this access token is DPoP-bound: use the DPoP authorization scheme with a proof")
+		}
+		url := p.issuer + r.URL.Path
+		if proof, err = p.verifyDPoP(r, url, tok); err != nil {
+			return TokenInfo{}, err
+		}
+		if proof == nil {
+			return TokenInfo{}, oerr(401, "invalid_token", "a DPoP proof is required with this access token")
+		}
+		if proof.jkt != jkt {
+			return TokenInfo{}, oerr(401, "invalid_token", "the DPoP proof's key is not the one the token is bound to")
+		}
+	} else if strings.EqualFold(scheme, "DPoP") {
+		return TokenInfo{}, oerr(401, "invalid_token", "this access token is not DPoP-bound: use the Bearer scheme")
+	}
+	var accountID string
+	var revoked, expires int64
+	err = p.db.QueryRow(ctx, `SELECT account_id, revoked_at, expires_at FROM oidc_families WHERE id = ?`, c.Family).Scan(&accountID, &revoked, &expires)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (revoked != 0 || expires <= kernel.Micros(p.clock.Now())) {
+		return TokenInfo{}, oerr(401, "invalid_token", "the grant of this access token was revoked")
+	}
+	if err != nil {
+		return TokenInfo{}, kernel.Wrap(err, "oidc: read family")
+	}
+	if proof != nil {
+		err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+			return recordJTIs(ctx, tx, []jtiRecord{proof.jti}, oerr(401, "invalid_dpop_proof", "DPoP proof used before (replay)"))
+		})
+		if err != nil {
+			return TokenInfo{}, err
+		}
+	}
+	return TokenInfo{AccountID: accountID, ClientID: c.ClientID, Subject: c.Subject, Scopes: strings.Fields(c.Scope),
+		ACR: c.ACR, AuthTime: time.Unix(c.AuthTime, 0)}, nil
+}
+
+// userinfo returns the claims the grant's scopes allow.
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	ti, err := p.VerifyAccessToken(r)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	a, err := p.dir.Account(r.Context(), ti.AccountID)
+	if err != nil || !a.Active {
+		p.writeOAuthError(w, r, oerr(401, "invalid_token", "the account is not active"))
+		return
+	}
+	claims := map[string]any{"sub": ti.Subject}
+	if ti.HasScope("profile") {
+		claims["name"] = a.Name
+		claims["birthdate"] = a.BirthDate
+	}
+	if ti.HasScope("phone") && a.Phone != "" {
+		claims["phone_number"] = a.Phone
+		claims["phone_number_verified"] = true
+	}
+	if ti.HasScope("email") && a.Email != "" {
+		claims["email"] = a.Email
+	}
+	if ti.HasScope("citizen_id") {
+		claims["citizen_id"] = a.CitizenID
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	p.web.JSON(w, r, http.StatusOK, claims)
+}
