@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,5 +29,31 @@ func BenchmarkRawInsert(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkBatchInsert is the same insert from 32 concurrent callers through
+// Batch: on SQLite they share transactions (group commit).
+func BenchmarkBatchInsert(b *testing.B) {
+	ctx := context.Background()
+	d := dbtest.Open(b)
+	if _, err := d.WritePool().ExecContext(ctx, "CREATE TABLE bench_batch (id BIGINT PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+		b.Fatal(err)
+	}
+	var id atomic.Int64
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := id.Add(1)
+			err := d.Batch(ctx, time.Now(), func(tx *db.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO bench_batch (id, v) VALUES (?, ?)", n, "0123456789abcdef0123456789abcdef")
+				return err
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

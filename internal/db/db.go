@@ -50,6 +50,95 @@ type DB struct {
 	read    *sql.DB
 	rebinds sync.Map // query -> rebound query (PostgreSQL)
 	dsn     string
+
+	// stmts caches statements prepared on the SQLite writer, so a hot write
+	// path does not compile its SQL at every transaction. pgx caches
+	// prepared statements per connection by itself.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	rstmts map[string]*sql.Stmt // the same on the SQLite reader pool
+	closed bool
+
+	// Group commit of Batch calls on SQLite (batch.go).
+	batcher     *kernel.Coalescer[*batchCall]
+	batchMu     sync.Mutex
+	batchClosed bool
+
+	relaxed *sql.DB // PostgreSQL sessions with synchronous_commit=off
+
+	// SQLite checkpoints run beside the writer, not inside its commits.
+	ckpt     *sql.DB
+	ckptStop chan struct{}
+	ckptDone chan struct{}
+}
+
+// checkpointEvery is how often the WAL is copied back into the database
+// file. The writer does not checkpoint itself (wal_autocheckpoint=0): a
+// checkpoint inside a commit, with its fsyncs, would stall every request
+// queued behind the single writer.
+const checkpointEvery = 200 * time.Millisecond
+
+// WriterPragmas are the per-connection settings of the SQLite writer, for
+// code that changes them for a while (bulk loads) to put them back.
+const WriterPragmas = "PRAGMA threads = 0; PRAGMA cache_size = -32000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0"
+
+// checkpoints copies committed WAL frames into the database file on its own
+// connection. PASSIVE never blocks the writer or the readers.
+func (d *DB) checkpoints() {
+	defer close(d.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ckptStop:
+			return
+		case <-t.C:
+		}
+		// An error (a busy file during a backup) is retried at the next tick.
+		_, _ = d.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+	}
+}
+
+// maxCachedStmts bounds the cache: queries built at run time (multi-row
+// inserts of varying length) should not fill memory.
+const maxCachedStmts = 512
+
+// writerStmt returns the cached statement for query on the SQLite writer,
+// or nil when it has not been prepared yet.
+func (d *DB) writerStmt(query string) *sql.Stmt {
+	d.stmtMu.Lock()
+	defer d.stmtMu.Unlock()
+	return d.stmts[query]
+}
+
+// prepareWriter prepares queries on the SQLite writer for later
+// transactions. It runs once a write transaction has released the single
+// writer connection: preparing on the pool while a transaction holds that
+// connection would wait for ever.
+func (d *DB) prepareWriter(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		d.stmtMu.Lock()
+		_, have := d.stmts[q]
+		full := len(d.stmts) >= maxCachedStmts
+		d.stmtMu.Unlock()
+		if have || full {
+			continue
+		}
+		st, err := d.write.PrepareContext(ctx, q)
+		if err != nil {
+			continue // the query runs unprepared next time too
+		}
+		d.stmtMu.Lock()
+		if d.stmts == nil {
+			d.stmts = make(map[string]*sql.Stmt)
+		}
+		if _, have := d.stmts[q]; have || d.closed {
+			st.Close()
+		} else {
+			d.stmts[q] = st
+		}
+		d.stmtMu.Unlock()
+	}
 }
 
 // Open opens the database and checks that it answers. It does not migrate.
@@ -72,6 +161,19 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		if err := d.Ping(ctx); err != nil {
 			pool.Close()
 			return nil, err
+		}
+		// The pool for WriteRowRelaxed: sessions that commit without waiting
+		// for the WAL flush. sql.Open connects on first use only.
+		if u, err := url.Parse(dsn); err == nil {
+			q := u.Query()
+			q.Set("synchronous_commit", "off")
+			u.RawQuery = q.Encode()
+			if relaxed, err := sql.Open("pgx", u.String()); err == nil {
+				relaxed.SetMaxOpenConns(readers)
+				relaxed.SetMaxIdleConns(readers)
+				relaxed.SetConnMaxIdleTime(5 * time.Minute)
+				d.relaxed = relaxed
+			}
 		}
 		return d, nil
 	case dsn == "" || strings.HasPrefix(dsn, "sqlite:"):
@@ -99,7 +201,9 @@ func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)"
-	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	// The writer leaves checkpoints to d.checkpoints; journal_size_limit
+	// gives the disk back after a burst.
+	write, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
@@ -120,7 +224,20 @@ func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{dialect: SQLite, write: write, read: read, dsn: "sqlite:" + path}, nil
+	ckpt, err := sql.Open("sqlite", base)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("db: open sqlite checkpointer: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	ckpt.SetConnMaxIdleTime(0)
+	d := &DB{dialect: SQLite, write: write, read: read, dsn: "sqlite:" + path,
+		ckpt: ckpt, ckptStop: make(chan struct{}), ckptDone: make(chan struct{})}
+	d.batcher = &kernel.Coalescer[*batchCall]{MaxBatch: maxBatch, Run: d.runBatch}
+	go d.checkpoints()
+	return d, nil
 }
 
 // Dialect returns the SQL engine in use.
@@ -141,7 +258,33 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (d *DB) Close() error {
-	err := d.write.Close()
+	d.batchMu.Lock()
+	d.batchClosed = true
+	d.batchMu.Unlock()
+	d.stmtMu.Lock()
+	for _, st := range d.stmts {
+		st.Close()
+	}
+	for _, st := range d.rstmts {
+		st.Close()
+	}
+	d.stmts, d.rstmts = nil, nil
+	d.closed = true
+	d.stmtMu.Unlock()
+	var err error
+	if d.ckpt != nil {
+		select {
+		case <-d.ckptStop: // closed before
+		default:
+			close(d.ckptStop)
+			<-d.ckptDone
+			err = d.ckpt.Close()
+		}
+	}
+	if d.relaxed != nil {
+		err = errors.Join(err, d.relaxed.Close())
+	}
+	err = errors.Join(err, d.write.Close())
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
 	}
@@ -192,38 +335,144 @@ func rebind(query string) string {
 
 // QueryRow runs a single-row read on the reader pool.
 func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := d.readerStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return d.read.QueryRowContext(ctx, d.Rebind(query), args...)
 }
 
 // Query runs a read on the reader pool. The caller closes the rows.
 func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := d.readerStmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return d.read.QueryContext(ctx, d.Rebind(query), args...)
+}
+
+// WriteRow runs one statement on the writer as a transaction of its own and
+// returns its row (INSERT, UPDATE or a data-modifying WITH ... RETURNING):
+// one round trip where Update takes a BEGIN, the statement and a COMMIT.
+func (d *DB) WriteRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.write.QueryRowContext(ctx, d.Rebind(query), args...)
+}
+
+// WriteRowRelaxed is WriteRow for a write whose loss in a crash of the
+// database server costs a retry and never grants anything (a refresh-token
+// rotation: the client logs in again). On PostgreSQL it commits without
+// waiting for the WAL flush (synchronous_commit=off: a crash loses at most
+// the last few hundred milliseconds of such writes, never corrupts); on
+// SQLite, whose commits in WAL mode with synchronous=NORMAL never wait for
+// the disk, it is WriteRow.
+func (d *DB) WriteRowRelaxed(ctx context.Context, query string, args ...any) *sql.Row {
+	if d.relaxed == nil {
+		return d.WriteRow(ctx, query, args...)
+	}
+	return d.relaxed.QueryRowContext(ctx, d.Rebind(query), args...)
+}
+
+// QueryRelaxed is WriteRowRelaxed for a statement returning several rows.
+// The caller closes the rows.
+func (d *DB) QueryRelaxed(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if d.relaxed == nil {
+		return d.write.QueryContext(ctx, d.Rebind(query), args...)
+	}
+	return d.relaxed.QueryContext(ctx, d.Rebind(query), args...)
+}
+
+// readerStmt returns query prepared on the SQLite reader pool, preparing it
+// on first use; database/sql keeps one compiled statement per connection.
+// It returns nil (run unprepared) for PostgreSQL, whose driver caches by
+// itself, for scripts, and once the cache is full.
+func (d *DB) readerStmt(ctx context.Context, query string) *sql.Stmt {
+	if d.dialect != SQLite || strings.Contains(query, ";") {
+		return nil
+	}
+	d.stmtMu.Lock()
+	st, ok := d.rstmts[query]
+	full := len(d.rstmts) >= maxCachedStmts || d.closed
+	d.stmtMu.Unlock()
+	if ok || full {
+		return st
+	}
+	st, err := d.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the query runs unprepared and reports its own error
+	}
+	d.stmtMu.Lock()
+	defer d.stmtMu.Unlock()
+	if have, ok := d.rstmts[query]; ok || d.closed {
+		st.Close()
+		return have
+	}
+	if d.rstmts == nil {
+		d.rstmts = make(map[string]*sql.Stmt)
+	}
+	d.rstmts[query] = st
+	return st
 }
 
 // Tx is a transaction. Now is the one time every row it writes carries.
 type Tx struct {
-	tx  *sql.Tx
-	db  *DB
-	Now time.Time
+	tx    *sql.Tx
+	db    *DB
+	write bool
+	batch bool     // shared by Batch calls: see ctx
+	miss  []string // statements to prepare once the writer is free
+	Now   time.Time
+}
+
+// ctx is the context a statement runs under. In a transaction shared by
+// Batch calls a caller's cancellation must not interrupt a statement:
+// SQLite would roll back the whole transaction, the other calls' work too.
+func (t *Tx) ctx(ctx context.Context) context.Context {
+	if t.batch {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // Exec runs a statement in the transaction.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.ctx(ctx)
+	if st := t.stmt(query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.db.Rebind(query), args...)
+}
+
+// stmt returns a cached prepared statement for a write transaction on
+// SQLite (the single writer connection), or nil; a miss is noted so the
+// statement is prepared after this transaction.
+func (t *Tx) stmt(query string) *sql.Stmt {
+	// A script of several statements cannot be one prepared statement.
+	if t.db.dialect != SQLite || !t.write || strings.Contains(query, ";") {
+		return nil
+	}
+	st := t.db.writerStmt(query)
+	if st == nil && len(t.miss) < 16 {
+		t.miss = append(t.miss, query)
+	}
+	return st
 }
 
 // Query runs a query in the transaction. The caller closes the rows.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.ctx(ctx)
 	return t.tx.QueryContext(ctx, t.db.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row query in the transaction.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.ctx(ctx)
+	if st := t.stmt(query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.db.Rebind(query), args...)
 }
 
 // Prepare prepares a statement for repeated use in the transaction.
 func (t *Tx) Prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	ctx = t.ctx(ctx)
 	return t.tx.PrepareContext(ctx, t.db.Rebind(query))
 }
 
@@ -247,7 +496,7 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, now time.Time
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
-	tx := &Tx{tx: stx, db: d, Now: now.UTC()}
+	tx := &Tx{tx: stx, db: d, write: !readOnly, Now: now.UTC()}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -260,6 +509,9 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, now time.Time
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("db: commit: %w", err)
+	}
+	if len(tx.miss) > 0 {
+		d.prepareWriter(ctx, tx.miss)
 	}
 	return nil
 }

@@ -57,8 +57,11 @@ func (d *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.write.ExecContext(ctx, createMigrationsTable); err != nil && !IsUniqueViolation(err) {
-		// Two PostgreSQL sessions creating the table at once can race on the catalog.
+	// Two PostgreSQL sessions creating the table at once race on the catalog:
+	// the loser sees a unique violation or "already exists" (42P07) even
+	// with IF NOT EXISTS. Either way the table is there.
+	if _, err := d.write.ExecContext(ctx, createMigrationsTable); err != nil && !IsUniqueViolation(err) &&
+		!strings.Contains(err.Error(), "SQLSTATE 42P07") {
 		return nil, fmt.Errorf("db: create migrations table: %w", err)
 	}
 	for _, m := range ms {

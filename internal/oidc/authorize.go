@@ -204,7 +204,7 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 	}
 	token := kernel.NewToken()
 	params, _ := json.Marshal(req)
-	err = p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+	err = p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error {
 		if err := recordJTIs(ctx, tx, ac.jtis, oerr(400, "invalid_request", "client assertion or DPoP proof used before (replay)")); err != nil {
 			return err
 		}
@@ -258,12 +258,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req.Started = kernel.Micros(p.clock.Now())
-	token, err := p.saveFlow(ctx, req)
-	if err != nil {
-		p.web.Error(w, r, err)
-		return
-	}
-	p.proceed(w, r, token, req)
+	// The flow is stored only when the browser must leave (login, consent):
+	// a logged-in user who already consented gets the code at once.
+	p.proceed(w, r, "", req)
 }
 
 // takePAR redeems a request_uri once. A non-empty key names a page error.
@@ -342,9 +339,21 @@ func (p *Provider) continueFlow(w http.ResponseWriter, r *http.Request) {
 	p.proceed(w, r, token, req)
 }
 
-// proceed moves a flow on: login (or step-up), consent, code.
+// proceed moves a flow on: login (or step-up), consent, code. token names
+// the stored flow, or is "" when it is not stored yet.
 func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string, req *authRequest) {
 	ctx := r.Context()
+	stored := func() bool {
+		if token != "" {
+			return true
+		}
+		var err error
+		if token, err = p.saveFlow(ctx, req); err != nil {
+			p.web.Error(w, r, err)
+			return false
+		}
+		return true
+	}
 	login, err := p.authn.Current(r)
 	if err != nil && kernel.ErrorCode(err) != kernel.Unauthenticated {
 		p.web.Error(w, r, err)
@@ -373,7 +382,9 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string,
 			p.redirectError(w, r, req, oerr(400, "login_required", "the user must log in (at "+req.ACR+")"))
 			return
 		}
-		http.Redirect(w, r, p.authn.LoginURL("/oidc/continue?flow="+url.QueryEscape(token), req.ACR, force), http.StatusSeeOther)
+		if stored() {
+			http.Redirect(w, r, p.authn.LoginURL("/oidc/continue?flow="+url.QueryEscape(token), req.ACR, force), http.StatusSeeOther)
+		}
 		return
 	}
 	granted, err := p.granted(ctx, login.AccountID, req.ClientID)
@@ -386,7 +397,9 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string,
 			p.redirectError(w, r, req, oerr(400, "consent_required", "the user has not consented to scope "+req.Scope))
 			return
 		}
-		p.renderConsent(w, r, token, req, acct)
+		if stored() {
+			p.renderConsent(w, r, token, req, acct)
+		}
 		return
 	}
 	p.issueCode(w, r, token, req, login)
@@ -523,13 +536,15 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, token strin
 	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: login.AccountID})
 	code := kernel.NewToken()
 	gd, _ := json.Marshal(grantData{Scope: req.Scope, ACR: login.ACR, AMR: login.AMR, AuthTime: login.AuthTime.Unix(), SID: login.SessionID})
-	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM oidc_requests WHERE id_hash = ?`, hashSecret(token))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return kernel.E(kernel.Invalid, "oidc.error.flow_expired")
+	err := p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error {
+		if token != "" {
+			res, err := tx.Exec(ctx, `DELETE FROM oidc_requests WHERE id_hash = ?`, hashSecret(token))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return kernel.E(kernel.Invalid, "oidc.error.flow_expired")
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO oidc_codes (code_hash, client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hashSecret(code), req.ClientID, login.AccountID, string(gd), req.RedirectURI,

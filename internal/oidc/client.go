@@ -365,18 +365,46 @@ func (p *Provider) verifyAssertion(c *Client, assertion string, audiences []stri
 	return jtiRecord{hash: hashSecret("assertion|" + c.ID + "|" + cl.ID), expires: time.Unix(cl.Expiry, 0).Add(proofSkew)}, nil
 }
 
-// recordJTIs stores single-use IDs in tx; a second use is a replay.
+// recordJTIs stores single-use IDs in tx, in one statement; a second use is
+// a replay.
 func recordJTIs(ctx context.Context, tx *db.Tx, recs []jtiRecord, replay *oauthError) error {
-	for _, rec := range recs {
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)`, rec.hash, kernel.Micros(rec.expires))
-		if db.IsUniqueViolation(err) {
-			return replay
-		}
-		if err != nil {
-			return err
-		}
+	if len(recs) == 0 {
+		return nil
 	}
-	return nil
+	q := `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(recs)-1)
+	args := make([]any, 0, 2*len(recs))
+	for _, rec := range recs {
+		args = append(args, rec.hash, kernel.Micros(rec.expires))
+	}
+	_, err := tx.Exec(ctx, q, args...)
+	if db.IsUniqueViolation(err) {
+		return replay
+	}
+	return err
+}
+
+// spendJTIs records single-use IDs on their own. On PostgreSQL that is one
+// statement without waiting for the WAL flush: after a crash of the database
+// server a proof of the last moments could be replayed within its few
+// seconds of validity, and a replayed proof still needs its access token.
+func (p *Provider) spendJTIs(ctx context.Context, recs []jtiRecord, replay *oauthError) error {
+	if p.db.Dialect() != db.Postgres {
+		return p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error { return recordJTIs(ctx, tx, recs, replay) })
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	q := `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(recs)-1) + ` RETURNING expires_at`
+	args := make([]any, 0, 2*len(recs))
+	for _, rec := range recs {
+		args = append(args, rec.hash, kernel.Micros(rec.expires))
+	}
+	var at int64
+	err := p.db.WriteRowRelaxed(ctx, q, args...).Scan(&at)
+	if db.IsUniqueViolation(err) {
+		return replay
+	}
+	return err
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

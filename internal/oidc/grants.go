@@ -77,14 +77,19 @@ func (p *Provider) Cleanup(ctx context.Context) (int64, error) {
 	now := kernel.Micros(p.clock.Now())
 	var n int64
 	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM oidc_requests WHERE expires_at < ?`,
-			`DELETE FROM oidc_codes WHERE expires_at < ?`,
-			`DELETE FROM oidc_jti WHERE expires_at < ?`,
-			`DELETE FROM oidc_refresh WHERE family_id IN (SELECT id FROM oidc_families WHERE expires_at < ?)`,
-			`DELETE FROM oidc_families WHERE expires_at < ?`,
+		// A family lives familyTTL from its creation, so every refresh token
+		// older than that belongs to an expired family.
+		for _, del := range []struct {
+			q      string
+			before int64
+		}{
+			{`DELETE FROM oidc_requests WHERE expires_at < ?`, now},
+			{`DELETE FROM oidc_codes WHERE expires_at < ?`, now},
+			{`DELETE FROM oidc_jti WHERE expires_at < ?`, now},
+			{`DELETE FROM oidc_refresh WHERE created_at < ?`, kernel.Micros(p.clock.Now().Add(-familyTTL))},
+			{`DELETE FROM oidc_families WHERE expires_at < ?`, now},
 		} {
-			res, err := tx.Exec(ctx, q, now)
+			res, err := tx.Exec(ctx, del.q, del.before)
 			if err != nil {
 				return err
 			}

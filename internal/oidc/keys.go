@@ -50,7 +50,7 @@ func (k *keyring) load(ctx context.Context) ([]signingKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.p.clock.Now()
-	if k.keys != nil && now.Sub(k.loaded) < keyCacheTTL && now.After(k.loaded) {
+	if k.keys != nil && now.Sub(k.loaded) < keyCacheTTL && !now.Before(k.loaded) {
 		return k.keys, nil
 	}
 	rows, err := k.p.db.Query(ctx, `SELECT kid, private_sealed, public_jwk, active_from FROM oidc_keys ORDER BY active_from, kid`)

@@ -97,6 +97,7 @@ type Provider struct {
 	pages   *web.Pages
 	keys    *keyring
 	pairKey []byte
+	rot     *rotator // PostgreSQL refresh rotations, grouped
 
 	mu      sync.Mutex
 	clients map[string]cachedClient
@@ -114,6 +115,7 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	p := &Provider{db: o.DB, clock: o.Clock, web: o.Web, issuer: o.Issuer, box: o.Box, authn: o.Authn,
 		dir: o.Directory, history: o.History, log: o.Logger, clients: map[string]cachedClient{}}
 	p.keys = &keyring{p: p}
+	p.rot = newRotator(p)
 	if err := p.keys.ensure(ctx); err != nil {
 		return nil, err
 	}

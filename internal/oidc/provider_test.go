@@ -75,7 +75,7 @@ func (h *history) Record(_ context.Context, _ *db.Tx, _, kind, _ string, _ map[s
 
 // env is a running provider with one private_key_jwt relying party.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	p        *oidc.Provider
 	srv      *httptest.Server
 	issuer   string
@@ -92,7 +92,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	d := dbtest.Open(t)
-	e := &env{t: t.(*testing.T), authn: &fakeLogin{}, history: &history{}, clientID: "rp1", redirect: "https://rp.example/cb"}
+	e := &env{t: t, authn: &fakeLogin{}, history: &history{}, clientID: "rp1", redirect: "https://rp.example/cb"}
 	e.clock = kernel.NewManualClock(time.Now())
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
@@ -342,6 +342,14 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	if st, out := refresh(rt1, other); st != http.StatusBadRequest || out["error"] != "invalid_dpop_proof" {
 		t.Fatalf("refresh with another DPoP key: %d %v", st, out)
 	}
+	// A guessed or forged token is unknown, and guessing cannot revoke the
+	// grant of the row it names.
+	id, _, _ := strings.Cut(rt1, ".")
+	for _, bad := range []string{id + ".not-the-secret", id, "." + rt1, "-" + rt1, "99999999999999999999." + rt1, "x"} {
+		if st, out := refresh(bad, e.dpopKey); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+			t.Fatalf("refresh with %q: %d %v", bad, st, out)
+		}
+	}
 	st, tok2 := refresh(rt1, e.dpopKey)
 	if st != http.StatusOK || tok2["refresh_token"] == rt1 || tok2["access_token"] == "" {
 		t.Fatalf("refresh: %d %v", st, tok2)
@@ -513,5 +521,73 @@ func TestDiscoveryAndKeyRotation(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&meta)
 	if meta["issuer"] != e.issuer || meta["pushed_authorization_request_endpoint"] != e.issuer+"/oauth/par" {
 		t.Fatalf("discovery: %v", meta)
+	}
+}
+
+// Concurrent refreshes, as a busy relying party sends them: distinct
+// grants all rotate (on PostgreSQL several share one statement), and one
+// token sent twice at once is a reuse however the two race: at most one
+// succeeds and the grant ends.
+func TestConcurrentRefresh(t *testing.T) {
+	e := newEnv(t)
+	e.login(oidc.ACRLevel1)
+	const grants = 12
+	tokens := make([]string, grants)
+	for i := range tokens {
+		uri, verifier, _, _ := e.par(nil)
+		_, tok := e.exchange(e.authorize(uri), verifier)
+		tokens[i] = tok["refresh_token"].(string)
+	}
+	c := benchClient()
+	refresh := func(rt string) (int, map[string]any) {
+		return e.rawPost(c, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}},
+			e.proof(e.dpopKey, "POST", e.issuer+"/oauth/token", ""))
+	}
+	for round := 0; round < 3; round++ {
+		var wg sync.WaitGroup
+		next := make([]string, grants)
+		status := make([]int, grants)
+		for i := range tokens {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, out := refresh(tokens[i])
+				status[i] = st
+				next[i], _ = out["refresh_token"].(string)
+			}()
+		}
+		wg.Wait()
+		for i := range tokens {
+			if status[i] != http.StatusOK || next[i] == "" || next[i] == tokens[i] {
+				t.Fatalf("round %d grant %d: %d %q", round, i, status[i], next[i])
+			}
+		}
+		tokens = next
+	}
+	// The same token twice at once.
+	var wg sync.WaitGroup
+	status := make([]int, 2)
+	for i := range status {
+		wg.Add(1)
+		go func() { defer wg.Done(); status[i], _ = refresh(tokens[0]) }()
+	}
+	wg.Wait()
+	ok := 0
+	for _, st := range status {
+		if st == http.StatusOK {
+			ok++
+		} else if st != http.StatusBadRequest {
+			t.Fatalf("double use: %v", status)
+		}
+	}
+	if ok > 1 {
+		t.Fatalf("one token rotated twice: %v", status)
+	}
+	if st, out := refresh(tokens[0]); st != http.StatusBadRequest || out["error"] != "invalid_grant" {
+		t.Fatalf("after double use: %d %v", st, out)
+	}
+	// The other grants are untouched.
+	if st, out := refresh(tokens[1]); st != http.StatusOK {
+		t.Fatalf("another grant after a reuse elsewhere: %d %v", st, out)
 	}
 }

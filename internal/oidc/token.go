@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +84,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 
 var errReplay = oerr(400, "invalid_dpop_proof", "DPoP proof or client assertion used before (replay)")
 
+// errSpent rolls back a refresh whose token was spent meanwhile.
+var errSpent = errors.New("refresh token already spent")
+
 // family is a grant of tokens to one client for one login.
 type family struct {
 	id, clientID, accountID string
@@ -97,10 +101,19 @@ func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, pr
 	if len(verifier) < 43 || len(verifier) > 128 {
 		return tokenResponse{}, oerr(400, "invalid_grant", "code_verifier must be 43 to 128 characters")
 	}
+	if p.db.Dialect() == db.Postgres {
+		resp, err := p.exchangeInOneStatement(ctx, ac, proof, jtis, code, redirectURI, verifier)
+		if !errors.Is(err, errSpent) {
+			return resp, err
+		}
+		// Spent meanwhile, or refused: the transaction below says why (and
+		// revokes on replay). The single-use IDs are already recorded.
+		jtis = nil
+	}
 	var fam family
-	var nonce string
+	var nonce, refreshToken string
 	replayed := false
-	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+	err := p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error {
 		var gd, redirect, challenge, jkt, oldFamily string
 		var expires, used int64
 		err := tx.QueryRow(ctx, `SELECT client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, expires_at, used_at, family_id
@@ -149,8 +162,11 @@ func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, pr
 		if _, err := tx.Exec(ctx, `UPDATE oidc_codes SET used_at = ?, family_id = ? WHERE code_hash = ?`, kernel.Micros(tx.Now), fam.id, hashSecret(code)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			fam.id, fam.clientID, fam.accountID, gd, fam.jkt, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(familyTTL)))
+		if _, err = tx.Exec(ctx, `INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			fam.id, fam.clientID, fam.accountID, gd, fam.jkt, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(familyTTL))); err != nil {
+			return err
+		}
+		refreshToken, err = newRefresh(ctx, tx, fam.id)
 		return err
 	})
 	if replayed && err == nil {
@@ -159,7 +175,69 @@ func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, pr
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	return p.issueTokens(ctx, ac.Client, fam, nonce, true)
+	resp, err := p.issueTokens(ctx, ac.Client, fam, nonce, true)
+	resp.RefreshToken = refreshToken
+	return resp, err
+}
+
+// exchangeInOneStatement is the code exchange on PostgreSQL in two round
+// trips: read the code, check it here, then spend it, create the family and
+// its first refresh token in one statement committed without waiting for
+// the WAL flush (a crash of the database server loses at most the last
+// moments' grants: their clients log in again). Anything unusual (an unknown,
+// spent or mismatched code) is errSpent, for the transactional path to
+// answer precisely.
+func (p *Provider) exchangeInOneStatement(ctx context.Context, ac *authenticatedClient, proof *dpopProof, jtis []jtiRecord, code, redirectURI, verifier string) (tokenResponse, error) {
+	var fam family
+	var gd, redirect, challenge, jkt, nonce string
+	var expires, used int64
+	err := p.db.QueryRow(ctx, `SELECT client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, expires_at, used_at
+		FROM oidc_codes WHERE code_hash = ?`, hashSecret(code)).
+		Scan(&fam.clientID, &fam.accountID, &gd, &redirect, &challenge, &nonce, &jkt, &expires, &used)
+	sum := sha256.Sum256([]byte(verifier))
+	now := p.clock.Now()
+	if err != nil || fam.clientID != ac.ID || used != 0 || expires <= kernel.Micros(now) || redirectURI != redirect ||
+		b64(sum[:]) != challenge || jkt != "" && (proof == nil || proof.jkt != jkt) {
+		return tokenResponse{}, errSpent
+	}
+	if proof != nil {
+		fam.jkt = proof.jkt
+	}
+	if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+		return tokenResponse{}, kernel.Wrap(err, "oidc: grant data")
+	}
+	fam.id = kernel.NewID()
+	secret := kernel.NewToken()
+	var q strings.Builder
+	var args []any
+	q.WriteString("WITH ")
+	if len(jtis) > 0 {
+		q.WriteString("j AS (INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)" + strings.Repeat(", (?, ?)", len(jtis)-1) + "), ")
+		for _, rec := range jtis {
+			args = append(args, rec.hash, kernel.Micros(rec.expires))
+		}
+	}
+	q.WriteString(`c AS (UPDATE oidc_codes SET used_at = ?, family_id = ? WHERE code_hash = ? AND used_at = 0 RETURNING client_id),
+		f AS (INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at)
+			SELECT ?, client_id, ?, ?, ?, ?, ? FROM c RETURNING id)
+		INSERT INTO oidc_refresh (secret_hash, family_id, created_at) SELECT ?, id, ? FROM f RETURNING id`)
+	at := kernel.Micros(now)
+	args = append(args, at, fam.id, hashSecret(code),
+		fam.id, fam.accountID, gd, fam.jkt, at, kernel.Micros(now.Add(familyTTL)),
+		hashSecret(secret), at)
+	var id int64
+	err = p.db.WriteRowRelaxed(ctx, q.String(), args...).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return tokenResponse{}, errSpent
+	case db.IsUniqueViolation(err):
+		return tokenResponse{}, errReplay
+	case err != nil:
+		return tokenResponse{}, kernel.Wrap(err, "oidc: exchange code")
+	}
+	resp, err := p.issueTokens(ctx, ac.Client, fam, nonce, true)
+	resp.RefreshToken = strconv.FormatInt(id, 10) + "." + secret
+	return resp, err
 }
 
 func forUpdate(tx *db.Tx) string {
@@ -175,62 +253,90 @@ func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *
 	}
 	var fam family
 	reused := false
-	newToken := kernel.NewToken()
-	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		if tx.Dialect() == db.Postgres {
-			// A lost rotation after a crash costs the client one new login; it
-			// never grants anything. Not waiting for the WAL flush is what lets
-			// refreshes keep up with the relying parties' load.
-			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+	var newToken string
+	unknown := oerr(400, "invalid_grant", "unknown refresh token")
+	id, secret, ok := parseRefresh(token)
+	if !ok {
+		return tokenResponse{}, unknown
+	}
+	if p.db.Dialect() == db.Postgres {
+		// One statement checks and rotates; only a refusal reads further to
+		// say why (and to revoke the family on reuse). The single-use IDs are
+		// recorded either way, so they are not recorded again below.
+		fam, newToken, err := p.rot.rotate(ac.ID, proof, jtis, id, secret)
+		if err == nil {
+			resp, err := p.issueTokens(ctx, ac.Client, fam, "", false)
+			resp.RefreshToken = newToken
+			return resp, err
+		}
+		if !errors.Is(err, errSpent) {
+			return tokenResponse{}, err
+		}
+		jtis = nil
+	}
+	// Read first, from a reader: the single writer is held only for the
+	// three statements that spend the token.
+	var used, expires, revoked int64
+	var gd, secretHash string
+	err := p.db.QueryRow(ctx, `SELECT t.secret_hash, f.id, f.client_id, f.account_id, f.grant_data, f.dpop_jkt, f.expires_at, f.revoked_at, t.used_at
+		FROM oidc_refresh t JOIN oidc_families f ON f.id = t.family_id WHERE t.id = ?`, id).
+		Scan(&secretHash, &fam.id, &fam.clientID, &fam.accountID, &gd, &fam.jkt, &expires, &revoked, &used)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return tokenResponse{}, unknown
+	case err != nil:
+		return tokenResponse{}, kernel.Wrap(err, "oidc: read refresh token")
+	case !hmac.Equal([]byte(secretHash), []byte(hashSecret(secret))):
+		// A wrong secret is not a reuse: guessing ids must not revoke grants.
+		return tokenResponse{}, unknown
+	case fam.clientID != ac.ID:
+		return tokenResponse{}, oerr(400, "invalid_grant", "the refresh token was issued to another client")
+	case revoked != 0:
+		return tokenResponse{}, oerr(400, "invalid_grant", "the refresh token was revoked")
+	case expires <= kernel.Micros(p.clock.Now()):
+		return tokenResponse{}, oerr(400, "invalid_grant", "the refresh token expired; log in again")
+	case fam.jkt != "" && proof == nil:
+		return tokenResponse{}, oerr(400, "invalid_dpop_proof", "this refresh token is bound to a DPoP key: send a DPoP proof")
+	case fam.jkt != "" && proof.jkt != fam.jkt:
+		return tokenResponse{}, oerr(400, "invalid_dpop_proof", "the DPoP key differs from the one the refresh token is bound to")
+	}
+	if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+		return tokenResponse{}, kernel.Wrap(err, "oidc: grant data")
+	}
+	if used == 0 {
+		now := p.clock.Now()
+		if p.db.Dialect() == db.Postgres {
+			// The statement above refused for a reason this read did not see:
+			// the token was spent meanwhile.
+			err = errSpent
+		} else {
+			err = p.db.Batch(ctx, now, func(tx *db.Tx) error {
+				if err := recordJTIs(ctx, tx, jtis, errReplay); err != nil {
+					return err
+				}
+				// Spent only if unspent and the family still stands: two requests
+				// racing with one token cannot both win.
+				res, err := tx.Exec(ctx, `UPDATE oidc_refresh SET used_at = ? WHERE id = ? AND used_at = 0
+					AND EXISTS (SELECT 1 FROM oidc_families WHERE id = ? AND revoked_at = 0)`, kernel.Micros(tx.Now), id, fam.id)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n != 1 {
+					return errSpent
+				}
+				newToken, err = newRefresh(ctx, tx, fam.id)
 				return err
-			}
+			})
 		}
-		var used, expires, revoked int64
-		var gd string
-		err := tx.QueryRow(ctx, `SELECT f.id, f.client_id, f.account_id, f.grant_data, f.dpop_jkt, f.expires_at, f.revoked_at, t.used_at
-			FROM oidc_refresh t JOIN oidc_families f ON f.id = t.family_id WHERE t.token_hash = ?`+forUpdate(tx), hashSecret(token)).
-			Scan(&fam.id, &fam.clientID, &fam.accountID, &gd, &fam.jkt, &expires, &revoked, &used)
-		if errors.Is(err, sql.ErrNoRows) {
-			return oerr(400, "invalid_grant", "unknown refresh token")
+		if errors.Is(err, errSpent) {
+			reused, err = true, nil
 		}
-		if err != nil {
-			return err
-		}
-		if fam.clientID != ac.ID {
-			return oerr(400, "invalid_grant", "the refresh token was issued to another client")
-		}
-		if revoked != 0 {
-			return oerr(400, "invalid_grant", "the refresh token was revoked")
-		}
-		if used != 0 {
-			reused = true
-			return revokeFamily(ctx, tx, fam.id, "refresh token reuse")
-		}
-		if expires <= kernel.Micros(tx.Now) {
-			return oerr(400, "invalid_grant", "the refresh token expired; log in again")
-		}
-		switch {
-		case fam.jkt != "" && proof == nil:
-			return oerr(400, "invalid_dpop_proof", "this refresh token is bound to a DPoP key: send a DPoP proof")
-		case fam.jkt != "" && proof.jkt != fam.jkt:
-			return oerr(400, "invalid_dpop_proof", "the DPoP key differs from the one the refresh token is bound to")
-		}
-		if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
-			return err
-		}
-		if err := recordJTIs(ctx, tx, jtis, errReplay); err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `UPDATE oidc_refresh SET used_at = ? WHERE token_hash = ? AND used_at = 0`, kernel.Micros(tx.Now), hashSecret(token))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return oerr(400, "invalid_grant", "the refresh token was just used")
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO oidc_refresh (token_hash, family_id, created_at) VALUES (?, ?, ?)`, hashSecret(newToken), fam.id, kernel.Micros(tx.Now))
-		return err
-	})
+	} else {
+		reused = true
+	}
+	if reused && err == nil {
+		err = p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error { return revokeFamily(ctx, tx, fam.id, "refresh token reuse") })
+	}
 	if reused && err == nil {
 		err = oerr(400, "invalid_grant", "the refresh token was already used; every token of this grant is revoked")
 	}
@@ -240,6 +346,33 @@ func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *
 	resp, err := p.issueTokens(ctx, ac.Client, fam, "", false)
 	resp.RefreshToken = newToken
 	return resp, err
+}
+
+// newRefresh stores a new refresh token of a family and returns it:
+// "<row id>.<secret>". The id finds the row (the newest rows, so a busy
+// endpoint writes few pages); only the secret's hash is stored.
+func newRefresh(ctx context.Context, tx *db.Tx, familyID string) (string, error) {
+	secret := kernel.NewToken()
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO oidc_refresh (secret_hash, family_id, created_at) VALUES (?, ?, ?) RETURNING id`,
+		hashSecret(secret), familyID, kernel.Micros(tx.Now)).Scan(&id)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(id, 10) + "." + secret, nil
+}
+
+// parseRefresh splits a refresh token into its row id and secret.
+func parseRefresh(token string) (id int64, secret string, ok bool) {
+	idPart, secret, found := strings.Cut(token, ".")
+	if !found || secret == "" || idPart == "" || len(idPart) > 19 || idPart[0] == '+' || idPart[0] == '-' {
+		return 0, "", false
+	}
+	id, err := strconv.ParseInt(idPart, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", false
+	}
+	return id, secret, true
 }
 
 // revokeFamily ends a grant: its refresh tokens stop working and userinfo
@@ -267,8 +400,7 @@ type accessClaims struct {
 	Cnf      map[string]string `json:"cnf,omitempty"`
 }
 
-// issueTokens signs the access token, the ID token (on code exchange) and,
-// for a code exchange, stores the family's first refresh token.
+// issueTokens signs the access token and, on a code exchange, the ID token.
 func (p *Provider) issueTokens(ctx context.Context, c *Client, fam family, nonce string, first bool) (tokenResponse, error) {
 	key, err := p.keys.signer(ctx)
 	if err != nil {
@@ -308,14 +440,6 @@ func (p *Provider) issueTokens(ctx context.Context, c *Client, fam family, nonce
 		}
 		if resp.IDToken, err = jose.SignJSON(key.priv, jose.Header{Alg: "ES256", Typ: "JWT", Kid: key.kid}, id); err != nil {
 			return tokenResponse{}, kernel.Wrap(err, "oidc: sign ID token")
-		}
-		resp.RefreshToken = kernel.NewToken()
-		err = p.db.Update(ctx, now, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, `INSERT INTO oidc_refresh (token_hash, family_id, created_at) VALUES (?, ?, ?)`, hashSecret(resp.RefreshToken), fam.id, kernel.Micros(tx.Now))
-			return err
-		})
-		if err != nil {
-			return tokenResponse{}, kernel.Wrap(err, "oidc: store refresh token")
 		}
 	}
 	return resp, nil
@@ -395,9 +519,7 @@ func (p *Provider) VerifyAccessToken(r *http.Request) (TokenInfo, error) {
 		return TokenInfo{}, kernel.Wrap(err, "oidc: read family")
 	}
 	if proof != nil {
-		err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-			return recordJTIs(ctx, tx, []jtiRecord{proof.jti}, oerr(401, "invalid_dpop_proof", "DPoP proof used before (replay)"))
-		})
+		err := p.spendJTIs(ctx, []jtiRecord{proof.jti}, oerr(401, "invalid_dpop_proof", "DPoP proof used before (replay)"))
 		if err != nil {
 			return TokenInfo{}, err
 		}

@@ -134,7 +134,7 @@ func (b *Bulk) Finish(ctx context.Context) error {
 			return kernel.Wrap(err, "registry: bulk pragma")
 		}
 		defer w.ExecContext(context.WithoutCancel(ctx), //nolint:errcheck // best effort; the next open resets them anyway
-			"PRAGMA threads = 0; PRAGMA cache_size = -32000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000")
+			db.WriterPragmas)
 	}
 	if err := b.s.EnsureIndexes(ctx); err != nil {
 		return err
