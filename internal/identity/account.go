@@ -227,7 +227,8 @@ func (s *Service) History(ctx context.Context, accountID string, before time.Tim
 }
 
 // Cleanup deletes history older than HistoryRetention, expired code flows
-// and old outbox messages. It returns how many rows it removed.
+// and passkey ceremonies, and old outbox messages. It returns how many rows
+// it removed.
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	now := s.clock.Now()
 	var n int64
@@ -238,6 +239,7 @@ func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 		}{
 			{`DELETE FROM account_events WHERE at < ?`, kernel.Micros(now.Add(-HistoryRetention))},
 			{`DELETE FROM account_codes WHERE expires_at < ?`, kernel.Micros(now)},
+			{`DELETE FROM passkey_challenges WHERE expires_at < ?`, kernel.Micros(now)},
 			{`DELETE FROM sms_outbox WHERE created_at < ?`, kernel.Micros(now.Add(-7 * 24 * time.Hour))},
 		} {
 			res, err := tx.Exec(ctx, q.sql, q.arg)

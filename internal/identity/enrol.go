@@ -127,7 +127,8 @@ type Enrolment struct {
 	RelativeCitizenID string
 	// Reset is for a holder who lost their password or phone: an active
 	// level-2 account gets a new activation code, and activating it sets a
-	// new password and removes the authenticator app and recovery codes.
+	// new password and removes the authenticator app, the recovery codes and
+	// the passkeys.
 	Reset bool
 }
 
@@ -344,6 +345,10 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 				return err
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+				return err
+			}
+			// The lost phone may hold a passkey.
+			if _, err := tx.Exec(ctx, `DELETE FROM passkeys WHERE account_id = ?`, a.ID); err != nil {
 				return err
 			}
 		}

@@ -53,9 +53,12 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 		return err
 	}
 	h := &handlers{svc: s, web: ws, pages: pages, apps: o.Apps, outbox: o.Outbox}
+	s.usePasskeysAt(ws.PublicURL())
 	ws.HandleFunc("GET /login", h.loginForm)
 	ws.HandleFunc("POST /login", h.login)
 	ws.HandleFunc("POST /logout", h.logout)
+	ws.HandleFunc("POST /login/passkey/begin", h.passkeyLoginBegin)
+	ws.HandleFunc("POST /login/passkey/finish", h.passkeyLoginFinish)
 	ws.HandleFunc("GET /register", h.registerForm)
 	ws.HandleFunc("POST /register", h.register)
 	ws.HandleFunc("POST /register/verify", h.registerVerify)
@@ -68,6 +71,9 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 	ws.HandleFunc("POST /account/totp", h.totpConfirm)
 	ws.HandleFunc("POST /account/totp/disable", h.totpDisable)
 	ws.HandleFunc("POST /account/recovery-codes", h.recoveryCodes)
+	ws.HandleFunc("POST /account/passkeys/begin", h.passkeyRegisterBegin)
+	ws.HandleFunc("POST /account/passkeys/finish", h.passkeyRegisterFinish)
+	ws.HandleFunc("POST /account/passkeys/remove", h.passkeyRemove)
 	ws.HandleFunc("POST /account/sessions", h.endSessions)
 	ws.HandleFunc("POST /account/apps/revoke", h.revokeApp)
 	ws.HandleFunc("POST /account/dependents", h.addDependent)
@@ -137,11 +143,13 @@ func acrRank(acr string) int {
 type loginData struct {
 	Next, ACR, Username, Error string
 	Force, NeedOTP, Level2     bool
+	Passkeys                   bool // offer "Sign in with a passkey"
 }
 
 func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := loginData{Next: safeNext(q.Get("next"), "/account"), ACR: wantACR(q.Get("acr")), Force: q.Get("force") == "1"}
+	d := loginData{Next: safeNext(q.Get("next"), "/account"), ACR: wantACR(q.Get("acr")), Force: q.Get("force") == "1",
+		Passkeys: h.svc.PasskeysAvailable()}
 	d.Level2 = d.ACR == ACRLevel2
 	if sess, err := h.web.Session(r); err == nil && sess.AccountID != "" {
 		if !d.Force && acrRank(sess.ACR) >= acrRank(d.ACR) {
@@ -158,7 +166,8 @@ func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 	d := loginData{Next: safeNext(r.PostFormValue("next"), "/account"), ACR: wantACR(r.PostFormValue("acr")),
-		Username: strings.TrimSpace(r.PostFormValue("username")), Force: r.PostFormValue("force") == "1"}
+		Username: strings.TrimSpace(r.PostFormValue("username")), Force: r.PostFormValue("force") == "1",
+		Passkeys: h.svc.PasskeysAvailable()}
 	d.Level2 = d.ACR == ACRLevel2
 	res, err := h.svc.Login(r.Context(), Credentials{CitizenID: d.Username, Password: r.PostFormValue("password"),
 		OTP: r.PostFormValue("otp"), WantACR: d.ACR})
@@ -189,19 +198,11 @@ func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
 // signedIn returns the logged-in account, or redirects to the login page
 // (and returns ok false).
 func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Session, Account, bool) {
-	sess, err := h.web.Session(r)
-	if err == nil && sess.AccountID != "" {
-		a, err := h.svc.Account(r.Context(), sess.AccountID)
-		if err == nil && a.Status == StatusActive {
-			ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: sess.ActingFor})
-			*r = *r.WithContext(ctx)
-			return sess, a, true
-		}
-		if err != nil && kernel.ErrorCode(err) != kernel.NotFound {
-			h.web.Error(w, r, err)
-			return nil, Account{}, false
-		}
-	} else if err != nil && kernel.ErrorCode(err) != kernel.Unauthenticated {
+	sess, a, err := h.current(r)
+	if err == nil {
+		return sess, a, true
+	}
+	if kernel.ErrorCode(err) != kernel.Unauthenticated {
 		h.web.Error(w, r, err)
 		return nil, Account{}, false
 	}
@@ -211,6 +212,29 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Sessio
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 	return nil, Account{}, false
+}
+
+// current returns the request's session and its active account, with the
+// account as the acting person in the request's context. Without a login it
+// fails with an Unauthenticated error.
+func (h *handlers) current(r *http.Request) (*web.Session, Account, error) {
+	sess, err := h.web.Session(r)
+	if err != nil {
+		return nil, Account{}, err
+	}
+	if sess.AccountID == "" {
+		return nil, Account{}, errSignedOut()
+	}
+	a, err := h.svc.Account(r.Context(), sess.AccountID)
+	if kernel.ErrorCode(err) == kernel.NotFound || err == nil && a.Status != StatusActive {
+		return nil, Account{}, errSignedOut()
+	}
+	if err != nil {
+		return nil, Account{}, err
+	}
+	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: sess.ActingFor})
+	*r = *r.WithContext(ctx)
+	return sess, a, nil
 }
 
 // registerData is the registration pages.
@@ -315,6 +339,9 @@ type accountData struct {
 	Acting         *Subject
 	ActingPerson   *registry.Person // the dependent's registry entry while acting for a child
 	RecoveryLeft   int
+	Passkeys       []passkeyView
+	PasskeysOn     bool // this site offers passkeys
+	PasskeyChange  bool // this session may add and remove passkeys
 	Notice, Error  string
 	RecoveryCodes  []string
 	Level2Session  bool
@@ -375,6 +402,14 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 		func() (err error) { d.Organisations, err = h.svc.Organisations(ctx, a.ID); return },
 		func() (err error) { d.Posts, err = h.svc.Posts(ctx, a.ID); return },
 		func() (err error) { d.RecoveryLeft, err = h.svc.RecoveryCodesLeft(ctx, a.ID); return },
+		func() error {
+			ps, err := h.svc.Passkeys(ctx, a.ID)
+			d.Passkeys, d.PasskeysOn = passkeyViews(ps), h.svc.PasskeysAvailable()
+			if err == nil {
+				d.PasskeyChange, err = h.svc.CanChangePasskeys(ctx, a, sess.AMR)
+			}
+			return err
+		},
 		func() (err error) {
 			if h.apps != nil {
 				d.Apps, err = h.apps.Grants(ctx, a.ID)
@@ -412,7 +447,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 
 // doneNotices are the outcomes afterAction may announce.
 var doneNotices = map[string]bool{"password": true, "totp_disabled": true, "sessions": true, "app_revoked": true,
-	"dependent": true, "acting": true, "organisation": true}
+	"dependent": true, "acting": true, "organisation": true, "passkey_added": true, "passkey_removed": true}
 
 // afterAction renders the account page with the outcome of a form.
 func (h *handlers) afterAction(w http.ResponseWriter, r *http.Request, err error, noticeKey string) {
@@ -683,7 +718,8 @@ type eventView struct {
 var eventKinds = map[string]bool{"login": true, "app.login": true, "consent.given": true, "consent.revoked": true,
 	"account.created": true, "account.enrolled": true, "account.activated": true, "password.changed": true,
 	"totp.enabled": true, "totp.disabled": true, "recovery_codes.renewed": true, "sessions.ended": true,
-	"acting_for.start": true, "account.disabled": true, "account.active": true}
+	"acting_for.start": true, "account.disabled": true, "account.active": true,
+	"passkey.added": true, "passkey.removed": true, "passkey.refused": true}
 
 // vietnamTime is UTC+7, the time people in the province read (no summer time).
 var vietnamTime = time.FixedZone("UTC+7", 7*60*60)

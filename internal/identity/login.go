@@ -156,22 +156,28 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 
 // failLogin counts a failed guess and returns the error to show.
 func (s *Service) failLogin(ctx context.Context, key string) error {
+	return s.countFailure(ctx, key, errLoginFailed())
+}
+
+// countFailure counts a failed guess of any secret against key and returns
+// the error to show: the lock when this failure locks key, else err.
+func (s *Service) countFailure(ctx context.Context, key string, err error) error {
 	var locked error
-	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		err := s.throttle.Fail(ctx, tx, key)
-		if kernel.ErrorCode(err) == kernel.TooManyRequests {
-			locked = err
+	uerr := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		ferr := s.throttle.Fail(ctx, tx, key)
+		if kernel.ErrorCode(ferr) == kernel.TooManyRequests {
+			locked = ferr
 			return nil
 		}
-		return err
+		return ferr
 	})
-	if err != nil {
-		return err
+	if uerr != nil {
+		return uerr
 	}
 	if locked != nil {
 		return locked
 	}
-	return errLoginFailed()
+	return err
 }
 
 // ChangePassword replaces the password after checking the current one.

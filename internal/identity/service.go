@@ -75,6 +75,9 @@ type Service struct {
 	// nobody can flood a phone with texts.
 	sends *Throttle
 	dummy string // a password hash verified for unknown users, so timing tells nothing
+	// rp is the WebAuthn relying party; nil while passkeys are off (Mount
+	// sets it from the public URL).
+	rp *relyingParty
 }
 
 // New returns the identity service.

@@ -247,6 +247,11 @@ func (s *Server) T(r *http.Request, key string, args ...any) string {
 // Catalog returns the message catalogue the server translates with.
 func (s *Server) Catalog() *i18n.Catalog { return s.catalog }
 
+// PublicURL returns the public URL without a trailing slash, or "" when it
+// is unknown. Capabilities bind to it what must name this site, such as the
+// WebAuthn relying party of passkeys.
+func (s *Server) PublicURL() string { return s.public }
+
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	s.own.Render(w, r, http.StatusOK, "home", nil)
 }
