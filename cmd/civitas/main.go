@@ -68,6 +68,8 @@ func commands() map[string]command {
 		"registry": registryCommand(),
 		"account":  accountCommand(),
 		"client":   clientCommand(),
+		"ca":       caCommand(),
+		"cert":     certCommand(),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/demo"
 	"civitas/internal/kernel"
+	"civitas/internal/pki"
 	"civitas/internal/registry"
 )
 
@@ -87,8 +88,15 @@ func auditCommand() command {
 			if !rep.OK() {
 				return fmt.Errorf("audit log broken at record %d: %s (%d records before it verified)", rep.FirstBad, rep.Problem, rep.Records)
 			}
-			fmt.Fprintf(stdout, "audit log intact: %d records verified in %s; head %d %s\n",
-				rep.Records, time.Since(start).Round(time.Millisecond), rep.Head.Seq, rep.Head.Hash)
+			cps, err := pki.VerifyCheckpoints(ctx, d)
+			if err != nil {
+				return err
+			}
+			if cps.Problem != "" {
+				return fmt.Errorf("audit checkpoint %d does not verify: %s (%d checkpoints before it verified)", cps.FirstBad, cps.Problem, cps.Checkpoints)
+			}
+			fmt.Fprintf(stdout, "audit log intact: %d records verified in %s; head %d %s; %d signed checkpoints verified (%d time-stamped)\n",
+				rep.Records, time.Since(start).Round(time.Millisecond), rep.Head.Seq, rep.Head.Hash, cps.Checkpoints, cps.Stamped)
 			return nil
 		},
 	}

@@ -20,6 +20,7 @@ func serveCommand() command {
 		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindServe(fs) },
 		run: func(ctx context.Context, c config.Config, _ []string, _, stderr io.Writer) error {
 			log := c.Logger(os.Stderr)
+			app.TuneRuntime()
 			a, err := app.New(ctx, c, log)
 			if err != nil {
 				return err

@@ -34,6 +34,13 @@ type Config struct {
 	LogFormat   string // text or json
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
+
+	// KeyBackend is where the CA makes and keeps keys: "software" (sealed
+	// under the key-encryption key) or "pkcs11" (an HSM token).
+	KeyBackend   string
+	PKCS11Module string // path of the PKCS#11 library
+	PKCS11Token  string // token label
+	PKCS11PIN    string // user PIN: give it as CIVITAS_PKCS11_PIN_FILE, not on the command line
 }
 
 // Default returns the defaults of the command-line contract.
@@ -45,6 +52,7 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 15 * time.Second,
+		KeyBackend:      "software",
 	}
 }
 
@@ -54,6 +62,10 @@ func (c *Config) BindStorage(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data `DIR` holding the SQLite database")
 	fs.StringVar(&c.DB, "db", c.DB, "database `DSN`: postgres://... (default: SQLite in the data directory)")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`file` with the key that seals secrets at rest, 64 hex digits (default: DATA/secret.key, created if missing)")
+	fs.StringVar(&c.KeyBackend, "key-backend", c.KeyBackend, "where new CA and signing keys are made: `software` or pkcs11")
+	fs.StringVar(&c.PKCS11Module, "pkcs11-module", c.PKCS11Module, "PKCS#11 library `path` (e.g. /usr/lib/softhsm/libsofthsm2.so)")
+	fs.StringVar(&c.PKCS11Token, "pkcs11-token", c.PKCS11Token, "PKCS#11 token `label`")
+	fs.StringVar(&c.PKCS11PIN, "pkcs11-pin", c.PKCS11PIN, "PKCS#11 user `PIN`; prefer CIVITAS_PKCS11_PIN_FILE, a flag is visible to other users")
 }
 
 // BindLog registers --log-level and --log-format.
@@ -149,6 +161,15 @@ func (c *Config) Validate() error {
 	case "", "log", "outbox":
 	default:
 		errs = append(errs, errors.New("--sms must be log or outbox"))
+	}
+	switch c.KeyBackend {
+	case "", "software":
+	case "pkcs11":
+		if c.PKCS11Module == "" || c.PKCS11Token == "" || c.PKCS11PIN == "" {
+			errs = append(errs, errors.New("--key-backend pkcs11 needs --pkcs11-module, --pkcs11-token and a PIN (CIVITAS_PKCS11_PIN_FILE)"))
+		}
+	default:
+		errs = append(errs, errors.New("--key-backend must be software or pkcs11"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))
