@@ -29,12 +29,18 @@ func openPKI(ctx context.Context, c config.Config, log *slog.Logger) (*pki.Servi
 		d.Close()
 		return nil, nil, err
 	}
-	s, err := app.OpenPKI(ctx, d, kernel.SystemClock{}, box, c.PublicURL, log)
+	keys, closeKeys, err := app.OpenKeys(c, d, kernel.SystemClock{}, box)
 	if err != nil {
 		d.Close()
 		return nil, nil, err
 	}
-	return s, func() { d.Close() }, nil
+	s, err := app.OpenPKI(ctx, d, kernel.SystemClock{}, box, keys, c.PublicURL, log)
+	if err != nil {
+		closeKeys()
+		d.Close()
+		return nil, nil, err
+	}
+	return s, func() { closeKeys(); d.Close() }, nil
 }
 
 func caCommand() command {
@@ -50,9 +56,6 @@ func caCommand() command {
 		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
 			if len(args) != 1 || args[0] != "init" && args[0] != "export" {
 				return usageError("expected: civitas ca init | civitas ca export")
-			}
-			if c.KeyBackend != "software" {
-				return usageError("--key-backend: only software is available in this build")
 			}
 			if c.PublicURL == "" {
 				c.PublicURL = "http://127.0.0.1:8080"

@@ -43,6 +43,7 @@ type App struct {
 	identity *identity.Service
 	oidc     *oidc.Provider
 	pki      *pki.Service
+	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -62,7 +63,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (*App, error) {
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (_ *App, err error) {
 	if _, err := d.Migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -131,7 +132,17 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	// Trust services: the hierarchy is made on first start with the software
 	// backend unless `civitas ca init` made it before (perhaps on PKCS#11).
-	a.pki, err = pki.New(ctx, pki.Options{DB: d, Clock: a.clock, Keys: pki.Software{DB: d, Box: box, Clock: a.clock},
+	keys, closeKeys, err := OpenKeys(cfg, d, a.clock, box)
+	if err != nil {
+		return nil, err
+	}
+	a.keys = closeKeys
+	defer func() {
+		if err != nil {
+			closeKeys()
+		}
+	}()
+	a.pki, err = pki.New(ctx, pki.Options{DB: d, Clock: a.clock, Keys: keys,
 		PublicURL: cfg.PublicURL, Holders: pkiHolders{id: a.identity, reg: a.registry},
 		Officers: pkiOfficers{id: a.identity, reg: a.registry}, Logger: log})
 	if err != nil {
@@ -168,7 +179,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "oidc.keys.rotate", Every: 6 * time.Hour, Run: a.oidc.RotateKeys},
 		{Name: "audit.checkpoint", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
-			_, _, err := a.pki.Checkpoint(ctx, nil)
+			_, _, err := a.pki.Checkpoint(ctx, a.pki.Stamper())
 			return err
 		}},
 	}}
@@ -232,6 +243,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); a.jobs.run(jobCtx) }()
+	pollDone := make(chan struct{})
+	go func() { defer close(pollDone); a.pollRevocations(jobCtx) }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -250,10 +263,29 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopJobs()
 	<-jobsDone
+	<-pollDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// pollRevocations brings revocations made by other processes (an operator's
+// cert revoke, another instance) to this instance's OCSP responders. Every
+// instance runs it: each has its own pre-signed responses.
+func (a *App) pollRevocations(ctx context.Context) {
+	t := time.NewTicker(pki.RevocationPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.pki.PollRevocations(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("polling revocations failed", slog.Any("error", err))
+			}
+		}
+	}
 }
 
 // GCPercent is the garbage collector's target in a serving process. The
@@ -271,7 +303,12 @@ func TuneRuntime() {
 }
 
 // Close releases the database.
-func (a *App) Close() error { return a.db.Close() }
+func (a *App) Close() error {
+	if a.keys != nil {
+		a.keys()
+	}
+	return a.db.Close()
+}
 
 // LoadDemo loads the demo province into an empty registry and records it in
 // the audit log. It fails with a Conflict when the registry is not empty.

@@ -2,26 +2,55 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+
+	"civitas/internal/config"
 
 	"civitas/internal/db"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/pki"
+	"civitas/internal/pki/pkcs11"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 )
 
-// OpenPKI opens the trust services on d with the software key backend; the
+// OpenPKI opens the trust services on d with the given key backend; the
 // operator commands use it as serve does.
-func OpenPKI(ctx context.Context, d *db.DB, clock kernel.Clock, box *sealed.Box, publicURL string, log *slog.Logger) (*pki.Service, error) {
+func OpenPKI(ctx context.Context, d *db.DB, clock kernel.Clock, box *sealed.Box, keys pki.KeyBackend, publicURL string, log *slog.Logger) (*pki.Service, error) {
 	reg := registry.New(d, clock)
 	id, err := identity.New(identity.Options{DB: d, Clock: clock, Registry: reg, Box: box, SMS: identity.LogSMS{Log: log}, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: pki.Software{DB: d, Box: box, Clock: clock},
+	return pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: keys,
 		PublicURL: publicURL, Holders: pkiHolders{id: id, reg: reg}, Officers: pkiOfficers{id: id, reg: reg}, Logger: log})
+}
+
+// OpenKeys returns the CA's key backends as the configuration names them:
+// software keys always open (they are sealed under the key-encryption key);
+// a PKCS#11 token opens when a module is configured, and new keys go where
+// --key-backend says. The returned function logs out of the token.
+func OpenKeys(cfg config.Config, d *db.DB, clock kernel.Clock, box *sealed.Box) (pki.KeyBackend, func(), error) {
+	soft := pki.Software{DB: d, Box: box, Clock: clock}
+	ring := pki.KeyRing{DB: d, New: soft, Backends: []pki.KeyBackend{soft}}
+	if cfg.PKCS11Module == "" {
+		if cfg.KeyBackend == "pkcs11" {
+			return nil, nil, errors.New("--key-backend pkcs11 needs --pkcs11-module, --pkcs11-token and a PIN")
+		}
+		return ring, func() {}, nil
+	}
+	tok, err := pkcs11.Open(pkcs11.Config{Module: cfg.PKCS11Module, TokenLabel: cfg.PKCS11Token, PIN: cfg.PKCS11PIN})
+	if err != nil {
+		return nil, nil, err
+	}
+	hsm := pki.PKCS11{DB: d, Token: tok, Clock: clock}
+	ring.Backends = append(ring.Backends, hsm)
+	if cfg.KeyBackend == "pkcs11" {
+		ring.New = hsm
+	}
+	return ring, func() { _ = tok.Close() }, nil
 }
 
 // pkiHolders tells the CA who may hold a citizen certificate: an active

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"civitas/internal/audit"
@@ -123,7 +124,8 @@ type Service struct {
 	crlMu sync.Mutex
 	crls  map[string]cachedCRL
 
-	onRevoke func(ca string, serial *big.Int) // the OCSP responders' invalidation
+	onlineMu sync.Mutex
+	online   atomic.Pointer[online] // OCSP and TSA, once StartOnline ran
 }
 
 // New loads the hierarchy if it exists; Init creates what is missing.

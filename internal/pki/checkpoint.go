@@ -192,10 +192,23 @@ func VerifyCheckpoints(ctx context.Context, d *db.DB) (CheckpointReport, error) 
 		if err != nil || !verifyDigest(cert.PublicKey, checkpointDigest(c.seq, c.hash, c.at), sig) {
 			return fail("its seal does not verify")
 		}
-		rep.Checkpoints++
 		if c.stamp != "" {
+			token, err := base64.StdEncoding.DecodeString(c.stamp)
+			if err != nil || certs[TSA] == nil {
+				return fail("its time-stamp token is unreadable")
+			}
+			at, err := verifyTimestamp(token, checkpointDigest(c.seq, c.hash, c.at), certs[TSA])
+			if err != nil {
+				return fail("its time-stamp does not verify: " + err.Error())
+			}
+			// The stamp is asked for just after sealing: a genTime far from
+			// the sealed time means one of the two was forged.
+			if sealed := time.UnixMicro(c.at); at.Before(sealed.Add(-time.Minute)) || at.After(sealed.Add(10*time.Minute)) {
+				return fail(fmt.Sprintf("its time-stamp says %s, the seal %s", at.UTC().Format(time.RFC3339), sealed.UTC().Format(time.RFC3339)))
+			}
 			rep.Stamped++
 		}
+		rep.Checkpoints++
 	}
 	return rep, nil
 }

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"embed"
 	"net/http"
 	"net/url"
@@ -16,16 +17,27 @@ import (
 var templateFS embed.FS
 
 // Mount serves the fixed trust-service endpoints under the public URL:
-// /pki/ca/{ca}.crt (DER), /pki/crl/{ca}.crl (DER). Relying parties call
-// them from anywhere, without a session, so /pki/ is exempt from CSRF.
+// /pki/ca/{ca}.crt (DER), /pki/crl/{ca}.crl (DER), /pki/ocsp (RFC 6960,
+// POST and GET) and /pki/tsa (RFC 3161). Relying parties call them from
+// anywhere, without a session, so /pki/ is exempt from CSRF. The hierarchy
+// must exist (Init).
 func (s *Service) Mount(ws *web.Server) error {
 	pages, err := ws.Pages(templateFS, "templates/*.html")
 	if err != nil {
 		return err
 	}
+	if err := s.StartOnline(context.Background()); err != nil {
+		return err
+	}
+	on := s.online.Load()
 	ws.ExemptFromCSRF("/pki/")
+	ws.Handle("POST /pki/ocsp", on.ocsp)
+	ws.HandleUncleaned("/pki/ocsp/", http.StripPrefix("/pki/ocsp", on.ocsp))
+	ws.Handle("/pki/tsa", on.tsa)
 	ws.HandleFunc("GET /account/certificates", func(w http.ResponseWriter, r *http.Request) { s.certificatesPage(ws, pages, w, r) })
 	ws.HandleFunc("POST /account/certificates/revoke", func(w http.ResponseWriter, r *http.Request) { s.revokeOwn(ws, w, r) })
+	ws.HandleFunc("GET /officer/certificates", func(w http.ResponseWriter, r *http.Request) { s.officerPage(ws, pages, w, r) })
+	ws.HandleFunc("POST /officer/certificates/revoke", func(w http.ResponseWriter, r *http.Request) { s.revokeAsOfficer(ws, w, r) })
 	ws.HandleFunc("GET /pki/ca/{file}", func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutSuffix(r.PathValue("file"), ".crt")
 		ca, err := s.CA(name)
@@ -51,7 +63,8 @@ func (s *Service) Mount(ws *web.Server) error {
 	return nil
 }
 
-// signedIn returns the session's account, or sends the browser to log in.
+// signedIn returns the session's account, or sends the browser to log in
+// and back to the page it asked for.
 func signedIn(ws *web.Server, w http.ResponseWriter, r *http.Request) (string, bool) {
 	sess, err := ws.Session(r)
 	if err != nil && kernel.ErrorCode(err) != kernel.Unauthenticated {
@@ -59,7 +72,11 @@ func signedIn(ws *web.Server, w http.ResponseWriter, r *http.Request) (string, b
 		return "", false
 	}
 	if err != nil || sess.AccountID == "" {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape("/account/certificates"), http.StatusSeeOther)
+		next := "/account/certificates"
+		if r.Method == http.MethodGet {
+			next = r.URL.RequestURI()
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 		return "", false
 	}
 	return sess.AccountID, true
@@ -80,15 +97,10 @@ func (s *Service) certificatesPage(ws *web.Server, pages *web.Pages, w http.Resp
 		ws.Error(w, r, err)
 		return
 	}
-	views := make([]certView, 0, len(certs))
-	for _, c := range certs {
-		views = append(views, certView{Serial: c.Serial, Subject: c.Subject, From: c.NotBefore.Format("2006-01-02"),
-			Until: c.NotAfter.Format("2006-01-02"), Revoked: !c.RevokedAt.IsZero(), Suspended: !c.RevokedAt.IsZero() && c.Reason == ReasonHold})
-	}
 	pages.Render(w, r, http.StatusOK, "certificates", struct {
 		Certs []certView
 		Done  bool
-	}{views, r.URL.Query().Get("done") == "1"})
+	}{views(certs), r.URL.Query().Get("done") == "1"})
 }
 
 func (s *Service) revokeOwn(ws *web.Server, w http.ResponseWriter, r *http.Request) {
@@ -111,6 +123,90 @@ func (s *Service) revokeOwn(ws *web.Server, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	http.Redirect(w, r, "/account/certificates?done=1", http.StatusSeeOther)
+}
+
+// officerPage lets an officer look a resident of their area up and act on
+// their certificates. Looking up is already acting for the holder: the same
+// area rule applies, so an officer cannot browse other areas' residents.
+func (s *Service) officerPage(ws *web.Server, pages *web.Pages, w http.ResponseWriter, r *http.Request) {
+	officer, ok := signedIn(ws, w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	data := struct {
+		Agency, CitizenID, Holder string
+		Looked, Done              bool
+		Certs                     []certView
+	}{Agency: q.Get("agency"), CitizenID: strings.TrimSpace(q.Get("citizen_id")), Done: q.Get("done") == "1"}
+	if data.CitizenID != "" {
+		h, err := s.holderForOfficer(r.Context(), officer, data.Agency, data.CitizenID)
+		if err != nil {
+			ws.Error(w, r, err)
+			return
+		}
+		certs, err := s.Certificates(r.Context(), h.AccountID)
+		if err != nil {
+			ws.Error(w, r, err)
+			return
+		}
+		data.Looked, data.Holder, data.Certs = true, h.Name, views(certs)
+	} else if s.o.Officers == nil {
+		ws.Error(w, r, kernel.E(kernel.Forbidden, "pki.error.not_officer"))
+		return
+	}
+	pages.Render(w, r, http.StatusOK, "officer_certificates", data)
+}
+
+// holderForOfficer finds the account holder of a citizen ID if the officer
+// may act for them.
+func (s *Service) holderForOfficer(ctx context.Context, officer, agency, citizenID string) (Holder, error) {
+	if len(citizenID) != 12 || strings.Trim(citizenID, "0123456789") != "" {
+		return Holder{}, kernel.E(kernel.Invalid, "error.registry.bad_citizen_id")
+	}
+	if s.o.Officers == nil || s.o.Holders == nil {
+		return Holder{}, kernel.E(kernel.Forbidden, "pki.error.not_officer")
+	}
+	h, err := s.o.Holders.Holder(ctx, citizenID)
+	if err != nil {
+		return Holder{}, err
+	}
+	if err := s.o.Officers.MayActFor(ctx, officer, agency, h.AccountID); err != nil {
+		return Holder{}, err
+	}
+	return h, nil
+}
+
+func (s *Service) revokeAsOfficer(ws *web.Server, w http.ResponseWriter, r *http.Request) {
+	officer, ok := signedIn(ws, w, r)
+	if !ok {
+		return
+	}
+	serial, err := ParseSerial(r.PostFormValue("serial"))
+	if err != nil {
+		ws.Error(w, r, err)
+		return
+	}
+	reason, ok := Reasons[r.PostFormValue("reason")]
+	if !ok {
+		ws.Error(w, r, kernel.E(kernel.Invalid, "pki.error.bad_reason"))
+		return
+	}
+	agency := r.PostFormValue("agency")
+	if err := s.RevokeAsOfficer(r.Context(), officer, agency, serial, reason); err != nil {
+		ws.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/officer/certificates?"+url.Values{"agency": {agency}, "citizen_id": {r.PostFormValue("citizen_id")}, "done": {"1"}}.Encode(), http.StatusSeeOther)
+}
+
+func views(certs []CertInfo) []certView {
+	out := make([]certView, 0, len(certs))
+	for _, c := range certs {
+		out = append(out, certView{Serial: c.Serial, Subject: c.Subject, From: c.NotBefore.Format("2006-01-02"),
+			Until: c.NotAfter.Format("2006-01-02"), Revoked: !c.RevokedAt.IsZero(), Suspended: !c.RevokedAt.IsZero() && c.Reason == ReasonHold})
+	}
+	return out
 }
 
 func serveDER(w http.ResponseWriter, contentType string, der []byte, maxAge time.Duration) {

@@ -238,8 +238,8 @@ func (s *Service) invalidate(ca string, serial *big.Int) {
 	s.crlMu.Lock()
 	delete(s.crls, ca)
 	s.crlMu.Unlock()
-	if s.onRevoke != nil {
-		s.onRevoke(ca, serial)
+	if on := s.online.Load(); on != nil && on.responders[ca] != nil {
+		on.responders[ca].Invalidate(serial)
 	}
 }
 

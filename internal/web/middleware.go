@@ -306,6 +306,16 @@ func safeMethod(m string) bool {
 // route runs the mux and replaces its plain-text 404 and 405 answers with
 // our own translated pages or problem documents.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	raw := s.raw
+	s.mu.RUnlock()
+	for _, rr := range raw {
+		if strings.HasPrefix(r.URL.Path, rr.prefix) {
+			infoFrom(r.Context()).route = rr.prefix
+			rr.h.ServeHTTP(w, r)
+			return
+		}
+	}
 	mw := &muxErrorWriter{ResponseWriter: w, r: r}
 	defer func() { infoFrom(r.Context()).route = s.routeLabel(r.Pattern) }()
 	s.mux.ServeHTTP(mw, r)

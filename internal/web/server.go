@@ -74,6 +74,7 @@ type Server struct {
 	mu       sync.RWMutex
 	patterns map[string]bool // registered patterns: the only route labels metrics use
 	exempt   []string        // path prefixes exempt from CSRF checks and sessions
+	raw      []rawRoute      // prefixes served without the mux's path cleaning
 }
 
 // NewServer builds the server: it parses every template and hashes every
@@ -176,6 +177,28 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 	s.mu.Lock()
 	s.patterns[pattern] = true
+	s.mu.Unlock()
+}
+
+// rawRoute is a prefix HandleUncleaned registered.
+type rawRoute struct {
+	prefix string
+	h      http.Handler
+}
+
+// HandleUncleaned serves every path under prefix with h, before the mux and
+// without its path cleaning: the mux answers a path holding "//" or "/./"
+// with a redirect to the cleaned path, which breaks protocols that carry
+// data in the path, such as OCSP over GET (base64 has "/"). h sees the path
+// as the client sent it and checks the method itself. The prefix is the
+// route label of the request metrics.
+func (s *Server) HandleUncleaned(prefix string, h http.Handler) {
+	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || prefix == "/" {
+		panic(fmt.Sprintf("web: uncleaned route %q must be a path prefix like /pki/ocsp/", prefix))
+	}
+	s.mu.Lock()
+	s.raw = append(s.raw, rawRoute{prefix: prefix, h: h})
+	s.patterns[prefix] = true
 	s.mu.Unlock()
 }
 

@@ -658,3 +658,37 @@ func TestTranslationsOfErrorPages(t *testing.T) {
 		}
 	}
 }
+
+// A route registered with HandleUncleaned gets the path as sent, "//" and
+// all, where the mux would redirect to the cleaned path; other routes keep
+// the mux's cleaning.
+func TestHandleUncleaned(t *testing.T) {
+	f := newFixture(t)
+	f.srv.ExemptFromCSRF("/raw/")
+	f.srv.HandleUncleaned("/raw/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Method+" "+r.URL.Path)
+	}))
+	for _, tt := range []struct{ method, path, want string }{
+		{"GET", "/raw/MEow//AB+c/=", "GET /raw/MEow//AB+c/="},
+		{"GET", "/raw/./x/../y", "GET /raw/./x/../y"},
+		{"POST", "/raw/", "POST /raw/"},
+	} {
+		rec := f.do(tt.method, tt.path, nil, "")
+		if rec.Code != http.StatusOK || rec.Body.String() != tt.want {
+			t.Errorf("%s %s: %d %q, want %q", tt.method, tt.path, rec.Code, rec.Body.String(), tt.want)
+		}
+	}
+	if rec := f.do("GET", "/test//plain", nil, ""); rec.Code/100 != 3 {
+		t.Errorf("other routes are no longer cleaned: %d", rec.Code)
+	}
+	for _, bad := range []string{"raw/", "/raw", "/"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("HandleUncleaned(%q) did not panic", bad)
+				}
+			}()
+			f.srv.HandleUncleaned(bad, http.NotFoundHandler())
+		}()
+	}
+}
