@@ -106,13 +106,14 @@ func caCommand() command {
 }
 
 func certCommand() command {
-	var citizenID, out, serial, reason string
+	var citizenID, agency, out, serial, reason string
 	return command{
 		name:  "cert",
-		usage: "civitas cert issue --data DIR --citizen-id ID --out FILE.pem | civitas cert revoke --data DIR --serial HEX --reason REASON",
+		usage: "civitas cert issue --data DIR (--citizen-id ID [--agency CODE] | --agency CODE) --out FILE.pem | civitas cert revoke --data DIR --serial HEX --reason REASON",
 		bind: func(fs *flag.FlagSet, c *config.Config) {
 			c.BindStorage(fs)
 			fs.StringVar(&citizenID, "citizen-id", "", "issue: citizen ID `number` of a level-2 e-ID account holder")
+			fs.StringVar(&agency, "agency", "", "issue: agency `code`; with --citizen-id, a certificate of the official at their post there; alone, the agency's seal")
 			fs.StringVar(&out, "out", "", "issue: `file` to write the certificate to, as PEM (the key stays in the key backend)")
 			fs.StringVar(&serial, "serial", "", "revoke: serial `number` in hex")
 			fs.StringVar(&reason, "reason", "", "revoke: RFC 5280 `reason`: "+reasonNames())
@@ -123,8 +124,8 @@ func certCommand() command {
 			}
 			var n int
 			var err error
-			if args[0] == "issue" && (citizenID == "" || out == "") {
-				return usageError("--citizen-id and --out are required")
+			if args[0] == "issue" && (citizenID == "" && agency == "" || out == "") {
+				return usageError("--out and --citizen-id or --agency are required")
 			}
 			if args[0] == "revoke" {
 				code, ok := pki.Reasons[reason]
@@ -154,14 +155,25 @@ func certCommand() command {
 				fmt.Fprintf(stdout, "certificate %s revoked (%s)\n", strings.ToLower(sn.Text(16)), reason)
 				return nil
 			}
-			issued, err := s.IssueCitizen(actx, citizenID)
+			var issued pki.Issued
+			holder := citizenID
+			switch {
+			case agency == "":
+				issued, err = s.IssueCitizen(actx, citizenID)
+			case citizenID == "":
+				issued, err = s.IssueSeal(actx, agency)
+				holder = "agency " + agency
+			default:
+				issued, err = s.IssueOfficial(actx, citizenID, agency)
+				holder = citizenID + " at " + agency
+			}
 			if err != nil {
 				return err
 			}
 			if err := os.WriteFile(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Cert.Raw}), 0o644); err != nil {
 				return fmt.Errorf("write --out: %w", err)
 			}
-			fmt.Fprintf(stdout, "certificate %s issued to %s, written to %s\n", strings.ToLower(issued.Cert.SerialNumber.Text(16)), citizenID, out)
+			fmt.Fprintf(stdout, "certificate %s issued to %s, written to %s\n", strings.ToLower(issued.Cert.SerialNumber.Text(16)), holder, out)
 			return nil
 		},
 	}

@@ -60,7 +60,8 @@ func TestCAAndCertCommands(t *testing.T) {
 		{"fail/export before init", []string{"ca", "export", "--out", certDir}, exitFailure, "ca init"},
 		{"fail/issue before init", []string{"cert", "issue", "--citizen-id", ids[0], "--out", leaf}, exitFailure, "ca init"},
 		{"fail/no subcommand", []string{"ca"}, exitUsage, "ca init"},
-		{"fail/hsm not built", []string{"ca", "init", "--key-backend", "hsm"}, exitUsage, "--key-backend"},
+		{"fail/unknown backend", []string{"ca", "init", "--key-backend", "hsm"}, exitUsage, "--key-backend"},
+		{"fail/pkcs11 without module", []string{"ca", "init", "--key-backend", "pkcs11"}, exitUsage, "--pkcs11-module"},
 		{"ok/init", []string{"ca", "init", "--public-url", "https://eid.example.vn"}, exitOK, "created: root, citizens, officials, tsa, ocsp-citizens, ocsp-officials, audit"},
 		{"ok/init again", []string{"ca", "init"}, exitOK, "nothing created"},
 		{"fail/export without out", []string{"ca", "export"}, exitUsage, "--out"},
@@ -104,6 +105,54 @@ func TestCAAndCertCommands(t *testing.T) {
 	if len(cert.OCSPServer) != 1 || cert.OCSPServer[0] != "https://eid.example.vn/pki/ocsp" {
 		t.Errorf("OCSP URL %v", cert.OCSPServer)
 	}
+
+	// An official at their post, and an agency's seal, under the Officials CA.
+	_, out = run("registry", "list", "officials", "--limit", "1", "--json")
+	var official struct {
+		CitizenID string `json:"citizen_id"`
+		Agency    string `json:"agency"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &official); err != nil || official.Agency == "" {
+		t.Fatalf("officials: %s", out)
+	}
+	stdin = strings.NewReader("long enough pw\n")
+	if code, out := run("account", "add", "--citizen-id", official.CitizenID, "--level", "2", "--password-stdin"); code != exitOK {
+		t.Fatalf("account add official: %s", out)
+	}
+	stdin = nil
+	officialPEM, sealPEM := filepath.Join(certDir, "official.pem"), filepath.Join(certDir, "seal.pem")
+	for _, s := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"fail/not at that agency", []string{"cert", "issue", "--citizen-id", ids[0], "--agency", official.Agency, "--out", officialPEM}, exitFailure, ""},
+		{"fail/unknown agency", []string{"cert", "issue", "--agency", "NO-SUCH", "--out", sealPEM}, exitFailure, ""},
+		{"ok/official", []string{"cert", "issue", "--citizen-id", official.CitizenID, "--agency", official.Agency, "--out", officialPEM}, exitOK, "issued to " + official.CitizenID + " at " + official.Agency},
+		{"ok/seal", []string{"cert", "issue", "--agency", official.Agency, "--out", sealPEM}, exitOK, "issued to agency " + official.Agency},
+	} {
+		code, out := run(s.args...)
+		if code != s.code || !strings.Contains(out, s.want) {
+			t.Fatalf("%s: exit %d %q; want exit %d and %q", s.name, code, out, s.code, s.want)
+		}
+	}
+	officials := read(filepath.Join(certDir, "officials.pem"))
+	offInter := x509.NewCertPool()
+	offInter.AddCert(officials)
+	for _, p := range []string{officialPEM, sealPEM} {
+		c := read(p)
+		if _, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: offInter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Errorf("%s does not chain to the root through the officials' CA: %v", filepath.Base(p), err)
+		}
+		if c.KeyUsage&x509.KeyUsageContentCommitment == 0 || len(c.Subject.Organization) != 1 {
+			t.Errorf("%s: key usage %b, organisation %v", filepath.Base(p), c.KeyUsage, c.Subject.Organization)
+		}
+	}
+	if c := read(officialPEM); len(c.Subject.Names) < 5 || !strings.HasPrefix(c.Subject.SerialNumber, "EID-") {
+		t.Errorf("official's subject %v lacks the title or the e-ID", c.Subject)
+	}
+
 	serial := strings.ToLower(cert.SerialNumber.Text(16))
 	if code, out := run("cert", "revoke", "--serial", serial, "--reason", "keyCompromise"); code != exitOK || !strings.Contains(out, "revoked") {
 		t.Fatalf("revoke: %d %s", code, out)

@@ -144,7 +144,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}()
 	a.pki, err = pki.New(ctx, pki.Options{DB: d, Clock: a.clock, Keys: keys,
 		PublicURL: cfg.PublicURL, Holders: pkiHolders{id: a.identity, reg: a.registry},
-		Officers: pkiOfficers{id: a.identity, reg: a.registry}, Logger: log})
+		Officers: pkiOfficers{id: a.identity, reg: a.registry}, Organisations: pkiHolders{id: a.identity, reg: a.registry}, Logger: log})
 	if err != nil {
 		return nil, err
 	}

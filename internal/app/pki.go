@@ -24,8 +24,8 @@ func OpenPKI(ctx context.Context, d *db.DB, clock kernel.Clock, box *sealed.Box,
 	if err != nil {
 		return nil, err
 	}
-	return pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: keys,
-		PublicURL: publicURL, Holders: pkiHolders{id: id, reg: reg}, Officers: pkiOfficers{id: id, reg: reg}, Logger: log})
+	return pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: keys, PublicURL: publicURL, Holders: pkiHolders{id: id, reg: reg},
+		Officers: pkiOfficers{id: id, reg: reg}, Organisations: pkiHolders{id: id, reg: reg}, Logger: log})
 }
 
 // OpenKeys returns the CA's key backends as the configuration names them:
@@ -75,6 +75,48 @@ func (h pkiHolders) Holder(ctx context.Context, citizenID string) (pki.Holder, e
 		return pki.Holder{}, err
 	}
 	return pki.Holder{AccountID: a.ID, CitizenID: a.CitizenID, Name: p.FullName, Level: a.Level}, nil
+}
+
+var _ pki.Organisations = pkiHolders{}
+
+// Official finds an official at a post: an active e-ID account and a post
+// at the agency in the registry of officials.
+func (h pkiHolders) Official(ctx context.Context, citizenID, agencyCode string) (pki.Official, error) {
+	holder, err := h.Holder(ctx, citizenID)
+	if err != nil {
+		return pki.Official{}, err
+	}
+	post, err := h.id.Post(ctx, holder.AccountID, agencyCode)
+	if err != nil {
+		return pki.Official{}, err
+	}
+	title, ok := roleTitles[post.Role]
+	if !ok {
+		title = string(post.Role)
+	}
+	return pki.Official{Holder: holder, AgencyCode: post.Agency.Code, AgencyName: post.Agency.Name, Role: title}, nil
+}
+
+// roleTitles are the titles officials' certificates carry, in Vietnamese:
+// a certificate is a legal record, in the official language whatever the
+// reader's.
+var roleTitles = map[registry.Role]string{
+	registry.Chairman:       "Chủ tịch",
+	registry.ViceChairman:   "Phó Chủ tịch",
+	registry.OneStopOfficer: "Công chức Bộ phận Một cửa",
+	registry.CivilClerk:     "Công chức Tư pháp - Hộ tịch",
+	registry.PoliceOfficer:  "Cán bộ Công an",
+	registry.Officer:        "Cán bộ",
+	registry.Director:       "Giám đốc",
+}
+
+// Agency finds an agency in the registry.
+func (h pkiHolders) Agency(ctx context.Context, code string) (pki.Agency, error) {
+	a, err := h.reg.Agency(ctx, code)
+	if err != nil {
+		return pki.Agency{}, err
+	}
+	return pki.Agency{Code: a.Code, Name: a.Name}, nil
 }
 
 // PKI returns the trust services.

@@ -112,7 +112,10 @@ type Options struct {
 	Province  string    // organisation name in the CA subjects
 	Holders   Holders   // who may get a citizen certificate
 	Officers  Officers  // who may revoke others' certificates
-	Logger    *slog.Logger
+	// Organisations names officials at their posts and agencies, for
+	// officials' certificates and agency seals.
+	Organisations Organisations
+	Logger        *slog.Logger
 }
 
 // Service is the CA hierarchy with its certificate store.
@@ -248,33 +251,33 @@ func (s *Service) create(ctx context.Context, name string, issuer *CA) (bool, er
 	}
 	switch name {
 	case Root:
-		tmpl.RawSubject = subject(s.o.Province, "civitas Root CA", "")
+		tmpl.RawSubject = subject(s.o.Province, "civitas Root CA")
 		tmpl.NotAfter = now.Add(rootValidity)
 		tmpl.IsCA, tmpl.MaxPathLen = true, 1
 		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	case Citizens, Officials:
 		cn := map[string]string{Citizens: "civitas Citizens Signing CA", Officials: "civitas Officials and Organisations CA"}[name]
-		tmpl.RawSubject = subject(s.o.Province, cn, "")
+		tmpl.RawSubject = subject(s.o.Province, cn)
 		tmpl.NotAfter = now.Add(caValidity)
 		tmpl.IsCA, tmpl.MaxPathLenZero = true, true
 		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 		tmpl.Policies = policies(PolicyCitizen, PolicyOfficial)
 		s.links(tmpl, issuer.Name, "")
 	case TSA:
-		tmpl.RawSubject = subject(s.o.Province, "civitas Time-Stamping Authority", "")
+		tmpl.RawSubject = subject(s.o.Province, "civitas Time-Stamping Authority")
 		tmpl.NotAfter = now.Add(serviceValidity)
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		tmpl.ExtraExtensions = []pkix.Extension{criticalTimeStamping()}
 		tmpl.Policies = policies(PolicyTimestamp)
 		s.links(tmpl, issuer.Name, issuer.Name)
 	case AuditSeal:
-		tmpl.RawSubject = subject(s.o.Province, "civitas Audit Log Seal", "")
+		tmpl.RawSubject = subject(s.o.Province, "civitas Audit Log Seal")
 		tmpl.NotAfter = now.Add(caValidity)
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 		tmpl.Policies = policies(PolicyOfficial)
 		s.links(tmpl, issuer.Name, issuer.Name)
 	case OCSPCitizens, OCSPOfficials:
-		tmpl.RawSubject = subject(s.o.Province, "civitas OCSP Responder ("+issuer.Name+")", "")
+		tmpl.RawSubject = subject(s.o.Province, "civitas OCSP Responder ("+issuer.Name+")")
 		tmpl.NotAfter = now.Add(serviceValidity)
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}
@@ -383,22 +386,11 @@ func ParseSerial(s string) (*big.Int, error) {
 	return n, nil
 }
 
-// subject builds a distinguished name whose names are UTF8String, as RFC
-// 5280 asks and Vietnamese names need; the country is PrintableString.
-func subject(org, cn, serialNumber string) []byte {
-	var rdn pkix.RDNSequence
-	add := func(oid asn1.ObjectIdentifier, v, params string) {
-		raw, _ := asn1.MarshalWithParams(v, params)
-		rdn = append(rdn, pkix.RelativeDistinguishedNameSET{{Type: oid, Value: asn1.RawValue{FullBytes: raw}}})
-	}
-	add(asn1.ObjectIdentifier{2, 5, 4, 6}, "VN", "printable")
-	add(asn1.ObjectIdentifier{2, 5, 4, 10}, org, "utf8")
-	if serialNumber != "" {
-		add(asn1.ObjectIdentifier{2, 5, 4, 5}, serialNumber, "printable")
-	}
-	add(asn1.ObjectIdentifier{2, 5, 4, 3}, cn, "utf8")
-	der, _ := asn1.Marshal(rdn)
-	return der
+// subject builds a CA's or service's distinguished name. Names are
+// UTF8String, as RFC 5280 asks and Vietnamese names need; the country is
+// PrintableString.
+func subject(org, cn string) []byte {
+	return subjectOf(rdn{oidCountry, "VN", "printable"}, rdn{oidOrganization, org, "utf8"}, rdn{oidCommonName, cn, "utf8"})
 }
 
 func stored(der []byte) string { return base64.StdEncoding.EncodeToString(der) }

@@ -48,41 +48,14 @@ func (s *Service) IssueCitizen(ctx context.Context, citizenID string) (Issued, e
 	if h.Level < 2 {
 		return Issued{}, kernel.E(kernel.Forbidden, "pki.error.level2_required")
 	}
-	ca, err := s.CA(Citizens)
-	if err != nil {
-		return Issued{}, err
-	}
-	label := "holder:" + h.AccountID + ":" + kernel.NewID()
-	signer, err := s.o.Keys.Generate(ctx, label, s.o.Algorithm)
-	if err != nil {
-		return Issued{}, err
-	}
-	now := s.o.Clock.Now()
-	tmpl := &x509.Certificate{
-		RawSubject:            subject(s.o.Province, h.Name, "EID-"+h.AccountID),
-		NotBefore:             now.Add(-backdate),
-		NotAfter:              now.Add(holderValidity),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		BasicConstraintsValid: true,
-		Policies:              policies(PolicyCitizen),
-	}
-	s.links(tmpl, ca.Name, ca.Name)
-	cert, err := s.sign(tmpl, signer.Public(), ca)
-	if err != nil {
-		return Issued{}, err
-	}
-	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
-		if err := insertCert(ctx, tx, ca.Name, "citizen", h.AccountID, label, cert); err != nil {
-			return err
-		}
-		_, err := audit.Append(ctx, tx, audit.Entry{Action: "pki.cert.issue", SubjectType: "account", SubjectID: h.AccountID,
-			Details: map[string]any{"serial": serialHex(cert.SerialNumber), "ca": ca.Name}})
-		return err
-	})
-	if err != nil {
-		return Issued{}, err
-	}
-	return Issued{Cert: cert, KeyLabel: label}, nil
+	subj := subjectOf(
+		rdn{oidCountry, "VN", "printable"},
+		rdn{oidOrganization, s.o.Province, "utf8"},
+		rdn{oidSerialNumber, "EID-" + h.AccountID, "printable"},
+		rdn{oidCommonName, h.Name, "utf8"},
+	)
+	return s.issueEndEntity(ctx, Citizens, PolicyCitizen, "citizen", h.AccountID, "holder:"+h.AccountID+":"+kernel.NewID(), subj,
+		audit.Entry{Action: "pki.cert.issue", SubjectType: "account", SubjectID: h.AccountID})
 }
 
 // Reasons are the RFC 5280 CRLReason codes an operator may give, by name.

@@ -613,3 +613,89 @@ func TestRenew(t *testing.T) {
 		t.Fatalf("renewing a retired certificate: %v", err)
 	}
 }
+
+// orgs: acct-1 is a clerk at UB-01; acct-2 (level 1) is an officer there.
+type orgs struct{}
+
+func (orgs) Official(ctx context.Context, citizenID, agency string) (pki.Official, error) {
+	h, err := people.Holder(ctx, citizenID)
+	if err != nil {
+		return pki.Official{}, err
+	}
+	if agency != "UB-01" || citizenID == "001090000003" {
+		return pki.Official{}, kernel.E(kernel.Forbidden, "error.identity.not_officer")
+	}
+	return pki.Official{Holder: h, AgencyCode: agency, AgencyName: "UBND Phường Bến Nghé", Role: "Công chức Tư pháp - Hộ tịch"}, nil
+}
+
+func (orgs) Agency(_ context.Context, code string) (pki.Agency, error) {
+	if code != "UB-01" {
+		return pki.Agency{}, kernel.E(kernel.NotFound, "error.registry.agency_not_found")
+	}
+	return pki.Agency{Code: code, Name: "UBND Phường Bến Nghé"}, nil
+}
+
+// Officials get certificates at their posts and agencies seals, under the
+// officials' CA; only level-2 holders of a post qualify.
+func TestOfficialsAndSeals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s, err := pki.New(ctx, pki.Options{DB: e.d, Clock: e.clock, Keys: pki.Software{DB: e.d, Box: e.box, Clock: e.clock}, Holders: people, Organisations: orgs{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		citizen, agency string
+		want            kernel.Code
+	}{
+		{"001090000003", "UB-01", kernel.Forbidden}, // no post there
+		{"001090000001", "UB-02", kernel.Forbidden}, // a post elsewhere
+		{"001090000002", "UB-01", kernel.Forbidden}, // level 1
+		{"099999999999", "UB-01", kernel.NotFound},
+	} {
+		if _, err := s.IssueOfficial(ctx, tt.citizen, tt.agency); kernel.ErrorCode(err) != tt.want {
+			t.Errorf("%s at %s: %v, want %s", tt.citizen, tt.agency, err, tt.want)
+		}
+	}
+	off, err := s.IssueOfficial(ctx, "001090000001", "UB-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal, err := s.IssueSeal(ctx, "UB-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IssueSeal(ctx, "UB-09"); kernel.ErrorCode(err) != kernel.NotFound {
+		t.Errorf("seal of an unknown agency: %v", err)
+	}
+	officials, _ := s.CA(pki.Officials)
+	for _, c := range []*x509.Certificate{off.Cert, seal.Cert} {
+		if err := c.CheckSignatureFrom(officials.Cert); err != nil {
+			t.Errorf("%s not signed by the officials' CA: %v", c.Subject, err)
+		}
+		if len(c.PolicyIdentifiers) != 1 || !c.PolicyIdentifiers[0].Equal(pki.PolicyOfficial) {
+			t.Errorf("%s policies %v", c.Subject, c.PolicyIdentifiers)
+		}
+	}
+	if off.Cert.Subject.CommonName != "Nguyễn Thị Ánh" || off.Cert.Subject.Organization[0] != "UBND Phường Bến Nghé" {
+		t.Errorf("official's subject %v", off.Cert.Subject)
+	}
+	orgID := ""
+	for _, n := range seal.Cert.Subject.Names {
+		if n.Type.Equal(asn1.ObjectIdentifier{2, 5, 4, 97}) {
+			orgID, _ = n.Value.(string)
+		}
+	}
+	if seal.Cert.Subject.CommonName != "UBND Phường Bến Nghé" || orgID != "VN:GOV-UB-01" {
+		t.Errorf("seal's subject %v", seal.Cert.Subject)
+	}
+	// Each is revocable like any other certificate, and shows in the CRL.
+	if err := s.Revoke(ctx, seal.Cert.SerialNumber, 1); err != nil {
+		t.Fatal(err)
+	}
+	der, _ := s.CRL(ctx, pki.Officials)
+	crl, _ := x509.ParseRevocationList(der)
+	if crl == nil || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(seal.Cert.SerialNumber) != 0 {
+		t.Fatal("the revoked seal is not in the officials' CRL")
+	}
+}
