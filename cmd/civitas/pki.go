@@ -34,7 +34,7 @@ func openPKI(ctx context.Context, c config.Config, log *slog.Logger) (*pki.Servi
 		d.Close()
 		return nil, nil, err
 	}
-	s, err := app.OpenPKI(ctx, d, kernel.SystemClock{}, box, keys, c.PublicURL, log)
+	s, err := app.OpenPKI(ctx, d, kernel.SystemClock{}, box, keys, c, log)
 	if err != nil {
 		closeKeys()
 		d.Close()

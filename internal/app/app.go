@@ -142,7 +142,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			closeKeys()
 		}
 	}()
-	a.pki, err = pki.New(ctx, pki.Options{DB: d, Clock: a.clock, Keys: keys,
+	a.pki, err = pki.New(ctx, pki.Options{DB: d, Clock: a.clock, Keys: keys, Algorithm: pki.Algorithm(cfg.KeyAlgorithm),
 		PublicURL: cfg.PublicURL, Holders: pkiHolders{id: a.identity, reg: a.registry},
 		Officers: pkiOfficers{id: a.identity, reg: a.registry}, Organisations: pkiHolders{id: a.identity, reg: a.registry}, Logger: log})
 	if err != nil {

@@ -18,13 +18,13 @@ import (
 
 // OpenPKI opens the trust services on d with the given key backend; the
 // operator commands use it as serve does.
-func OpenPKI(ctx context.Context, d *db.DB, clock kernel.Clock, box *sealed.Box, keys pki.KeyBackend, publicURL string, log *slog.Logger) (*pki.Service, error) {
+func OpenPKI(ctx context.Context, d *db.DB, clock kernel.Clock, box *sealed.Box, keys pki.KeyBackend, cfg config.Config, log *slog.Logger) (*pki.Service, error) {
 	reg := registry.New(d, clock)
 	id, err := identity.New(identity.Options{DB: d, Clock: clock, Registry: reg, Box: box, SMS: identity.LogSMS{Log: log}, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: keys, PublicURL: publicURL, Holders: pkiHolders{id: id, reg: reg},
+	return pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: keys, PublicURL: cfg.PublicURL, Algorithm: pki.Algorithm(cfg.KeyAlgorithm), Holders: pkiHolders{id: id, reg: reg},
 		Officers: pkiOfficers{id: id, reg: reg}, Organisations: pkiHolders{id: id, reg: reg}, Logger: log})
 }
 

@@ -37,7 +37,9 @@ type Config struct {
 
 	// KeyBackend is where the CA makes and keeps keys: "software" (sealed
 	// under the key-encryption key) or "pkcs11" (an HSM token).
-	KeyBackend   string
+	KeyBackend string
+	// KeyAlgorithm is the type of new keys: ecdsa-p256 or rsa-3072.
+	KeyAlgorithm string
 	PKCS11Module string // path of the PKCS#11 library
 	PKCS11Token  string // token label
 	PKCS11PIN    string // user PIN: give it as CIVITAS_PKCS11_PIN_FILE, not on the command line
@@ -53,6 +55,7 @@ func Default() Config {
 		LogFormat:       "text",
 		ShutdownTimeout: 15 * time.Second,
 		KeyBackend:      "software",
+		KeyAlgorithm:    "ecdsa-p256",
 	}
 }
 
@@ -63,6 +66,7 @@ func (c *Config) BindStorage(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "database `DSN`: postgres://... (default: SQLite in the data directory)")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`file` with the key that seals secrets at rest, 64 hex digits (default: DATA/secret.key, created if missing)")
 	fs.StringVar(&c.KeyBackend, "key-backend", c.KeyBackend, "where new CA and signing keys are made: `software` or pkcs11")
+	fs.StringVar(&c.KeyAlgorithm, "key-algorithm", c.KeyAlgorithm, "type of new CA and signing keys: `ecdsa-p256` or rsa-3072")
 	fs.StringVar(&c.PKCS11Module, "pkcs11-module", c.PKCS11Module, "PKCS#11 library `path` (e.g. /usr/lib/softhsm/libsofthsm2.so)")
 	fs.StringVar(&c.PKCS11Token, "pkcs11-token", c.PKCS11Token, "PKCS#11 token `label`")
 	fs.StringVar(&c.PKCS11PIN, "pkcs11-pin", c.PKCS11PIN, "PKCS#11 user `PIN`; prefer CIVITAS_PKCS11_PIN_FILE, a flag is visible to other users")
@@ -170,6 +174,11 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, errors.New("--key-backend must be software or pkcs11"))
+	}
+	switch c.KeyAlgorithm {
+	case "", "ecdsa-p256", "rsa-3072":
+	default:
+		errs = append(errs, errors.New("--key-algorithm must be ecdsa-p256 or rsa-3072"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("--log-format must be text or json"))

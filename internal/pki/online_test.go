@@ -3,7 +3,9 @@ package pki_test
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"io"
@@ -20,6 +22,7 @@ import (
 
 	xocsp "golang.org/x/crypto/ocsp"
 
+	"civitas/internal/db/dbtest"
 	"civitas/internal/i18n"
 	"civitas/internal/pki"
 	"civitas/internal/web"
@@ -296,5 +299,55 @@ func TestOfficerPage(t *testing.T) {
 	}
 	if st, _ := s.Status(ctx, pki.Citizens, a.Cert.SerialNumber); st.State != pki.Revoked || st.Reason != pki.ReasonHold {
 		t.Fatalf("after the officer's suspension: %+v", st)
+	}
+}
+
+// RSA-3072, the option for relying parties that still need RSA: the whole
+// hierarchy, a citizen's certificate, OCSP, CRL and time-stamped checkpoints.
+func TestRSAHierarchy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("RSA-3072 key generation takes seconds")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	s, err := pki.New(ctx, pki.Options{DB: d, Clock: e.clock, Keys: pki.Software{DB: d, Box: e.box, Clock: e.clock}, Algorithm: pki.RSA3072, Holders: people})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	issued, err := s.IssueCitizen(ctx, "001090000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := issued.Cert.PublicKey.(*rsa.PublicKey); !ok || issued.Cert.SignatureAlgorithm != x509.SHA256WithRSA {
+		t.Fatalf("not RSA: %T %v", issued.Cert.PublicKey, issued.Cert.SignatureAlgorithm)
+	}
+	srv := (&env{t: t, d: d, clock: e.clock}).serve(s)
+	citizens, _ := s.CA(pki.Citizens)
+	req, _ := xocsp.CreateRequest(issued.Cert, citizens.Cert, nil)
+	resp, err := http.Post(srv.URL+"/pki/ocsp", "application/ocsp-request", bytes.NewReader(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if r, err := xocsp.ParseResponseForCert(der, issued.Cert, citizens.Cert); err != nil || r.Status != xocsp.Good {
+		t.Fatalf("OCSP with RSA keys: %v", err)
+	}
+	if _, _, err := s.Checkpoint(ctx, s.Stamper()); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := pki.VerifyCheckpoints(ctx, d); err != nil || rep.Problem != "" || rep.Stamped != 1 {
+		t.Fatalf("RSA checkpoint: %+v %v", rep, err)
+	}
+	crlDER, err := s.CRL(ctx, pki.Citizens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crl, err := x509.ParseRevocationList(crlDER); err != nil || crl.CheckSignatureFrom(citizens.Cert) != nil {
+		t.Fatalf("RSA CRL: %v", err)
 	}
 }
