@@ -271,8 +271,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // pollRevocations brings revocations made by other processes (an operator's
-// cert revoke, another instance) to this instance's OCSP responders. Every
-// instance runs it: each has its own pre-signed responses.
+// cert revoke, another instance) to this instance's OCSP responders, and
+// renews their pre-signed answers before they are due. Every instance runs
+// it: each has its own pre-signed answers.
 func (a *App) pollRevocations(ctx context.Context) {
 	t := time.NewTicker(pki.RevocationPoll)
 	defer t.Stop()
@@ -283,6 +284,9 @@ func (a *App) pollRevocations(ctx context.Context) {
 		case <-t.C:
 			if err := a.pki.PollRevocations(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("polling revocations failed", slog.Any("error", err))
+			}
+			if _, err := a.pki.RenewOCSP(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("renewing OCSP answers failed", slog.Any("error", err))
 			}
 		}
 	}

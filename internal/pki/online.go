@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/asn1"
+	"errors"
 	"math/big"
 	"net/http"
 	"sync"
@@ -165,6 +166,26 @@ func (s *Service) PollRevocations(ctx context.Context) error {
 		on.seen[ca] = now
 	}
 	return nil
+}
+
+// RenewOCSP re-signs the cached OCSP answers that will be due within a
+// minute, so that relying parties keep getting a lookup, never a signature.
+// Serve calls it every RevocationPoll, after PollRevocations.
+func (s *Service) RenewOCSP(ctx context.Context) (int, error) {
+	on := s.online.Load()
+	if on == nil {
+		return 0, nil
+	}
+	total := 0
+	var errs []error
+	for _, r := range on.responders {
+		n, err := r.RenewDue(ctx, time.Minute)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return total, errors.Join(errs...)
 }
 
 // Stamper returns a Stamper backed by this process's TSA, for the audit

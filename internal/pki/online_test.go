@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
 
@@ -139,6 +140,14 @@ func TestOCSPEndpoint(t *testing.T) {
 	}
 	if out := ask(leafB); !strings.Contains(out, "b.pem: revoked") || !strings.Contains(out, "superseded") {
 		t.Fatalf("revoked by another process: %s", out)
+	}
+	// Answers clients ask for are renewed before they are due.
+	if n, err := e.s.RenewOCSP(ctx); err != nil || n != 0 {
+		t.Fatalf("renewed fresh answers: %d %v", n, err)
+	}
+	e.clock.Advance(44*time.Minute + 30*time.Second)
+	if n, err := e.s.RenewOCSP(ctx); err != nil || n != 1 {
+		t.Fatalf("RenewOCSP 44 minutes in: %d %v", n, err)
 	}
 }
 

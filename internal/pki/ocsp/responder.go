@@ -263,6 +263,49 @@ func (r *Responder) cached(ctx context.Context, serial *big.Int, slot int) (*sig
 	return s, nil
 }
 
+// RenewDue re-signs, from the Source, the cached answers that a request
+// would find stale within ahead. Called every few seconds, it keeps the
+// answers clients ask for signed before they are due, so that answering
+// stays a lookup; answers nobody asked for are never signed. It reports how
+// many answers it renewed. A Source or signing failure leaves the old
+// answer in place (a request will try again) and is returned after the pass.
+func (r *Responder) RenewDue(ctx context.Context, ahead time.Duration) (int, error) {
+	due := r.now().Add(ahead)
+	n := 0
+	var failed error
+	r.cache.Range(func(k, v any) bool {
+		e := v.(*entry)
+		for slot := range e.slots {
+			old := e.slots[slot].Load()
+			if old == nil || r.fresh(old, due) {
+				continue
+			}
+			serial, ok := new(big.Int).SetString(k.(string), 16)
+			if !ok {
+				continue
+			}
+			select {
+			case e.sem <- struct{}{}:
+			case <-ctx.Done():
+				failed = ctx.Err()
+				return false
+			}
+			if e.slots[slot].Load() == old { // nobody renewed it meanwhile
+				s, err := r.sign(ctx, serial, slot, nil)
+				if err != nil {
+					failed = err
+				} else {
+					e.slots[slot].Store(s)
+					n++
+				}
+			}
+			<-e.sem
+		}
+		return true
+	})
+	return n, failed
+}
+
 // evict drops about half the cache, in the map's own (arbitrary) order,
 // when it has grown past CacheSize. Dropping half at once makes the cost
 // (one pass over the map) rare; one evictor at a time is enough.

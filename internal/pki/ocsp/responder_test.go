@@ -115,6 +115,45 @@ func TestRevocationReachesClients(t *testing.T) {
 	})
 }
 
+// RenewDue signs the answers clients ask for before a request finds them
+// stale, so a request keeps being a lookup; it leaves fresh answers alone.
+func TestRenewDue(t *testing.T) {
+	clock := kernel.NewManualClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	f := newFixture(t, "civitas Test CA", func(_ *fixture, o *Options) { o.Clock = clock.Now })
+	ctx := context.Background()
+	req := f.ca.parsed(t, f.good)
+	first, err := f.r.Response(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.r.RenewDue(ctx, time.Minute); n != 0 || err != nil {
+		t.Fatalf("renewed a fresh answer: %d %v", n, err)
+	}
+	// 44 minutes in, the answer goes stale at 45 (Refresh is 15 of 60).
+	clock.Advance(44 * time.Minute)
+	if n, err := f.r.RenewDue(ctx, 2*time.Minute); n != 1 || err != nil {
+		t.Fatalf("RenewDue: %d %v", n, err)
+	}
+	calls := f.src.calls.Load()
+	clock.Advance(2 * time.Minute) // past the old answer's refresh point
+	got, _ := f.r.Response(ctx, req)
+	if bytes.Equal(got, first) || f.src.calls.Load() != calls {
+		t.Fatal("the request did not find the renewed answer ready")
+	}
+	if resp := status(t, f, got); resp.Status != xocsp.Good || !resp.ThisUpdate.Equal(clock.Now().Add(-2*time.Minute)) {
+		t.Fatalf("renewed answer: status %d this update %v", resp.Status, resp.ThisUpdate)
+	}
+	// A failing store leaves the answer in place.
+	clock.Advance(39 * time.Minute) // 4 minutes before the renewed answer's refresh point
+	f.src.fail(errStoreDown)
+	if n, err := f.r.RenewDue(ctx, 5*time.Minute); n != 0 || err == nil {
+		t.Fatalf("with the store down: %d %v", n, err)
+	}
+	if again, _ := f.r.Response(ctx, req); !bytes.Equal(again, got) {
+		t.Fatal("a failed renewal dropped the answer")
+	}
+}
+
 // TestResponseDetails checks what x/crypto does not: the responder is
 // named by key, producedAt is the responder's clock, and each CertID hash
 // gets its own cached answer.
