@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/cookiejar"
@@ -697,5 +699,62 @@ func TestOfficialsAndSeals(t *testing.T) {
 	crl, _ := x509.ParseRevocationList(der)
 	if crl == nil || len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(seal.Cert.SerialNumber) != 0 {
 		t.Fatal("the revoked seal is not in the officials' CRL")
+	}
+}
+
+// The logs never carry key material: everything the CA logs at debug level
+// while it makes its hierarchy, issues, revokes and seals is searched for
+// every private key it holds, raw, hex, base64 and PKCS #8.
+func TestNoKeysInLogs(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clock := kernel.NewManualClock(time.Now())
+	box, _ := sealed.New(bytes.Repeat([]byte{7}, sealed.KeySize))
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := pki.New(ctx, pki.Options{DB: d, Clock: clock, Keys: pki.Software{DB: d, Box: box, Clock: clock}, Holders: people, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.IssueCitizen(ctx, "001090000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, a.Cert.SerialNumber, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Checkpoint(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() == 0 {
+		t.Fatal("nothing logged: the test would prove nothing")
+	}
+	keys := pki.Software{DB: d, Box: box, Clock: clock}
+	rows, err := d.Query(ctx, `SELECT label FROM pki_keys`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for rows.Next() {
+		var l string
+		_ = rows.Scan(&l)
+		labels = append(labels, l)
+	}
+	rows.Close()
+	for _, l := range labels {
+		k, err := keys.Load(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := k.(*ecdsa.PrivateKey).Bytes()
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		for _, form := range []string{string(raw), hex.EncodeToString(raw), base64.StdEncoding.EncodeToString(raw), base64.StdEncoding.EncodeToString(der), base64.RawURLEncoding.EncodeToString(raw)} {
+			if strings.Contains(logs.String(), form) {
+				t.Fatalf("key %s appears in the logs", l)
+			}
+		}
 	}
 }
