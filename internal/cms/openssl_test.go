@@ -1,0 +1,148 @@
+package cms_test
+
+import (
+	"crypto"
+	"crypto/elliptic"
+	"crypto/x509"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"civitas/internal/cms"
+)
+
+// OpenSSL, an independent implementation, verifies what we sign (and checks
+// our ESS signing-certificate-v2 with -cades), and signs what we verify.
+
+func TestOpenSSLVerifiesOurs(t *testing.T) {
+	needOpenSSL(t)
+	keys := map[string]crypto.Signer{"ecdsa-p256": newECDSAKey(t, elliptic.P256()), "rsa-2048": newRSAKey(t)}
+	for _, kind := range []string{"ecdsa-p256", "rsa-2048"} {
+		t.Run("ok/"+kind, func(t *testing.T) {
+			p := newTestPKI(t, keys[kind])
+			dir := t.TempDir()
+			content := randomContent(t, 10_000)
+			file := writeFile(t, dir, "document.bin", content)
+			ca := writePEM(t, dir, "ca.pem", p.root)
+			o := p.signOptions()
+			o.SigningTime = time.Now()
+			sig := sign(t, sum256(content), p.key, o)
+			p7s := writeFile(t, dir, "sig.p7s", sig)
+
+			verify := []string{"cms", "-verify", "-binary", "-inform", "DER", "-in", p7s, "-content", file, "-CAfile", ca, "-purpose", "any", "-out", os.DevNull}
+			if out := openssl(t, verify...); !strings.Contains(out, "Verification successful") {
+				t.Fatalf("openssl: %s", out)
+			}
+			if out := openssl(t, append(verify, "-cades")...); !strings.Contains(out, "Verification successful") {
+				t.Fatalf("openssl -cades: %s", out)
+			}
+			text := openssl(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", p7s)
+			for _, want := range []string{"id-smime-aa-signingCertificateV2", "signingTime", "messageDigest", "contentType", "CN=Test Officials CA"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("openssl -print lacks %q:\n%s", want, text)
+				}
+			}
+
+			// One changed byte of the content: OpenSSL and we both say no.
+			content[len(content)/2] ^= 0x20
+			writeFile(t, dir, "document.bin", content)
+			if out, err := exec.Command("openssl", verify...).CombinedOutput(); err == nil {
+				t.Fatalf("openssl accepts changed content: %s", out)
+			}
+			_, err := cms.Verify(sig, sum256(content), p.verifyOptions())
+			wantReason(t, err, cms.ErrDigestMismatch)
+		})
+	}
+}
+
+func TestWeVerifyOpenSSL(t *testing.T) {
+	needOpenSSL(t)
+	keys := map[string]crypto.Signer{"ecdsa-p256": newECDSAKey(t, elliptic.P256()), "rsa-2048": newRSAKey(t)}
+	for _, kind := range []string{"ecdsa-p256", "rsa-2048"} {
+		p := newTestPKI(t, keys[kind])
+		second := newTestPKI(t, newECDSAKey(t, elliptic.P256()))
+		dir := t.TempDir()
+		content := randomContent(t, 5000)
+		file := writeFile(t, dir, "document.bin", content)
+		cert := writePEM(t, dir, "cert.pem", p.signer)
+		key := writeKey(t, dir, "key.pem", p.key)
+		issuer := writePEM(t, dir, "issuer.pem", p.issuer)
+		cert2 := writePEM(t, dir, "cert2.pem", second.signer)
+		key2 := writeKey(t, dir, "key2.pem", second.key)
+		base := []string{"cms", "-sign", "-binary", "-outform", "DER", "-signer", cert, "-inkey", key, "-in", file, "-nosmimecap"}
+
+		for _, tc := range []struct {
+			name string
+			args []string
+			// intermediates: the issuing CA is given to Verify, not in the signature
+			intermediates bool
+			want          error
+		}{
+			{"ok/sha256", []string{"-md", "sha256"}, true, nil},
+			{"ok/sha256 cades", []string{"-md", "sha256", "-cades"}, true, nil},
+			{"ok/sha384 cades with chain", []string{"-md", "sha384", "-cades", "-certfile", issuer}, false, nil},
+			{"ok/sha512 with smime capabilities", []string{"-md", "sha512"}, true, nil},
+			{"fail/no chain", []string{"-md", "sha256"}, false, cms.ErrUntrusted},
+			{"fail/sha1", []string{"-md", "sha1"}, true, cms.ErrUnsupportedAlgorithm},
+			{"fail/content inside", []string{"-md", "sha256", "-nodetach"}, true, cms.ErrNotDetached},
+			{"fail/no signed attributes", []string{"-md", "sha256", "-noattr"}, true, cms.ErrMissingAttribute},
+			{"fail/two signers", []string{"-md", "sha256", "-signer", cert2, "-inkey", key2}, true, cms.ErrSignerCount},
+		} {
+			t.Run(kind+"/"+tc.name, func(t *testing.T) {
+				out := filepath.Join(dir, "o.p7s")
+				args := append(append([]string{}, base...), tc.args...)
+				if strings.Contains(tc.name, "smime capabilities") {
+					args = slices.DeleteFunc(args, func(a string) bool { return a == "-nosmimecap" })
+				}
+				openssl(t, append(args, "-out", out)...)
+				der, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o := p.verifyOptions()
+				if tc.intermediates {
+					o.Intermediates = x509.NewCertPool()
+					o.Intermediates.AddCert(p.issuer)
+				}
+				h := crypto.SHA256
+				if tc.want == nil {
+					if h, err = cms.DigestAlgorithm(der); err != nil {
+						t.Fatal(err)
+					}
+				}
+				w := h.New()
+				w.Write(content)
+				res, err := cms.Verify(der, w.Sum(nil), o)
+				if tc.want != nil {
+					wantReason(t, err, tc.want)
+					return
+				}
+				if err != nil {
+					t.Fatalf("Verify: %v\n%s", err, openssl(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", out))
+				}
+				if !res.Signer.Equal(p.signer) || res.Hash != h || res.SigningTime.IsZero() || time.Since(res.SigningTime) > time.Minute {
+					t.Fatalf("result %+v", res)
+				}
+			})
+		}
+	}
+	t.Run("fail/rsa-pss", func(t *testing.T) {
+		p := newTestPKI(t, newRSAKey(t))
+		dir := t.TempDir()
+		content := randomContent(t, 100)
+		out := filepath.Join(dir, "o.p7s")
+		openssl(t, "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256", "-nosmimecap",
+			"-signer", writePEM(t, dir, "cert.pem", p.signer), "-inkey", writeKey(t, dir, "key.pem", p.key),
+			"-keyopt", "rsa_padding_mode:pss", "-in", writeFile(t, dir, "d", content), "-out", out)
+		der, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cms.Verify(der, sum256(content), p.verifyOptions())
+		wantReason(t, err, cms.ErrUnsupportedAlgorithm)
+	})
+}
