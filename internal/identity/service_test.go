@@ -432,3 +432,45 @@ func TestGuardiansAndOrganisations(t *testing.T) {
 	err = f.svc.RemoveMember(f.ctx, repAcc.ID, org.ID, repAcc.ID)
 	wantCode(t, err, kernel.NotFound, "error.identity.member_not_found")
 }
+
+// Confirming an act (approving signatures) with a one-time code: wrong codes
+// lock the confirmation after five, a code works once, and an account
+// without an authenticator app is told to set one up.
+func TestConfirmWithTOTP(t *testing.T) {
+	f := newFixture(t)
+	a, err := f.svc.AddAccount(f.ctx, identity.NewAccount{CitizenID: f.adultWithPhone(0).CitizenID, Level: 2, Password: "right password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.svc.ConfirmWithTOTP(f.ctx, a.ID, "123456", "signing.approve", nil)
+	wantCode(t, err, kernel.Forbidden, "error.identity.confirm_needs_totp")
+	setup, _ := f.svc.BeginTOTP(f.ctx, a.ID)
+	secret := decodeSecret(t, setup.Text)
+	if _, err := f.svc.ConfirmTOTP(f.ctx, a.ID, setup.Sealed, identity.TOTPAt(secret, f.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(30 * time.Second)
+	code := identity.TOTPAt(secret, f.clock.Now())
+	if err := f.svc.ConfirmWithTOTP(f.ctx, a.ID, code, "signing.approve", map[string]string{"request": "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	err = f.svc.ConfirmWithTOTP(f.ctx, a.ID, code, "signing.approve", nil)
+	wantCode(t, err, kernel.Unauthenticated, "error.identity.otp_wrong")
+	for i := 0; i < 4; i++ {
+		err = f.svc.ConfirmWithTOTP(f.ctx, a.ID, "000000", "signing.approve", nil)
+	}
+	wantCode(t, err, kernel.TooManyRequests, "error.identity.locked")
+	f.clock.Advance(30 * time.Second)
+	err = f.svc.ConfirmWithTOTP(f.ctx, a.ID, identity.TOTPAt(secret, f.clock.Now()), "signing.approve", nil)
+	wantCode(t, err, kernel.TooManyRequests, "error.identity.locked")
+	events, _ := f.svc.History(f.ctx, a.ID, time.Time{}, 20)
+	n := 0
+	for _, e := range events {
+		if e.Kind == "signing.approve" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d approvals in the history, want 1", n)
+	}
+}

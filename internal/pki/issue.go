@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"math/big"
@@ -333,4 +334,32 @@ func (s *Service) Renew(ctx context.Context, citizenID string, old *big.Int) (Is
 		return issued, err
 	}
 	return issued, nil
+}
+
+// HolderSigner returns the key of a holder's certificate, for the signing
+// service alone, which calls it only once the holder approved the
+// signatures (sole control). A revoked, suspended or expired certificate
+// has no key to give: Forbidden.
+func (s *Service) HolderSigner(ctx context.Context, serial *big.Int) (crypto.Signer, *x509.Certificate, error) {
+	var label, certB64 string
+	var revokedAt int64
+	err := s.o.DB.QueryRow(ctx, `SELECT key_label, cert, revoked_at FROM pki_certs WHERE serial = ?`, serialHex(serial)).Scan(&label, &certB64, &revokedAt)
+	if errNoRows(err) || err == nil && label == "" {
+		return nil, nil, kernel.E(kernel.NotFound, "pki.error.no_certificate")
+	}
+	if err != nil {
+		return nil, nil, kernel.Wrap(err, "pki: holder key")
+	}
+	cert, err := parseStored(certB64)
+	if err != nil {
+		return nil, nil, kernel.Wrap(err, "pki: holder key")
+	}
+	if now := s.o.Clock.Now(); revokedAt != 0 || now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
+		return nil, nil, kernel.E(kernel.Forbidden, "pki.error.certificate_not_valid")
+	}
+	signer, err := s.o.Keys.Load(ctx, label)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signer, cert, nil
 }

@@ -1,0 +1,582 @@
+package signing
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"civitas/internal/audit"
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+)
+
+// Keys is what signing needs of the CA: certify a new key for a level-2
+// holder, and hand out the key of a valid certificate once the holder
+// approved.
+type Keys interface {
+	Issue(ctx context.Context, citizenID string) (*x509.Certificate, error)
+	Signer(ctx context.Context, serial *big.Int) (crypto.Signer, *x509.Certificate, error)
+}
+
+// Confirmer checks the holder's second factor for an act, throttling
+// guesses, and records the act in the holder's usage history.
+type Confirmer interface {
+	ConfirmWithTOTP(ctx context.Context, accountID, code, kind string, details map[string]string) error
+}
+
+// Options configure the service.
+type Options struct {
+	DB      *db.DB
+	Clock   kernel.Clock
+	Keys    Keys
+	Confirm Confirmer
+	// RequestTTL is how long a request waits for its holder; default 10 minutes.
+	RequestTTL time.Duration
+	// SADTTL is how long an approval stays usable; default 5 minutes.
+	SADTTL time.Duration
+	// MaxItems bounds the hashes of one request; default 1000.
+	MaxItems int
+}
+
+// Service is remote signing.
+type Service struct{ o Options }
+
+// New checks o and makes the service.
+func New(o Options) (*Service, error) {
+	if o.DB == nil || o.Clock == nil || o.Keys == nil || o.Confirm == nil {
+		return nil, errors.New("signing: DB, Clock, Keys and Confirm are required")
+	}
+	if o.RequestTTL <= 0 {
+		o.RequestTTL = 10 * time.Minute
+	}
+	if o.SADTTL <= 0 {
+		o.SADTTL = 5 * time.Minute
+	}
+	if o.MaxItems <= 0 {
+		o.MaxItems = 1000
+	}
+	return &Service{o: o}, nil
+}
+
+// Credential states: issued (certificate made, waiting for its holder to
+// activate it), active, disabled (its certificate revoked or the holder's
+// choice).
+const (
+	CredentialIssued   = "issued"
+	CredentialActive   = "active"
+	CredentialDisabled = "disabled"
+)
+
+// Request states.
+const (
+	RequestPending  = "pending"
+	RequestApproved = "approved"
+	RequestRefused  = "refused"
+	RequestExpired  = "expired"
+	RequestDone     = "done"
+)
+
+// Credential is a holder's signing key and certificate.
+type Credential struct {
+	ID          string
+	AccountID   string
+	Serial      string // of the certificate, hex
+	Status      string
+	CreatedAt   time.Time
+	ActivatedAt time.Time
+	Signatures  int64
+}
+
+// Item is one document to sign: a label the holder reads and its hash.
+type Item struct {
+	Label string
+	Hash  []byte
+}
+
+// Request is an application's request to sign on a holder's behalf.
+type Request struct {
+	ID           string
+	CredentialID string
+	AccountID    string
+	Client       string // the application, as its holder sees it named
+	Description  string
+	Status       string
+	Items        []Item // filled by Request, not by Pending
+	Count        int
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+func errNoCredential() error { return kernel.E(kernel.NotFound, "signing.error.no_credential") }
+func errNoRequest() error    { return kernel.E(kernel.NotFound, "signing.error.no_request") }
+
+// errBadSAD is the one answer to every SignHash that may not sign: unknown,
+// expired, used, for another credential or application, or for other
+// hashes. A caller learns nothing about which.
+func errBadSAD() error { return kernel.E(kernel.Forbidden, "signing.error.bad_sad") }
+
+// Enrol certifies a new signing key for a level-2 holder (the CA refuses
+// lower levels) and records the credential, to be activated by its holder.
+// unitCode is the holder's commune, for the adoption figures.
+func (s *Service) Enrol(ctx context.Context, accountID, citizenID, unitCode string) (Credential, error) {
+	cert, err := s.o.Keys.Issue(ctx, citizenID)
+	if err != nil {
+		return Credential{}, err
+	}
+	c := Credential{ID: kernel.NewID(), AccountID: accountID, Serial: strings.ToLower(cert.SerialNumber.Text(16)), Status: CredentialIssued}
+	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		c.CreatedAt = tx.Now
+		if _, err := tx.Exec(ctx, `INSERT INTO signing_credentials (id, account_id, unit_code, cert_serial, status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.ID, accountID, unitCode, c.Serial, c.Status, kernel.Micros(tx.Now)); err != nil {
+			return err
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{Action: "signing.credential.enrol", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"credential": c.ID, "serial": c.Serial}})
+		return err
+	})
+	if err != nil {
+		return Credential{}, kernel.Wrap(err, "signing: enrol")
+	}
+	return c, nil
+}
+
+// Activate lets the holder take their credential into use, confirming with
+// their second factor: the credential is theirs and under their control.
+func (s *Service) Activate(ctx context.Context, accountID, credentialID, code string) error {
+	c, err := s.credential(ctx, accountID, credentialID)
+	if err != nil {
+		return err
+	}
+	if c.Status != CredentialIssued {
+		return kernel.E(kernel.Conflict, "signing.error.already_active")
+	}
+	if err := s.o.Confirm.ConfirmWithTOTP(ctx, accountID, code, "signing.activate", map[string]string{"credential": credentialID}); err != nil {
+		return err
+	}
+	return s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE signing_credentials SET status = ?, activated_at = ? WHERE id = ? AND account_id = ? AND status = ?`,
+			CredentialActive, kernel.Micros(tx.Now), credentialID, accountID, CredentialIssued)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return kernel.E(kernel.Conflict, "signing.error.already_active")
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.credential.activate", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"credential": credentialID}})
+		return err
+	})
+}
+
+// Credentials lists a holder's credentials, newest first.
+func (s *Service) Credentials(ctx context.Context, accountID string) ([]Credential, error) {
+	rows, err := s.o.DB.Query(ctx, `SELECT id, account_id, cert_serial, status, created_at, activated_at, signatures
+		FROM signing_credentials WHERE account_id = ? ORDER BY created_at DESC, id`, accountID)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: credentials")
+	}
+	defer rows.Close()
+	var out []Credential
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanCredential(r scanner) (Credential, error) {
+	var c Credential
+	var created, activated int64
+	if err := r.Scan(&c.ID, &c.AccountID, &c.Serial, &c.Status, &created, &activated, &c.Signatures); err != nil {
+		return c, err
+	}
+	c.CreatedAt = time.UnixMicro(created).UTC()
+	if activated != 0 {
+		c.ActivatedAt = time.UnixMicro(activated).UTC()
+	}
+	return c, nil
+}
+
+// credential returns a holder's credential; another holder's is NotFound.
+func (s *Service) credential(ctx context.Context, accountID, id string) (Credential, error) {
+	c, err := scanCredential(s.o.DB.QueryRow(ctx, `SELECT id, account_id, cert_serial, status, created_at, activated_at, signatures
+		FROM signing_credentials WHERE id = ? AND account_id = ?`, id, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Credential{}, errNoCredential()
+	}
+	if err != nil {
+		return Credential{}, kernel.Wrap(err, "signing: credential")
+	}
+	return c, nil
+}
+
+// Submission is what an application asks a holder to sign.
+type Submission struct {
+	AccountID    string // the holder, as the application authenticated them
+	CredentialID string
+	Client       string
+	Description  string
+	Items        []Item
+}
+
+func validHash(h []byte) bool { return len(h) == 32 || len(h) == 48 || len(h) == 64 }
+
+func validText(s string, max int) bool {
+	return s != "" && len(s) <= max && utf8.ValidString(s) && strings.TrimSpace(s) == s
+}
+
+// Submit records a request to sign, waiting for the holder. The credential
+// must be the holder's and active.
+func (s *Service) Submit(ctx context.Context, sub Submission) (Request, error) {
+	if !validText(sub.Client, 200) || !validText(sub.Description, 500) {
+		return Request{}, kernel.E(kernel.Invalid, "signing.error.bad_request")
+	}
+	if len(sub.Items) == 0 || len(sub.Items) > s.o.MaxItems {
+		return Request{}, kernel.E(kernel.Invalid, "signing.error.item_count", s.o.MaxItems)
+	}
+	seen := make(map[string]bool, len(sub.Items))
+	for _, it := range sub.Items {
+		if !validText(it.Label, 300) || !validHash(it.Hash) || seen[string(it.Hash)] {
+			return Request{}, kernel.E(kernel.Invalid, "signing.error.bad_item")
+		}
+		seen[string(it.Hash)] = true
+	}
+	c, err := s.credential(ctx, sub.AccountID, sub.CredentialID)
+	if err != nil {
+		return Request{}, err
+	}
+	if c.Status != CredentialActive {
+		return Request{}, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
+	}
+	r := Request{ID: kernel.NewID(), CredentialID: c.ID, AccountID: c.AccountID, Client: sub.Client, Description: sub.Description,
+		Status: RequestPending, Items: sub.Items, Count: len(sub.Items)}
+	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		r.CreatedAt, r.ExpiresAt = tx.Now, tx.Now.Add(s.o.RequestTTL)
+		if _, err := tx.Exec(ctx, `INSERT INTO signing_requests (id, credential_id, account_id, client, description, status, items, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.CredentialID, r.AccountID, r.Client, r.Description, r.Status, r.Count,
+			kernel.Micros(r.CreatedAt), kernel.Micros(r.ExpiresAt)); err != nil {
+			return err
+		}
+		for i, it := range sub.Items {
+			if _, err := tx.Exec(ctx, `INSERT INTO signing_items (request_id, idx, label, hash) VALUES (?, ?, ?, ?)`,
+				r.ID, i, it.Label, base64.StdEncoding.EncodeToString(it.Hash)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Request{}, kernel.Wrap(err, "signing: submit")
+	}
+	return r, nil
+}
+
+const requestColumns = `id, credential_id, account_id, client, description, status, items, created_at, expires_at`
+
+func scanRequest(r scanner, now time.Time) (Request, error) {
+	var q Request
+	var created, expires int64
+	if err := r.Scan(&q.ID, &q.CredentialID, &q.AccountID, &q.Client, &q.Description, &q.Status, &q.Count, &created, &expires); err != nil {
+		return q, err
+	}
+	q.CreatedAt, q.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
+	if q.Status == RequestPending && !now.Before(q.ExpiresAt) {
+		q.Status = RequestExpired
+	}
+	return q, nil
+}
+
+// Pending lists the requests waiting for a holder, oldest first.
+func (s *Service) Pending(ctx context.Context, accountID string) ([]Request, error) {
+	now := s.o.Clock.Now()
+	rows, err := s.o.DB.Query(ctx, `SELECT `+requestColumns+` FROM signing_requests
+		WHERE account_id = ? AND status = ? AND expires_at > ? ORDER BY created_at, id LIMIT 200`, accountID, RequestPending, kernel.Micros(now))
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: pending")
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		q, err := scanRequest(rows, now)
+		if err != nil {
+			return nil, kernel.Wrap(err, "signing: pending")
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// Request returns one of a holder's requests with its documents; another
+// holder's is NotFound.
+func (s *Service) Request(ctx context.Context, accountID, id string) (Request, error) {
+	now := s.o.Clock.Now()
+	q, err := scanRequest(s.o.DB.QueryRow(ctx, `SELECT `+requestColumns+` FROM signing_requests WHERE id = ? AND account_id = ?`, id, accountID), now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Request{}, errNoRequest()
+	}
+	if err != nil {
+		return Request{}, kernel.Wrap(err, "signing: request")
+	}
+	items, err := s.items(ctx, s.o.DB.Query, id)
+	if err != nil {
+		return Request{}, err
+	}
+	q.Items = items
+	return q, nil
+}
+
+type querier func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+
+func (s *Service) items(ctx context.Context, query querier, requestID string) ([]Item, error) {
+	rows, err := query(ctx, `SELECT label, hash FROM signing_items WHERE request_id = ? ORDER BY idx`, requestID)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: items")
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		var label, h string
+		if err := rows.Scan(&label, &h); err != nil {
+			return nil, kernel.Wrap(err, "signing: items")
+		}
+		raw, err := base64.StdEncoding.DecodeString(h)
+		if err != nil {
+			return nil, kernel.Wrap(err, "signing: items")
+		}
+		out = append(out, Item{Label: label, Hash: raw})
+	}
+	return out, rows.Err()
+}
+
+// Approve is the holder's consent, confirmed with their second factor. It
+// returns the SAD for the application: the only thing that makes the key
+// sign these documents, once, within SADTTL.
+func (s *Service) Approve(ctx context.Context, accountID, requestID, code string) (string, error) {
+	q, err := s.Request(ctx, accountID, requestID)
+	if err != nil {
+		return "", err
+	}
+	if q.Status != RequestPending {
+		return "", kernel.E(kernel.Conflict, "signing.error.not_pending")
+	}
+	if err := s.o.Confirm.ConfirmWithTOTP(ctx, accountID, code, "signing.approve",
+		map[string]string{"request": q.ID, "client": q.Client, "documents": strconv.Itoa(q.Count)}); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", kernel.Wrap(err, "signing: SAD")
+	}
+	sad := base64.RawURLEncoding.EncodeToString(raw)
+	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ?, sad_hash = ?, sad_expires_at = ?
+			WHERE id = ? AND account_id = ? AND status = ? AND expires_at > ?`, RequestApproved, kernel.Micros(tx.Now), sadHash(sad),
+			kernel.Micros(tx.Now.Add(s.o.SADTTL)), q.ID, accountID, RequestPending, kernel.Micros(tx.Now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return kernel.E(kernel.Conflict, "signing.error.not_pending")
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.request.approve", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"request": q.ID, "client": q.Client, "documents": q.Count}})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return sad, nil
+}
+
+// Refuse is the holder saying no; the application learns it by polling.
+func (s *Service) Refuse(ctx context.Context, accountID, requestID string) error {
+	return s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ? WHERE id = ? AND account_id = ? AND status = ?`,
+			RequestRefused, kernel.Micros(tx.Now), requestID, accountID, RequestPending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			var status string
+			err := tx.QueryRow(ctx, `SELECT status FROM signing_requests WHERE id = ? AND account_id = ?`, requestID, accountID).Scan(&status)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errNoRequest()
+			}
+			return kernel.E(kernel.Conflict, "signing.error.not_pending")
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.request.refuse", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"request": requestID}})
+		return err
+	})
+}
+
+func sadHash(sad string) string {
+	sum := sha256.Sum256([]byte(sad))
+	return hex.EncodeToString(sum[:])
+}
+
+// HashSigning is an application's call to sign with an approval.
+type HashSigning struct {
+	Client       string
+	CredentialID string
+	SAD          string
+	Hashes       [][]byte
+	Hash         crypto.Hash // of the hashes; SHA256 by default
+}
+
+// SignHash signs exactly the hashes the holder approved, with the SAD the
+// approval gave, and uses the SAD up. Every signature is audited. The
+// signatures come in the order of the hashes; ECDSA signatures are ASN.1
+// DER, RSA ones PKCS #1 v1.5.
+func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error) {
+	if h.SAD == "" || len(h.SAD) > 200 || len(h.Hashes) == 0 || len(h.Hashes) > s.o.MaxItems {
+		return nil, errBadSAD()
+	}
+	if h.Hash == 0 {
+		h.Hash = crypto.SHA256
+	}
+	// The key is fetched before the transaction: fetching reads the
+	// database, and a transaction waiting on a connection it holds itself
+	// is how a busy pool deadlocks. Everything that decides is checked again
+	// inside.
+	sh := sadHash(h.SAD)
+	var credID string
+	err := s.o.DB.QueryRow(ctx, `SELECT credential_id FROM signing_requests WHERE sad_hash = ?`, sh).Scan(&credID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && credID != h.CredentialID {
+		return nil, errBadSAD()
+	}
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: sign")
+	}
+	var serial string
+	err = s.o.DB.QueryRow(ctx, `SELECT cert_serial FROM signing_credentials WHERE id = ? AND status = ?`, credID, CredentialActive).Scan(&serial)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
+	}
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: sign")
+	}
+	sn, _ := new(big.Int).SetString(serial, 16)
+	signer, _, err := s.o.Keys.Signer(ctx, sn)
+	if err != nil {
+		return nil, err
+	}
+
+	var out [][]byte
+	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		var id, client, accountID, status string
+		var sadExpires int64
+		err := tx.QueryRow(ctx, `SELECT id, client, account_id, status, sad_expires_at FROM signing_requests WHERE sad_hash = ? AND credential_id = ?`,
+			sh, credID).Scan(&id, &client, &accountID, &status, &sadExpires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errBadSAD()
+		}
+		if err != nil {
+			return err
+		}
+		if client != h.Client || status != RequestApproved || !tx.Now.Before(time.UnixMicro(sadExpires)) {
+			return errBadSAD()
+		}
+		items, err := s.items(ctx, tx.Query, id)
+		if err != nil {
+			return err
+		}
+		if !sameHashes(items, h.Hashes) {
+			return errBadSAD()
+		}
+		// Used up before anything is signed: a second call with this SAD,
+		// even one racing this, finds nothing.
+		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, sad_hash = NULL WHERE id = ? AND sad_hash = ?`, RequestDone, id, sh)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errBadSAD()
+		}
+		var still string
+		if err := tx.QueryRow(ctx, `SELECT status FROM signing_credentials WHERE id = ?`, credID).Scan(&still); err != nil || still != CredentialActive {
+			return kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
+		}
+		index := make(map[string]int, len(items))
+		for i, it := range items {
+			index[string(it.Hash)] = i
+		}
+		actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID})
+		out = make([][]byte, len(h.Hashes))
+		for i, digest := range h.Hashes {
+			sig, err := signer.Sign(rand.Reader, digest, h.Hash)
+			if err != nil {
+				return kernel.Wrap(err, "signing: sign")
+			}
+			out[i] = sig
+			if _, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`,
+				base64.StdEncoding.EncodeToString(sig), kernel.Micros(tx.Now), id, index[string(digest)]); err != nil {
+				return err
+			}
+			if _, err := audit.Append(actx, tx, audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
+				Details: map[string]any{"request": id, "client": client, "hash": hex.EncodeToString(digest)}}); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ?`,
+			len(h.Hashes), kernel.Micros(tx.Now), credID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sameHashes: the hashes to sign are exactly the approved ones, each once,
+// in any order.
+func sameHashes(items []Item, hashes [][]byte) bool {
+	if len(items) != len(hashes) {
+		return false
+	}
+	want := make(map[string]bool, len(items))
+	for _, it := range items {
+		want[string(it.Hash)] = true
+	}
+	for _, h := range hashes {
+		if !want[string(h)] {
+			return false
+		}
+		delete(want, string(h))
+	}
+	return len(want) == 0
+}
+
+// Status tells an application how its request stands (it polls); only the
+// application that submitted it may ask.
+func (s *Service) Status(ctx context.Context, client, requestID string) (string, error) {
+	var status string
+	var expires int64
+	err := s.o.DB.QueryRow(ctx, `SELECT status, expires_at FROM signing_requests WHERE id = ? AND client = ?`, requestID, client).Scan(&status, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errNoRequest()
+	}
+	if err != nil {
+		return "", kernel.Wrap(err, "signing: status")
+	}
+	if status == RequestPending && !s.o.Clock.Now().Before(time.UnixMicro(expires)) {
+		status = RequestExpired
+	}
+	return status, nil
+}
