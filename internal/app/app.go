@@ -25,6 +25,7 @@ import (
 	"civitas/internal/kernel"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
+	"civitas/internal/signing"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/web"
@@ -43,6 +44,7 @@ type App struct {
 	identity *identity.Service
 	oidc     *oidc.Provider
 	pki      *pki.Service
+	signing  *signing.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -154,6 +156,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}
 	}
 	if err := a.pki.Mount(a.web); err != nil {
+		return nil, err
+	}
+	a.signing, err = signing.New(signing.Options{DB: d, Clock: a.clock, Keys: signingKeys{a.pki}, Confirm: a.identity})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.signing.Mount(a.web, signingDirectory{id: a.identity, reg: a.registry}); err != nil {
 		return nil, err
 	}
 

@@ -98,10 +98,12 @@ type Credential struct {
 	Signatures  int64
 }
 
-// Item is one document to sign: a label the holder reads and its hash.
+// Item is one document to sign: a label the holder reads and its hash,
+// and once signed its signature.
 type Item struct {
-	Label string
-	Hash  []byte
+	Label     string
+	Hash      []byte
+	Signature []byte
 }
 
 // Request is an application's request to sign on a holder's behalf.
@@ -344,22 +346,28 @@ func (s *Service) Request(ctx context.Context, accountID, id string) (Request, e
 type querier func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 
 func (s *Service) items(ctx context.Context, query querier, requestID string) ([]Item, error) {
-	rows, err := query(ctx, `SELECT label, hash FROM signing_items WHERE request_id = ? ORDER BY idx`, requestID)
+	rows, err := query(ctx, `SELECT label, hash, signature FROM signing_items WHERE request_id = ? ORDER BY idx`, requestID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: items")
 	}
 	defer rows.Close()
 	var out []Item
 	for rows.Next() {
-		var label, h string
-		if err := rows.Scan(&label, &h); err != nil {
+		var label, h, sig string
+		if err := rows.Scan(&label, &h, &sig); err != nil {
 			return nil, kernel.Wrap(err, "signing: items")
 		}
 		raw, err := base64.StdEncoding.DecodeString(h)
 		if err != nil {
 			return nil, kernel.Wrap(err, "signing: items")
 		}
-		out = append(out, Item{Label: label, Hash: raw})
+		it := Item{Label: label, Hash: raw}
+		if sig != "" {
+			if it.Signature, err = base64.StdEncoding.DecodeString(sig); err != nil {
+				return nil, kernel.Wrap(err, "signing: items")
+			}
+		}
+		out = append(out, it)
 	}
 	return out, rows.Err()
 }
@@ -561,6 +569,44 @@ func sameHashes(items []Item, hashes [][]byte) bool {
 		delete(want, string(h))
 	}
 	return len(want) == 0
+}
+
+// ApproveAndSign is the holder approving on their phone page for an
+// application that waits for the result (it polls Results): the approval's
+// SAD is used at once, here, for exactly the request's hashes.
+func (s *Service) ApproveAndSign(ctx context.Context, accountID, requestID, code string) error {
+	q, err := s.Request(ctx, accountID, requestID)
+	if err != nil {
+		return err
+	}
+	sad, err := s.Approve(ctx, accountID, requestID, code)
+	if err != nil {
+		return err
+	}
+	_, err = s.SignHash(ctx, HashSigning{Client: q.Client, CredentialID: q.CredentialID, SAD: sad, Hashes: digests(q.Items)})
+	return err
+}
+
+func digests(items []Item) [][]byte {
+	out := make([][]byte, len(items))
+	for i, it := range items {
+		out[i] = it.Hash
+	}
+	return out
+}
+
+// Results gives the application that submitted a request its state and,
+// once signed, the signatures in the order of the items.
+func (s *Service) Results(ctx context.Context, client, requestID string) (string, []Item, error) {
+	status, err := s.Status(ctx, client, requestID)
+	if err != nil {
+		return "", nil, err
+	}
+	if status != RequestDone {
+		return status, nil, nil
+	}
+	items, err := s.items(ctx, s.o.DB.Query, requestID)
+	return status, items, err
 }
 
 // Status tells an application how its request stands (it polls); only the

@@ -1,0 +1,210 @@
+package signing
+
+import (
+	"context"
+	"embed"
+	"net/http"
+	"net/url"
+	"time"
+
+	"civitas/internal/kernel"
+	"civitas/internal/web"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Directory tells the pages who a signed-in account is: their citizen ID
+// and commune (for enrolment and the adoption figures).
+type Directory interface {
+	CitizenOf(ctx context.Context, accountID string) (citizenID, unitCode string, err error)
+}
+
+// levelTwo is the assurance a session needs to enrol a signing credential:
+// Decree 23/2025 asks a level-2 e-ID, used as level 2.
+const levelTwo = "urn:civitas:acr:level2"
+
+type pages struct {
+	s     *Service
+	web   *web.Server
+	pages *web.Pages
+	dir   Directory
+}
+
+// Mount serves the holder's pages: /account/signing (credentials: enrol,
+// activate) and /sign (requests waiting for approval: the page a holder
+// opens on their phone).
+func (s *Service) Mount(ws *web.Server, dir Directory) error {
+	ps, err := ws.Pages(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	h := &pages{s: s, web: ws, pages: ps, dir: dir}
+	ws.HandleFunc("GET /account/signing", h.credentials)
+	ws.HandleFunc("POST /account/signing/enrol", h.enrol)
+	ws.HandleFunc("POST /account/signing/activate", h.activate)
+	ws.HandleFunc("GET /sign", h.requests)
+	ws.HandleFunc("GET /sign/{id}", h.request)
+	ws.HandleFunc("POST /sign/{id}/approve", h.approve)
+	ws.HandleFunc("POST /sign/{id}/refuse", h.refuse)
+	return nil
+}
+
+// session returns the signed-in account and session, or sends the browser
+// to log in and come back.
+func (h *pages) session(w http.ResponseWriter, r *http.Request) (*web.Session, bool) {
+	sess, err := h.web.Session(r)
+	if err != nil && kernel.ErrorCode(err) != kernel.Unauthenticated {
+		h.web.Error(w, r, err)
+		return nil, false
+	}
+	if err != nil || sess.AccountID == "" || sess.ActingFor != "" {
+		next := "/sign"
+		if r.Method == http.MethodGet {
+			next = r.URL.RequestURI()
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return nil, false
+	}
+	return sess, true
+}
+
+func (h *pages) credentials(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	creds, err := h.s.Credentials(r.Context(), sess.AccountID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	usable := false
+	for _, c := range creds {
+		usable = usable || c.Status != CredentialDisabled
+	}
+	h.pages.Render(w, r, http.StatusOK, "credentials", struct {
+		Credentials []Credential
+		CanEnrol    bool
+		Notice      string
+	}{creds, !usable && sess.ACR == levelTwo, notice(r)})
+}
+
+// notice maps ?done= to a message key, never echoing the query.
+func notice(r *http.Request) string {
+	switch r.URL.Query().Get("done") {
+	case "enrolled":
+		return "signing.notice.enrolled"
+	case "activated":
+		return "signing.notice.activated"
+	case "signed":
+		return "signing.notice.signed"
+	case "refused":
+		return "signing.notice.refused"
+	}
+	return ""
+}
+
+func (h *pages) enrol(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	if sess.ACR != levelTwo {
+		h.web.Error(w, r, kernel.E(kernel.Forbidden, "signing.error.level2_session"))
+		return
+	}
+	creds, err := h.s.Credentials(r.Context(), sess.AccountID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	for _, c := range creds {
+		if c.Status != CredentialDisabled {
+			http.Redirect(w, r, "/account/signing", http.StatusSeeOther) // one usable credential is enough; a second click is not an error
+			return
+		}
+	}
+	citizenID, unit, err := h.dir.CitizenOf(r.Context(), sess.AccountID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
+	if _, err := h.s.Enrol(ctx, sess.AccountID, citizenID, unit); err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/signing?done=enrolled", http.StatusSeeOther)
+}
+
+func (h *pages) activate(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
+	if err := h.s.Activate(ctx, sess.AccountID, r.PostFormValue("credential"), r.PostFormValue("code")); err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/signing?done=activated", http.StatusSeeOther)
+}
+
+func (h *pages) requests(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.s.Pending(r.Context(), sess.AccountID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	h.pages.Render(w, r, http.StatusOK, "requests", struct {
+		Requests []Request
+		Notice   string
+	}{list, notice(r)})
+}
+
+func (h *pages) request(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	q, err := h.s.Request(r.Context(), sess.AccountID, r.PathValue("id"))
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	h.pages.Render(w, r, http.StatusOK, "request", struct {
+		Request Request
+		Until   string
+	}{q, q.ExpiresAt.Local().Format(time.RFC3339)})
+}
+
+func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
+	if err := h.s.ApproveAndSign(ctx, sess.AccountID, r.PathValue("id"), r.PostFormValue("code")); err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/sign?done=signed", http.StatusSeeOther)
+}
+
+func (h *pages) refuse(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
+	if err := h.s.Refuse(ctx, sess.AccountID, r.PathValue("id")); err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/sign?done=refused", http.StatusSeeOther)
+}
