@@ -25,9 +25,9 @@ import (
 	"civitas/internal/kernel"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
-	"civitas/internal/signing"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
+	"civitas/internal/signing"
 	"civitas/internal/web"
 )
 
