@@ -165,6 +165,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.signing.Mount(a.web, signingDirectory{id: a.identity, reg: a.registry}); err != nil {
 		return nil, err
 	}
+	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
 
 	a.jobs = &jobRunner{db: d, clock: a.clock, log: log, holder: newHolderID(), jobs: []Job{
 		{Name: "web.sessions.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {

@@ -5,8 +5,11 @@ import (
 	"crypto"
 	"crypto/x509"
 	"math/big"
+	"net/http"
 
 	"civitas/internal/identity"
+	"civitas/internal/kernel"
+	"civitas/internal/oidc"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
 	"civitas/internal/signing"
@@ -48,6 +51,26 @@ func (d signingDirectory) CitizenOf(ctx context.Context, accountID string) (stri
 		return "", "", err
 	}
 	return a.CitizenID, p.UnitCode, nil
+}
+
+func (k signingKeys) Chain(ctx context.Context, serial *big.Int) ([]*x509.Certificate, error) {
+	return k.ca.Chain(ctx, serial)
+}
+
+// signingTokens verifies the access tokens applications call the signing
+// APIs with: tokens of the civitas OpenID Provider.
+type signingTokens struct{ op *oidc.Provider }
+
+func (t signingTokens) Verify(r *http.Request) (signing.Token, error) {
+	ti, err := t.op.VerifyAccessToken(r)
+	if err != nil {
+		if kernel.ErrorCode(err) == kernel.Internal && !oidc.IsOAuthError(err) {
+			return signing.Token{}, err
+		}
+		// The OAuth error's description says what is wrong with the token.
+		return signing.Token{}, kernel.E(kernel.Unauthenticated, "signing.error.token").WithCause(err)
+	}
+	return signing.Token{AccountID: ti.AccountID, ClientID: ti.ClientID, Scopes: ti.Scopes}, nil
 }
 
 // Signing returns remote signing.

@@ -39,7 +39,7 @@ func (a *authRequest) scopes() []string { return strings.Fields(a.Scope) }
 func (a *authRequest) prompt(v string) bool { return slices.Contains(strings.Fields(a.Prompt), v) }
 
 // knownScopes are the scopes a client may ask for; others are dropped.
-var knownScopes = []string{"openid", "profile", "phone", "email", "citizen_id", "offline_access"}
+var knownScopes = []string{"openid", "profile", "phone", "email", "citizen_id", "offline_access", "signing"}
 
 func acrRank(acr string) int {
 	switch acr {

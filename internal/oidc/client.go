@@ -201,6 +201,13 @@ func oerr(status int, code, desc string) *oauthError {
 	return &oauthError{Status: status, Code: code, Description: desc}
 }
 
+// IsOAuthError reports whether err is a protocol error for the client (an
+// invalid token, a bad request), as opposed to a failure of the provider.
+func IsOAuthError(err error) bool {
+	var oe *oauthError
+	return errors.As(err, &oe)
+}
+
 // writeOAuthError answers a back-channel request with RFC 6749 §5.2 JSON.
 func (p *Provider) writeOAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *oauthError

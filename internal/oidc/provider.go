@@ -162,7 +162,7 @@ func (p *Provider) metadata() map[string]any {
 		"userinfo_endpoint":                                p.endpoint("/oauth/userinfo"),
 		"jwks_uri":                                         p.endpoint("/oidc/jwks"),
 		"end_session_endpoint":                             p.endpoint("/oidc/logout"),
-		"scopes_supported":                                 []string{"openid", "profile", "phone", "email", "citizen_id", "offline_access"},
+		"scopes_supported":                                 knownScopes,
 		"claims_supported":                                 []string{"sub", "name", "birthdate", "phone_number", "email", "citizen_id", "acr", "amr", "auth_time", "sid"},
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query"},

@@ -363,3 +363,32 @@ func (s *Service) HolderSigner(ctx context.Context, serial *big.Int) (crypto.Sig
 	}
 	return signer, cert, nil
 }
+
+// Chain returns an issued certificate with the CAs above it, up to the
+// root: what a relying party needs to check a signature made with it.
+func (s *Service) Chain(ctx context.Context, serial *big.Int) ([]*x509.Certificate, error) {
+	var certB64, caName string
+	err := s.o.DB.QueryRow(ctx, `SELECT cert, ca FROM pki_certs WHERE serial = ?`, serialHex(serial)).Scan(&certB64, &caName)
+	if errNoRows(err) {
+		return nil, kernel.E(kernel.NotFound, "pki.error.no_certificate")
+	}
+	if err != nil {
+		return nil, kernel.Wrap(err, "pki: chain")
+	}
+	cert, err := parseStored(certB64)
+	if err != nil {
+		return nil, kernel.Wrap(err, "pki: chain")
+	}
+	chain := []*x509.Certificate{cert}
+	for name := caName; ; {
+		ca, err := s.CA(name)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, ca.Cert)
+		if ca.Issuer == ca.Name || len(chain) > 5 {
+			return chain, nil
+		}
+		name = ca.Issuer
+	}
+}

@@ -457,7 +457,14 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 		return nil, errBadSAD()
 	}
 	if h.Hash == 0 {
-		h.Hash = crypto.SHA256
+		// Told by the length: what a signer is asked to sign must match
+		// its hash (a PKCS#11 token checks).
+		h.Hash = map[int]crypto.Hash{32: crypto.SHA256, 48: crypto.SHA384, 64: crypto.SHA512}[len(h.Hashes[0])]
+	}
+	for _, d := range h.Hashes {
+		if h.Hash == 0 || len(d) != h.Hash.Size() {
+			return nil, errBadSAD()
+		}
 	}
 	// The key is fetched before the transaction: fetching reads the
 	// database, and a transaction waiting on a connection it holds itself
