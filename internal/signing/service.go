@@ -633,3 +633,33 @@ func (s *Service) Status(ctx context.Context, client, requestID string) (string,
 	}
 	return status, nil
 }
+
+// UnitFigures are the adoption figures of one commune: credentials issued,
+// activated by their holders, and used to sign at least once.
+type UnitFigures struct {
+	UnitCode  string
+	Issued    int64
+	Activated int64
+	Used      int64
+}
+
+// Figures gives the adoption figures per commune whose code starts with
+// prefix ("" for all), for the dashboards.
+func (s *Service) Figures(ctx context.Context, prefix string) ([]UnitFigures, error) {
+	rows, err := s.o.DB.Query(ctx, `SELECT unit_code, COUNT(*),
+		SUM(CASE WHEN activated_at <> 0 THEN 1 ELSE 0 END), SUM(CASE WHEN signatures > 0 THEN 1 ELSE 0 END)
+		FROM signing_credentials WHERE unit_code LIKE ? GROUP BY unit_code ORDER BY unit_code`, prefix+"%")
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: figures")
+	}
+	defer rows.Close()
+	var out []UnitFigures
+	for rows.Next() {
+		var f UnitFigures
+		if err := rows.Scan(&f.UnitCode, &f.Issued, &f.Activated, &f.Used); err != nil {
+			return nil, kernel.Wrap(err, "signing: figures")
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

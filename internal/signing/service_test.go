@@ -341,3 +341,30 @@ func TestBadSubmissions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestFigures(t *testing.T) {
+	e := newEnv(t)
+	a := e.active(1)
+	e.active(2)
+	if _, err := e.s.Enrol(e.ctx, "acct-03", "001090000003", "00001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Enrol(e.ctx, "acct-04", "001090000004", "00002"); err != nil {
+		t.Fatal(err)
+	}
+	items := hashes(1, "fig")
+	r, _ := e.s.Submit(e.ctx, signing.Submission{AccountID: "acct-01", CredentialID: a.ID, Client: "portal", Description: "x", Items: items})
+	if err := e.s.ApproveAndSign(e.ctx, "acct-01", r.ID, goodCode); err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.s.Figures(e.ctx, "")
+	if err != nil || len(f) != 2 {
+		t.Fatalf("figures: %+v %v", f, err)
+	}
+	if f[0] != (signing.UnitFigures{UnitCode: "00001", Issued: 3, Activated: 2, Used: 1}) || f[1] != (signing.UnitFigures{UnitCode: "00002", Issued: 1}) {
+		t.Fatalf("figures: %+v", f)
+	}
+	if f, _ := e.s.Figures(e.ctx, "00002"); len(f) != 1 {
+		t.Fatalf("figures of one commune: %+v", f)
+	}
+}
