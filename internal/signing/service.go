@@ -466,18 +466,32 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 			return nil, errBadSAD()
 		}
 	}
-	// The key is fetched before the transaction: fetching reads the
-	// database, and a transaction waiting on a connection it holds itself
-	// is how a busy pool deadlocks. Everything that decides is checked again
-	// inside.
+	// Everything that decides is read and checked first, and the key signs
+	// before the write transaction, so the single writer is held only for
+	// the writes (and a transaction never waits on a pool connection it
+	// holds itself). The signatures stay here unless the transaction then
+	// uses the SAD up: two calls racing with one SAD may both sign, but only
+	// one gets its signatures out; the other's are dropped.
 	sh := sadHash(h.SAD)
-	var credID string
-	err := s.o.DB.QueryRow(ctx, `SELECT credential_id FROM signing_requests WHERE sad_hash = ?`, sh).Scan(&credID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && credID != h.CredentialID {
+	var id, credID, client, accountID, status string
+	var sadExpires int64
+	err := s.o.DB.QueryRow(ctx, `SELECT id, credential_id, client, account_id, status, sad_expires_at FROM signing_requests WHERE sad_hash = ?`,
+		sh).Scan(&id, &credID, &client, &accountID, &status, &sadExpires)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBadSAD()
 	}
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: sign")
+	}
+	if credID != h.CredentialID || client != h.Client || status != RequestApproved || !s.o.Clock.Now().Before(time.UnixMicro(sadExpires)) {
+		return nil, errBadSAD()
+	}
+	items, err := s.items(ctx, s.o.DB.Query, id)
+	if err != nil {
+		return nil, err
+	}
+	if !sameHashes(items, h.Hashes) {
+		return nil, errBadSAD()
 	}
 	var serial string
 	err = s.o.DB.QueryRow(ctx, `SELECT cert_serial FROM signing_credentials WHERE id = ? AND status = ?`, credID, CredentialActive).Scan(&serial)
@@ -492,56 +506,31 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	if err != nil {
 		return nil, err
 	}
-
-	var out [][]byte
-	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		var id, client, accountID, status string
-		var sadExpires int64
-		err := tx.QueryRow(ctx, `SELECT id, client, account_id, status, sad_expires_at FROM signing_requests WHERE sad_hash = ? AND credential_id = ?`,
-			sh, credID).Scan(&id, &client, &accountID, &status, &sadExpires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errBadSAD()
+	out := make([][]byte, len(h.Hashes))
+	for i, digest := range h.Hashes {
+		if out[i], err = signer.Sign(rand.Reader, digest, h.Hash); err != nil {
+			return nil, kernel.Wrap(err, "signing: sign")
 		}
-		if err != nil {
-			return err
-		}
-		if client != h.Client || status != RequestApproved || !tx.Now.Before(time.UnixMicro(sadExpires)) {
-			return errBadSAD()
-		}
-		items, err := s.items(ctx, tx.Query, id)
-		if err != nil {
-			return err
-		}
-		if !sameHashes(items, h.Hashes) {
-			return errBadSAD()
-		}
-		// Used up before anything is signed: a second call with this SAD,
-		// even one racing this, finds nothing.
-		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, sad_hash = NULL WHERE id = ? AND sad_hash = ?`, RequestDone, id, sh)
+	}
+	index := make(map[string]int, len(items))
+	for i, it := range items {
+		index[string(it.Hash)] = i
+	}
+	actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID})
+	err = s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		// Used up here, once: the conditions are those checked above, so a
+		// SAD that expired or was used meanwhile signs nothing.
+		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, sad_hash = NULL WHERE id = ? AND sad_hash = ? AND status = ? AND sad_expires_at > ?`,
+			RequestDone, id, sh, RequestApproved, kernel.Micros(tx.Now))
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errBadSAD()
 		}
-		var still string
-		if err := tx.QueryRow(ctx, `SELECT status FROM signing_credentials WHERE id = ?`, credID).Scan(&still); err != nil || still != CredentialActive {
-			return kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
-		}
-		index := make(map[string]int, len(items))
-		for i, it := range items {
-			index[string(it.Hash)] = i
-		}
-		actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID})
-		out = make([][]byte, len(h.Hashes))
 		for i, digest := range h.Hashes {
-			sig, err := signer.Sign(rand.Reader, digest, h.Hash)
-			if err != nil {
-				return kernel.Wrap(err, "signing: sign")
-			}
-			out[i] = sig
 			if _, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`,
-				base64.StdEncoding.EncodeToString(sig), kernel.Micros(tx.Now), id, index[string(digest)]); err != nil {
+				base64.StdEncoding.EncodeToString(out[i]), kernel.Micros(tx.Now), id, index[string(digest)]); err != nil {
 				return err
 			}
 			if _, err := audit.Append(actx, tx, audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
@@ -549,8 +538,8 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ?`,
-			len(h.Hashes), kernel.Micros(tx.Now), credID)
+		_, err = tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
+			len(h.Hashes), kernel.Micros(tx.Now), credID, CredentialActive)
 		return err
 	})
 	if err != nil {
