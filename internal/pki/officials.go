@@ -83,9 +83,13 @@ func (s *Service) IssueSeal(ctx context.Context, agencyCode string) (Issued, err
 		rdn{oidOrganizationIdentifier, "VN:GOV-" + a.Code, "utf8"},
 		rdn{oidCommonName, a.Name, "utf8"},
 	)
-	return s.issueEndEntity(ctx, Officials, PolicyOfficial, "seal", "", "seal:"+a.Code+":"+kernel.NewID(), subj,
+	return s.issueEndEntity(ctx, Officials, PolicyOfficial, "seal", SealOwner(a.Code), "seal:"+a.Code+":"+kernel.NewID(), subj,
 		audit.Entry{Action: "pki.cert.issue_seal", SubjectType: "agency", SubjectID: a.Code})
 }
+
+// SealOwner is how the certificate store names the holder of an agency's
+// seal, in the place of an account.
+func SealOwner(agencyCode string) string { return "agency:" + agencyCode }
 
 // issueEndEntity makes a key in the key backend and certifies it under an
 // issuing CA for signing (digitalSignature and contentCommitment, as PDF

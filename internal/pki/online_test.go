@@ -3,6 +3,7 @@ package pki_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -25,6 +26,7 @@ import (
 
 	"civitas/internal/db/dbtest"
 	"civitas/internal/i18n"
+	"civitas/internal/kernel"
 	"civitas/internal/pki"
 	"civitas/internal/web"
 )
@@ -358,5 +360,48 @@ func TestRSAHierarchy(t *testing.T) {
 	}
 	if crl, err := x509.ParseRevocationList(crlDER); err != nil || crl.CheckSignatureFrom(citizens.Cert) != nil {
 		t.Fatalf("RSA CRL: %v", err)
+	}
+}
+
+// An agency's seal is issued on first use and found again; the evidence for
+// its chain is a good OCSP answer from the officials' responder and the
+// officials' CRL, both signed by the hierarchy.
+func TestSealAndEvidence(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s, err := pki.New(ctx, pki.Options{DB: e.d, Clock: e.clock, Keys: pki.Software{DB: e.d, Box: e.box, Clock: e.clock}, Holders: people, Organisations: orgs{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, chain, err := s.Seal(ctx, "UB-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again, err := s.Seal(ctx, "UB-01")
+	if err != nil || !again[0].Equal(chain[0]) {
+		t.Fatalf("second use issued another seal: %v", err)
+	}
+	if len(chain) != 3 || !chain[2].Equal(func() *x509.Certificate { r, _ := s.CA(pki.Root); return r.Cert }()) {
+		t.Fatalf("chain of %d", len(chain))
+	}
+	if !signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(chain[0].PublicKey) {
+		t.Fatal("the seal key is not the certificate's")
+	}
+	if _, _, err := s.Seal(ctx, "NO-SUCH"); kernel.ErrorCode(err) != kernel.NotFound {
+		t.Fatalf("seal of an unknown agency: %v", err)
+	}
+	ocsps, crls, err := s.Evidence(ctx, chain)
+	if err != nil || len(ocsps) != 1 || len(crls) != 2 {
+		t.Fatalf("evidence: %d OCSP, %d CRL, %v", len(ocsps), len(crls), err)
+	}
+	r, err := xocsp.ParseResponseForCert(ocsps[0], chain[0], chain[1])
+	if err != nil || r.Status != xocsp.Good {
+		t.Fatalf("OCSP evidence: %v", err)
+	}
+	for _, der := range crls {
+		crl, err := x509.ParseRevocationList(der)
+		if err != nil || (crl.CheckSignatureFrom(chain[1]) != nil && crl.CheckSignatureFrom(chain[2]) != nil) {
+			t.Fatalf("CRL evidence: %v", err)
+		}
 	}
 }
