@@ -34,12 +34,18 @@ func FuzzOpen(f *testing.F) {
 		if err != nil {
 			return
 		}
-		d.Signatures()
+		sigs, _ := d.Signatures()
+		for _, s := range sigs {
+			d.ChangesSince(s.Revision)
+		}
+		d.DSS()
 		d.Version()
 		for _, r := range d.Refs() {
 			d.Object(r)
 		}
 		var m memFile
+		pdf.AddDSS(&m, bytes.NewReader(b), int64(len(b)), pdf.DSS{Certs: [][]byte{{0x30, 0}}})
+		m = memFile{}
 		pdf.Sign(&m, bytes.NewReader(b), int64(len(b)), pdf.SignOptions{Reserve: 64}, func([]byte) ([]byte, error) { return []byte{0x30, 0}, nil })
 		if el := time.Since(start); el > 2*time.Second {
 			t.Fatalf("took %v on %d bytes", el, len(b))

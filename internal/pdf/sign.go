@@ -37,6 +37,9 @@ type SignOptions struct {
 	Reserve                             int       // bytes reserved for the CMS (written as twice as many hex digits); default 16384
 	DocMDP                              int       // 1, 2 or 3 makes a certification signature; only for the first signature
 	FieldName                           string    // default "Signature<N>"; must be new
+	// InPlace says that w is the file r reads (an *os.File open for both):
+	// its first size bytes are there already, so only the update is written.
+	InPlace bool
 }
 
 // Sign writes to w the file read from r (size bytes), unchanged, followed by
@@ -45,46 +48,95 @@ type SignOptions struct {
 // that must list the field (the page's annotations, the form or catalog),
 // and a cross-reference section of the same kind as the file's last one.
 //
-// The input is read once, in chunks, copied to w while it is hashed; only
-// the update (a few kilobytes plus the reserved space) is built in memory.
-// The whole file is in w, with /Contents still zero, when sign is called:
-// sign receives the SHA-256 of the signed byte ranges and returns the DER
-// CMS (or time-stamp token), which is then written into the reserved space.
-// On error w holds an incomplete or unsigned file and must be discarded.
+// It is Prepare, then sign over the digest, then Embed. The whole file is
+// in w, with /Contents still zero, when sign is called: sign receives the
+// SHA-256 of the signed byte ranges and returns the DER CMS (or time-stamp
+// token), which is then written into the reserved space. On error w holds
+// an incomplete or unsigned file and must be discarded.
 func Sign(w io.WriterAt, r io.ReaderAt, size int64, o SignOptions, sign func(digest []byte) ([]byte, error)) error {
-	if err := o.defaults(); err != nil {
-		return err
-	}
-	d, err := Open(r, size)
+	p, err := Prepare(w, r, size, o)
 	if err != nil {
 		return err
 	}
-	u, err := d.buildUpdate(o)
-	if err != nil {
-		return err
-	}
-
-	h := sha256.New()
-	out := io.NewOffsetWriter(w, 0)
-	buf := make([]byte, copyChunk)
-	if _, err := io.CopyBuffer(io.MultiWriter(out, h), io.NewSectionReader(r, 0, size), buf); err != nil {
-		return kernel.Wrap(err, "pdf: copy input")
-	}
-	h.Write(u.buf[:u.contentsStart])
-	h.Write(u.buf[u.contentsEnd:])
-	if _, err := out.Write(u.buf); err != nil {
-		return kernel.Wrap(err, "pdf: write update")
-	}
-	cms, err := sign(h.Sum(nil))
+	cms, err := sign(p.Digest)
 	if err != nil {
 		return kernel.Wrap(err, "pdf: sign")
 	}
-	if 2*len(cms) > u.contentsEnd-u.contentsStart-2 {
-		return kernel.E(kernel.Invalid, "pdf.error.signature_too_large", len(cms), o.Reserve)
+	return p.Embed(w, cms)
+}
+
+// Prepared is a file written with its signature space still zero: what a
+// signer must sign and where the signature goes. Its fields are exported so
+// that a service can store it (as JSON) while the holder approves, and
+// Embed into the same file later, in another process.
+type Prepared struct {
+	Field          string   // the full name of the new signature field
+	ByteRange      [4]int64 // the signed ranges, as written in /ByteRange
+	Digest         []byte   // SHA-256 of the bytes of ByteRange
+	ContentsOffset int64    // offset of the first hex digit of /Contents (after '<')
+	Reserve        int      // bytes the signature may take (twice as many hex digits)
+	Size           int64    // the size of the whole file
+}
+
+// Prepare writes to w the file read from r (size bytes), unchanged unless
+// o.InPlace says w already holds it, and one incremental update with a new
+// signature field whose /Contents is all zeros. The input is read once, in
+// chunks, and hashed as it goes by; only the update (a few kilobytes plus
+// the reserved space) is built in memory.
+func Prepare(w io.WriterAt, r io.ReaderAt, size int64, o SignOptions) (*Prepared, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	d, err := Open(r, size)
+	if err != nil {
+		return nil, err
+	}
+	u, err := d.buildUpdate(o)
+	if err != nil {
+		return nil, err
+	}
+
+	h := sha256.New()
+	buf := make([]byte, copyChunk)
+	var dst io.Writer = io.MultiWriter(io.NewOffsetWriter(w, 0), h)
+	if o.InPlace {
+		// The bytes are in w already; they are read only to be hashed.
+		dst = h
+	}
+	if _, err := io.CopyBuffer(dst, io.NewSectionReader(r, 0, size), buf); err != nil {
+		return nil, kernel.Wrap(err, "pdf: copy input")
+	}
+	h.Write(u.buf[:u.contentsStart])
+	h.Write(u.buf[u.contentsEnd:])
+	if _, err := w.WriteAt(u.buf, size); err != nil {
+		return nil, kernel.Wrap(err, "pdf: write update")
+	}
+	start := size + int64(u.contentsStart)
+	end := size + int64(u.contentsEnd)
+	total := size + int64(len(u.buf))
+	return &Prepared{
+		Field:          u.field,
+		ByteRange:      [4]int64{0, start, end, total - end},
+		Digest:         h.Sum(nil),
+		ContentsOffset: start + 1,
+		Reserve:        (u.contentsEnd - u.contentsStart - 2) / 2,
+		Size:           total,
+	}, nil
+}
+
+// Embed writes the DER signature (CMS or time-stamp token) into the
+// reserved /Contents of a file that Prepare wrote to w. Only that space is
+// written, so the signed bytes stay as they were hashed.
+func (p *Prepared) Embed(w io.WriterAt, cms []byte) error {
+	if len(cms) > p.Reserve {
+		return kernel.E(kernel.Invalid, "pdf.error.signature_too_large", len(cms), p.Reserve)
+	}
+	if p.ContentsOffset <= 0 || p.ContentsOffset+2*int64(p.Reserve) > p.Size {
+		return kernel.E(kernel.Invalid, "pdf.error.bad_byte_range")
 	}
 	hx := make([]byte, 2*len(cms))
 	hex.Encode(hx, cms)
-	if _, err := w.WriteAt(hx, size+int64(u.contentsStart)+1); err != nil {
+	if _, err := w.WriteAt(hx, p.ContentsOffset); err != nil {
 		return kernel.Wrap(err, "pdf: write signature")
 	}
 	return nil
@@ -120,6 +172,7 @@ func (o *SignOptions) defaults() error {
 type update struct {
 	buf                        []byte
 	contentsStart, contentsEnd int
+	field                      string
 }
 
 // newObject is an object of the update, body already serialised.
@@ -225,7 +278,7 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 		put(rootRef, newCat)
 	}
 
-	u := &update{}
+	u := &update{field: fieldName}
 	var b bytes.Buffer
 	if last := d.lastByte(); last != '\n' && last != '\r' {
 		b.WriteByte('\n')

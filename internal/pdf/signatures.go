@@ -23,6 +23,7 @@ type Signature struct {
 	SubFilter   Name
 	ByteRange   [4]int64
 	Contents    []byte // the DER CMS or time-stamp token, padding removed
+	VRIKey      string // the key of the signature's /VRI entry in a DSS (see VRIKey)
 	Name        string
 	Reason      string
 	Location    string
@@ -150,6 +151,7 @@ func (d *Document) Signatures() ([]Signature, error) {
 		}
 		raw, _ := v["Contents"].(String)
 		s.Contents = trimDER([]byte(raw))
+		s.VRIKey = VRIKey([]byte(raw))
 		for key, dst := range map[Name]*string{"Name": &s.Name, "Reason": &s.Reason, "Location": &s.Location, "ContactInfo": &s.ContactInfo} {
 			if t, ok := v[key].(String); ok {
 				*dst = DecodeText(t)
