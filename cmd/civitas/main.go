@@ -33,6 +33,9 @@ Usage:
   civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
   civitas audit verify [--data DIR] [--db DSN]
   civitas registry list units|persons|agencies|officials [--data DIR] [--db DSN] [--limit N] [--json]
+  civitas ca init|export, cert issue|revoke   (trust services; see --help)
+  civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
+  civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -70,6 +73,8 @@ func commands() map[string]command {
 		"client":   clientCommand(),
 		"ca":       caCommand(),
 		"cert":     certCommand(),
+		"seal":     sealCommand(),
+		"verify":   verifyCommand(),
 	}
 }
 
