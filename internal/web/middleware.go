@@ -213,12 +213,13 @@ func (s *Server) language(next http.Handler) http.Handler {
 // a slow or endless upload cannot hold memory or a worker.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.maxBody {
-			s.Error(w, r, &http.MaxBytesError{Limit: s.maxBody})
+		limit := s.bodyLimit(r.URL.Path)
+		if r.ContentLength > limit {
+			s.Error(w, r, &http.MaxBytesError{Limit: limit})
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

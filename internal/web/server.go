@@ -75,6 +75,7 @@ type Server struct {
 	patterns map[string]bool // registered patterns: the only route labels metrics use
 	exempt   []string        // path prefixes exempt from CSRF checks and sessions
 	raw      []rawRoute      // prefixes served without the mux's path cleaning
+	uploads  map[string]int64 // exact paths allowed larger bodies (uploads), and their limit
 }
 
 // NewServer builds the server: it parses every template and hashes every
@@ -178,6 +179,28 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mu.Lock()
 	s.patterns[pattern] = true
 	s.mu.Unlock()
+}
+
+// AllowUpload lets requests to the exact path carry bodies up to limit
+// bytes instead of MaxBodyBytes: a page or API that takes a file. Each
+// handler still reads with care (a temporary file, not memory).
+func (s *Server) AllowUpload(path string, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.uploads == nil {
+		s.uploads = map[string]int64{}
+	}
+	s.uploads[path] = limit
+}
+
+// bodyLimit is the largest body a request to path may carry.
+func (s *Server) bodyLimit(path string) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if n, ok := s.uploads[path]; ok {
+		return n
+	}
+	return s.maxBody
 }
 
 // rawRoute is a prefix HandleUncleaned registered.

@@ -692,3 +692,26 @@ func TestHandleUncleaned(t *testing.T) {
 		}()
 	}
 }
+
+// An upload path takes bodies up to its own limit; every other path keeps
+// MaxBodyBytes.
+func TestAllowUpload(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.MaxBodyBytes = 64 })
+	f.srv.AllowUpload("/api/bearer/echo", 1000)
+	post := func(path string, n int) int {
+		req := httptest.NewRequest("POST", "http://civitas.test"+path, strings.NewReader(strings.Repeat("y", n)))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if st := post("/api/bearer/echo", 900); st != http.StatusOK {
+		t.Errorf("900 B to the upload path: %d", st)
+	}
+	if st := post("/api/bearer/echo", 1001); st != http.StatusRequestEntityTooLarge {
+		t.Errorf("1001 B to the upload path: %d", st)
+	}
+	if st := post("/api/bearer/echo/", 100); st == http.StatusOK {
+		t.Errorf("another path took more than MaxBodyBytes: %d", st)
+	}
+}
