@@ -72,9 +72,9 @@ type Server struct {
 	bufs    sync.Pool // *bytes.Buffer for rendering
 
 	mu       sync.RWMutex
-	patterns map[string]bool // registered patterns: the only route labels metrics use
-	exempt   []string        // path prefixes exempt from CSRF checks and sessions
-	raw      []rawRoute      // prefixes served without the mux's path cleaning
+	patterns map[string]bool  // registered patterns: the only route labels metrics use
+	exempt   []string         // path prefixes exempt from CSRF checks and sessions
+	raw      []rawRoute       // prefixes served without the mux's path cleaning
 	uploads  map[string]int64 // exact paths allowed larger bodies (uploads), and their limit
 }
 
