@@ -76,7 +76,7 @@ func sealCommand() command {
 			if err := s.StartOnline(ctx); err != nil {
 				return err
 			}
-			tsaChain, err := tsaChain(s)
+			tsaChain, err := s.TSAChain()
 			if err != nil {
 				return err
 			}
@@ -110,22 +110,6 @@ func sealCommand() command {
 				strings.ToLower(chain[0].SerialNumber.Text(16)))
 			return nil
 		},
-	}
-}
-
-// tsaChain is the TSA's certificate and the CAs above it, for the DSS.
-func tsaChain(s *pki.Service) ([]*x509.Certificate, error) {
-	var chain []*x509.Certificate
-	for name := pki.TSA; ; {
-		ca, err := s.CA(name)
-		if err != nil {
-			return nil, err
-		}
-		chain = append(chain, ca.Cert)
-		if ca.Issuer == ca.Name {
-			return chain, nil
-		}
-		name = ca.Issuer
 	}
 }
 

@@ -158,7 +158,12 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.pki.Mount(a.web); err != nil {
 		return nil, err
 	}
-	a.signing, err = signing.New(signing.Options{DB: d, Clock: a.clock, Keys: signingKeys{a.pki}, Confirm: a.identity})
+	tsaChain, err := a.pki.TSAChain()
+	if err != nil {
+		return nil, err
+	}
+	a.signing, err = signing.New(signing.Options{DB: d, Clock: a.clock, Keys: signingKeys{a.pki}, Confirm: a.identity,
+		PDF: &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain}})
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +193,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return err
 		}},
 		{Name: "oidc.keys.rotate", Every: 6 * time.Hour, Run: a.oidc.RotateKeys},
+		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.signing.Cleanup(ctx)
+			return err
+		}},
 		{Name: "audit.checkpoint", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			_, _, err := a.pki.Checkpoint(ctx, a.pki.Stamper())
 			return err

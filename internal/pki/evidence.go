@@ -104,3 +104,21 @@ func (s *Service) Seal(ctx context.Context, agencyCode string) (crypto.Signer, [
 	}
 	return signer, chain, nil
 }
+
+// TSAChain is the time-stamping unit's certificate and the CAs above it,
+// for the DSS of long-term signatures.
+func (s *Service) TSAChain() ([]*x509.Certificate, error) {
+	var chain []*x509.Certificate
+	for name := TSA; len(chain) < 5; {
+		ca, err := s.CA(name)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, ca.Cert)
+		if ca.Issuer == ca.Name {
+			break
+		}
+		name = ca.Issuer
+	}
+	return chain, nil
+}

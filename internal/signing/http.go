@@ -3,8 +3,12 @@ package signing
 import (
 	"context"
 	"embed"
+	"errors"
+	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"civitas/internal/kernel"
@@ -44,6 +48,12 @@ func (s *Service) Mount(ws *web.Server, dir Directory) error {
 	ws.HandleFunc("POST /account/signing/enrol", h.enrol)
 	ws.HandleFunc("POST /account/signing/activate", h.activate)
 	ws.HandleFunc("GET /sign", h.requests)
+	ws.HandleFunc("GET /sign/upload", h.uploadForm)
+	ws.HandleFunc("POST /sign/upload", h.upload)
+	ws.HandleFunc("GET /sign/{id}/download", h.download)
+	if n := s.MaxFile(); n > 0 {
+		ws.AllowUpload("/sign/upload", n+64<<10) // the file and the form around it
+	}
 	ws.HandleFunc("GET /sign/{id}", h.request)
 	ws.HandleFunc("POST /sign/{id}/approve", h.approve)
 	ws.HandleFunc("POST /sign/{id}/refuse", h.refuse)
@@ -178,9 +188,10 @@ func (h *pages) request(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.pages.Render(w, r, http.StatusOK, "request", struct {
-		Request Request
-		Until   string
-	}{q, q.ExpiresAt.Local().Format(time.RFC3339)})
+		Request  Request
+		Until    string
+		Document bool
+	}{q, q.ExpiresAt.Local().Format(time.RFC3339), h.s.HasDocument(r.Context(), sess.AccountID, q.ID)})
 }
 
 func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +205,57 @@ func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/sign?done=signed", http.StatusSeeOther)
+}
+
+func (h *pages) uploadForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.session(w, r); !ok {
+		return
+	}
+	h.pages.Render(w, r, http.StatusOK, "upload", struct{ MaxMiB int64 }{h.s.MaxFile() >> 20})
+}
+
+// upload takes a PDF the holder wants to sign and sends them to approve it,
+// as any application's request.
+func (h *pages) upload(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.web.Error(w, r, err)
+			return
+		}
+		h.web.Error(w, r, kernel.E(kernel.Invalid, "signing.error.empty_file").WithCause(err))
+		return
+	}
+	defer f.Close()
+	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
+	q, err := h.s.UploadPDF(ctx, sess.AccountID, hdr.Filename, f)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/sign/"+q.ID, http.StatusSeeOther)
+}
+
+func (h *pages) download(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	name, data, err := h.s.SignedPDF(r.Context(), sess.AccountID, r.PathValue("id"))
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": strings.TrimSuffix(name, ".pdf") + "-signed.pdf"}))
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(data)
 }
 
 func (h *pages) refuse(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,12 @@
 package signing_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,6 +17,8 @@ import (
 
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
+	"civitas/internal/pades"
+	"civitas/internal/pki"
 	"civitas/internal/signing"
 	"civitas/internal/web"
 )
@@ -167,5 +173,132 @@ func TestHolderPages(t *testing.T) {
 	}
 	if _, _, err := e.s.Results(e.ctx, "another app", r.ID); kernel.ErrorCode(err) != kernel.NotFound {
 		t.Fatalf("another application reads the results: %v", err)
+	}
+}
+
+// tinyPDF is a one-page PDF 1.4 with a classic cross-reference table.
+func tinyPDF() []byte {
+	var b strings.Builder
+	var offs []int
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	for _, body := range []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+		"<< /Length 0 >>\nstream\n\nendstream",
+	} {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
+	return []byte(b.String())
+}
+
+// A holder uploads a PDF, approves it on the phone page and downloads it
+// signed at B-LT, which validates offline from what the file carries.
+func TestUploadApproveDownload(t *testing.T) {
+	e := newEnv(t)
+	if err := e.ca.StartOnline(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	tsaChain, _ := e.ca.TSAChain()
+	s, err := signing.New(signing.Options{DB: e.d, Clock: e.clock, Keys: keys{e.ca}, Confirm: &confirmer{},
+		PDF: &signing.PDF{Chain: e.ca.Chain, Stamper: e.ca.Stamper(), Revocation: e.ca, TSAChain: tsaChain, MaxFile: 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = s
+	e.active(1)
+	cat, _ := i18n.Load()
+	srv := httptest.NewUnstartedServer(nil)
+	pub, _ := url.Parse("http://" + srv.Listener.Addr().String())
+	ws, err := web.NewServer(web.Options{DB: e.d, Clock: e.clock, Catalog: cat, PublicURL: pub, Ready: func(context.Context) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Mount(ws, directory{}); err != nil {
+		t.Fatal(err)
+	}
+	ws.HandleFunc("GET /test/login/{id}/{acr}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := ws.StartLogin(w, r, web.Login{AccountID: r.PathValue("id"), ACR: "urn:civitas:acr:" + r.PathValue("acr")}); err != nil {
+			ws.Error(w, r, err)
+		}
+	})
+	srv.Config.Handler = ws.Handler()
+	srv.Start()
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	b := &browser{t: t, url: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b.get("/test/login/acct-01/level2")
+	upload := func(name string, data []byte) (int, string) {
+		_, page := b.get("/sign/upload")
+		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatal("no upload form")
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		_ = mw.WriteField("csrf_token", m[1])
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write(data)
+		_ = mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sign/upload", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Origin", srv.URL)
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	if st, _ := upload("notes.txt", []byte("không phải PDF")); st != http.StatusBadRequest {
+		t.Fatalf("a text file: %d", st)
+	}
+	if st, _ := upload("big.pdf", bytes.Repeat([]byte("x"), 2<<20)); st != http.StatusRequestEntityTooLarge && st != http.StatusBadRequest {
+		t.Fatalf("too large: %d", st)
+	}
+	st, loc := upload("../../Giấy khai sinh.pdf", tinyPDF())
+	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/sign/") {
+		t.Fatalf("upload: %d %s", st, loc)
+	}
+	id := strings.TrimPrefix(loc, "/sign/")
+	if st, _ := b.get(loc + "/download"); st != http.StatusConflict {
+		t.Fatalf("download before approval: %d", st)
+	}
+	_, page := b.get(loc)
+	if !strings.Contains(page, "Giấy khai sinh.pdf") || strings.Contains(page, "../") {
+		t.Fatal("the request page does not show the file's clean name")
+	}
+	if st, _ := b.post(loc+"/approve", url.Values{"code": {goodCode}}); st != http.StatusSeeOther {
+		t.Fatalf("approve: %d", st)
+	}
+	resp, err := b.c.Get(srv.URL + loc + "/download")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !strings.Contains(resp.Header.Get("Content-Disposition"), "signed.pdf") {
+		t.Fatalf("download: %d %v", resp.StatusCode, resp.Header)
+	}
+	root, _ := e.ca.CA(pki.Root)
+	roots := x509.NewCertPool()
+	roots.AddCert(root.Cert)
+	rep, err := pades.Validate(e.ctx, bytes.NewReader(signed), int64(len(signed)), pades.Trust{Roots: roots}, nil)
+	if err != nil || rep.Verdict != pades.Passed || rep.Signatures[0].Level != pades.LevelBLT {
+		t.Fatalf("the downloaded PDF: %+v %v", rep, err)
+	}
+	// Another holder cannot download it.
+	jar2, _ := cookiejar.New(nil)
+	other := &browser{t: t, url: srv.URL, c: &http.Client{Jar: jar2, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	other.get("/test/login/acct-02/level2")
+	if st, _ := other.get("/sign/" + id + "/download"); st != http.StatusNotFound {
+		t.Fatalf("another holder downloads: %d", st)
 	}
 }

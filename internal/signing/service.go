@@ -47,6 +47,8 @@ type Options struct {
 	SADTTL time.Duration
 	// MaxItems bounds the hashes of one request; default 1000.
 	MaxItems int
+	// PDF lets holders upload PDFs to sign themselves; nil turns that off.
+	PDF *PDF
 }
 
 // Service is remote signing.
