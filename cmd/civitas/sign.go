@@ -97,6 +97,9 @@ func sealCommand() command {
 			if err := tmp.Truncate(size); err != nil {
 				return fmt.Errorf("write --out: %w", err)
 			}
+			if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes files private; a sealed PDF is for publishing
+				return fmt.Errorf("write --out: %w", err)
+			}
 			if err := tmp.Sync(); err != nil {
 				return fmt.Errorf("write --out: %w", err)
 			}

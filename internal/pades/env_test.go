@@ -249,7 +249,11 @@ type memFile struct{ b []byte }
 
 func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if end := off + int64(len(p)); end > int64(len(m.b)) {
-		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+		if end <= int64(cap(m.b)) {
+			m.b = m.b[:end] // room made beforehand, as a file's pages would be
+		} else {
+			m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+		}
 	}
 	copy(m.b[off:], p)
 	return len(p), nil

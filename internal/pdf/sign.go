@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"civitas/internal/kernel"
@@ -65,6 +66,11 @@ func Sign(w io.WriterAt, r io.ReaderAt, size int64, o SignOptions, sign func(dig
 	return p.Embed(w, cms)
 }
 
+// copyBufs are the buffers Prepare copies and hashes the input through:
+// a busy signing server would otherwise make and clear a fresh one for
+// every file.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyChunk); return &b }}
+
 // Prepared is a file written with its signature space still zero: what a
 // signer must sign and where the signature goes. Its fields are exported so
 // that a service can store it (as JSON) while the holder approves, and
@@ -97,7 +103,9 @@ func Prepare(w io.WriterAt, r io.ReaderAt, size int64, o SignOptions) (*Prepared
 	}
 
 	h := sha256.New()
-	buf := make([]byte, copyChunk)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var dst io.Writer = io.MultiWriter(io.NewOffsetWriter(w, 0), h)
 	if o.InPlace {
 		// The bytes are in w already; they are read only to be hashed.
