@@ -28,6 +28,7 @@ import (
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/signing"
+	"civitas/internal/verify"
 	"civitas/internal/web"
 )
 
@@ -171,6 +172,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
+	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: a.pki}); err != nil {
+		return nil, err
+	}
 
 	a.jobs = &jobRunner{db: d, clock: a.clock, log: log, holder: newHolderID(), jobs: []Job{
 		{Name: "web.sessions.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {

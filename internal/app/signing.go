@@ -10,6 +10,7 @@ import (
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/oidc"
+	"civitas/internal/pades"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
 	"civitas/internal/signing"
@@ -71,6 +72,19 @@ func (t signingTokens) Verify(r *http.Request) (signing.Token, error) {
 		return signing.Token{}, kernel.E(kernel.Unauthenticated, "signing.error.token").WithCause(err)
 	}
 	return signing.Token{AccountID: ti.AccountID, ClientID: ti.ClientID, Scopes: ti.Scopes}, nil
+}
+
+// trust is what validation trusts: this province's root. (Importing other
+// anchors — the national root CA, other provinces — is a configuration
+// still to come.)
+func (a *App) trust(context.Context) (pades.Trust, error) {
+	root, err := a.pki.CA(pki.Root)
+	if err != nil {
+		return pades.Trust{}, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(root.Cert)
+	return pades.Trust{Roots: pool}, nil
 }
 
 // Signing returns remote signing.
