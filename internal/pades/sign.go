@@ -43,7 +43,7 @@ func (s *Session) ToSign() []byte { return bytes.Clone(s.Digest) }
 // time-stamp, and returns the final size. From B-LT, w must be readable
 // too (an *os.File), since the later updates read the signed file.
 func Sign(ctx context.Context, w io.WriterAt, r io.ReaderAt, size int64, signer crypto.Signer, o Options) (int64, error) {
-	s, err := Begin(ctx, w, r, size, o)
+	s, pending, err := begin(w, r, size, o)
 	if err != nil {
 		return 0, err
 	}
@@ -56,15 +56,22 @@ func Sign(ctx context.Context, w io.WriterAt, r io.ReaderAt, size int64, signer 
 		}
 		return 0, kernel.Wrap(err, "pades: sign")
 	}
-	return Complete(ctx, w, s, sig, o)
+	// The certificates and signed attributes are at hand: no need to read
+	// them back from the session as Complete must.
+	return complete(ctx, w, s, pending, o.Certificate, o.Chain, sig, o)
 }
 
 // Begin writes to w the file read from r with a new signature field whose
 // signature is still empty, and returns the session whose ToSign the
 // holder's key must sign, minutes later perhaps, before Complete.
 func Begin(ctx context.Context, w io.WriterAt, r io.ReaderAt, size int64, o Options) (*Session, error) {
+	s, _, err := begin(w, r, size, o)
+	return s, err
+}
+
+func begin(w io.WriterAt, r io.ReaderAt, size int64, o Options) (*Session, *cms.Pending, error) {
 	if err := o.check(w); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	po := o.PDF
 	po.SubFilter = pdf.SubFilterCAdES
@@ -76,17 +83,17 @@ func Begin(ctx context.Context, w io.WriterAt, r io.ReaderAt, size int64, o Opti
 	}
 	p, err := pdf.Prepare(w, r, size, po)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pending, err := cms.Prepare(p.Digest, cmsOptions(o.Certificate, o.Chain))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &Session{Level: o.Level, Prepared: *p, Certificate: o.Certificate.Raw, Digest: pending.Digest()}
 	for _, c := range o.Chain {
 		s.Chain = append(s.Chain, c.Raw)
 	}
-	return s, nil
+	return s, pending, nil
 }
 
 // cmsOptions are the CMS options of a PAdES signature: no signing-time
@@ -140,6 +147,13 @@ func Complete(ctx context.Context, w io.WriterAt, s *Session, signature []byte, 
 	if !bytes.Equal(pending.Digest(), s.Digest) {
 		return 0, kernel.E(kernel.Invalid, "pades.error.bad_session").WithCause(errors.New("pades: the signed attributes differ from the session's"))
 	}
+	return complete(ctx, w, s, pending, cert, chain, signature, o)
+}
+
+// complete is Complete once the session's certificates are read and its
+// signed attributes rebuilt.
+func complete(ctx context.Context, w io.WriterAt, s *Session, pending *cms.Pending, cert *x509.Certificate, chain []*x509.Certificate, signature []byte, o Options) (int64, error) {
+	o.Level = s.Level
 	der, err := pending.Finish(signature)
 	if err != nil {
 		return 0, err
