@@ -44,30 +44,21 @@ type Record struct {
 // Append writes e to the log in tx, with the actor and request ID from ctx and
 // the time of tx. The record is chained to the current head, which it then becomes.
 func Append(ctx context.Context, tx *db.Tx, e Entry) (Record, error) {
-	if e.Action == "" {
-		return Record{}, kernel.E(kernel.Invalid, "error.audit.no_action")
+	rs, err := AppendMany(ctx, tx, []Entry{e})
+	if err != nil {
+		return Record{}, err
 	}
-	details := "{}"
-	if e.Details != nil {
-		b, err := json.Marshal(e.Details)
-		if err != nil {
-			return Record{}, kernel.Wrap(err, "audit: marshal details")
-		}
-		details = string(b)
+	return rs[0], nil
+}
+
+// AppendMany appends entries in order in tx, as Append would one by one,
+// reading and moving the head once: what a batch of signatures, each with
+// its own record, needs.
+func AppendMany(ctx context.Context, tx *db.Tx, entries []Entry) ([]Record, error) {
+	if len(entries) == 0 {
+		return nil, nil
 	}
 	actor := kernel.ActorFrom(ctx)
-	r := Record{
-		At:          tx.Now.Truncate(time.Microsecond),
-		ActorKind:   string(actor.Kind),
-		ActorID:     actor.ID,
-		OnBehalfOf:  actor.OnBehalfOf,
-		Action:      e.Action,
-		SubjectType: e.SubjectType,
-		SubjectID:   e.SubjectID,
-		Purpose:     e.Purpose,
-		Details:     details,
-		RequestID:   kernel.RequestIDFrom(ctx),
-	}
 	// PostgreSQL: lock the head row so concurrent appenders (several civitas
 	// instances) queue up; SQLite has one writer already.
 	lock := ""
@@ -75,22 +66,54 @@ func Append(ctx context.Context, tx *db.Tx, e Entry) (Record, error) {
 		lock = " FOR UPDATE"
 	}
 	var seq int64
-	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+lock).Scan(&seq, &r.PrevHash); err != nil {
-		return Record{}, kernel.Wrap(err, "audit: read head")
+	var prev string
+	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+lock).Scan(&seq, &prev); err != nil {
+		return nil, kernel.Wrap(err, "audit: read head")
 	}
-	r.Seq = seq + 1
-	r.Hash = r.computeHash(sha256.New())
-	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", r.Seq, r.Hash); err != nil {
-		return Record{}, kernel.Wrap(err, "audit: move head")
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log
+	h := sha256.New()
+	out := make([]Record, 0, len(entries))
+	for _, e := range entries {
+		if e.Action == "" {
+			return nil, kernel.E(kernel.Invalid, "error.audit.no_action")
+		}
+		details := "{}"
+		if e.Details != nil {
+			b, err := json.Marshal(e.Details)
+			if err != nil {
+				return nil, kernel.Wrap(err, "audit: marshal details")
+			}
+			details = string(b)
+		}
+		seq++
+		r := Record{
+			Seq:         seq,
+			At:          tx.Now.Truncate(time.Microsecond),
+			ActorKind:   string(actor.Kind),
+			ActorID:     actor.ID,
+			OnBehalfOf:  actor.OnBehalfOf,
+			Action:      e.Action,
+			SubjectType: e.SubjectType,
+			SubjectID:   e.SubjectID,
+			Purpose:     e.Purpose,
+			Details:     details,
+			RequestID:   kernel.RequestIDFrom(ctx),
+			PrevHash:    prev,
+		}
+		r.Hash = r.computeHash(h)
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_log
 		(seq, at, actor_kind, actor_id, on_behalf_of, action, subject_type, subject_id, purpose, details, request_id, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, kernel.Micros(r.At), r.ActorKind, r.ActorID, r.OnBehalfOf, r.Action, r.SubjectType, r.SubjectID,
-		r.Purpose, r.Details, r.RequestID, r.PrevHash, r.Hash); err != nil {
-		return Record{}, kernel.Wrap(err, "audit: insert record")
+			r.Seq, kernel.Micros(r.At), r.ActorKind, r.ActorID, r.OnBehalfOf, r.Action, r.SubjectType, r.SubjectID,
+			r.Purpose, r.Details, r.RequestID, r.PrevHash, r.Hash); err != nil {
+			return nil, kernel.Wrap(err, "audit: insert record")
+		}
+		prev = r.Hash
+		out = append(out, r)
 	}
-	return r, nil
+	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, prev); err != nil {
+		return nil, kernel.Wrap(err, "audit: move head")
+	}
+	return out, nil
 }
 
 // computeHash returns hex(SHA-256) over every field but Hash, each one

@@ -217,3 +217,32 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*2000)/b.Elapsed().Seconds(), "records/s")
 }
+
+// AppendMany chains its records as one-by-one appends would: the log
+// verifies, and records appended after it follow on.
+func TestAppendMany(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	appendN(t, d, 2)
+	err := d.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		rs, err := audit.AppendMany(ctx, tx, []audit.Entry{{Action: "signing.sign", SubjectID: "a"}, {Action: "signing.sign", SubjectID: "b"}, {Action: "signing.sign", SubjectID: "c"}})
+		if err == nil && (len(rs) != 3 || rs[0].Seq != 3 || rs[2].Seq != 5 || rs[1].PrevHash != rs[0].Hash) {
+			t.Errorf("records %+v", rs)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		_, err := audit.AppendMany(ctx, tx, []audit.Entry{{Action: "ok"}, {}})
+		return err
+	}); kernel.ErrorCode(err) != kernel.Invalid {
+		t.Fatalf("an entry without action: %v", err)
+	}
+	appendN(t, d, 1)
+	rep, err := audit.Verify(ctx, d)
+	if err != nil || !rep.OK() || rep.Records != 6 {
+		t.Fatalf("after AppendMany: %+v %v", rep, err)
+	}
+}

@@ -127,6 +127,8 @@ type Service struct {
 	crlMu sync.Mutex
 	crls  map[string]cachedCRL
 
+	keys keyCache // opened holder keys, briefly
+
 	onlineMu sync.Mutex
 	online   atomic.Pointer[online] // OCSP and TSA, once StartOnline ran
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"math/big"
+	"sync"
 	"time"
 
 	"civitas/internal/audit"
@@ -341,27 +342,89 @@ func (s *Service) Renew(ctx context.Context, citizenID string, old *big.Int) (Is
 // signatures (sole control). A revoked, suspended or expired certificate
 // has no key to give: Forbidden.
 func (s *Service) HolderSigner(ctx context.Context, serial *big.Int) (crypto.Signer, *x509.Certificate, error) {
-	var label, certB64 string
+	sh := serialHex(serial)
+	// The revocation state is read every time: suspending is the holder's
+	// brake and must hold at once. Only the parsed certificate and the
+	// opened key are kept a little while, for a holder signing in bursts.
+	var label string
 	var revokedAt int64
-	err := s.o.DB.QueryRow(ctx, `SELECT key_label, cert, revoked_at FROM pki_certs WHERE serial = ?`, serialHex(serial)).Scan(&label, &certB64, &revokedAt)
+	err := s.o.DB.QueryRow(ctx, `SELECT key_label, revoked_at FROM pki_certs WHERE serial = ?`, sh).Scan(&label, &revokedAt)
 	if errNoRows(err) || err == nil && label == "" {
 		return nil, nil, kernel.E(kernel.NotFound, "pki.error.no_certificate")
 	}
 	if err != nil {
 		return nil, nil, kernel.Wrap(err, "pki: holder key")
 	}
-	cert, err := parseStored(certB64)
-	if err != nil {
-		return nil, nil, kernel.Wrap(err, "pki: holder key")
-	}
-	if now := s.o.Clock.Now(); revokedAt != 0 || now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
+	if revokedAt != 0 {
+		s.keys.drop(sh)
 		return nil, nil, kernel.E(kernel.Forbidden, "pki.error.certificate_not_valid")
 	}
-	signer, err := s.o.Keys.Load(ctx, label)
-	if err != nil {
-		return nil, nil, err
+	now := s.o.Clock.Now()
+	k, ok := s.keys.get(sh, now)
+	if !ok {
+		var certB64 string
+		if err := s.o.DB.QueryRow(ctx, `SELECT cert FROM pki_certs WHERE serial = ?`, sh).Scan(&certB64); err != nil {
+			return nil, nil, kernel.Wrap(err, "pki: holder key")
+		}
+		if k.cert, err = parseStored(certB64); err != nil {
+			return nil, nil, kernel.Wrap(err, "pki: holder key")
+		}
+		if k.signer, err = s.o.Keys.Load(ctx, label); err != nil {
+			return nil, nil, err
+		}
+		s.keys.put(sh, k, now)
 	}
-	return signer, cert, nil
+	if now.After(k.cert.NotAfter) || now.Before(k.cert.NotBefore) {
+		return nil, nil, kernel.E(kernel.Forbidden, "pki.error.certificate_not_valid")
+	}
+	return k.signer, k.cert, nil
+}
+
+// keyCache keeps opened holder keys for a minute after use, so a holder
+// signing a stack of documents one by one does not pay for opening the key
+// (unsealing and parsing it) each time. It is small and short-lived on
+// purpose: an opened software key is key material in memory.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	signer crypto.Signer
+	cert   *x509.Certificate
+	until  time.Time
+}
+
+const (
+	keyCacheTTL  = time.Minute
+	keyCacheSize = 1024
+)
+
+func (c *keyCache) get(serial string, now time.Time) (cachedKey, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.m[serial]
+	if !ok || now.After(k.until) {
+		delete(c.m, serial)
+		return cachedKey{}, false
+	}
+	return k, true
+}
+
+func (c *keyCache) put(serial string, k cachedKey, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= keyCacheSize {
+		c.m = map[string]cachedKey{} // dropping all at once is rare and simple
+	}
+	k.until = now.Add(keyCacheTTL)
+	c.m[serial] = k
+}
+
+func (c *keyCache) drop(serial string) {
+	c.mu.Lock()
+	delete(c.m, serial)
+	c.mu.Unlock()
 }
 
 // Chain returns an issued certificate with the CAs above it, up to the

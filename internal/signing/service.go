@@ -475,10 +475,11 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	// uses the SAD up: two calls racing with one SAD may both sign, but only
 	// one gets its signatures out; the other's are dropped.
 	sh := sadHash(h.SAD)
-	var id, credID, client, accountID, status string
+	var id, credID, client, accountID, status, serial, credStatus string
 	var sadExpires int64
-	err := s.o.DB.QueryRow(ctx, `SELECT id, credential_id, client, account_id, status, sad_expires_at FROM signing_requests WHERE sad_hash = ?`,
-		sh).Scan(&id, &credID, &client, &accountID, &status, &sadExpires)
+	err := s.o.DB.QueryRow(ctx, `SELECT r.id, r.credential_id, r.client, r.account_id, r.status, r.sad_expires_at, c.cert_serial, c.status
+		FROM signing_requests r JOIN signing_credentials c ON c.id = r.credential_id WHERE r.sad_hash = ?`,
+		sh).Scan(&id, &credID, &client, &accountID, &status, &sadExpires, &serial, &credStatus)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBadSAD()
 	}
@@ -488,20 +489,15 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	if credID != h.CredentialID || client != h.Client || status != RequestApproved || !s.o.Clock.Now().Before(time.UnixMicro(sadExpires)) {
 		return nil, errBadSAD()
 	}
+	if credStatus != CredentialActive {
+		return nil, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
+	}
 	items, err := s.items(ctx, s.o.DB.Query, id)
 	if err != nil {
 		return nil, err
 	}
 	if !sameHashes(items, h.Hashes) {
 		return nil, errBadSAD()
-	}
-	var serial string
-	err = s.o.DB.QueryRow(ctx, `SELECT cert_serial FROM signing_credentials WHERE id = ? AND status = ?`, credID, CredentialActive).Scan(&serial)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
-	}
-	if err != nil {
-		return nil, kernel.Wrap(err, "signing: sign")
 	}
 	sn, _ := new(big.Int).SetString(serial, 16)
 	signer, _, err := s.o.Keys.Signer(ctx, sn)
@@ -530,15 +526,17 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errBadSAD()
 		}
+		entries := make([]audit.Entry, len(h.Hashes))
 		for i, digest := range h.Hashes {
 			if _, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`,
 				base64.StdEncoding.EncodeToString(out[i]), kernel.Micros(tx.Now), id, index[string(digest)]); err != nil {
 				return err
 			}
-			if _, err := audit.Append(actx, tx, audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
-				Details: map[string]any{"request": id, "client": client, "hash": hex.EncodeToString(digest)}}); err != nil {
-				return err
-			}
+			entries[i] = audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
+				Details: map[string]any{"request": id, "client": client, "hash": hex.EncodeToString(digest)}}
+		}
+		if _, err := audit.AppendMany(actx, tx, entries); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
 			len(h.Hashes), kernel.Micros(tx.Now), credID, CredentialActive)
