@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 func TestErrorCodeAndKey(t *testing.T) {
@@ -52,5 +53,22 @@ func TestNewIDUnique(t *testing.T) {
 	}
 	if len(NewToken()) != 52 {
 		t.Fatal("token length")
+	}
+}
+
+// Ordered IDs sort by their time to the millisecond, and are still unique.
+func TestNewOrderedID(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	prev := ""
+	seen := map[string]bool{}
+	for i := range 2000 {
+		id := NewOrderedID(t0.Add(time.Duration(i/2) * time.Millisecond))
+		if len(id) != 26 || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		if i%2 == 0 && id <= prev {
+			t.Fatalf("%q does not sort after %q", id, prev)
+		}
+		seen[id], prev = true, id
 	}
 }
