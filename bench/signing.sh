@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Figures of PDF signing and validation (issue 5), side by side in one run:
+#   - seal at B-B of a 1 MiB PDF, one core, against SHA-256 of the file + one
+#     ECDSA P-256 signature (the floor), in process;
+#   - validation of that file: in process, as a `civitas verify` process, and
+#     poppler pdfsig (process) on the same file, with the same verdict;
+#   - sealing and verifying a 200 MiB PDF: time and peak RSS;
+#   - CSC signHash over HTTP on SQLite, single hashes and batches of 100,
+#     against raw ECDSA on both cores.
+# Usage: bash bench/signing.sh   (needs pdfsig, certutil, python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/civitas" ./cmd/civitas
+bin=$work/civitas
+url=http://127.0.0.1:18095
+
+echo "## in process, one core (go test -cpu 1)"
+go test -run '^$' -bench 'SealBB1MiB|RawLimit1MiB|Validate1MiB' -benchtime 2s -count 3 -cpu 1 ./internal/pades/ | grep Benchmark
+
+echo
+echo "## processes on the same 1 MiB B-B file (civitas serve up, so pdfsig reaches its OCSP responder)"
+"$bin" serve --addr 127.0.0.1:18095 --public-url "$url" --data "$work/data" --demo --log-level warn >/dev/null 2>&1 &
+pid=$!
+until curl -fs -o /dev/null "$url/readyz"; do sleep 0.1; done
+"$bin" ca export --data "$work/data" --out "$work/ca" >/dev/null
+mkdir "$work/nss"
+certutil -N -d "sql:$work/nss" --empty-password
+certutil -A -d "sql:$work/nss" -n civitas-root -t "CT,C,C" -i "$work/ca/root.pem"
+agency=$("$bin" registry list agencies --data "$work/data" --limit 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["code"])')
+python3 - "$work/in.pdf" 1 <<'PY'
+import sys
+mib = int(sys.argv[2])
+out = open(sys.argv[1], "wb")
+offs = []
+out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+for body in [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"]:
+    offs.append(out.tell()); out.write(b"%d 0 obj\n" % len(offs) + body + b"\nendobj\n")
+line = b"%" + b"x" * 98 + b"\n"
+n = mib * 1048576 // len(line)
+offs.append(out.tell())
+out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % (n * len(line)))
+for _ in range(n // 1000): out.write(line * 1000)
+out.write(line * (n % 1000))
+out.write(b"\nendstream\nendobj\n")
+x = out.tell()
+out.write(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(offs) + 1))
+for o in offs: out.write(b"%010d 00000 n\r\n" % o)
+out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offs) + 1, x))
+PY
+"$bin" seal --data "$work/data" --agency "$agency" --in "$work/in.pdf" --out "$work/bb.pdf" --level B-B >/dev/null
+pdfsig -nssdir "sql:$work/nss" "$work/bb.pdf" 2>&1 | grep -E 'Validation' | sed 's/^/   pdfsig: /'
+"$bin" verify --data "$work/data" "$work/bb.pdf" | grep verdict | sed 's/^/   civitas: /'
+timeit() { # name, then the command; 20 runs
+  local name=$1; shift
+  local start end
+  start=$(date +%s%N)
+  for _ in $(seq 20); do "$@" >/dev/null 2>&1 || true; done
+  end=$(date +%s%N)
+  printf '%-34s %7.1f ms per file\n' "$name" "$(echo "($end - $start) / 20 / 1000000" | bc -l)"
+}
+timeit "pdfsig (NSS, online OCSP)" pdfsig -nssdir "sql:$work/nss" "$work/bb.pdf"
+timeit "civitas verify --trust (no DB)" "$bin" verify --trust "$work/ca/root.pem" --data "$work/none" "$work/bb.pdf"
+timeit "civitas verify --data (DB, OCSP)" "$bin" verify --data "$work/data" "$work/bb.pdf"
+
+echo
+echo "## a 200 MiB PDF"
+python3 - "$work/big.pdf" 200 <<'PY'
+import sys
+mib = int(sys.argv[2])
+out = open(sys.argv[1], "wb")
+offs = []
+out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+for body in [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"]:
+    offs.append(out.tell()); out.write(b"%d 0 obj\n" % len(offs) + body + b"\nendobj\n")
+line = b"%" + b"x" * 98 + b"\n"
+n = mib * 1048576 // len(line)
+offs.append(out.tell())
+out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % (n * len(line)))
+for _ in range(n // 1000): out.write(line * 1000)
+out.write(line * (n % 1000))
+out.write(b"\nendstream\nendobj\n")
+x = out.tell()
+out.write(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(offs) + 1))
+for o in offs: out.write(b"%010d 00000 n\r\n" % o)
+out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offs) + 1, x))
+PY
+for lv in B-B B-LT; do
+  /usr/bin/time -f "seal $lv: %e s, peak RSS %M KiB" "$bin" seal --data "$work/data" --agency "$agency" --in "$work/big.pdf" --out "$work/big-$lv.pdf" --level "$lv" >/dev/null
+done
+/usr/bin/time -f "civitas verify: %e s, peak RSS %M KiB" "$bin" verify --data "$work/data" "$work/big-B-LT.pdf" >/dev/null
+/usr/bin/time -o "$work/time.txt" -f "pdfsig: %e s, peak RSS %M KiB" pdfsig -nssdir "sql:$work/nss" "$work/big-B-LT.pdf" >/dev/null 2>&1 || true
+cat "$work/time.txt"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+
+echo
+echo "## signHash over HTTP, SQLite, both cores"
+go test -run '^$' -bench 'SignHashHTTP|RawECDSASign' -benchtime 6000x ./internal/signing/ | grep Benchmark
