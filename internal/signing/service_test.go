@@ -204,6 +204,8 @@ func TestNoSignatureWithoutApproval(t *testing.T) {
 		h    signing.HashSigning
 	}{
 		{"forged SAD", signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: forged, Hashes: digests(items)}},
+		{"the request's ID with a forged secret", signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: r.ID + "." + forged, Hashes: digests(items)}},
+		{"the SAD's secret under another request", signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: "x" + sad, Hashes: digests(items)}},
 		{"another credential", signing.HashSigning{Client: "portal", CredentialID: other.ID, SAD: sad, Hashes: digests(items)}},
 		{"another application", signing.HashSigning{Client: "evil", CredentialID: c.ID, SAD: sad, Hashes: digests(items)}},
 		{"other hashes", signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: sad, Hashes: digests(hashes(3, "other"))}},

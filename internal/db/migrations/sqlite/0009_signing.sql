@@ -3,7 +3,7 @@
 -- hashes each request covers. A key signs only for a request its holder
 -- approved, through the Signature Activation Data (SAD) the approval gave:
 -- single use, short lived, bound to exactly these hashes; only its SHA-256
--- is kept.
+-- is kept. A SAD names its request, so it is found by primary key.
 
 CREATE TABLE signing_credentials (
 	id TEXT PRIMARY KEY,
@@ -34,7 +34,6 @@ CREATE TABLE signing_requests (
 	sad_expires_at BIGINT NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX signing_requests_account ON signing_requests (account_id, status, created_at);
-CREATE UNIQUE INDEX signing_requests_sad ON signing_requests (sad_hash);
 
 CREATE TABLE signing_items (
 	request_id TEXT NOT NULL,
