@@ -4,7 +4,8 @@ Usage: python3 fixture.py CIVITAS_DB > fixture.json. Each set has a citizen who
 registers online, a family (parent and a child under 14) enrolled at level 2 by a
 police officer of their commune, a business whose legal representative opens
 its organisation account, and a citizen with a level-2 account (made by the
-smoke test like the officers') who adds a passkey. Nobody appears in two roles.
+smoke test like the officers') who adds a passkey, and one who gets a digital
+signature and signs a PDF. Nobody appears in two roles.
 """
 import json
 import sqlite3
@@ -30,6 +31,8 @@ for lang in ("vi", "en", "ar"):
     used.add(reg[0])
     pk = next(r for r in registrants if r[0] not in used)
     used.add(pk[0])
+    signer = next(r for r in registrants if r[0] not in used)
+    used.add(signer[0])
     fam = next(f for f in families if f[0] not in used and f[2] not in used
                and db.execute("SELECT household_id FROM persons WHERE citizen_id = ?", (f[0],)).fetchone()[0] not in households)
     households.add(db.execute("SELECT household_id FROM persons WHERE citizen_id = ?", (fam[0],)).fetchone()[0])
@@ -44,5 +47,6 @@ for lang in ("vi", "en", "ar"):
         "officer": {"citizen_id": fam[4], "agency": fam[5]},
         "business": {"reg_number": biz[0], "name": biz[1], "rep": biz[2]},
         "passkey": {"citizen_id": pk[0], "full_name": pk[1]},
+        "signer": {"citizen_id": signer[0], "full_name": signer[1]},
     })
 json.dump(sets, sys.stdout, ensure_ascii=False, indent=1)
