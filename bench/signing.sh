@@ -101,3 +101,8 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 echo
 echo "## signHash over HTTP, SQLite, both cores"
 go test -run '^$' -bench 'SignHashHTTP|RawECDSASign' -benchtime 6000x ./internal/signing/ | grep Benchmark
+
+echo
+echo "## peer: digitorus/pdfsign on the same file, one core"
+# A module of its own (bench/peer), so the peer never enters our go.mod.
+(cd bench/peer && go run . -in "$work/in.pdf" -n 200)

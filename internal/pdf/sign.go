@@ -66,6 +66,10 @@ func Sign(w io.WriterAt, r io.ReaderAt, size int64, o SignOptions, sign func(dig
 	return p.Embed(w, cms)
 }
 
+// zlibWriters compress cross-reference streams: a fresh compressor costs
+// most of a megabyte, for an xref section of a few hundred bytes.
+var zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+
 // copyBufs are the buffers Prepare copies and hashes the input through:
 // a busy signing server would otherwise make and clear a fresh one for
 // every file.
@@ -424,7 +428,9 @@ func (d *Document) writeXref(b *bytes.Buffer, offsets map[Ref]int64, next int) e
 		i = j
 	}
 	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
+	zw := zlibWriters.Get().(*zlib.Writer)
+	defer zlibWriters.Put(zw)
+	zw.Reset(&z)
 	zw.Write(rows.Bytes())
 	if err := zw.Close(); err != nil {
 		return kernel.Wrap(err, "pdf: compress xref")
