@@ -57,11 +57,21 @@ func (d *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Two PostgreSQL sessions creating the table at once race on the catalog:
-	// the loser sees a unique violation or "already exists" (42P07) even
-	// with IF NOT EXISTS. Either way the table is there.
-	if _, err := d.write.ExecContext(ctx, createMigrationsTable); err != nil && !IsUniqueViolation(err) &&
-		!strings.Contains(err.Error(), "SQLSTATE 42P07") {
+	// Two PostgreSQL sessions creating the table at once race on the catalog
+	// even with IF NOT EXISTS (a unique violation, or "already exists" for
+	// the relation, 42P07, or its row type, 42710), so on PostgreSQL the
+	// creation takes the migrations' advisory lock too. The errors are
+	// still taken as "the table is there", for a server of another kind.
+	err = d.Update(ctx, time.Now(), func(tx *Tx) error {
+		if d.dialect == Postgres {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7426001)"); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, createMigrationsTable)
+		return err
+	})
+	if err != nil && !IsUniqueViolation(err) && !strings.Contains(err.Error(), "SQLSTATE 42P07") && !strings.Contains(err.Error(), "SQLSTATE 42710") {
 		return nil, fmt.Errorf("db: create migrations table: %w", err)
 	}
 	for _, m := range ms {
