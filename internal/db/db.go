@@ -211,8 +211,19 @@ func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	// Create the file and switch it to WAL before readers open it.
-	if err := write.PingContext(ctx); err != nil {
+	// Create the file and switch it to WAL before readers open it. Two
+	// processes opening a new file at once can get SQLITE_BUSY here without
+	// SQLite calling the busy handler (the switch to WAL, or the recovery of
+	// the WAL index, is under way in the other): wait a little and retry.
+	for attempt := 0; ; attempt++ {
+		err := write.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		if attempt < 100 && strings.Contains(err.Error(), "SQLITE_BUSY") && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
 		write.Close()
 		return nil, fmt.Errorf("db: open sqlite %s: %w", filepath.Base(path), err)
 	}
