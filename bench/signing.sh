@@ -18,20 +18,10 @@ go build -o "$work/civitas" ./cmd/civitas
 bin=$work/civitas
 url=http://127.0.0.1:18095
 
-echo "## in process, one core (go test -cpu 1)"
-go test -run '^$' -bench 'SealBB1MiB|RawLimit1MiB|Validate1MiB' -benchtime 2s -count 3 -cpu 1 ./internal/pades/ | grep Benchmark
-
-echo
-echo "## processes on the same 1 MiB B-B file (civitas serve up, so pdfsig reaches its OCSP responder)"
-"$bin" serve --addr 127.0.0.1:18095 --public-url "$url" --data "$work/data" --demo --log-level warn >/dev/null 2>&1 &
-pid=$!
-until curl -fs -o /dev/null "$url/readyz"; do sleep 0.1; done
-"$bin" ca export --data "$work/data" --out "$work/ca" >/dev/null
-mkdir "$work/nss"
-certutil -N -d "sql:$work/nss" --empty-password
-certutil -A -d "sql:$work/nss" -n civitas-root -t "CT,C,C" -i "$work/ca/root.pem"
-agency=$("$bin" registry list agencies --data "$work/data" --limit 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["code"])')
-python3 - "$work/in.pdf" 1 <<'PY'
+# makepdf FILE MIB writes a one-page PDF whose content stream is MIB MiB of
+# comment lines: a large file made quickly, with little memory.
+makepdf() {
+  python3 - "$1" "$2" <<'PY'
 import sys
 mib = int(sys.argv[2])
 out = open(sys.argv[1], "wb")
@@ -52,6 +42,22 @@ out.write(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(offs) + 1))
 for o in offs: out.write(b"%010d 00000 n\r\n" % o)
 out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offs) + 1, x))
 PY
+}
+
+echo "## in process, one core (go test -cpu 1)"
+go test -run '^$' -bench 'SealBB1MiB|RawLimit1MiB|Validate1MiB' -benchtime 2s -count 3 -cpu 1 ./internal/pades/ | grep Benchmark
+
+echo
+echo "## processes on the same 1 MiB B-B file (civitas serve up, so pdfsig reaches its OCSP responder)"
+"$bin" serve --addr 127.0.0.1:18095 --public-url "$url" --data "$work/data" --demo --log-level warn >/dev/null 2>&1 &
+pid=$!
+until curl -fs -o /dev/null "$url/readyz"; do sleep 0.1; done
+"$bin" ca export --data "$work/data" --out "$work/ca" >/dev/null
+mkdir "$work/nss"
+certutil -N -d "sql:$work/nss" --empty-password
+certutil -A -d "sql:$work/nss" -n civitas-root -t "CT,C,C" -i "$work/ca/root.pem"
+agency=$("$bin" registry list agencies --data "$work/data" --limit 1 --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["code"])')
+makepdf "$work/in.pdf" 1
 "$bin" seal --data "$work/data" --agency "$agency" --in "$work/in.pdf" --out "$work/bb.pdf" --level B-B >/dev/null
 pdfsig -nssdir "sql:$work/nss" "$work/bb.pdf" 2>&1 | grep -E 'Validation' | sed 's/^/   pdfsig: /'
 "$bin" verify --data "$work/data" "$work/bb.pdf" | grep verdict | sed 's/^/   civitas: /'
@@ -69,27 +75,7 @@ timeit "civitas verify --data (DB, OCSP)" "$bin" verify --data "$work/data" "$wo
 
 echo
 echo "## a 200 MiB PDF"
-python3 - "$work/big.pdf" 200 <<'PY'
-import sys
-mib = int(sys.argv[2])
-out = open(sys.argv[1], "wb")
-offs = []
-out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-for body in [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"]:
-    offs.append(out.tell()); out.write(b"%d 0 obj\n" % len(offs) + body + b"\nendobj\n")
-line = b"%" + b"x" * 98 + b"\n"
-n = mib * 1048576 // len(line)
-offs.append(out.tell())
-out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % (n * len(line)))
-for _ in range(n // 1000): out.write(line * 1000)
-out.write(line * (n % 1000))
-out.write(b"\nendstream\nendobj\n")
-x = out.tell()
-out.write(b"xref\n0 %d\n0000000000 65535 f\r\n" % (len(offs) + 1))
-for o in offs: out.write(b"%010d 00000 n\r\n" % o)
-out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offs) + 1, x))
-PY
+makepdf "$work/big.pdf" 200
 for lv in B-B B-LT; do
   /usr/bin/time -f "seal $lv: %e s, peak RSS %M KiB" "$bin" seal --data "$work/data" --agency "$agency" --in "$work/big.pdf" --out "$work/big-$lv.pdf" --level "$lv" >/dev/null
 done

@@ -3,37 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"civitas/internal/db/dbtest"
+	"civitas/internal/pdf/pdftest"
 )
-
-// tinyPDF is a one-page PDF 1.4 with a classic cross-reference table.
-func tinyPDF() []byte {
-	var b bytes.Buffer
-	var offs []int
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	for _, body := range []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-		"<< /Length 0 >>\nstream\n\nendstream",
-	} {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
-	return b.Bytes()
-}
 
 // TestSealAndVerify holds the fixed contracts:
 // civitas seal --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level ...] [--visible]
@@ -61,7 +38,7 @@ func TestSealAndVerify(t *testing.T) {
 		t.Fatalf("agencies: %s", out)
 	}
 	in, notPDF := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "notes.txt")
-	if err := os.WriteFile(in, tinyPDF(), 0o644); err != nil {
+	if err := os.WriteFile(in, pdftest.Tiny(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_ = os.WriteFile(notPDF, []byte("Biên bản họp, không phải PDF\n"), 0o644)

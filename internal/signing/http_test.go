@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/pades"
+	"civitas/internal/pdf/pdftest"
 	"civitas/internal/pki"
 	"civitas/internal/signing"
 	"civitas/internal/web"
@@ -176,29 +176,6 @@ func TestHolderPages(t *testing.T) {
 	}
 }
 
-// tinyPDF is a one-page PDF 1.4 with a classic cross-reference table.
-func tinyPDF() []byte {
-	var b strings.Builder
-	var offs []int
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	for _, body := range []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-		"<< /Length 0 >>\nstream\n\nendstream",
-	} {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, xref)
-	return []byte(b.String())
-}
-
 // A holder uploads a PDF, approves it on the phone page and downloads it
 // signed at B-LT, which validates offline from what the file carries.
 func TestUploadApproveDownload(t *testing.T) {
@@ -263,7 +240,7 @@ func TestUploadApproveDownload(t *testing.T) {
 	if st, _ := upload("big.pdf", bytes.Repeat([]byte("x"), 2<<20)); st != http.StatusRequestEntityTooLarge && st != http.StatusBadRequest {
 		t.Fatalf("too large: %d", st)
 	}
-	st, loc := upload("../../Giấy khai sinh.pdf", tinyPDF())
+	st, loc := upload("../../Giấy khai sinh.pdf", pdftest.Tiny())
 	if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/sign/") {
 		t.Fatalf("upload: %d %s", st, loc)
 	}
