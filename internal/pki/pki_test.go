@@ -390,25 +390,14 @@ func TestHolderPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	serial := strings.ToLower(a.Cert.SerialNumber.Text(16))
-	cat, _ := i18n.Load()
-	srv := httptest.NewUnstartedServer(nil)
-	pub, _ := url.Parse("http://" + srv.Listener.Addr().String())
-	ws, err := web.NewServer(web.Options{DB: e.d, Clock: e.clock, Catalog: cat, PublicURL: pub, Ready: func(context.Context) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.s.Mount(ws); err != nil {
-		t.Fatal(err)
-	}
 	// Logging in belongs to internal/identity; here a test route starts the session.
-	ws.HandleFunc("GET /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := ws.StartLogin(w, r, web.Login{AccountID: r.PathValue("id"), ACR: "level2"}); err != nil {
-			ws.Error(w, r, err)
-		}
+	srv := e.serve(e.s, func(ws *web.Server) {
+		ws.HandleFunc("GET /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {
+			if _, err := ws.StartLogin(w, r, web.Login{AccountID: r.PathValue("id"), ACR: "level2"}); err != nil {
+				ws.Error(w, r, err)
+			}
+		})
 	})
-	srv.Config.Handler = ws.Handler()
-	srv.Start()
-	defer srv.Close()
 	browser := func(id string) *http.Client {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"civitas/internal/kernel"
@@ -329,10 +330,8 @@ func documentLabel(desc string, i, n int) string {
 	if n == 1 {
 		return desc
 	}
-	return desc + " (" + itoa(i+1) + "/" + itoa(n) + ")"
+	return desc + " (" + strconv.Itoa(i+1) + "/" + strconv.Itoa(n) + ")"
 }
-
-func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 // signHash is CSC signatures/signHash.
 func (a *api) signHash(w http.ResponseWriter, r *http.Request) {
