@@ -101,7 +101,10 @@ func TestGET(t *testing.T) {
 		}
 		leaf = f.ca.issue(t, randomSerial(t))
 		std = base64.StdEncoding.EncodeToString(f.ca.request(t, leaf, crypto.SHA1))
-		if strings.Contains(std, "+") && strings.Contains(std, "/") && strings.HasSuffix(std, "=") && !strings.Contains(std, "//") {
+		// Padding depends on the request's length, fixed by this run's CA
+		// and serial size: wanted where it can be had, not required.
+		if strings.Contains(std, "+") && strings.Contains(std, "/") && !strings.Contains(std, "//") &&
+			(strings.HasSuffix(std, "=") || i >= 2000) {
 			break
 		}
 	}
@@ -113,7 +116,9 @@ func TestGET(t *testing.T) {
 		{"ok/std-unpadded", strings.TrimRight(std, "=")},
 		{"ok/url-safe-unpadded", base64.RawURLEncoding.EncodeToString(f.ca.request(t, leaf, crypto.SHA1))},
 		{"ok/escaped-twice", url.PathEscape(escaped)},
-		{"ok/sha256-certid", base64.StdEncoding.EncodeToString(f.ca.request(t, leaf, crypto.SHA256))},
+		// Escaped: this request's base64 is not chosen, and a "//" in it
+		// would meet the test server's ServeMux redirect.
+		{"ok/sha256-certid", url.PathEscape(base64.StdEncoding.EncodeToString(f.ca.request(t, leaf, crypto.SHA256)))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
