@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"strings"
 	"time"
 
 	"civitas/internal/db"
@@ -58,19 +59,41 @@ func AppendMany(ctx context.Context, tx *db.Tx, entries []Entry) ([]Record, erro
 	if len(entries) == 0 {
 		return nil, nil
 	}
+	rs, err := records(ctx, tx, entries)
+	if err != nil {
+		return nil, err
+	}
+	if err := chain(ctx, tx, rs); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// queueKey is the key of the records Queue keeps in a transaction.
+type queueKey struct{}
+
+// Queue appends entries as AppendMany would, but the records are chained
+// and written just before tx commits, together with every other record
+// queued in tx: one read and one move of the head per transaction. On a hot
+// path that shares transactions through db.Batch (a signature per call,
+// each with its record) that is the difference between the single writer
+// moving the head for every call and moving it once per commit. The
+// records are part of tx all the same: they commit with it or not at all.
+func Queue(ctx context.Context, tx *db.Tx, entries ...Entry) error {
+	rs, err := records(ctx, tx, entries)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		db.Defer(tx, queueKey{}, r, chain)
+	}
+	return nil
+}
+
+// records makes entries into records with the actor and request ID from
+// ctx and the time of tx; chain gives them their place.
+func records(ctx context.Context, tx *db.Tx, entries []Entry) ([]Record, error) {
 	actor := kernel.ActorFrom(ctx)
-	// PostgreSQL: lock the head row so concurrent appenders (several civitas
-	// instances) queue up; SQLite has one writer already.
-	lock := ""
-	if tx.Dialect() == db.Postgres {
-		lock = " FOR UPDATE"
-	}
-	var seq int64
-	var prev string
-	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+lock).Scan(&seq, &prev); err != nil {
-		return nil, kernel.Wrap(err, "audit: read head")
-	}
-	h := sha256.New()
 	out := make([]Record, 0, len(entries))
 	for _, e := range entries {
 		if e.Action == "" {
@@ -84,9 +107,7 @@ func AppendMany(ctx context.Context, tx *db.Tx, entries []Entry) ([]Record, erro
 			}
 			details = string(b)
 		}
-		seq++
-		r := Record{
-			Seq:         seq,
+		out = append(out, Record{
 			At:          tx.Now.Truncate(time.Microsecond),
 			ActorKind:   string(actor.Kind),
 			ActorID:     actor.ID,
@@ -97,23 +118,65 @@ func AppendMany(ctx context.Context, tx *db.Tx, entries []Entry) ([]Record, erro
 			Purpose:     e.Purpose,
 			Details:     details,
 			RequestID:   kernel.RequestIDFrom(ctx),
-			PrevHash:    prev,
-		}
-		r.Hash = r.computeHash(h)
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_log
-		(seq, at, actor_kind, actor_id, on_behalf_of, action, subject_type, subject_id, purpose, details, request_id, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.Seq, kernel.Micros(r.At), r.ActorKind, r.ActorID, r.OnBehalfOf, r.Action, r.SubjectType, r.SubjectID,
-			r.Purpose, r.Details, r.RequestID, r.PrevHash, r.Hash); err != nil {
-			return nil, kernel.Wrap(err, "audit: insert record")
-		}
-		prev = r.Hash
-		out = append(out, r)
-	}
-	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, prev); err != nil {
-		return nil, kernel.Wrap(err, "audit: move head")
+		})
 	}
 	return out, nil
+}
+
+// insertRows is how many records one INSERT writes when there are many:
+// fewer statements for the single writer, well under SQLite's limit of
+// bound parameters.
+const insertRows = 32
+
+const insertRecord = `INSERT INTO audit_log
+	(seq, at, actor_kind, actor_id, on_behalf_of, action, subject_type, subject_id, purpose, details, request_id, prev_hash, hash)
+	VALUES `
+
+// insertMany is the INSERT of insertRows records, made once.
+var insertMany = insertRecord + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", insertRows-1) +
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// chain gives rs their sequence numbers and hashes after the head, writes
+// them and moves the head to the last.
+func chain(ctx context.Context, tx *db.Tx, rs []Record) error {
+	// PostgreSQL: lock the head row so concurrent appenders (several civitas
+	// instances) queue up; SQLite has one writer already.
+	lock := ""
+	if tx.Dialect() == db.Postgres {
+		lock = " FOR UPDATE"
+	}
+	var seq int64
+	var prev string
+	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+lock).Scan(&seq, &prev); err != nil {
+		return kernel.Wrap(err, "audit: read head")
+	}
+	h := sha256.New()
+	for i := range rs {
+		seq++
+		rs[i].Seq, rs[i].PrevHash = seq, prev
+		rs[i].Hash = rs[i].computeHash(h)
+		prev = rs[i].Hash
+	}
+	args := make([]any, 0, 13*insertRows)
+	for len(rs) > 0 {
+		n, query := 1, insertRecord+"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		if len(rs) >= insertRows {
+			n, query = insertRows, insertMany
+		}
+		args = args[:0]
+		for _, r := range rs[:n] {
+			args = append(args, r.Seq, kernel.Micros(r.At), r.ActorKind, r.ActorID, r.OnBehalfOf, r.Action, r.SubjectType, r.SubjectID,
+				r.Purpose, r.Details, r.RequestID, r.PrevHash, r.Hash)
+		}
+		if _, err := tx.Exec(ctx, query, args...); err != nil {
+			return kernel.Wrap(err, "audit: insert record")
+		}
+		rs = rs[n:]
+	}
+	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, prev); err != nil {
+		return kernel.Wrap(err, "audit: move head")
+	}
+	return nil
 }
 
 // computeHash returns hex(SHA-256) over every field but Hash, each one

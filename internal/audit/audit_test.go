@@ -2,8 +2,12 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,5 +248,64 @@ func TestAppendMany(t *testing.T) {
 	rep, err := audit.Verify(ctx, d)
 	if err != nil || !rep.OK() || rep.Records != 6 {
 		t.Fatalf("after AppendMany: %+v %v", rep, err)
+	}
+}
+
+// Queued records from many calls sharing Batch transactions form one
+// intact chain with the records appended directly; a call that fails takes
+// its records with it; more than one INSERT's worth of rows goes in too.
+func TestQueue(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	appendN(t, d, 1)
+	errNo := errors.New("no")
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.Batch(ctx, time.Now(), func(tx *db.Tx) error {
+				if err := audit.Queue(ctx, tx, audit.Entry{Action: "test.queue", SubjectID: strconv.Itoa(i)}); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					return errNo
+				}
+				if i%7 == 0 { // a direct append in the same transaction
+					_, err := audit.Append(ctx, tx, audit.Entry{Action: "test.direct", SubjectID: strconv.Itoa(i)})
+					return err
+				}
+				return nil
+			})
+			if err == nil {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := d.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		entries := make([]audit.Entry, 70) // two full INSERTs and some single ones
+		for i := range entries {
+			entries[i] = audit.Entry{Action: "test.many", Details: map[string]int{"i": i}}
+		}
+		return audit.Queue(ctx, tx, entries...)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		return audit.Queue(ctx, tx, audit.Entry{Action: "ok"}, audit.Entry{})
+	}); kernel.ErrorCode(err) != kernel.Invalid {
+		t.Fatalf("an entry without action: %v", err)
+	}
+	rep, err := audit.Verify(ctx, d)
+	// 1 before, 160 queued by calls that succeeded (23 of them also
+	// appended directly), 70 at once.
+	if err != nil || !rep.OK() || ok.Load() != 160 || rep.Records != 1+160+23+70 {
+		t.Fatalf("after Queue: %+v %v (%d calls succeeded)", rep, err, ok.Load())
+	}
+	var n int
+	if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM audit_log WHERE action = 'test.queue' AND subject_id IN ('5', '10', '195')").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("records of failed calls: %d %v", n, err)
 	}
 }

@@ -80,8 +80,10 @@ func (d *DB) runBatch(calls []*batchCall) {
 			return
 		}
 		tx.Now = c.now.UTC()
+		mark := tx.markDeferred()
 		c.panic, c.err = call(c.fn, tx)
 		if c.err != nil || c.panic != nil {
+			tx.rollbackDeferred(mark)
 			if _, err := stx.ExecContext(ctx, "ROLLBACK TO batch_call"); err != nil {
 				_ = stx.Rollback()
 				fail(fmt.Errorf("db: rollback to savepoint: %w", err))
@@ -93,6 +95,15 @@ func (d *DB) runBatch(calls []*batchCall) {
 			fail(fmt.Errorf("db: release savepoint: %w", err))
 			return
 		}
+	}
+	p, err := call(func(tx *Tx) error { return tx.flushDeferred(ctx) }, tx)
+	if p != nil {
+		err = fmt.Errorf("db: deferred writes panicked: %v", p)
+	}
+	if err != nil {
+		_ = stx.Rollback()
+		fail(err)
+		return
 	}
 	if err := stx.Commit(); err != nil {
 		fail(fmt.Errorf("db: commit: %w", err))

@@ -429,7 +429,9 @@ type Tx struct {
 	write bool
 	batch bool     // shared by Batch calls: see ctx
 	miss  []string // statements to prepare once the writer is free
-	Now   time.Time
+	// deferred is what Defer keeps until just before commit.
+	deferred []*deferred
+	Now      time.Time
 }
 
 // ctx is the context a statement runs under. In a transaction shared by
@@ -515,6 +517,10 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, now time.Time
 		}
 	}()
 	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := tx.flushDeferred(ctx); err != nil {
 		_ = stx.Rollback()
 		return err
 	}
