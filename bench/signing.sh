@@ -92,3 +92,41 @@ echo
 echo "## peer: digitorus/pdfsign on the same file, one core"
 # A module of its own (bench/peer), so the peer never enters our go.mod.
 (cd bench/peer && go run . -in "$work/in.pdf" -n 200)
+
+echo
+echo "## peer: npm @libpdf/core on the same file, one Node process pinned to one core"
+# Its own package (bench/peer-js, lock file committed), so no npm package
+# enters the repository's build; npm ci installs exactly the locked versions.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "   JS peer skipped: node and npm are not installed"
+elif ! (cd bench/peer-js && npm ci --silent --no-audit --no-fund); then
+  echo "   JS peer skipped: npm ci failed in bench/peer-js"
+else
+  # WebCrypto runs on libuv's thread pool and V8 collects on helper threads:
+  # pin the process, as GOMAXPROCS=1 holds the Go peer to one core.
+  pin=(); command -v taskset >/dev/null && pin=(taskset -c 0)
+  (cd bench/peer-js && ${pin[@]+"${pin[@]}"} node sign.mjs --in "$work/in.pdf" --n 200 --out "$work/libpdf")
+  # The peer's output, checked by civitas against the peer's throwaway CA.
+  "$bin" verify --json --trust "$work/libpdf/ca.pem" --data "$work/none" "$work/libpdf/libpdf.pdf" \
+    >"$work/libpdf/verify.json" 2>"$work/libpdf/verify.err" || true
+  python3 - "$work/libpdf/verify.json" "$work/libpdf/verify.err" <<'PY'
+import json, sys
+try:
+    rep = json.load(open(sys.argv[1]))
+except ValueError:
+    print("   !!! civitas verify libpdf.pdf gave no report: %s -- the libpdf/core output is BROKEN !!!"
+          % open(sys.argv[2]).read().strip())
+    sys.exit(0)
+sigs = rep.get("Signatures") or []
+reasons = sorted({r for s in sigs for r in (s.get("Reasons") or [])})
+v = rep.get("Verdict")
+if len(sigs) == 1 and v == "TOTAL_PASSED":
+    print("   civitas verify libpdf.pdf: TOTAL_PASSED")
+elif len(sigs) == 1 and v == "INDETERMINATE" and reasons == ["pades.reason.revocation_unknown"]:
+    print("   civitas verify libpdf.pdf: INDETERMINATE, revocation unknown only -- acceptable: the peer's "
+          "throwaway CA publishes no CRL or OCSP; byte range, digest, signature and chain to the CA pass")
+else:
+    print("   !!! civitas verify libpdf.pdf: %s, %d signature(s), reasons %s -- the libpdf/core output is "
+          "BROKEN or refused by civitas !!!" % (v, len(sigs), ", ".join(reasons) or "none"))
+PY
+fi
