@@ -39,6 +39,44 @@ func BenchmarkSign1MiB(b *testing.B) {
 	}
 }
 
+// BenchmarkSignVisible: BenchmarkSign1MiB with a visible appearance:
+// Vietnamese and Arabic lines and a PNG seal, so shaping, the font subset
+// and the appearance stream are built for each signature. The font and the
+// image are parsed once, outside the loop, as a sealing service does.
+func BenchmarkSignVisible(b *testing.B) {
+	in := testPDF(1, 1<<20)
+	look := &pdf.Appearance{Font: systemFont(b), Image: parseImage(b, sealPNG(b, true)), Lines: []string{
+		"Ủy ban nhân dân tỉnh Bắc Ninh", "Ký ngày: 2026-11-26T10:04:05+07:00", "Lý do: Sao y bản chính", "السبب: الموافقة",
+	}}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cms := fakeCMS(3000)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		err := pdf.Sign(discardAt{}, bytes.NewReader(in), int64(len(in)), pdf.SignOptions{Name: "Nguyễn Thị Ánh", Appearance: look}, func(d []byte) ([]byte, error) {
+			_, err := ecdsa.SignASN1(rand.Reader, key, d)
+			return cms, err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseFont is what each process pays once for DejaVu Sans.
+func BenchmarkParseFont(b *testing.B) {
+	data, err := os.ReadFile("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+	if err != nil {
+		b.Skip("DejaVu Sans not installed (fonts-dejavu-core)")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pdf.ParseFont(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRawHashAndSign1MiB is the floor: SHA-256 of the same bytes and
 // one ECDSA signature, with no PDF work at all.
 func BenchmarkRawHashAndSign1MiB(b *testing.B) {

@@ -7,6 +7,11 @@
 // The CMS (or time-stamp token) that goes into /Contents comes from a function
 // the caller passes in; this package never builds or checks CMS.
 //
+// A signature may be visible (appearance.go): a box with text lines and a
+// seal image, in a TrueType font embedded as a subset (font.go), with
+// Vietnamese composed to NFC and Arabic shaped and laid out right to left
+// (shape.go). Fonts and images are parsed with the same limits as files.
+//
 // It must never change a byte of the file it is given (earlier signatures
 // cover those bytes), never hold a whole large file in memory (files are read
 // through io.ReaderAt in chunks), and never panic or loop on hostile input:

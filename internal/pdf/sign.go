@@ -41,6 +41,9 @@ type SignOptions struct {
 	// InPlace says that w is the file r reads (an *os.File open for both):
 	// its first size bytes are there already, so only the update is written.
 	InPlace bool
+	// Appearance makes the signature visible: a box drawn on a page. Nil
+	// (the default) keeps the widget invisible, on page 1.
+	Appearance *Appearance
 }
 
 // Sign writes to w the file read from r (size bytes), unchanged, followed by
@@ -176,6 +179,9 @@ func (o *SignOptions) defaults() error {
 		// A period separates the parts of a full field name (§12.7.3.2).
 		return kernel.E(kernel.Invalid, "pdf.error.bad_field_name")
 	}
+	if o.Appearance != nil {
+		return o.Appearance.check()
+	}
 	return nil
 }
 
@@ -215,7 +221,16 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 		return nil, kernel.E(kernel.Conflict, "pdf.error.certify_after_signature")
 	}
 
-	pageRef, page, err := d.firstPage(cat)
+	var pageRef Ref
+	var page Dict
+	var geom pageGeometry
+	if o.Appearance == nil {
+		pageRef, page, err = d.firstPage(cat)
+	} else {
+		var inh Dict
+		pageRef, page, inh, err = d.pageAt(cat, max(o.Appearance.Page, 1))
+		geom = d.geometry(page, inh)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -235,13 +250,24 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 		objs = append(objs, newObject{ref, b.Bytes()})
 	}
 
-	put(fieldRef, Dict{
+	widget := Dict{
 		"Type": Name("Annot"), "Subtype": Name("Widget"), "FT": Name("Sig"),
 		"T": textString(fieldName), "V": sigRef, "P": pageRef,
 		"Rect": Array{Int(0), Int(0), Int(0), Int(0)}, "F": Int(132), // Print + Locked
-	})
+	}
+	var visible *appearanceObjects
+	if o.Appearance != nil {
+		alloc := func() Ref { next++; return Ref{next - 1, 0} }
+		if visible, err = o.Appearance.build(geom, alloc); err != nil {
+			return nil, err
+		}
+		for k, v := range visible.widget {
+			widget[k] = v
+		}
+	}
+	put(fieldRef, widget)
 
-	// The widget goes into page 1's /Annots, rewriting the array object
+	// The widget goes into its page's /Annots, rewriting the array object
 	// when it is indirect and the page otherwise.
 	switch a := page["Annots"].(type) {
 	case Ref:
@@ -288,6 +314,9 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 	}
 	if newCat != nil {
 		put(rootRef, newCat)
+	}
+	if visible != nil {
+		objs = append(objs, visible.objs...)
 	}
 
 	u := &update{field: fieldName}
