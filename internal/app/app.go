@@ -45,6 +45,7 @@ type App struct {
 	identity *identity.Service
 	oidc     *oidc.Provider
 	pki      *pki.Service
+	anchors  *pki.Anchors // imported trust anchors, for validation
 	signing  *signing.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
@@ -164,7 +165,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing, err = signing.New(signing.Options{DB: d, Clock: a.clock, Keys: signingKeys{a.pki}, Confirm: a.identity,
-		PDF: &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain}})
+		PDF:       &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain},
+		Officials: signingOfficials{ca: a.pki, id: a.identity}, Box: box, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +174,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
-	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: a.pki}); err != nil {
+	a.anchors = pki.NewAnchors(d, a.clock)
+	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
 	}
 
@@ -268,6 +271,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer close(jobsDone); a.jobs.run(jobCtx) }()
 	pollDone := make(chan struct{})
 	go func() { defer close(pollDone); a.pollRevocations(jobCtx) }()
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); a.signing.RunWebhooks(jobCtx, 5*time.Second) }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -287,6 +292,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	stopJobs()
 	<-jobsDone
 	<-pollDone
+	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

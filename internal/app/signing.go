@@ -34,6 +34,49 @@ func (k signingKeys) Signer(ctx context.Context, serial *big.Int) (crypto.Signer
 	return k.ca.HolderSigner(ctx, serial)
 }
 
+// signingOfficials lets officials sign in their capacity: their posts, as
+// the registry of officials holds them, and keys certified under the
+// Officials CA (which checks the post again).
+type signingOfficials struct {
+	ca *pki.Service
+	id *identity.Service
+}
+
+var _ signing.Officials = signingOfficials{}
+
+func (o signingOfficials) Posts(ctx context.Context, accountID string) ([]signing.Capacity, error) {
+	posts, err := o.id.Posts(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var out []signing.Capacity
+	seen := map[string]bool{}
+	for _, p := range posts {
+		if seen[p.Agency.Code] {
+			continue // one credential per agency: the CA names the post identity.Post picks
+		}
+		seen[p.Agency.Code] = true
+		post, err := o.id.Post(ctx, accountID, p.Agency.Code)
+		if err != nil {
+			return nil, err
+		}
+		title, ok := roleTitles[post.Role]
+		if !ok {
+			title = string(post.Role)
+		}
+		out = append(out, signing.Capacity{AgencyCode: p.Agency.Code, AgencyName: p.Agency.Name, Title: title})
+	}
+	return out, nil
+}
+
+func (o signingOfficials) IssueOfficial(ctx context.Context, citizenID, agencyCode string) (*x509.Certificate, error) {
+	issued, err := o.ca.IssueOfficial(ctx, citizenID, agencyCode)
+	if err != nil {
+		return nil, err
+	}
+	return issued.Cert, nil
+}
+
 // signingDirectory tells the signing pages whose account is signed in.
 type signingDirectory struct {
 	id  *identity.Service
@@ -74,16 +117,13 @@ func (t signingTokens) Verify(r *http.Request) (signing.Token, error) {
 	return signing.Token{AccountID: ti.AccountID, ClientID: ti.ClientID, Scopes: ti.Scopes}, nil
 }
 
-// trust is what validation trusts: this province's root. (Importing other
-// anchors — the national root CA, other provinces — is a configuration
-// still to come.)
-func (a *App) trust(context.Context) (pades.Trust, error) {
-	root, err := a.pki.CA(pki.Root)
+// trust is what validation trusts: this province's root and the anchors
+// the operator imported (civitas trust add), read for every validation.
+func (a *App) trust(ctx context.Context) (pades.Trust, error) {
+	pool, _, err := a.anchors.Roots(ctx)
 	if err != nil {
 		return pades.Trust{}, err
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(root.Cert)
 	return pades.Trust{Roots: pool}, nil
 }
 

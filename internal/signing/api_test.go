@@ -67,6 +67,27 @@ func (c client) call(method, path string, in any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// callRaw is call returning the body as it came.
+func (c client) callRaw(method, path string, in any) (int, http.Header, []byte) {
+	c.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.url+path, body)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func TestAPIs(t *testing.T) {
@@ -182,5 +203,65 @@ func TestAPIs(t *testing.T) {
 	}
 	if st, _ := app.call("POST", "/api/signing/v1/requests", map[string]any{"description": "x", "documents": []map[string]string{{"label": "a", "hash": "%%%"}}}); st != http.StatusBadRequest {
 		t.Fatalf("bad hash: %d", st)
+	}
+}
+
+// A leader approves a stack of 40 decisions once: one request of 40
+// labelled hashes, one approval, one signHash of all 40 with its SAD (in
+// another order), every signature verifiable and audited, the SAD then
+// spent.
+func TestLeaderApprovesBatch(t *testing.T) {
+	e := newEnv(t)
+	cred := e.active(1)
+	srv := e.serve(t)
+	app := client{t: t, url: srv.URL, token: "acct-01 portal signing"}
+	items := hashes(40, "leader")
+	docs := make([]map[string]string, len(items))
+	for i, it := range items {
+		docs[i] = map[string]string{"label": it.Label, "hash": b64(it.Hash)}
+	}
+	st, out := app.call("POST", "/api/signing/v1/requests", map[string]any{"description": "Quyết định tháng 5 của UBND", "documents": docs})
+	id, _ := out["id"].(string)
+	if st != http.StatusCreated {
+		t.Fatalf("submit: %d %v", st, out)
+	}
+	holder := login(t, srv, "acct-01", "level2")
+	if _, page := holder.get("/sign/" + id); !strings.Contains(page, "Quyết định số 40/QĐ-UBND") || !strings.Contains(page, "Quyết định số 1/QĐ-UBND") {
+		t.Fatal("the holder does not see every decision")
+	}
+	sad, err := e.s.Approve(kernel.WithActor(e.ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: "acct-01"}), "acct-01", id, goodCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := make([]string, len(items))
+	for i := range items {
+		order[i] = b64(items[len(items)-1-i].Hash)
+	}
+	sign := map[string]any{"credentialID": cred.ID, "SAD": sad, "hashes": order, "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "signAlgo": "1.2.840.10045.4.3.2"}
+	if st, _ := app.call("POST", "/api/csc/v2/signatures/signHash", map[string]any{"credentialID": cred.ID, "SAD": sad, "hashes": order[:39]}); st != http.StatusForbidden {
+		t.Fatalf("39 of 40: %d", st)
+	}
+	st, out = app.call("POST", "/api/csc/v2/signatures/signHash", sign)
+	sigs, _ := out["signatures"].([]any)
+	if st != http.StatusOK || len(sigs) != 40 {
+		t.Fatalf("signHash: %d %v", st, out)
+	}
+	sn, _ := new(big.Int).SetString(cred.Serial, 16)
+	_, cert, _ := e.ca.HolderSigner(e.ctx, sn)
+	for i, s := range sigs {
+		raw, _ := base64.StdEncoding.DecodeString(s.(string))
+		if !ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), items[len(items)-1-i].Hash, raw) {
+			t.Fatalf("signature %d does not verify", i)
+		}
+	}
+	if e.count("signing.sign") != 40 || e.count("signing.request.approve") != 1 {
+		t.Fatalf("%d signatures and %d approvals audited", e.count("signing.sign"), e.count("signing.request.approve"))
+	}
+	if st, _ := app.call("POST", "/api/csc/v2/signatures/signHash", sign); st != http.StatusForbidden {
+		t.Fatalf("the SAD signed twice: %d", st)
+	}
+	_, out = app.call("GET", "/api/signing/v1/requests/"+id, nil)
+	if got, _ := out["documents"].([]any); out["status"] != "done" || len(got) != 40 {
+		t.Fatalf("poll: %v", out)
 	}
 }

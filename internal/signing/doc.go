@@ -11,8 +11,19 @@
 // SignHash with that SAD signs those hashes and nothing else; without it,
 // nobody — an administrator included — makes the key sign.
 //
-// It must never keep a SAD (only its SHA-256), never sign a hash the holder
-// did not approve, never let one holder see or decide another's requests,
-// and it records every signature in the audit log (who, which hash, for
-// which application, when).
+// An application may also send PDFs (SubmitPDFs): each is prepared once for
+// the holder's certificate, and its byte-range digest is what the holder
+// approves; the approval's SAD goes to the application on its next poll
+// (HandOff), and SignDocuments (CSC signatures/signDoc) signs and finishes
+// the PDFs at the PAdES level asked. An official may hold a second
+// credential in their capacity (EnrolOfficial), certified by the Officials
+// CA. Applications that give a callback URL are told of each decision by a
+// signed webhook (webhooks.go), written to an outbox with the decision and
+// posted by RunWebhooks.
+//
+// It must never keep a SAD (only its SHA-256), never put a SAD or a
+// signature in a webhook, never log a webhook secret, never sign a hash
+// the holder did not approve, never let one holder see or decide another's
+// requests, and it records every signature in the audit log (who, which
+// hash, for which application, when).
 package signing

@@ -1,19 +1,24 @@
 package signing
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"civitas/internal/audit"
 	"civitas/internal/db"
 	"civitas/internal/kernel"
 	"civitas/internal/pades"
@@ -81,21 +86,80 @@ func cleanName(name string) string {
 	return name
 }
 
+// preparedPDF is a PDF made ready for its holder's signature: the file with
+// room for the signature, its PAdES session (what Complete needs), and the
+// original's SHA-256 (to recognise the same file sent again).
+type preparedPDF struct {
+	name     string
+	original string
+	session  *pades.Session
+	json     string
+	file     []byte
+}
+
+// prepare reads the n bytes of in once, writing the prepared copy to a
+// temporary file, and keeps it.
+func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate, level pades.Level, name string, in io.ReaderAt, n int64) (preparedPDF, error) {
+	out, err := os.CreateTemp("", "civitas-prepared-*.pdf")
+	if err != nil {
+		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	o := pades.Options{Level: level, Certificate: chain[0], Chain: chain[1:], Stamper: p.Stamper, TSAChain: p.TSAChain, Revocation: p.Revocation,
+		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, SignTime: s.o.Clock.Now()}}
+	sess, err := pades.Begin(ctx, out, in, n, o)
+	if err != nil {
+		return preparedPDF{}, err
+	}
+	file := make([]byte, sess.Prepared.Size)
+	if _, err := out.ReadAt(file, 0); err != nil {
+		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
+	}
+	sessJSON, err := json.Marshal(sess)
+	if err != nil {
+		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
+	}
+	return preparedPDF{name: name, session: sess, json: string(sessJSON), file: file}, nil
+}
+
+// keep records the prepared PDFs of request r, in its transaction.
+func keep(ctx context.Context, tx *db.Tx, r Request, docs []preparedPDF) error {
+	for i, d := range docs {
+		if _, err := tx.Exec(ctx, `INSERT INTO signing_documents (request_id, idx, account_id, name, original_sha256, session, prepared, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, i, r.AccountID, d.name, d.original, d.json, d.file, kernel.Micros(tx.Now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chainOf is a credential's certificate chain, for the signatures it makes.
+func (s *Service) chainOf(ctx context.Context, p *PDF, c Credential) ([]*x509.Certificate, error) {
+	sn, _ := new(big.Int).SetString(c.Serial, 16)
+	return p.Chain(ctx, sn)
+}
+
 // UploadPDF prepares a PDF the holder uploads for their own signature and
-// makes the request they approve on their phone page. The file is read
-// once into a temporary file; the prepared copy is kept until signed and
-// downloaded.
-func (s *Service) UploadPDF(ctx context.Context, accountID, name string, r io.Reader) (Request, error) {
+// makes the request they approve on their phone page, signed with the
+// credential named (an official's, to sign in that capacity) or, for "",
+// their own. The file is read once into a temporary file; the prepared
+// copy is kept until signed and downloaded.
+func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name string, r io.Reader) (Request, error) {
 	p, err := s.pdf()
 	if err != nil {
 		return Request{}, err
 	}
-	cred, err := s.activeCredentialOf(ctx, accountID)
+	var cred Credential
+	if credentialID == "" {
+		cred, err = s.personalCredential(ctx, accountID)
+	} else {
+		cred, err = s.credential(ctx, accountID, credentialID)
+	}
 	if err != nil {
 		return Request{}, err
 	}
-	sn, _ := new(big.Int).SetString(cred.Serial, 16)
-	chain, err := p.Chain(ctx, sn)
+	chain, err := s.chainOf(ctx, p, cred)
 	if err != nil {
 		return Request{}, err
 	}
@@ -115,124 +179,444 @@ func (s *Service) UploadPDF(ctx context.Context, accountID, name string, r io.Re
 	if n > p.MaxFile {
 		return Request{}, kernel.E(kernel.Invalid, "signing.error.file_too_large", p.MaxFile>>20)
 	}
-	out, err := os.CreateTemp("", "civitas-prepared-*.pdf")
-	if err != nil {
-		return Request{}, kernel.Wrap(err, "signing: upload")
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
 	name = cleanName(name)
-	o := pades.Options{Level: p.Level, Certificate: chain[0], Chain: chain[1:], Stamper: p.Stamper, TSAChain: p.TSAChain, Revocation: p.Revocation,
-		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, SignTime: s.o.Clock.Now()}}
-	sess, err := pades.Begin(ctx, out, in, n, o)
+	doc, err := s.prepare(ctx, p, chain, p.Level, name, in, n)
 	if err != nil {
 		return Request{}, err
 	}
-	prepared := make([]byte, sess.Prepared.Size)
-	if _, err := out.ReadAt(prepared, 0); err != nil {
-		return Request{}, kernel.Wrap(err, "signing: upload")
+	return s.submit(ctx, Submission{AccountID: accountID, CredentialID: cred.ID, Client: ownClient, Description: name,
+		Items: []Item{{Label: name, Hash: doc.session.ToSign()}}}, func(tx *db.Tx, r Request) error {
+		return keep(ctx, tx, r, []preparedPDF{doc})
+	})
+}
+
+// PDFDocument is a PDF an application sends to be signed.
+type PDFDocument struct {
+	Name  string      // what the holder reads; cleaned, ends in .pdf
+	Level pades.Level // the PAdES level to reach; the server's default when ""
+	Data  []byte
+}
+
+// PDFSubmission is an application's request to sign PDFs.
+type PDFSubmission struct {
+	AccountID    string
+	CredentialID string // "" for the holder's own
+	Client       string
+	Description  string
+	CallbackURL  string
+	Documents    []PDFDocument
+}
+
+// maxDocuments bounds the PDFs of one request: each is prepared while the
+// application waits.
+const maxDocuments = 100
+
+// ParseLevel reads a PAdES level as the CSC API names it ("Ades-B-LT",
+// any case) or as civitas does ("B-LT").
+func ParseLevel(s string) (pades.Level, bool) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	u = strings.TrimPrefix(u, "ADES-")
+	switch l := pades.Level(u); l {
+	case pades.LevelBB, pades.LevelBT, pades.LevelBLT, pades.LevelBLTA:
+		return l, true
 	}
-	sessJSON, err := json.Marshal(sess)
-	if err != nil {
-		return Request{}, kernel.Wrap(err, "signing: upload")
-	}
-	q, err := s.Submit(ctx, Submission{AccountID: accountID, CredentialID: cred.ID, Client: ownClient, Description: name,
-		Items: []Item{{Label: name, Hash: sess.ToSign()}}})
+	return "", false
+}
+
+// DocumentID names one PDF of a request to the application.
+func DocumentID(requestID string, idx int) string { return requestID + "-" + strconv.Itoa(idx+1) }
+
+// SubmitPDFs prepares each PDF once for the holder's credential — the
+// signature field and the byte-range digest that the key will sign — and
+// records a request whose documents are those digests, labelled with the
+// PDFs' names, for the holder to approve on their phone. The approval
+// signs nothing by itself: the application takes its SAD on its next poll
+// (HandOff) and finishes the PDFs with SignDocuments (CSC signDoc). The
+// PDFs together may be MaxFile bytes.
+func (s *Service) SubmitPDFs(ctx context.Context, sub PDFSubmission) (Request, error) {
+	p, err := s.pdf()
 	if err != nil {
 		return Request{}, err
 	}
+	if len(sub.Documents) == 0 || len(sub.Documents) > min(maxDocuments, s.o.MaxItems) {
+		return Request{}, kernel.E(kernel.Invalid, "signing.error.item_count", min(maxDocuments, s.o.MaxItems))
+	}
+	var total int64
+	for _, d := range sub.Documents {
+		if len(d.Data) == 0 {
+			return Request{}, kernel.E(kernel.Invalid, "signing.error.empty_file")
+		}
+		if d.Level != "" {
+			if _, ok := ParseLevel(string(d.Level)); !ok {
+				return Request{}, kernel.E(kernel.Invalid, "signing.error.level")
+			}
+		}
+		total += int64(len(d.Data))
+	}
+	if total > p.MaxFile {
+		return Request{}, kernel.E(kernel.Invalid, "signing.error.file_too_large", p.MaxFile>>20)
+	}
+	var cred Credential
+	if sub.CredentialID == "" {
+		cred, err = s.personalCredential(ctx, sub.AccountID)
+	} else {
+		cred, err = s.credential(ctx, sub.AccountID, sub.CredentialID)
+	}
+	if err != nil {
+		return Request{}, err
+	}
+	if cred.Status != CredentialActive {
+		return Request{}, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
+	}
+	if sub.CallbackURL != "" { // before the work of preparing
+		if err := CheckCallbackURL(sub.CallbackURL); err != nil {
+			return Request{}, err
+		}
+	}
+	chain, err := s.chainOf(ctx, p, cred)
+	if err != nil {
+		return Request{}, err
+	}
+	docs := make([]preparedPDF, len(sub.Documents))
+	items := make([]Item, len(sub.Documents))
+	for i, d := range sub.Documents {
+		level := p.Level
+		if d.Level != "" {
+			level, _ = ParseLevel(string(d.Level))
+		}
+		sum := sha256.Sum256(d.Data)
+		name := cleanName(d.Name)
+		if docs[i], err = s.prepare(ctx, p, chain, level, name, bytes.NewReader(d.Data), int64(len(d.Data))); err != nil {
+			return Request{}, err
+		}
+		docs[i].original = hex.EncodeToString(sum[:])
+		items[i] = Item{Label: name, Hash: docs[i].session.ToSign()}
+	}
+	return s.submit(ctx, Submission{AccountID: sub.AccountID, CredentialID: cred.ID, Client: sub.Client, Description: sub.Description,
+		Items: items, CallbackURL: sub.CallbackURL, handoff: HandoffPoll}, func(tx *db.Tx, r Request) error {
+		return keep(ctx, tx, r, docs)
+	})
+}
+
+// Document is one PDF of a request, as its application sees it.
+type Document struct {
+	ID     string
+	Name   string
+	Level  pades.Level
+	Digest []byte // what the holder approves: the signed attributes' SHA-256
+	Signed bool
+}
+
+// Documents lists the PDFs of a request its application submitted (none
+// for a request of hashes).
+func (s *Service) Documents(ctx context.Context, client, accountID, requestID string) ([]Document, error) {
+	docs, err := s.documents(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Document
+	for _, d := range docs {
+		if d.accountID != accountID {
+			return nil, errNoRequest()
+		}
+		out = append(out, Document{ID: DocumentID(requestID, d.idx), Name: d.name, Level: d.session.Level, Digest: d.session.ToSign(), Signed: d.signed})
+	}
+	return out, nil
+}
+
+// storedPDF is a row of signing_documents, without its files.
+type storedPDF struct {
+	idx       int
+	accountID string
+	name      string
+	original  string
+	session   pades.Session
+	signed    bool
+}
+
+// documents reads the PDFs of a request, in order.
+func (s *Service) documents(ctx context.Context, requestID string) ([]storedPDF, error) {
+	rows, err := s.o.DB.Query(ctx, `SELECT idx, account_id, name, original_sha256, session, signed_at FROM signing_documents WHERE request_id = ? ORDER BY idx`, requestID)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: documents")
+	}
+	defer rows.Close()
+	var out []storedPDF
+	for rows.Next() {
+		var d storedPDF
+		var sessJSON string
+		var signedAt int64
+		if err := rows.Scan(&d.idx, &d.accountID, &d.name, &d.original, &sessJSON, &signedAt); err != nil {
+			return nil, kernel.Wrap(err, "signing: documents")
+		}
+		if err := json.Unmarshal([]byte(sessJSON), &d.session); err != nil {
+			return nil, kernel.Wrap(err, "signing: documents")
+		}
+		d.signed = signedAt != 0
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// HandOff gives the application that submitted a request of PDFs the SAD
+// of its holder's approval: once, to the first poll after the approval,
+// within SADTTL of it, and only with a token of the same holder. It
+// returns "" when there is nothing to hand over (not approved yet, handed
+// over already, expired, or not such a request). Only the SAD's hash is
+// kept, as for every SAD.
+func (s *Service) HandOff(ctx context.Context, client, accountID, requestID string) (string, time.Time, error) {
+	var expires int64
+	err := s.o.DB.QueryRow(ctx, `SELECT sad_expires_at FROM signing_requests WHERE id = ? AND client = ? AND account_id = ? AND handoff = ? AND status = ? AND sad_hash IS NULL`,
+		requestID, client, accountID, HandoffPoll, RequestApproved).Scan(&expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, kernel.Wrap(err, "signing: hand off")
+	}
+	sad, err := newSAD(requestID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	handed := false
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO signing_documents (request_id, account_id, name, session, prepared, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			q.ID, accountID, name, string(sessJSON), prepared, kernel.Micros(tx.Now))
+		res, err := tx.Exec(ctx, `UPDATE signing_requests SET sad_hash = ? WHERE id = ? AND client = ? AND account_id = ? AND handoff = ? AND status = ? AND sad_hash IS NULL AND sad_expires_at > ?`,
+			sadHash(sad), requestID, client, accountID, HandoffPoll, RequestApproved, kernel.Micros(tx.Now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // another poll took it, or it expired
+		}
+		handed = true
+		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.request.hand_off", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"request": requestID, "client": client}})
 		return err
 	})
 	if err != nil {
-		return Request{}, kernel.Wrap(err, "signing: upload")
+		return "", time.Time{}, kernel.Wrap(err, "signing: hand off")
 	}
-	return q, nil
+	if !handed {
+		return "", time.Time{}, nil
+	}
+	return sad, time.UnixMicro(expires).UTC(), nil
 }
 
-func (s *Service) activeCredentialOf(ctx context.Context, accountID string) (Credential, error) {
-	creds, err := s.Credentials(ctx, accountID)
+// DocumentRef names one PDF of a request to sign: by its ID (DocumentID),
+// or by its content, the same file the application sent. Level, if set,
+// must be the level it was prepared for.
+type DocumentRef struct {
+	ID      string
+	Content []byte
+	Level   pades.Level
+}
+
+// DocumentSigning is an application's call to finish the PDFs of a request
+// with the SAD its holder's approval gave.
+type DocumentSigning struct {
+	Client       string
+	AccountID    string // the holder, as the application's token says
+	CredentialID string
+	SAD          string
+	Documents    []DocumentRef
+}
+
+// SignDocuments signs the PDFs of the SAD's request — all of them, each
+// once, in any order — and returns them signed at their level, in the
+// order asked. The SAD is checked and used up by SignHash, so it signs
+// nothing but the digests its holder approved. If finishing a PDF fails
+// after the signature (the time-stamping unit down), the application gets
+// it later with SignedDocument.
+func (s *Service) SignDocuments(ctx context.Context, d DocumentSigning) ([][]byte, error) {
+	p, err := s.pdf()
 	if err != nil {
-		return Credential{}, err
+		return nil, err
 	}
-	for _, c := range creds {
-		if c.Status == CredentialActive {
-			return c, nil
+	requestID, _, ok := strings.Cut(d.SAD, ".")
+	if !ok || len(requestID) > 40 || len(d.Documents) == 0 {
+		return nil, errBadSAD()
+	}
+	var accountID, client string
+	err = s.o.DB.QueryRow(ctx, `SELECT account_id, client FROM signing_requests WHERE id = ?`, requestID).Scan(&accountID, &client)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (accountID != d.AccountID || client != d.Client) {
+		return nil, errBadSAD()
+	}
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: sign documents")
+	}
+	stored, err := s.documents(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if len(stored) != len(d.Documents) {
+		return nil, errBadSAD()
+	}
+	order := make([]int, len(d.Documents))
+	used := make([]bool, len(stored))
+	hashes := make([][]byte, len(d.Documents))
+	for i, ref := range d.Documents {
+		k := -1
+		switch {
+		case ref.ID != "" && ref.Content == nil:
+			if n, err := strconv.Atoi(strings.TrimPrefix(ref.ID, requestID+"-")); err == nil && strings.HasPrefix(ref.ID, requestID+"-") && n >= 1 && n <= len(stored) {
+				k = n - 1
+			}
+		case ref.ID == "" && ref.Content != nil:
+			sum := sha256.Sum256(ref.Content)
+			for j, st := range stored {
+				if !used[j] && st.original == hex.EncodeToString(sum[:]) {
+					k = j
+					break
+				}
+			}
+		}
+		if k < 0 || used[k] {
+			return nil, errBadSAD()
+		}
+		if ref.Level != "" && ref.Level != stored[k].session.Level {
+			return nil, kernel.E(kernel.Invalid, "signing.error.level_mismatch", string(stored[k].session.Level))
+		}
+		used[k], order[i], hashes[i] = true, k, stored[k].session.ToSign()
+	}
+	ctx = kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID})
+	sigs, err := s.SignHash(ctx, HashSigning{Client: d.Client, CredentialID: d.CredentialID, SAD: d.SAD, Hashes: hashes})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(order))
+	for i, k := range order {
+		if out[i], err = s.finish(ctx, p, requestID, k, sigs[i]); err != nil {
+			return nil, err
 		}
 	}
-	return Credential{}, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
+	return out, nil
 }
 
-// HasDocument reports whether a holder's request is an uploaded PDF.
-func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) bool {
-	var n int
-	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_documents WHERE request_id = ? AND account_id = ?`, requestID, accountID).Scan(&n)
-	return err == nil && n == 1
+// finish completes one prepared PDF with its signature at its session's
+// level (time-stamp, DSS, document time-stamp) and keeps the result, or
+// returns the one kept.
+func (s *Service) finish(ctx context.Context, p *PDF, requestID string, idx int, signature []byte) ([]byte, error) {
+	var sessJSON string
+	var prepared, signed []byte
+	err := s.o.DB.QueryRow(ctx, `SELECT session, prepared, signed FROM signing_documents WHERE request_id = ? AND idx = ?`,
+		requestID, idx).Scan(&sessJSON, &prepared, &signed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoRequest()
+	}
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: document")
+	}
+	if len(signed) > 0 {
+		return signed, nil
+	}
+	var sess pades.Session
+	if err := json.Unmarshal([]byte(sessJSON), &sess); err != nil {
+		return nil, kernel.Wrap(err, "signing: document")
+	}
+	f, err := os.CreateTemp("", "civitas-signed-*.pdf")
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: document")
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.WriteAt(prepared, 0); err != nil {
+		return nil, kernel.Wrap(err, "signing: document")
+	}
+	size, err := pades.Complete(ctx, f, &sess, signature, pades.Options{Stamper: p.Stamper, Revocation: p.Revocation, TSAChain: p.TSAChain})
+	if err != nil {
+		return nil, err
+	}
+	signed = make([]byte, size)
+	if _, err := f.ReadAt(signed, 0); err != nil {
+		return nil, kernel.Wrap(err, "signing: document")
+	}
+	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE signing_documents SET signed = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, signed, kernel.Micros(tx.Now), requestID, idx)
+		return err
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: document")
+	}
+	return signed, nil
 }
 
-// SignedPDF returns an uploaded PDF once its holder signed it, completing
-// it at the level asked on first download (time-stamp, revocation
-// evidence); if that fails (the TSA down) the next download tries again.
-func (s *Service) SignedPDF(ctx context.Context, accountID, requestID string) (string, []byte, error) {
+// signedDocument returns PDF idx of request q once its holder signed it,
+// completing it on first call; if that fails (the TSA down) the next call
+// tries again.
+func (s *Service) signedDocument(ctx context.Context, q Request, idx int) (string, []byte, error) {
 	p, err := s.pdf()
 	if err != nil {
 		return "", nil, err
 	}
-	var name, sessJSON string
-	var prepared, signed []byte
-	err = s.o.DB.QueryRow(ctx, `SELECT name, session, prepared, signed FROM signing_documents WHERE request_id = ? AND account_id = ?`,
-		requestID, accountID).Scan(&name, &sessJSON, &prepared, &signed)
+	var name string
+	err = s.o.DB.QueryRow(ctx, `SELECT name FROM signing_documents WHERE request_id = ? AND idx = ?`, q.ID, idx).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, errNoRequest()
 	}
 	if err != nil {
 		return "", nil, kernel.Wrap(err, "signing: document")
 	}
-	if len(signed) > 0 {
-		return name, signed, nil
+	if q.Status != RequestDone || idx >= len(q.Items) || len(q.Items[idx].Signature) == 0 {
+		return "", nil, kernel.E(kernel.Conflict, "signing.error.not_signed")
+	}
+	signed, err := s.finish(ctx, p, q.ID, idx, q.Items[idx].Signature)
+	if err != nil {
+		return "", nil, err
+	}
+	return name, signed, nil
+}
+
+// HasDocument reports whether a holder's request is an uploaded PDF.
+func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) bool {
+	var n int
+	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_documents WHERE request_id = ? AND account_id = ?`, requestID, accountID).Scan(&n)
+	return err == nil && n > 0
+}
+
+// SignedPDF returns the first PDF of a holder's request once they signed
+// it, completing it at the level asked on first download.
+func (s *Service) SignedPDF(ctx context.Context, accountID, requestID string) (string, []byte, error) {
+	if _, err := s.pdf(); err != nil {
+		return "", nil, err
 	}
 	q, err := s.Request(ctx, accountID, requestID)
 	if err != nil {
 		return "", nil, err
 	}
-	if q.Status != RequestDone || len(q.Items) != 1 || len(q.Items[0].Signature) == 0 {
-		return "", nil, kernel.E(kernel.Conflict, "signing.error.not_signed")
-	}
-	var sess pades.Session
-	if err := json.Unmarshal([]byte(sessJSON), &sess); err != nil {
-		return "", nil, kernel.Wrap(err, "signing: document")
-	}
-	f, err := os.CreateTemp("", "civitas-signed-*.pdf")
-	if err != nil {
-		return "", nil, kernel.Wrap(err, "signing: document")
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if _, err := f.WriteAt(prepared, 0); err != nil {
-		return "", nil, kernel.Wrap(err, "signing: document")
-	}
-	size, err := pades.Complete(ctx, f, &sess, q.Items[0].Signature, pades.Options{Stamper: p.Stamper, Revocation: p.Revocation, TSAChain: p.TSAChain})
-	if err != nil {
-		return "", nil, err
-	}
-	signed = make([]byte, size)
-	if _, err := f.ReadAt(signed, 0); err != nil {
-		return "", nil, kernel.Wrap(err, "signing: document")
-	}
-	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE signing_documents SET signed = ?, signed_at = ? WHERE request_id = ?`, signed, kernel.Micros(tx.Now), requestID)
-		return err
-	})
-	if err != nil {
-		return "", nil, kernel.Wrap(err, "signing: document")
-	}
-	return name, signed, nil
+	return s.signedDocument(ctx, q, 0)
 }
 
-// Cleanup forgets uploaded PDFs a day old: the holder has downloaded them
-// or let them go. It returns how many.
+// SignedDocument returns one signed PDF of an application's request by
+// its document ID: what signDoc returned, again, or completed now if
+// signDoc could not finish it after signing.
+func (s *Service) SignedDocument(ctx context.Context, client, accountID, documentID string) (string, []byte, error) {
+	i := strings.LastIndexByte(documentID, '-')
+	if i <= 0 {
+		return "", nil, errNoRequest()
+	}
+	n, err := strconv.Atoi(documentID[i+1:])
+	if err != nil || n < 1 {
+		return "", nil, errNoRequest()
+	}
+	requestID := documentID[:i]
+	now := s.o.Clock.Now()
+	q, err := scanRequest(s.o.DB.QueryRow(ctx, `SELECT `+requestColumns+` FROM signing_requests WHERE id = ? AND client = ? AND account_id = ?`,
+		requestID, client, accountID), now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, errNoRequest()
+	}
+	if err != nil {
+		return "", nil, kernel.Wrap(err, "signing: document")
+	}
+	if q.Items, err = s.items(ctx, s.o.DB.Query, q.ID); err != nil {
+		return "", nil, err
+	}
+	return s.signedDocument(ctx, q, n-1)
+}
+
+// Cleanup forgets PDFs a day old (the holder or application has them, or
+// let them go) and webhook events finished a week ago. It returns how many
+// rows went.
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
@@ -241,6 +625,12 @@ func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 			return err
 		}
 		n, _ = res.RowsAffected()
+		res, err = tx.Exec(ctx, `DELETE FROM signing_webhooks WHERE state <> ? AND done_at > 0 AND done_at < ?`, webhookPending, kernel.Micros(tx.Now.Add(-webhookKept)))
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		n += k
 		return nil
 	})
 	return n, err

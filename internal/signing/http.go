@@ -89,15 +89,38 @@ func (h *pages) credentials(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
+	// One usable credential of one's own, and one per post.
 	usable := false
+	held := map[string]bool{}
 	for _, c := range creds {
-		usable = usable || c.Status != CredentialDisabled
+		if c.Status == CredentialDisabled {
+			continue
+		}
+		if c.Capacity.Official() {
+			held[c.Capacity.AgencyCode] = true
+		} else {
+			usable = true
+		}
+	}
+	var posts []Capacity
+	if sess.ACR == levelTwo {
+		all, err := h.s.Posts(r.Context(), sess.AccountID)
+		if err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+		for _, p := range all {
+			if !held[p.AgencyCode] {
+				posts = append(posts, p)
+			}
+		}
 	}
 	h.pages.Render(w, r, http.StatusOK, "credentials", struct {
 		Credentials []Credential
 		CanEnrol    bool
+		Posts       []Capacity // the posts the holder may enrol a credential for
 		Notice      string
-	}{creds, !usable && sess.ACR == levelTwo, notice(r)})
+	}{creds, !usable && sess.ACR == levelTwo, posts, notice(r)})
 }
 
 // notice maps ?done= to a message key, never echoing the query.
@@ -109,6 +132,8 @@ func notice(r *http.Request) string {
 		return "signing.notice.activated"
 	case "signed":
 		return "signing.notice.signed"
+	case "approved":
+		return "signing.notice.approved"
 	case "refused":
 		return "signing.notice.refused"
 	}
@@ -124,13 +149,16 @@ func (h *pages) enrol(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, kernel.E(kernel.Forbidden, "signing.error.level2_session"))
 		return
 	}
+	// agency, if given, asks for an official's credential at that post;
+	// without, the holder's own.
+	agency := r.PostFormValue("agency")
 	creds, err := h.s.Credentials(r.Context(), sess.AccountID)
 	if err != nil {
 		h.web.Error(w, r, err)
 		return
 	}
 	for _, c := range creds {
-		if c.Status != CredentialDisabled {
+		if c.Status != CredentialDisabled && c.Capacity.AgencyCode == agency {
 			http.Redirect(w, r, "/account/signing", http.StatusSeeOther) // one usable credential is enough; a second click is not an error
 			return
 		}
@@ -141,7 +169,12 @@ func (h *pages) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
-	if _, err := h.s.Enrol(ctx, sess.AccountID, citizenID, unit); err != nil {
+	if agency != "" {
+		_, err = h.s.EnrolOfficial(ctx, sess.AccountID, citizenID, unit, agency)
+	} else {
+		_, err = h.s.Enrol(ctx, sess.AccountID, citizenID, unit)
+	}
+	if err != nil {
 		h.web.Error(w, r, err)
 		return
 	}
@@ -187,11 +220,18 @@ func (h *pages) request(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
+	// The holder sees in which capacity they sign: their own name, or a post.
+	c, err := h.s.credential(r.Context(), sess.AccountID, q.CredentialID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
 	h.pages.Render(w, r, http.StatusOK, "request", struct {
 		Request  Request
 		Until    string
-		Document bool
-	}{q, q.ExpiresAt.Local().Format(time.RFC3339), h.s.HasDocument(r.Context(), sess.AccountID, q.ID)})
+		Document bool // the holder's own upload, to download once signed
+		Capacity Capacity
+	}{q, q.ExpiresAt.Local().Format(time.RFC3339), q.Client == ownClient && h.s.HasDocument(r.Context(), sess.AccountID, q.ID), c.Capacity})
 }
 
 func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
@@ -200,18 +240,53 @@ func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
-	if err := h.s.ApproveAndSign(ctx, sess.AccountID, r.PathValue("id"), r.PostFormValue("code")); err != nil {
+	q, err := h.s.Request(r.Context(), sess.AccountID, r.PathValue("id"))
+	if err != nil {
 		h.web.Error(w, r, err)
+		return
+	}
+	if err := h.s.ApproveAndSign(ctx, sess.AccountID, q.ID, r.PostFormValue("code")); err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	if q.Handoff == HandoffPoll {
+		// The application signs with the approval, in a moment.
+		http.Redirect(w, r, "/sign?done=approved", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/sign?done=signed", http.StatusSeeOther)
 }
 
 func (h *pages) uploadForm(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.session(w, r); !ok {
+	sess, ok := h.session(w, r)
+	if !ok {
 		return
 	}
-	h.pages.Render(w, r, http.StatusOK, "upload", struct{ MaxMiB int64 }{h.s.MaxFile() >> 20})
+	creds, err := h.s.Credentials(r.Context(), sess.AccountID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	// A holder with more than one active credential (their own and an
+	// official's) chooses the capacity they sign in.
+	var active, official []Credential
+	for _, c := range creds {
+		switch {
+		case c.Status != CredentialActive:
+		case c.Capacity.Official():
+			official = append(official, c)
+		default:
+			active = append(active, c) // their own first: the default
+		}
+	}
+	active = append(active, official...)
+	if len(active) < 2 {
+		active = nil
+	}
+	h.pages.Render(w, r, http.StatusOK, "upload", struct {
+		MaxMiB      int64
+		Credentials []Credential
+	}{h.s.MaxFile() >> 20, active})
 }
 
 // upload takes a PDF the holder wants to sign and sends them to approve it,
@@ -233,7 +308,7 @@ func (h *pages) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
-	q, err := h.s.UploadPDF(ctx, sess.AccountID, hdr.Filename, f)
+	q, err := h.s.UploadPDF(ctx, sess.AccountID, r.PostFormValue("credential"), hdr.Filename, f)
 	if err != nil {
 		h.web.Error(w, r, err)
 		return

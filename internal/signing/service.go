@@ -11,7 +11,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"math/big"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"civitas/internal/audit"
 	"civitas/internal/db"
 	"civitas/internal/kernel"
+	"civitas/internal/sealed"
 )
 
 // Keys is what signing needs of the CA: certify a new key for a level-2
@@ -48,12 +51,25 @@ type Options struct {
 	SADTTL time.Duration
 	// MaxItems bounds the hashes of one request; default 1000.
 	MaxItems int
-	// PDF lets holders upload PDFs to sign themselves; nil turns that off.
+	// PDF lets holders upload PDFs to sign themselves, and applications
+	// send PDFs to sign (signDoc); nil turns that off.
 	PDF *PDF
+	// Officials lets officials enrol a credential in their capacity; nil
+	// turns that off.
+	Officials Officials
+	// Box seals the applications' webhook secrets; nil turns webhooks off
+	// (a request with a callback_url is then refused).
+	Box *sealed.Box
+	// Logger logs webhook deliveries and internal errors of the CSC API.
+	Logger *slog.Logger
 }
 
 // Service is remote signing.
-type Service struct{ o Options }
+type Service struct {
+	o     Options
+	hooks *http.Client  // delivers webhooks
+	nudge chan struct{} // wakes the webhook worker when an event is written
+}
 
 // New checks o and makes the service.
 func New(o Options) (*Service, error) {
@@ -69,7 +85,10 @@ func New(o Options) (*Service, error) {
 	if o.MaxItems <= 0 {
 		o.MaxItems = 1000
 	}
-	return &Service{o: o}, nil
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{o: o, hooks: webhookClient(), nudge: make(chan struct{}, 1)}, nil
 }
 
 // Credential states: issued (certificate made, waiting for its holder to
@@ -99,6 +118,9 @@ type Credential struct {
 	CreatedAt   time.Time
 	ActivatedAt time.Time
 	Signatures  int64
+	// Capacity is the post an official's credential signs in; zero for a
+	// citizen's own.
+	Capacity Capacity
 }
 
 // Item is one document to sign: a label the holder reads and its hash,
@@ -121,7 +143,16 @@ type Request struct {
 	Count        int
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
+	CallbackURL  string // where the application is told of the decision; "" for none
+	// Handoff is HandoffPoll when the approval's SAD goes to the
+	// application (it polls for it, then calls signDoc); "" when the
+	// approval signs at once.
+	Handoff string
 }
+
+// HandoffPoll marks a request whose approval hands its SAD to the
+// application on its next poll rather than signing at once.
+const HandoffPoll = "poll"
 
 func errNoCredential() error { return kernel.E(kernel.NotFound, "signing.error.no_credential") }
 func errNoRequest() error    { return kernel.E(kernel.NotFound, "signing.error.no_request") }
@@ -139,21 +170,7 @@ func (s *Service) Enrol(ctx context.Context, accountID, citizenID, unitCode stri
 	if err != nil {
 		return Credential{}, err
 	}
-	c := Credential{ID: kernel.NewID(), AccountID: accountID, Serial: strings.ToLower(cert.SerialNumber.Text(16)), Status: CredentialIssued}
-	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		c.CreatedAt = tx.Now
-		if _, err := tx.Exec(ctx, `INSERT INTO signing_credentials (id, account_id, unit_code, cert_serial, status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.ID, accountID, unitCode, c.Serial, c.Status, kernel.Micros(tx.Now)); err != nil {
-			return err
-		}
-		_, err := audit.Append(ctx, tx, audit.Entry{Action: "signing.credential.enrol", SubjectType: "account", SubjectID: accountID,
-			Details: map[string]any{"credential": c.ID, "serial": c.Serial}})
-		return err
-	})
-	if err != nil {
-		return Credential{}, kernel.Wrap(err, "signing: enrol")
-	}
-	return c, nil
+	return s.record(ctx, accountID, unitCode, cert, Capacity{})
 }
 
 // Activate lets the holder take their credential into use, confirming with
@@ -186,7 +203,7 @@ func (s *Service) Activate(ctx context.Context, accountID, credentialID, code st
 
 // Credentials lists a holder's credentials, newest first.
 func (s *Service) Credentials(ctx context.Context, accountID string) ([]Credential, error) {
-	rows, err := s.o.DB.Query(ctx, `SELECT id, account_id, cert_serial, status, created_at, activated_at, signatures
+	rows, err := s.o.DB.Query(ctx, `SELECT `+credentialColumns+`
 		FROM signing_credentials WHERE account_id = ? ORDER BY created_at DESC, id`, accountID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: credentials")
@@ -205,10 +222,13 @@ func (s *Service) Credentials(ctx context.Context, accountID string) ([]Credenti
 
 type scanner interface{ Scan(...any) error }
 
+const credentialColumns = `id, account_id, cert_serial, status, created_at, activated_at, signatures, agency_code, agency_name, title`
+
 func scanCredential(r scanner) (Credential, error) {
 	var c Credential
 	var created, activated int64
-	if err := r.Scan(&c.ID, &c.AccountID, &c.Serial, &c.Status, &created, &activated, &c.Signatures); err != nil {
+	if err := r.Scan(&c.ID, &c.AccountID, &c.Serial, &c.Status, &created, &activated, &c.Signatures,
+		&c.Capacity.AgencyCode, &c.Capacity.AgencyName, &c.Capacity.Title); err != nil {
 		return c, err
 	}
 	c.CreatedAt = time.UnixMicro(created).UTC()
@@ -220,7 +240,7 @@ func scanCredential(r scanner) (Credential, error) {
 
 // credential returns a holder's credential; another holder's is NotFound.
 func (s *Service) credential(ctx context.Context, accountID, id string) (Credential, error) {
-	c, err := scanCredential(s.o.DB.QueryRow(ctx, `SELECT id, account_id, cert_serial, status, created_at, activated_at, signatures
+	c, err := scanCredential(s.o.DB.QueryRow(ctx, `SELECT `+credentialColumns+`
 		FROM signing_credentials WHERE id = ? AND account_id = ?`, id, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Credential{}, errNoCredential()
@@ -238,6 +258,11 @@ type Submission struct {
 	Client       string
 	Description  string
 	Items        []Item
+	// CallbackURL, if not "", is where the application is told when the
+	// holder approves or refuses, or the request expires (see webhooks.go).
+	CallbackURL string
+
+	handoff string // HandoffPoll for PDFs the application finishes with signDoc
 }
 
 func validHash(h []byte) bool { return len(h) == 32 || len(h) == 48 || len(h) == 64 }
@@ -249,8 +274,22 @@ func validText(s string, max int) bool {
 // Submit records a request to sign, waiting for the holder. The credential
 // must be the holder's and active.
 func (s *Service) Submit(ctx context.Context, sub Submission) (Request, error) {
+	return s.submit(ctx, sub, nil)
+}
+
+// submit is Submit, running also with in the same transaction (the
+// prepared PDFs of SubmitPDFs are recorded with their request, or neither).
+func (s *Service) submit(ctx context.Context, sub Submission, with func(*db.Tx, Request) error) (Request, error) {
 	if !validText(sub.Client, 200) || !validText(sub.Description, 500) {
 		return Request{}, kernel.E(kernel.Invalid, "signing.error.bad_request")
+	}
+	if sub.CallbackURL != "" {
+		if err := CheckCallbackURL(sub.CallbackURL); err != nil {
+			return Request{}, err
+		}
+		if s.o.Box == nil {
+			return Request{}, kernel.E(kernel.Unavailable, "signing.error.no_webhooks")
+		}
 	}
 	if len(sub.Items) == 0 || len(sub.Items) > s.o.MaxItems {
 		return Request{}, kernel.E(kernel.Invalid, "signing.error.item_count", s.o.MaxItems)
@@ -272,13 +311,19 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Request, error) {
 	// Time-ordered: requests are written, approved and signed while new,
 	// so their rows stay on a few hot pages.
 	r := Request{ID: kernel.NewOrderedID(s.o.Clock.Now()), CredentialID: c.ID, AccountID: c.AccountID, Client: sub.Client, Description: sub.Description,
-		Status: RequestPending, Items: sub.Items, Count: len(sub.Items)}
+		Status: RequestPending, Items: sub.Items, Count: len(sub.Items), CallbackURL: sub.CallbackURL, Handoff: sub.handoff}
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		r.CreatedAt, r.ExpiresAt = tx.Now, tx.Now.Add(s.o.RequestTTL)
-		if _, err := tx.Exec(ctx, `INSERT INTO signing_requests (id, credential_id, account_id, client, description, status, items, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.CredentialID, r.AccountID, r.Client, r.Description, r.Status, r.Count,
-			kernel.Micros(r.CreatedAt), kernel.Micros(r.ExpiresAt)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO signing_requests (id, credential_id, account_id, client, description, status, items, created_at, expires_at, callback_url, handoff)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.CredentialID, r.AccountID, r.Client, r.Description, r.Status, r.Count,
+			kernel.Micros(r.CreatedAt), kernel.Micros(r.ExpiresAt), r.CallbackURL, r.Handoff); err != nil {
 			return err
+		}
+		if r.CallbackURL != "" {
+			// The application can fetch its secret before the first event.
+			if _, err := s.webhookSecrets(ctx, tx, r.Client); err != nil {
+				return err
+			}
 		}
 		for i, it := range sub.Items {
 			if _, err := tx.Exec(ctx, `INSERT INTO signing_items (request_id, idx, label, hash) VALUES (?, ?, ?, ?)`,
@@ -286,20 +331,28 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Request, error) {
 				return err
 			}
 		}
+		if with != nil {
+			return with(tx, r)
+		}
 		return nil
 	})
 	if err != nil {
+		var ke *kernel.Error
+		if errors.As(err, &ke) {
+			return Request{}, err
+		}
 		return Request{}, kernel.Wrap(err, "signing: submit")
 	}
 	return r, nil
 }
 
-const requestColumns = `id, credential_id, account_id, client, description, status, items, created_at, expires_at`
+const requestColumns = `id, credential_id, account_id, client, description, status, items, created_at, expires_at, callback_url, handoff`
 
 func scanRequest(r scanner, now time.Time) (Request, error) {
 	var q Request
 	var created, expires int64
-	if err := r.Scan(&q.ID, &q.CredentialID, &q.AccountID, &q.Client, &q.Description, &q.Status, &q.Count, &created, &expires); err != nil {
+	if err := r.Scan(&q.ID, &q.CredentialID, &q.AccountID, &q.Client, &q.Description, &q.Status, &q.Count, &created, &expires,
+		&q.CallbackURL, &q.Handoff); err != nil {
 		return q, err
 	}
 	q.CreatedAt, q.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
@@ -385,6 +438,14 @@ func (s *Service) Approve(ctx context.Context, accountID, requestID, code string
 	if err != nil {
 		return "", err
 	}
+	return s.approve(ctx, q, code, true)
+}
+
+// approve records the holder's consent to q. With mint, it makes the SAD
+// and returns it; without, the approval waits for its application to take
+// the SAD on its next poll (HandOff), within the same SADTTL.
+func (s *Service) approve(ctx context.Context, q Request, code string, mint bool) (string, error) {
+	accountID := q.AccountID
 	if q.Status != RequestPending {
 		return "", kernel.E(kernel.Conflict, "signing.error.not_pending")
 	}
@@ -392,17 +453,18 @@ func (s *Service) Approve(ctx context.Context, accountID, requestID, code string
 		map[string]string{"request": q.ID, "client": q.Client, "documents": strconv.Itoa(q.Count)}); err != nil {
 		return "", err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", kernel.Wrap(err, "signing: SAD")
+	var sad string
+	var stored sql.NullString // NULL: the SAD is made when the application takes it
+	if mint {
+		var err error
+		if sad, err = newSAD(q.ID); err != nil {
+			return "", err
+		}
+		stored = sql.NullString{String: sadHash(sad), Valid: true}
 	}
-	// The request's ID travels in the SAD, so using it is a lookup by
-	// primary key (recent, hot pages) rather than through an index of
-	// random hashes; the secret part is what proves the approval.
-	sad := q.ID + "." + base64.RawURLEncoding.EncodeToString(raw)
-	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ?, sad_hash = ?, sad_expires_at = ?
-			WHERE id = ? AND account_id = ? AND status = ? AND expires_at > ?`, RequestApproved, kernel.Micros(tx.Now), sadHash(sad),
+			WHERE id = ? AND account_id = ? AND status = ? AND expires_at > ?`, RequestApproved, kernel.Micros(tx.Now), stored,
 			kernel.Micros(tx.Now.Add(s.o.SADTTL)), q.ID, accountID, RequestPending, kernel.Micros(tx.Now))
 		if err != nil {
 			return err
@@ -410,19 +472,36 @@ func (s *Service) Approve(ctx context.Context, accountID, requestID, code string
 		if n, _ := res.RowsAffected(); n != 1 {
 			return kernel.E(kernel.Conflict, "signing.error.not_pending")
 		}
-		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.request.approve", SubjectType: "account", SubjectID: accountID,
-			Details: map[string]any{"request": q.ID, "client": q.Client, "documents": q.Count}})
-		return err
+		if _, err := audit.Append(ctx, tx, audit.Entry{Action: "signing.request.approve", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"request": q.ID, "client": q.Client, "documents": q.Count}}); err != nil {
+			return err
+		}
+		return s.enqueueEvent(ctx, tx, q.ID, q.Client, q.CallbackURL, RequestApproved)
 	})
 	if err != nil {
 		return "", err
 	}
+	s.wake(q.CallbackURL)
 	return sad, nil
 }
 
-// Refuse is the holder saying no; the application learns it by polling.
+// newSAD makes a SAD for a request. The request's ID travels in it, so
+// using it is a lookup by primary key (recent, hot pages) rather than
+// through an index of random hashes; the secret part is what proves the
+// approval.
+func newSAD(requestID string) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", kernel.Wrap(err, "signing: SAD")
+	}
+	return requestID + "." + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// Refuse is the holder saying no; the application learns it by polling,
+// or from its webhook.
 func (s *Service) Refuse(ctx context.Context, accountID, requestID string) error {
-	return s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+	var callback string
+	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ? WHERE id = ? AND account_id = ? AND status = ?`,
 			RequestRefused, kernel.Micros(tx.Now), requestID, accountID, RequestPending)
 		if err != nil {
@@ -436,10 +515,20 @@ func (s *Service) Refuse(ctx context.Context, accountID, requestID string) error
 			}
 			return kernel.E(kernel.Conflict, "signing.error.not_pending")
 		}
-		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.request.refuse", SubjectType: "account", SubjectID: accountID,
-			Details: map[string]any{"request": requestID}})
-		return err
+		if _, err := audit.Append(ctx, tx, audit.Entry{Action: "signing.request.refuse", SubjectType: "account", SubjectID: accountID,
+			Details: map[string]any{"request": requestID}}); err != nil {
+			return err
+		}
+		var client string
+		if err := tx.QueryRow(ctx, `SELECT client, callback_url FROM signing_requests WHERE id = ?`, requestID).Scan(&client, &callback); err != nil {
+			return err
+		}
+		return s.enqueueEvent(ctx, tx, requestID, client, callback, RequestRefused)
 	})
+	if err == nil {
+		s.wake(callback)
+	}
+	return err
 }
 
 func sadHash(sad string) string {
@@ -485,17 +574,38 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	if !ok || len(reqID) > 40 {
 		return nil, errBadSAD()
 	}
+	// One read: the request, its credential and its hashes (one row each).
+	rows, err := s.o.DB.Query(ctx, `SELECT r.id, r.credential_id, r.client, r.account_id, r.status, r.sad_hash, r.sad_expires_at,
+		c.cert_serial, c.status, i.idx, i.hash
+		FROM signing_requests r JOIN signing_credentials c ON c.id = r.credential_id JOIN signing_items i ON i.request_id = r.id
+		WHERE r.id = ? ORDER BY i.idx`, reqID)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: sign")
+	}
 	var id, credID, client, accountID, status, serial, credStatus string
 	var stored sql.NullString
 	var sadExpires int64
-	err := s.o.DB.QueryRow(ctx, `SELECT r.id, r.credential_id, r.client, r.account_id, r.status, r.sad_hash, r.sad_expires_at, c.cert_serial, c.status
-		FROM signing_requests r JOIN signing_credentials c ON c.id = r.credential_id WHERE r.id = ?`,
-		reqID).Scan(&id, &credID, &client, &accountID, &status, &stored, &sadExpires, &serial, &credStatus)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errBadSAD()
+	index := make(map[string]int, len(h.Hashes)) // approved hash -> its item
+	for rows.Next() {
+		var idx int
+		var hash string
+		if err := rows.Scan(&id, &credID, &client, &accountID, &status, &stored, &sadExpires, &serial, &credStatus, &idx, &hash); err != nil {
+			rows.Close()
+			return nil, kernel.Wrap(err, "signing: sign")
+		}
+		raw, err := base64.StdEncoding.DecodeString(hash)
+		if err != nil {
+			rows.Close()
+			return nil, kernel.Wrap(err, "signing: sign")
+		}
+		index[string(raw)] = idx
 	}
-	if err != nil {
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, kernel.Wrap(err, "signing: sign")
+	}
+	if id == "" {
+		return nil, errBadSAD()
 	}
 	if !stored.Valid || subtle.ConstantTimeCompare([]byte(stored.String), []byte(sh)) != 1 {
 		return nil, errBadSAD()
@@ -506,12 +616,17 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	if credStatus != CredentialActive {
 		return nil, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
 	}
-	items, err := s.items(ctx, s.o.DB.Query, id)
-	if err != nil {
-		return nil, err
-	}
-	if !sameHashes(items, h.Hashes) {
+	// Exactly the approved hashes, each once, in any order (approved
+	// hashes are distinct: Submit refuses duplicates).
+	if len(index) != len(h.Hashes) {
 		return nil, errBadSAD()
+	}
+	seen := make(map[string]bool, len(h.Hashes))
+	for _, d := range h.Hashes {
+		if _, ok := index[string(d)]; !ok || seen[string(d)] {
+			return nil, errBadSAD()
+		}
+		seen[string(d)] = true
 	}
 	sn, _ := new(big.Int).SetString(serial, 16)
 	signer, _, err := s.o.Keys.Signer(ctx, sn)
@@ -523,10 +638,6 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 		if out[i], err = signer.Sign(rand.Reader, digest, h.Hash); err != nil {
 			return nil, kernel.Wrap(err, "signing: sign")
 		}
-	}
-	index := make(map[string]int, len(items))
-	for i, it := range items {
-		index[string(it.Hash)] = i
 	}
 	actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID})
 	err = s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
@@ -549,7 +660,7 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 			entries[i] = audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
 				Details: map[string]any{"request": id, "client": client, "hash": hex.EncodeToString(digest)}}
 		}
-		if _, err := audit.AppendMany(actx, tx, entries); err != nil {
+		if err := audit.Queue(actx, tx, entries...); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
@@ -562,34 +673,23 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	return out, nil
 }
 
-// sameHashes: the hashes to sign are exactly the approved ones, each once,
-// in any order.
-func sameHashes(items []Item, hashes [][]byte) bool {
-	if len(items) != len(hashes) {
-		return false
-	}
-	want := make(map[string]bool, len(items))
-	for _, it := range items {
-		want[string(it.Hash)] = true
-	}
-	for _, h := range hashes {
-		if !want[string(h)] {
-			return false
-		}
-		delete(want, string(h))
-	}
-	return len(want) == 0
-}
-
 // ApproveAndSign is the holder approving on their phone page for an
 // application that waits for the result (it polls Results): the approval's
 // SAD is used at once, here, for exactly the request's hashes.
+//
+// A request whose SAD goes to its application (HandoffPoll: PDFs the
+// application finishes with signDoc) is only approved here; the
+// application takes the SAD on its next poll.
 func (s *Service) ApproveAndSign(ctx context.Context, accountID, requestID, code string) error {
 	q, err := s.Request(ctx, accountID, requestID)
 	if err != nil {
 		return err
 	}
-	sad, err := s.Approve(ctx, accountID, requestID, code)
+	if q.Handoff == HandoffPoll {
+		_, err := s.approve(ctx, q, code, false)
+		return err
+	}
+	sad, err := s.approve(ctx, q, code, true)
 	if err != nil {
 		return err
 	}

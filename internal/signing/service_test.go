@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"strings"
 	"sync"
@@ -36,6 +37,50 @@ func (holders) Holder(_ context.Context, citizenID string) (pki.Holder, error) {
 		level = 1
 	}
 	return pki.Holder{AccountID: "acct-" + citizenID[10:], CitizenID: citizenID, Name: "Trần Thị Bình", Level: level}, nil
+}
+
+// The registry of officials, for the tests: acct-05 (citizen 001090000005)
+// is chairman of the commune's people's committee; nobody else holds a
+// post.
+const (
+	testAgency     = "UBND-00001"
+	testAgencyName = "Ủy ban nhân dân xã Tân Phú"
+	testTitle      = "Chủ tịch"
+)
+
+func (h holders) Official(ctx context.Context, citizenID, agencyCode string) (pki.Official, error) {
+	holder, err := h.Holder(ctx, citizenID)
+	if err != nil {
+		return pki.Official{}, err
+	}
+	if citizenID != "001090000005" || agencyCode != testAgency {
+		return pki.Official{}, kernel.E(kernel.Forbidden, "error.identity.not_officer")
+	}
+	return pki.Official{Holder: holder, AgencyCode: testAgency, AgencyName: testAgencyName, Role: testTitle}, nil
+}
+
+func (holders) Agency(_ context.Context, code string) (pki.Agency, error) {
+	if code != testAgency {
+		return pki.Agency{}, kernel.E(kernel.NotFound, "error.not_found")
+	}
+	return pki.Agency{Code: testAgency, Name: testAgencyName}, nil
+}
+
+// officials adapts the CA and the registry to what signing needs, as app does.
+type officials struct{ s *pki.Service }
+
+var _ signing.Officials = officials{}
+
+func (officials) Posts(_ context.Context, accountID string) ([]signing.Capacity, error) {
+	if accountID != "acct-05" {
+		return nil, nil
+	}
+	return []signing.Capacity{{AgencyCode: testAgency, AgencyName: testAgencyName, Title: testTitle}}, nil
+}
+
+func (o officials) IssueOfficial(ctx context.Context, citizenID, agencyCode string) (*x509.Certificate, error) {
+	issued, err := o.s.IssueOfficial(ctx, citizenID, agencyCode)
+	return issued.Cert, err
 }
 
 // keys adapts the real CA to what signing needs, as app does.
@@ -69,26 +114,69 @@ type env struct {
 	d     *db.DB
 	clock *kernel.ManualClock
 	ca    *pki.Service
+	box   *sealed.Box
+	logs  *logBuffer // what the services log
 	s     *signing.Service
+}
+
+// logBuffer collects log lines from concurrent deliveries.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), d: dbtest.Open(t), clock: kernel.NewManualClock(time.Now())}
-	box, _ := sealed.New(bytes.Repeat([]byte{7}, sealed.KeySize))
+	e := &env{t: t, ctx: context.Background(), d: dbtest.Open(t), clock: kernel.NewManualClock(time.Now()), logs: &logBuffer{}}
+	e.box, _ = sealed.New(bytes.Repeat([]byte{7}, sealed.KeySize))
 	var err error
-	e.ca, err = pki.New(e.ctx, pki.Options{DB: e.d, Clock: e.clock, Keys: pki.Software{DB: e.d, Box: box, Clock: e.clock}, Holders: holders{}})
+	e.ca, err = pki.New(e.ctx, pki.Options{DB: e.d, Clock: e.clock, Keys: pki.Software{DB: e.d, Box: e.box, Clock: e.clock}, Holders: holders{}, Organisations: holders{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.ca.Init(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.s, err = signing.New(signing.Options{DB: e.d, Clock: e.clock, Keys: keys{e.ca}, Confirm: &confirmer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.s = e.service(nil)
 	return e
+}
+
+// service makes a signing service on e's database, with webhooks and
+// officials' credentials, and PDFs when pdf is not nil.
+func (e *env) service(pdf *signing.PDF) *signing.Service {
+	e.t.Helper()
+	s, err := signing.New(signing.Options{DB: e.d, Clock: e.clock, Keys: keys{e.ca}, Confirm: &confirmer{}, PDF: pdf,
+		Officials: officials{e.ca}, Box: e.box, Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// withPDF turns on PDFs, with the CA's online services (time-stamps, OCSP)
+// for the levels above B-B.
+func (e *env) withPDF() {
+	e.t.Helper()
+	if err := e.ca.StartOnline(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	tsaChain, err := e.ca.TSAChain()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.s = e.service(&signing.PDF{Chain: e.ca.Chain, Stamper: e.ca.Stamper(), Revocation: e.ca, TSAChain: tsaChain, MaxFile: 1 << 20})
 }
 
 // active enrols and activates a credential for acct-NN.
