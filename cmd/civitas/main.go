@@ -36,6 +36,7 @@ Usage:
   civitas ca init|export, cert issue|revoke   (trust services; see --help)
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
+  civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -75,6 +76,7 @@ func commands() map[string]command {
 		"cert":     certCommand(),
 		"seal":     sealCommand(),
 		"verify":   verifyCommand(),
+		"trust":    trustCommand(),
 	}
 }
 

@@ -13,35 +13,46 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"civitas/internal/config"
 	"civitas/internal/i18n"
+	"civitas/internal/kernel"
 	"civitas/internal/pades"
 	"civitas/internal/pdf"
 	"civitas/internal/pki"
 )
 
 // sealCommand is the fixed contract for agencies' automated issuance:
-// civitas seal --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA] [--visible]
+// civitas seal --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA] [--visible [--seal-image FILE]]
+// With --out ending in .p7s it signs any file beside it instead (seal_detached.go).
 func sealCommand() command {
 	var agency, in, out, level, reason string
 	var visible bool
+	var sealImage string
 	return command{
 		name:  "seal",
-		usage: "civitas seal --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA] [--visible]",
+		usage: "civitas seal --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA] [--visible [--seal-image FILE]] | civitas seal --data DIR --agency CODE --in FILE --out FILE.p7s [--level B-B|B-T]",
 		bind: func(fs *flag.FlagSet, c *config.Config) {
 			c.BindStorage(fs)
 			fs.StringVar(&agency, "agency", "", "`code` of the agency whose seal signs (issued on first use)")
-			fs.StringVar(&in, "in", "", "the PDF `file` to seal")
-			fs.StringVar(&out, "out", "", "where to write the sealed PDF (`file`)")
-			fs.StringVar(&level, "level", "B-LT", "PAdES baseline `level`: B-B, B-T, B-LT or B-LTA")
+			fs.StringVar(&in, "in", "", "the PDF `file` to seal (any file when --out ends in .p7s)")
+			fs.StringVar(&out, "out", "", "where to write the sealed PDF (`file`); a name ending in .p7s gets a detached CAdES signature of --in instead, at B-B or B-T")
+			fs.StringVar(&level, "level", "", "baseline `level`: B-B, B-T, B-LT or B-LTA for a PDF (default B-LT); B-B or B-T for a .p7s (default B-T)")
 			fs.StringVar(&reason, "reason", "", "reason written into the signature (`text`)")
-			fs.BoolVar(&visible, "visible", false, "draw the seal on the first page (not available yet)")
+			fs.BoolVar(&visible, "visible", false, "draw the seal at the bottom right of the first page: the agency, the signing time, the reason")
+			fs.StringVar(&sealImage, "seal-image", "", "with --visible: a PNG or JPEG `file` of the seal, drawn beside the text")
 		},
 		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
 			if len(args) != 0 || agency == "" || in == "" || out == "" {
 				return usageError("--agency, --in and --out are required")
+			}
+			if level == "" {
+				level = "B-LT"
+				if wantsDetached(out) {
+					level = "B-T"
+				}
 			}
 			lv := pades.Level(level)
 			switch lv {
@@ -49,8 +60,20 @@ func sealCommand() command {
 			default:
 				return usageError("--level must be B-B, B-T, B-LT or B-LTA")
 			}
+			if wantsDetached(out) { // a detached CAdES signature of any file: seal_detached.go
+				return sealDetached(ctx, c, detachedSeal{agency: agency, in: in, out: out, level: lv, reason: reason, visible: visible || sealImage != ""}, stdout)
+			}
+			if sealImage != "" && !visible {
+				return usageError("--seal-image needs --visible")
+			}
+			var look *pdf.Appearance
 			if visible {
-				return usageError("--visible: a visible seal appearance is not available yet; the seal is invisible and shows in every PDF reader's signature panel")
+				// Font and image are read before any key is touched, so a
+				// machine without fonts fails at once.
+				var err error
+				if look, err = sealAppearance(sealImage); err != nil {
+					return err
+				}
 			}
 			src, err := os.Open(in)
 			if err != nil {
@@ -90,6 +113,10 @@ func sealCommand() command {
 			defer tmp.Close()
 			o := pades.Options{Level: lv, Certificate: chain[0], Chain: chain[1:], Stamper: s.Stamper(), TSAChain: tsaChain, Revocation: s,
 				PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, Reason: reason, SignTime: time.Now()}}
+			if look != nil {
+				look.Lines = sealLines(chain[0].Subject.CommonName, o.PDF.SignTime, reason)
+				o.PDF.Appearance = look
+			}
 			size, err := pades.Sign(ctx, tmp, src, st.Size(), signer, o)
 			if err != nil {
 				return err
@@ -116,6 +143,41 @@ func sealCommand() command {
 	}
 }
 
+// sealAppearance loads what a visible seal is drawn with: the system font
+// (DejaVu Sans, from fonts-dejavu-core) and the seal image, if any.
+func sealAppearance(imagePath string) (*pdf.Appearance, error) {
+	b, err := pdf.SystemFont()
+	if err != nil {
+		return nil, err
+	}
+	font, err := pdf.ParseFont(b)
+	if err != nil {
+		return nil, err
+	}
+	look := &pdf.Appearance{Font: font}
+	if imagePath != "" {
+		b, err := os.ReadFile(imagePath)
+		if err != nil {
+			return nil, fmt.Errorf("--seal-image: %w", err)
+		}
+		if look.Image, err = pdf.ParseImage(b); err != nil {
+			return nil, err
+		}
+	}
+	return look, nil
+}
+
+// sealLines are the text of a visible seal: the agency (the certificate's
+// name), the signing time in ISO 8601 (the same instant as the signature's
+// /M), and the reason when there is one; labels in Vietnamese and English.
+func sealLines(agency string, at time.Time, reason string) []string {
+	lines := []string{agency, "Ngày ký / Signed: " + at.Format(time.RFC3339)}
+	if reason != "" {
+		lines = append(lines, "Lý do / Reason: "+reason)
+	}
+	return lines
+}
+
 // verifyCommand validates every signature of a PDF (or a .p7s with its
 // content), for anyone: exit 0 only when every signature passes.
 func verifyCommand() command {
@@ -136,8 +198,29 @@ func verifyCommand() command {
 			if len(args) != 1 {
 				return usageError("name one file to verify")
 			}
-			roots := x509.NewCertPool()
-			anchors := 0
+			// This province's root and the anchors imported into it, when
+			// its database is here (read without opening any key; verifying
+			// never creates a province); then the files given.
+			roots, anchors := x509.NewCertPool(), 0
+			var online pades.Revocation
+			if c.DB != "" || fileExists(filepath.Join(c.DataDir, "civitas.db")) {
+				d, err := openDB(ctx, c)
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				if roots, anchors, err = pki.NewAnchors(d, kernel.SystemClock{}).Roots(ctx); err != nil {
+					return err
+				}
+				if anchors > 0 {
+					// Asked only when a file does not carry its own evidence.
+					lazy := &lazyRevocation{open: func() (pades.Revocation, func(), error) {
+						return openPKI(ctx, c, slog.New(slog.DiscardHandler))
+					}}
+					defer lazy.close()
+					online = pki.Sources{lazy, pki.NewFetcher()}
+				}
+			}
 			for _, p := range trust {
 				b, err := os.ReadFile(p)
 				if err != nil {
@@ -152,20 +235,8 @@ func verifyCommand() command {
 					anchors++
 				}
 			}
-			// This province's root, when its database is here; verifying
-			// never creates one.
-			var online pades.Revocation
-			if c.DB != "" || fileExists(filepath.Join(c.DataDir, "civitas.db")) {
-				s, done, err := openPKI(ctx, c, slog.New(slog.DiscardHandler))
-				if err != nil {
-					return err
-				}
-				defer done()
-				if root, err := s.CA(pki.Root); err == nil {
-					roots.AddCert(root.Cert)
-					anchors++
-					online = s
-				}
+			if online == nil {
+				online = pki.NewFetcher()
 			}
 			if anchors == 0 {
 				return usageError("no trusted roots: give --trust ROOTS.pem or --data DIR of a civitas province")
@@ -262,4 +333,31 @@ func printReport(w io.Writer, rep *pades.Report, lang string) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return !errors.Is(err, os.ErrNotExist)
+}
+
+// lazyRevocation opens the province's trust services the first time a
+// validation needs revocation evidence the file does not carry: verifying
+// a B-LT file never opens the key backend.
+type lazyRevocation struct {
+	open func() (pades.Revocation, func(), error)
+	once sync.Once
+	r    pades.Revocation
+	done func()
+	err  error
+}
+
+var _ pades.Revocation = (*lazyRevocation)(nil)
+
+func (l *lazyRevocation) Evidence(ctx context.Context, chain []*x509.Certificate) (ocsps, crls [][]byte, err error) {
+	l.once.Do(func() { l.r, l.done, l.err = l.open() })
+	if l.err != nil {
+		return nil, nil, l.err
+	}
+	return l.r.Evidence(ctx, chain)
+}
+
+func (l *lazyRevocation) close() {
+	if l.done != nil {
+		l.done()
+	}
 }

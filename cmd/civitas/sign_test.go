@@ -3,12 +3,18 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"civitas/internal/db/dbtest"
+	"civitas/internal/pdf"
 	"civitas/internal/pdf/pdftest"
 )
 
@@ -51,7 +57,8 @@ func TestSealAndVerify(t *testing.T) {
 	}{
 		{"fail/no agency", []string{"seal", "--in", in, "--out", sealed}, exitUsage, "--agency"},
 		{"fail/bad level", []string{"seal", "--agency", agency.Code, "--in", in, "--out", sealed, "--level", "B-X"}, exitUsage, "--level"},
-		{"fail/visible", []string{"seal", "--agency", agency.Code, "--in", in, "--out", sealed, "--visible"}, exitUsage, "not available"},
+		{"fail/seal image not an image", []string{"seal", "--agency", agency.Code, "--in", in, "--out", sealed, "--visible", "--seal-image", notPDF}, exitFailure, "PNG or JPEG"},
+		{"fail/seal image without visible", []string{"seal", "--agency", agency.Code, "--in", in, "--out", sealed, "--seal-image", notPDF}, exitUsage, "--visible"},
 		{"fail/no such agency", []string{"seal", "--agency", "NO-SUCH", "--in", in, "--out", sealed}, exitFailure, ""},
 		{"fail/not a pdf", []string{"seal", "--agency", agency.Code, "--in", notPDF, "--out", sealed}, exitFailure, "PDF"},
 		{"ok/seal", []string{"seal", "--agency", agency.Code, "--in", in, "--out", sealed, "--level", "B-LTA"}, exitOK, "at B-LTA"},
@@ -90,5 +97,82 @@ func TestSealAndVerify(t *testing.T) {
 	}
 	if code, out, errs := civitas(t, "verify", sealed, "--data", t.TempDir()); code != exitUsage || !strings.Contains(out+errs, "--trust") {
 		t.Fatalf("no roots: exit %d %s", code, out+errs)
+	}
+}
+
+// TestSealVisible: civitas seal --visible --seal-image draws the agency's
+// name, the signing time and the reason on page 1, in a font poppler finds
+// embedded, and the seal still verifies.
+func TestSealVisible(t *testing.T) {
+	for _, tool := range []string{"pdftotext", "pdffonts"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (poppler-utils)", tool)
+		}
+	}
+	if _, err := pdf.SystemFont(); err != nil {
+		t.Skip("no system font: install fonts-dejavu-core")
+	}
+	dir := t.TempDir()
+	if dsn := dbtest.DSN(t); dsn != "" {
+		t.Setenv("CIVITAS_DB", dsn)
+	}
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		code, out, errs := civitas(t, append(args, "--data", dir)...)
+		return code, out + errs
+	}
+	if code, out := run("demo", "--persons", "1000", "--seed", "3"); code != exitOK {
+		t.Fatalf("demo: %s", out)
+	}
+	if code, out := run("ca", "init"); code != exitOK {
+		t.Fatalf("ca init: %s", out)
+	}
+	_, out := run("registry", "list", "agencies", "--limit", "1", "--json")
+	var agency struct{ Code string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &agency); err != nil || agency.Code == "" {
+		t.Fatalf("agencies: %s", out)
+	}
+	in, seal, sealed := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "seal.png"), filepath.Join(dir, "sealed.pdf")
+	if err := os.WriteFile(in, pdftest.Tiny(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A red ring on a transparent ground, as seals are.
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			if d := (x-32)*(x-32) + (y-32)*(y-32); d < 900 && d > 600 {
+				img.Set(x, y, color.NRGBA{200, 0, 0, 255})
+			}
+		}
+	}
+	var pb bytes.Buffer
+	if err := png.Encode(&pb, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seal, pb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := run("seal", "--agency", agency.Code, "--in", in, "--out", sealed, "--level", "B-LTA",
+		"--visible", "--seal-image", seal, "--reason", "Sao y bản chính")
+	if code != exitOK {
+		t.Fatalf("seal --visible: exit %d %s", code, out)
+	}
+	// "sealed IN as OUT at LEVEL by NAME (certificate SERIAL)"
+	name := out[strings.Index(out, " by ")+4 : strings.LastIndex(out, " (certificate")]
+	text, err := exec.Command("pdftotext", "-f", "1", "-l", "1", sealed, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v %s", err, text)
+	}
+	for _, want := range []string{name, "Ngày ký / Signed: 20", "Lý do / Reason: Sao y bản chính"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("page 1 text lacks %q:\n%s", want, text)
+		}
+	}
+	fonts, err := exec.Command("pdffonts", sealed).CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^[A-Z]{6}\+\S+\s+CID TrueType\s+Identity-H\s+yes\s+yes\s+yes`).Match(fonts) {
+		t.Errorf("pdffonts: %v\n%s", err, fonts)
+	}
+	if code, out := run("verify", sealed); code != exitOK || !strings.Contains(out, "verdict: TOTAL_PASSED") {
+		t.Fatalf("verify: exit %d %s", code, out)
 	}
 }

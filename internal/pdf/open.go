@@ -217,7 +217,11 @@ func (d *Document) readTable(off int64, l *lexer) (section, error) {
 			if err := errors.Join(err1, err2, err3); err != nil {
 				return section{}, malformed("table at %d: %v", off, err)
 			}
-			if o.kind != tokInt || g.kind != tokInt || f.kind != tokKeyword || (f.s != "n" && f.s != "f") || o.i < 0 || g.i < 0 || g.i > 65535 {
+			if o.kind != tokInt || g.kind != tokInt || f.kind != tokKeyword || (f.s != "n" && f.s != "f") || o.i < 0 || g.i < 0 ||
+				g.i > 65535 && (f.s == "n" || g.i > 1<<20) {
+				// A free entry's generation is never used to find an object:
+				// MuPDF writes the free-list head as 65536 after a re-save,
+				// one past the largest, and every reader accepts it.
 				return section{}, malformed("bad entry in table at %d (near %d)", off, o.pos)
 			}
 			num := int(t.i + k)

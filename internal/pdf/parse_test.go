@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"civitas/internal/pdf/pdftest"
 )
 
 func TestParseObject(t *testing.T) {
@@ -68,5 +70,34 @@ func TestUnpredictPNG(t *testing.T) {
 	got, err := unpredict(Dict{"Predictor": Int(12), "Columns": Int(3)}, in)
 	if err != nil || !bytes.Equal(got, []byte{1, 2, 3, 2, 3, 4}) {
 		t.Fatalf("%v %v", got, err)
+	}
+}
+
+// MuPDF writes the free-list head as generation 65536 after a re-save; a
+// free entry's generation finds no object, so it is read. An object in use
+// past the largest generation is still refused.
+func TestTableGenerations(t *testing.T) {
+	base := pdftest.Tiny()
+	for _, tc := range []struct {
+		name, from, to string
+		ok             bool
+	}{
+		{"ok/as written", "", "", true},
+		{"ok/mupdf free head 65536", "0000000000 65535 f", "0000000000 65536 f", true},
+		{"fail/free generation absurd", "0000000000 65535 f", "0000000000 9999999 f", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bytes.Replace(base, []byte(tc.from), []byte(tc.to), 1)
+			_, err := Open(bytes.NewReader(b), int64(len(b)))
+			if (err == nil) != tc.ok {
+				t.Fatalf("Open: %v", err)
+			}
+		})
+	}
+	// An entry in use with generation 65536.
+	i := bytes.Index(base, []byte(" 00000 n"))
+	b := append(append(append([]byte{}, base[:i]...), []byte(" 65536 n")...), base[i+8:]...)
+	if _, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
+		t.Fatal("an object in use with generation 65536 opened")
 	}
 }
