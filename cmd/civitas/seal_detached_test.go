@@ -62,7 +62,6 @@ func TestSealDetached(t *testing.T) {
 	}{
 		{"fail/B-LT", seal(bb, "--level", "B-LT"), exitUsage, "B-B or B-T only"},
 		{"fail/B-LTA", seal(bb, "--level", "B-LTA"), exitUsage, "B-B or B-T only"},
-		{"fail/default level is B-LT", seal(bb), exitUsage, "B-B or B-T only"},
 		{"fail/visible", seal(bb, "--level", "B-T", "--visible"), exitUsage, "no page"},
 		{"fail/seal image", seal(bb, "--level", "B-T", "--seal-image", content), exitUsage, "no page"},
 		{"fail/reason", seal(bb, "--level", "B-T", "--reason", "x"), exitUsage, "--reason"},
