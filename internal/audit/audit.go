@@ -123,18 +123,20 @@ func records(ctx context.Context, tx *db.Tx, entries []Entry) ([]Record, error) 
 	return out, nil
 }
 
-// insertRows is how many records one INSERT writes when there are many:
-// fewer statements for the single writer, well under SQLite's limit of
-// bound parameters.
+// insertRows is the most records one INSERT writes: fewer statements for
+// the single writer, well under SQLite's limit of bound parameters. Each
+// count up to it is its own statement, prepared once.
 const insertRows = 32
 
-const insertRecord = `INSERT INTO audit_log
+// insertMany[n] is the INSERT of n records.
+var insertMany = func() (qs [insertRows + 1]string) {
+	for n := 1; n <= insertRows; n++ {
+		qs[n] = `INSERT INTO audit_log
 	(seq, at, actor_kind, actor_id, on_behalf_of, action, subject_type, subject_id, purpose, details, request_id, prev_hash, hash)
-	VALUES `
-
-// insertMany is the INSERT of insertRows records, made once.
-var insertMany = insertRecord + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", insertRows-1) +
-	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	VALUES ` + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	}
+	return qs
+}()
 
 // chain gives rs their sequence numbers and hashes after the head, writes
 // them and moves the head to the last.
@@ -159,16 +161,13 @@ func chain(ctx context.Context, tx *db.Tx, rs []Record) error {
 	}
 	args := make([]any, 0, 13*insertRows)
 	for len(rs) > 0 {
-		n, query := 1, insertRecord+"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		if len(rs) >= insertRows {
-			n, query = insertRows, insertMany
-		}
+		n := min(len(rs), insertRows)
 		args = args[:0]
 		for _, r := range rs[:n] {
 			args = append(args, r.Seq, kernel.Micros(r.At), r.ActorKind, r.ActorID, r.OnBehalfOf, r.Action, r.SubjectType, r.SubjectID,
 				r.Purpose, r.Details, r.RequestID, r.PrevHash, r.Hash)
 		}
-		if _, err := tx.Exec(ctx, query, args...); err != nil {
+		if _, err := tx.Exec(ctx, insertMany[n], args...); err != nil {
 			return kernel.Wrap(err, "audit: insert record")
 		}
 		rs = rs[n:]

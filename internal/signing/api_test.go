@@ -254,6 +254,17 @@ func TestLeaderApprovesBatch(t *testing.T) {
 			t.Fatalf("signature %d does not verify", i)
 		}
 	}
+	// What the application reads back later: each decision with its own
+	// signature (40 items are stored two statements' worth at a time).
+	_, stored, err := e.s.Results(e.ctx, "portal", id)
+	if err != nil || len(stored) != 40 {
+		t.Fatalf("results: %d %v", len(stored), err)
+	}
+	for i, it := range stored {
+		if it.Label != items[i].Label || !ecdsa.VerifyASN1(cert.PublicKey.(*ecdsa.PublicKey), items[i].Hash, it.Signature) {
+			t.Fatalf("stored item %d (%s) does not verify", i, it.Label)
+		}
+	}
 	if e.count("signing.sign") != 40 || e.count("signing.request.approve") != 1 {
 		t.Fatalf("%d signatures and %d approvals audited", e.count("signing.sign"), e.count("signing.request.approve"))
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -24,12 +25,14 @@ import (
 // 127.0.0.1, through the whole middleware chain, each call with its own
 // approved SAD (approved before the clock starts, as holders do), one audit
 // record per signature. "single" signs one hash per call, "batch100" a
-// hundred (a leader signing a stack of decisions with one approval).
+// hundred (a leader signing a stack of decisions with one approval); c16
+// and c64 are the concurrent callers (applications) on the 2 cores.
 func BenchmarkSignHashHTTP(b *testing.B) {
-	for _, n := range []int{1, 100} {
-		name := "single"
+	for _, tc := range []struct{ n, callers int }{{1, 16}, {1, 64}, {100, 16}} {
+		n := tc.n
+		name := fmt.Sprintf("single/c%d", tc.callers)
 		if n > 1 {
-			name = fmt.Sprintf("batch%d", n)
+			name = fmt.Sprintf("batch%d/c%d", n, tc.callers)
 		}
 		b.Run(name, func(b *testing.B) {
 			e := newEnv(b)
@@ -64,7 +67,7 @@ func BenchmarkSignHashHTTP(b *testing.B) {
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			var next atomic.Int64
-			b.SetParallelism(8) // 16 concurrent callers on 2 cores
+			b.SetParallelism(tc.callers / runtime.GOMAXPROCS(0))
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -639,6 +640,15 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 			return nil, kernel.Wrap(err, "signing: sign")
 		}
 	}
+	// What the transaction writes is made before it: the single writer
+	// only writes.
+	idxs, sigs := make([]int, len(h.Hashes)), make([]string, len(h.Hashes))
+	entries := make([]audit.Entry, len(h.Hashes))
+	for i, digest := range h.Hashes {
+		idxs[i], sigs[i] = index[string(digest)], base64.StdEncoding.EncodeToString(out[i])
+		entries[i] = audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
+			Details: map[string]any{"request": id, "client": client, "hash": hex.EncodeToString(digest)}}
+	}
 	actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: accountID})
 	err = s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		// Used up here, once: the conditions are those checked above, so a
@@ -651,26 +661,95 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errBadSAD()
 		}
-		entries := make([]audit.Entry, len(h.Hashes))
-		for i, digest := range h.Hashes {
-			if _, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`,
-				base64.StdEncoding.EncodeToString(out[i]), kernel.Micros(tx.Now), id, index[string(digest)]); err != nil {
-				return err
-			}
-			entries[i] = audit.Entry{Action: "signing.sign", SubjectType: "credential", SubjectID: credID,
-				Details: map[string]any{"request": id, "client": client, "hash": hex.EncodeToString(digest)}}
+		if err := storeSignatures(ctx, tx, id, idxs, sigs, kernel.Micros(tx.Now)); err != nil {
+			return err
 		}
 		if err := audit.Queue(actx, tx, entries...); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
-			len(h.Hashes), kernel.Micros(tx.Now), credID, CredentialActive)
-		return err
+		db.Defer(tx, credentialUseKey{}, credentialUse{id: credID, n: len(h.Hashes), at: kernel.Micros(tx.Now)}, countUses)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// storeRows is the most items one UPDATE writes; each count up to it is its
+// own statement, prepared once.
+const storeRows = 32
+
+// storeItems[k] writes the signatures of k items of a request: one
+// statement instead of k (VALUES columns are column1, column2 in both
+// SQLite and PostgreSQL).
+var storeItems = func() (qs [storeRows + 1]string) {
+	for k := 1; k <= storeRows; k++ {
+		qs[k] = `UPDATE signing_items SET signature = v.column2, signed_at = ? FROM (VALUES ` +
+			strings.Repeat("(CAST(? AS INTEGER), ?), ", k-1) + `(CAST(? AS INTEGER), ?)) AS v
+			WHERE signing_items.request_id = ? AND signing_items.idx = v.column1`
+	}
+	return qs
+}()
+
+// storeSignatures writes sigs[i] as the signature of item idxs[i] of the
+// request.
+func storeSignatures(ctx context.Context, tx *db.Tx, requestID string, idxs []int, sigs []string, at int64) error {
+	if len(idxs) == 1 {
+		_, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, sigs[0], at, requestID, idxs[0])
+		return err
+	}
+	args := make([]any, 0, 2+2*storeRows)
+	for len(idxs) > 0 {
+		k := min(len(idxs), storeRows)
+		args = append(args[:0], at)
+		for i := range k {
+			args = append(args, idxs[i], sigs[i])
+		}
+		args = append(args, requestID)
+		res, err := tx.Exec(ctx, storeItems[k], args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(k) {
+			return kernel.Wrap(fmt.Errorf("%d of %d items updated (%v)", n, k, err), "signing: store signatures")
+		}
+		idxs, sigs = idxs[k:], sigs[k:]
+	}
+	return nil
+}
+
+// credentialUse is one SignHash's signatures, counted on its credential
+// (the adoption figures) when the transaction commits.
+type credentialUse struct {
+	id string
+	n  int
+	at int64
+}
+
+type credentialUseKey struct{}
+
+// countUses adds up the uses of each credential in a transaction and moves
+// its counter once: the signatures of a leader's many single-hash calls
+// that share a Batch make one UPDATE, not one each.
+func countUses(ctx context.Context, tx *db.Tx, uses []credentialUse) error {
+	sum := map[string]credentialUse{}
+	var order []string
+	for _, u := range uses {
+		t, ok := sum[u.id]
+		if !ok {
+			order = append(order, u.id)
+		}
+		sum[u.id] = credentialUse{id: u.id, n: t.n + u.n, at: max(t.at, u.at)}
+	}
+	for _, id := range order {
+		u := sum[id]
+		if _, err := tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
+			u.n, u.at, u.id, CredentialActive); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ApproveAndSign is the holder approving on their phone page for an

@@ -458,3 +458,58 @@ func TestFigures(t *testing.T) {
 		t.Fatalf("figures of one commune: %+v", f)
 	}
 }
+
+// Concurrent single-hash calls share Batch transactions; each signature is
+// counted on its credential once, whichever transaction it went in.
+func TestSignatureCounts(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.active(1), e.active(2)
+	const n = 24
+	type job struct {
+		cred signing.Credential
+		h    signing.HashSigning
+	}
+	jobs := make([]job, n)
+	for i := range jobs {
+		c := a
+		if i%3 == 0 {
+			c = b
+		}
+		items := hashes(1+i%2, fmt.Sprintf("count %d", i))
+		r, err := e.s.Submit(e.ctx, signing.Submission{AccountID: c.AccountID, CredentialID: c.ID, Client: "portal", Description: "x", Items: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sad, err := e.s.Approve(e.ctx, c.AccountID, r.ID, goodCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs[i] = job{c, signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: sad, Hashes: digests(items)}}
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.s.SignHash(e.ctx, j.h); err != nil {
+				t.Error(err)
+			}
+			// Replayed: refused, and not counted.
+			if _, err := e.s.SignHash(e.ctx, j.h); err == nil {
+				t.Error("a replayed SAD signed")
+			}
+		}()
+	}
+	wg.Wait()
+	want := map[string]int{}
+	for _, j := range jobs {
+		want[j.cred.ID] += len(j.h.Hashes)
+	}
+	for id, w := range want {
+		var got int
+		var last int64
+		if err := e.d.QueryRow(e.ctx, `SELECT signatures, last_used_at FROM signing_credentials WHERE id = ?`, id).Scan(&got, &last); err != nil || got != w || last == 0 {
+			t.Errorf("credential %s: %d signatures (last used %d), %v; want %d", id, got, last, err, w)
+		}
+	}
+}
