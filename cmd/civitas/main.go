@@ -160,7 +160,7 @@ func message(err error) string {
 	}
 	key, args := kernel.ErrorKey(err)
 	text := key
-	if cat, cerr := i18n.Load(); cerr == nil {
+	if cat, cerr := i18n.LoadLanguage("en"); cerr == nil {
 		text = cat.T("en", key, args...)
 	}
 	if ke.Err != nil {

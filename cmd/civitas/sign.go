@@ -295,7 +295,7 @@ type errNotPassed struct{ v pades.Verdict }
 func (e errNotPassed) Error() string { return "verdict " + string(e.v) }
 
 func printReport(w io.Writer, rep *pades.Report, lang string) {
-	cat, _ := i18n.Load()
+	cat, _ := i18n.LoadLanguage(lang)
 	if len(rep.Signatures) == 0 {
 		fmt.Fprintln(w, "no signatures")
 	}

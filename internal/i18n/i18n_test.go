@@ -146,6 +146,8 @@ func TestLoadFS(t *testing.T) {
 		{"fail/not a string", fstest.MapFS{"vi.json": file(`{"a": 1}`), "en.json": file(good), "ar.json": file(good)}, `key "a"`},
 		{"fail/duplicate key", fstest.MapFS{"vi.json": file(`{"a": "x", "a": "y"}`), "en.json": file(good), "ar.json": file(good)}, "appears twice"},
 		{"fail/empty message", fstest.MapFS{"vi.json": file(`{"a": " "}`), "en.json": file(good), "ar.json": file(good)}, "empty"},
+		{"fail/duplicate key with escapes", fstest.MapFS{"vi.json": file(`{"q\"\\": "x", "b": "\"}\\", "q\"\\" : "y"}`), "en.json": file(good), "ar.json": file(good)}, "appears twice"},
+		{"fail/duplicate key written differently", fstest.MapFS{"vi.json": file(`{"ab": "x", "a\u0062": "y"}`), "en.json": file(good), "ar.json": file(good)}, "appears twice"},
 		{"fail/trailing data", fstest.MapFS{"vi.json": file(good + "{}"), "en.json": file(good), "ar.json": file(good)}, "trailing"},
 		{"fail/key missing in a translation", fstest.MapFS{"vi.json": file(good), "en.json": file(`{"a": "A {0}"}`), "ar.json": file(good)}, `en lacks "b"`},
 		{"fail/extra key in a translation", fstest.MapFS{"vi.json": file(good), "en.json": file(good), "ar.json": file(`{"a": "A {0}", "b": "B", "c": "C"}`)}, `ar has "c"`},
@@ -224,5 +226,31 @@ func BenchmarkT(b *testing.B) {
 	c := mustLoad(b)
 	for b.Loop() {
 		c.T("ar", "layout.footer_version", "1.2.3")
+	}
+}
+
+// One language alone says what the whole catalogue says in it.
+func TestLoadLanguage(t *testing.T) {
+	all, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"vi", "en", "ar", "xx"} {
+		one, err := LoadLanguage(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := code
+		if !Supported(code) {
+			want = Default
+		}
+		if len(one.msgs[want]) != len(all.msgs[want]) || len(all.msgs[want]) == 0 {
+			t.Fatalf("%s: %d messages, the catalogue has %d", code, len(one.msgs[want]), len(all.msgs[want]))
+		}
+		for k, v := range all.msgs[want] {
+			if one.T(code, k) != v {
+				t.Fatalf("%s %s: %q, want %q", code, k, one.T(code, k), v)
+			}
+		}
 	}
 }
