@@ -165,7 +165,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing, err = signing.New(signing.Options{DB: d, Clock: a.clock, Keys: signingKeys{a.pki}, Confirm: a.identity,
-		PDF:       &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain},
+		PDF:       &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain, Font: signatureFont(log)},
 		Officials: signingOfficials{ca: a.pki, id: a.identity}, Box: box, Logger: log})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"log/slog"
 	"math/big"
 	"net/http"
 
@@ -11,6 +12,7 @@ import (
 	"civitas/internal/kernel"
 	"civitas/internal/oidc"
 	"civitas/internal/pades"
+	"civitas/internal/pdf"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
 	"civitas/internal/signing"
@@ -129,3 +131,18 @@ func (a *App) trust(ctx context.Context) (pades.Trust, error) {
 
 // Signing returns remote signing.
 func (a *App) Signing() *signing.Service { return a.signing }
+
+// signatureFont is the font visible signatures are drawn with: DejaVu Sans
+// or Noto Sans from the system (Vietnamese and Arabic). Without one,
+// signatures are offered invisible only.
+func signatureFont(log *slog.Logger) *pdf.Font {
+	b, err := pdf.SystemFont()
+	if err == nil {
+		var f *pdf.Font
+		if f, err = pdf.ParseFont(b); err == nil {
+			return f
+		}
+	}
+	log.Info("no font for visible signatures (install fonts-dejavu-core); signatures are invisible", slog.String("error", err.Error()))
+	return nil
+}

@@ -35,6 +35,9 @@ type PDF struct {
 	TSAChain   []*x509.Certificate
 	Level      pades.Level // default B-LT: verifiable for years without asking anyone
 	MaxFile    int64       // default 20 MiB
+	// Font draws visible signatures (the holder's name, capacity and the
+	// time on the first page); nil offers invisible signatures only.
+	Font *pdf.Font
 }
 
 // ownClient names civitas itself as the application asking, for the
@@ -53,6 +56,13 @@ func (s *Service) pdf() (*PDF, error) {
 		p.MaxFile = 20 << 20
 	}
 	return &p, nil
+}
+
+// CanDrawSignatures reports whether uploads may ask for a visible
+// signature (a font is configured).
+func (s *Service) CanDrawSignatures() bool {
+	p, err := s.pdf()
+	return err == nil && p.Font != nil
 }
 
 // MaxFile is the largest PDF a holder may upload.
@@ -99,7 +109,7 @@ type preparedPDF struct {
 
 // prepare reads the n bytes of in once, writing the prepared copy to a
 // temporary file, and keeps it.
-func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate, level pades.Level, name string, in io.ReaderAt, n int64) (preparedPDF, error) {
+func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate, level pades.Level, name string, in io.ReaderAt, n int64, look *pdf.Appearance) (preparedPDF, error) {
 	out, err := os.CreateTemp("", "civitas-prepared-*.pdf")
 	if err != nil {
 		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
@@ -107,7 +117,7 @@ func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate
 	defer os.Remove(out.Name())
 	defer out.Close()
 	o := pades.Options{Level: level, Certificate: chain[0], Chain: chain[1:], Stamper: p.Stamper, TSAChain: p.TSAChain, Revocation: p.Revocation,
-		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, SignTime: s.o.Clock.Now()}}
+		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, SignTime: s.o.Clock.Now(), Appearance: look}}
 	sess, err := pades.Begin(ctx, out, in, n, o)
 	if err != nil {
 		return preparedPDF{}, err
@@ -122,6 +132,22 @@ func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate
 	}
 	return preparedPDF{name: name, session: sess, json: string(sessJSON), file: file}, nil
 }
+
+// visibleLines are what a visible signature shows: who signed (the
+// certificate's name), in which capacity for an official, and when, in
+// ISO 8601 at the province's offset (UTC+7); labels in Vietnamese and
+// English.
+func visibleLines(c Credential, cert *x509.Certificate, at time.Time) []string {
+	lines := []string{"Ký bởi / Signed by: " + cert.Subject.CommonName}
+	if c.Capacity.Official() {
+		lines = append(lines, c.Capacity.Title+", "+c.Capacity.AgencyName)
+	}
+	return append(lines, "Ngày ký / Date: "+at.In(vietnam).Format(time.RFC3339))
+}
+
+// vietnam is Indochina Time, UTC+7 all year (no daylight saving): fixed,
+// so no time-zone database is needed.
+var vietnam = time.FixedZone("ICT", 7*3600)
 
 // keep records the prepared PDFs of request r, in its transaction.
 func keep(ctx context.Context, tx *db.Tx, r Request, docs []preparedPDF) error {
@@ -145,7 +171,7 @@ func (s *Service) chainOf(ctx context.Context, p *PDF, c Credential) ([]*x509.Ce
 // credential named (an official's, to sign in that capacity) or, for "",
 // their own. The file is read once into a temporary file; the prepared
 // copy is kept until signed and downloaded.
-func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name string, r io.Reader) (Request, error) {
+func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name string, r io.Reader, visible bool) (Request, error) {
 	p, err := s.pdf()
 	if err != nil {
 		return Request{}, err
@@ -180,7 +206,14 @@ func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name s
 		return Request{}, kernel.E(kernel.Invalid, "signing.error.file_too_large", p.MaxFile>>20)
 	}
 	name = cleanName(name)
-	doc, err := s.prepare(ctx, p, chain, p.Level, name, in, n)
+	var look *pdf.Appearance
+	if visible {
+		if p.Font == nil {
+			return Request{}, kernel.E(kernel.Unavailable, "signing.error.no_visible")
+		}
+		look = &pdf.Appearance{Font: p.Font, Lines: visibleLines(cred, chain[0], s.o.Clock.Now())}
+	}
+	doc, err := s.prepare(ctx, p, chain, p.Level, name, in, n, look)
 	if err != nil {
 		return Request{}, err
 	}
@@ -286,7 +319,7 @@ func (s *Service) SubmitPDFs(ctx context.Context, sub PDFSubmission) (Request, e
 		}
 		sum := sha256.Sum256(d.Data)
 		name := cleanName(d.Name)
-		if docs[i], err = s.prepare(ctx, p, chain, level, name, bytes.NewReader(d.Data), int64(len(d.Data))); err != nil {
+		if docs[i], err = s.prepare(ctx, p, chain, level, name, bytes.NewReader(d.Data), int64(len(d.Data)), nil); err != nil {
 			return Request{}, err
 		}
 		docs[i].original = hex.EncodeToString(sum[:])

@@ -286,7 +286,8 @@ func (h *pages) uploadForm(w http.ResponseWriter, r *http.Request) {
 	h.pages.Render(w, r, http.StatusOK, "upload", struct {
 		MaxMiB      int64
 		Credentials []Credential
-	}{h.s.MaxFile() >> 20, active})
+		Visible     bool // a visible signature can be drawn
+	}{h.s.MaxFile() >> 20, active, h.s.CanDrawSignatures()})
 }
 
 // upload takes a PDF the holder wants to sign and sends them to approve it,
@@ -308,7 +309,7 @@ func (h *pages) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID})
-	q, err := h.s.UploadPDF(ctx, sess.AccountID, r.PostFormValue("credential"), hdr.Filename, f)
+	q, err := h.s.UploadPDF(ctx, sess.AccountID, r.PostFormValue("credential"), hdr.Filename, f, r.PostFormValue("visible") == "on")
 	if err != nil {
 		h.web.Error(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/pades"
+	"civitas/internal/pdf"
 	"civitas/internal/pdf/pdftest"
 	"civitas/internal/pki"
 	"civitas/internal/signing"
@@ -184,8 +186,13 @@ func TestUploadApproveDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	tsaChain, _ := e.ca.TSAChain()
+	// With a system font the holder may ask for a visible signature.
+	var font *pdf.Font
+	if b, err := pdf.SystemFont(); err == nil {
+		font, _ = pdf.ParseFont(b)
+	}
 	s, err := signing.New(signing.Options{DB: e.d, Clock: e.clock, Keys: keys{e.ca}, Confirm: &confirmer{},
-		PDF: &signing.PDF{Chain: e.ca.Chain, Stamper: e.ca.Stamper(), Revocation: e.ca, TSAChain: tsaChain, MaxFile: 1 << 20}})
+		PDF: &signing.PDF{Chain: e.ca.Chain, Stamper: e.ca.Stamper(), Revocation: e.ca, TSAChain: tsaChain, MaxFile: 1 << 20, Font: font}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +228,12 @@ func TestUploadApproveDownload(t *testing.T) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		_ = mw.WriteField("csrf_token", m[1])
+		if strings.Contains(page, `name="visible"`) != (font != nil) {
+			t.Fatal("the visible option is offered without a font, or not offered with one")
+		}
+		if font != nil {
+			_ = mw.WriteField("visible", "on")
+		}
 		fw, _ := mw.CreateFormFile("file", name)
 		_, _ = fw.Write(data)
 		_ = mw.Close()
@@ -270,6 +283,15 @@ func TestUploadApproveDownload(t *testing.T) {
 	rep, err := pades.Validate(e.ctx, bytes.NewReader(signed), int64(len(signed)), pades.Trust{Roots: roots}, nil)
 	if err != nil || rep.Verdict != pades.Passed || rep.Signatures[0].Level != pades.LevelBLT {
 		t.Fatalf("the downloaded PDF: %+v %v", rep, err)
+	}
+	if _, err := exec.LookPath("pdftotext"); err == nil && font != nil {
+		// The visible signature: who signed and when, on the first page.
+		cmd := exec.Command("pdftotext", "-f", "1", "-l", "1", "-", "-")
+		cmd.Stdin = bytes.NewReader(signed)
+		text, err := cmd.Output()
+		if err != nil || !strings.Contains(string(text), "Signed by:") || !strings.Contains(string(text), "+07:00") {
+			t.Fatalf("the visible signature: %v %q", err, text)
+		}
 	}
 	// Another holder cannot download it.
 	jar2, _ := cookiejar.New(nil)

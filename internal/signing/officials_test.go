@@ -158,7 +158,7 @@ func TestOfficialCredential(t *testing.T) {
 	}
 
 	// A PDF of their own, signed as chairman, passes validation.
-	q, err := e.s.UploadPDF(e.ctx, "acct-05", chair.ID, "Quyết định.pdf", bytes.NewReader(pdftest.Tiny()))
+	q, err := e.s.UploadPDF(e.ctx, "acct-05", chair.ID, "Quyết định.pdf", bytes.NewReader(pdftest.Tiny()), false)
 	if err != nil {
 		t.Fatal(err)
 	}
