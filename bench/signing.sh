@@ -72,6 +72,28 @@ timeit() { # name, then the command; 20 runs
 timeit "pdfsig (NSS, online OCSP)" pdfsig -nssdir "sql:$work/nss" "$work/bb.pdf"
 timeit "civitas verify --trust (no DB)" "$bin" verify --trust "$work/ca/root.pem" --data "$work/none" "$work/bb.pdf"
 timeit "civitas verify --data (DB, OCSP)" "$bin" verify --data "$work/data" "$work/bb.pdf"
+# The validation service anyone calls: POST /api/verify/v1 on the running
+# server (no process to start per file), one client in a loop, then four.
+python3 - "$url/api/verify/v1" "$work/bb.pdf" <<'PY'
+import http.client, json, sys, threading, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1]); body = open(sys.argv[2], "rb").read()
+def post(conn):
+    conn.request("POST", u.path, body, {"Content-Type": "application/pdf"})
+    r = conn.getresponse(); out = r.read()
+    if r.status != 200 or json.loads(out)["verdict"] != "TOTAL_PASSED":
+        raise SystemExit("verify API: %d %s" % (r.status, out[:200]))
+def loop(n, times):
+    conn = http.client.HTTPConnection(u.hostname, u.port)
+    for _ in range(n):
+        s = time.perf_counter(); post(conn); times.append(time.perf_counter() - s)
+warm = []; loop(5, warm)
+one = []; loop(50, one); one.sort()
+print("%-34s %7.1f ms per file (median of 50, one client)" % ("POST /api/verify/v1", one[len(one) // 2] * 1000))
+many = []; start = time.perf_counter()
+ts = [threading.Thread(target=loop, args=(50, many)) for _ in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("%-34s %7.1f files/s (4 clients, the server's limit of concurrent checks)" % ("POST /api/verify/v1", 200 / (time.perf_counter() - start)))
+PY
 
 echo
 echo "## a 200 MiB PDF"
