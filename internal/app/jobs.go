@@ -79,11 +79,20 @@ func (r *jobRunner) run(ctx context.Context) {
 			running[i] = true
 			mu.Unlock()
 			wg.Add(1)
+			leased := now
 			go func() {
 				defer wg.Done()
 				defer func() { mu.Lock(); running[i] = false; mu.Unlock() }()
-				// The run must end within its lease, or another instance could start it.
-				jctx, cancel := context.WithTimeout(kernel.WithActor(ctx, kernel.System("job:"+j.Name)), j.Every)
+				// The run must end within its lease, counted from when the
+				// lease was taken, or another instance could start it. A
+				// run that could not start within half its lease (a machine
+				// starved of CPU) is skipped: the next period runs it.
+				late := r.clock.Now().Sub(leased)
+				if late > j.Every/2 {
+					r.log.Warn("job skipped: started too late in its lease", slog.String("job", j.Name))
+					return
+				}
+				jctx, cancel := context.WithTimeout(kernel.WithActor(ctx, kernel.System("job:"+j.Name)), j.Every-late)
 				defer cancel()
 				if err := j.Run(jctx); err != nil && ctx.Err() == nil {
 					r.log.Error("job failed", slog.String("job", j.Name), slog.Any("err", err))
