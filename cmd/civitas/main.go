@@ -37,6 +37,7 @@ Usage:
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
+  civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -77,6 +78,7 @@ func commands() map[string]command {
 		"seal":     sealCommand(),
 		"verify":   verifyCommand(),
 		"trust":    trustCommand(),
+		"wallet":   walletCommand(),
 	}
 }
 

@@ -28,7 +28,9 @@ import (
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/signing"
+	"civitas/internal/statuslist"
 	"civitas/internal/verify"
+	"civitas/internal/wallet"
 	"civitas/internal/web"
 )
 
@@ -46,6 +48,8 @@ type App struct {
 	oidc     *oidc.Provider
 	pki      *pki.Service
 	anchors  *pki.Anchors // imported trust anchors, for validation
+	wallet   *wallet.Service
+	status   *statuslist.Store // the wallet's status lists
 	signing  *signing.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
@@ -174,6 +178,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
+	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.mountWallet(); err != nil {
+		return nil, err
+	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
@@ -337,6 +348,9 @@ func TuneRuntime() {
 
 // Close releases the database.
 func (a *App) Close() error {
+	if a.status != nil {
+		a.status.Close()
+	}
 	if a.keys != nil {
 		a.keys()
 	}

@@ -28,6 +28,10 @@ type JWK struct {
 	Y   string `json:"y,omitempty"`
 	N   string `json:"n,omitempty"`
 	E   string `json:"e,omitempty"`
+	// X5C is the key's certificate and its chain, standard base64 DER
+	// (RFC 7517 §4.7); published keys may carry it, it is never trusted
+	// from a token.
+	X5C []string `json:"x5c,omitempty"`
 }
 
 // JWKSet is a JSON Web Key Set.

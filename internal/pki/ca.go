@@ -424,3 +424,8 @@ func insertCert(ctx context.Context, tx *db.Tx, ca, kind, accountID, keyLabel st
 
 // errNoRows reports sql.ErrNoRows through wrapping.
 func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// PublicURL is the public URL of the hierarchy, as its certificates name
+// it: what commands run away from the server (with no --public-url) give
+// the documents they make.
+func (s *Service) PublicURL() string { return s.baseURL() }

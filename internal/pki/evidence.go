@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"strings"
 	"math/big"
 
 	xocsp "golang.org/x/crypto/ocsp"
@@ -121,4 +122,35 @@ func (s *Service) TSAChain() ([]*x509.Certificate, error) {
 		name = ca.Issuer
 	}
 	return chain, nil
+}
+
+// SealCertificate is an agency seal's certificate, as the wallet's issuer
+// metadata publishes its key.
+type SealCertificate struct {
+	Agency string
+	Cert   *x509.Certificate
+}
+
+// Seals lists the agency seals in use at now: not revoked, not expired,
+// oldest first.
+func (s *Service) Seals(ctx context.Context) ([]SealCertificate, error) {
+	rows, err := s.o.DB.Query(ctx, `SELECT account_id, cert FROM pki_certs WHERE kind = 'seal' AND revoked_at = 0 AND not_after > ?
+		ORDER BY created_at, serial`, kernel.Micros(s.o.Clock.Now()))
+	if err != nil {
+		return nil, kernel.Wrap(err, "pki: seals")
+	}
+	defer rows.Close()
+	var out []SealCertificate
+	for rows.Next() {
+		var owner, stored string
+		if err := rows.Scan(&owner, &stored); err != nil {
+			return nil, kernel.Wrap(err, "pki: seals")
+		}
+		cert, err := parseStored(stored)
+		if err != nil {
+			return nil, kernel.Wrap(err, "pki: seals")
+		}
+		out = append(out, SealCertificate{Agency: strings.TrimPrefix(owner, "agency:"), Cert: cert})
+	}
+	return out, kernel.Wrap(rows.Err(), "pki: seals")
 }

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"civitas/internal/app"
+	"civitas/internal/config"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
+	"civitas/internal/wallet"
+)
+
+// walletCommand is the fixed contract for operators' bulk issuance:
+// civitas wallet issue --data DIR --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE
+// civitas wallet types --data DIR [--json]
+func walletCommand() command {
+	var agency, citizenID, org, typ, claimsFile, out string
+	var asJSON bool
+	return command{
+		name:  "wallet",
+		usage: "civitas wallet issue --data DIR --agency CODE (--citizen-id ID | --org REG-NUMBER) --type TYPE [--claims FILE.json] --out FILE | civitas wallet types --data DIR [--json]",
+		bind: func(fs *flag.FlagSet, c *config.Config) {
+			c.BindStorage(fs)
+			fs.StringVar(&agency, "agency", "", "issue: `code` of the issuing agency (its seal signs)")
+			fs.StringVar(&citizenID, "citizen-id", "", "issue: the holder's citizen ID `number`")
+			fs.StringVar(&org, "org", "", "issue: the holding organisation's enterprise `code` (instead of --citizen-id)")
+			fs.StringVar(&typ, "type", "", "issue: document type `code` (see civitas wallet types)")
+			fs.StringVar(&claimsFile, "claims", "", "issue: JSON `file` of the document's claims; without it they come from the registry holding the type")
+			fs.StringVar(&out, "out", "", "issue: where to write the SD-JWT VC with all its disclosures (`file`)")
+			fs.BoolVar(&asJSON, "json", false, "types: one JSON object per line")
+		},
+		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
+			if len(args) != 1 || args[0] != "issue" && args[0] != "types" {
+				return usageError("expected: civitas wallet issue | civitas wallet types")
+			}
+			if args[0] == "types" {
+				cat, err := wallet.LoadCatalogue(filepath.Join(c.DataDir, "wallet", "types"))
+				if err != nil {
+					return err
+				}
+				for _, t := range cat.Types() {
+					if asJSON {
+						b, _ := json.Marshal(map[string]any{"code": t.Code, "names": t.Names, "holder": t.Holder, "issuers": t.Issuers,
+							"validity": t.Validity, "offline": t.Offline, "source": t.Source})
+						fmt.Fprintf(stdout, "%s\n", b)
+						continue
+					}
+					fmt.Fprintf(stdout, "%-24s %s / %s\n", t.Code, t.Name("vi"), t.Name("en"))
+				}
+				return nil
+			}
+			if agency == "" || typ == "" || out == "" || (citizenID == "") == (org == "") {
+				return usageError("--agency, --type, --out and one of --citizen-id or --org are required")
+			}
+			h := wallet.Holder{Kind: wallet.HolderPerson, ID: citizenID}
+			if org != "" {
+				h = wallet.Holder{Kind: wallet.HolderOrganisation, ID: org}
+			}
+			var claims map[string]any
+			if claimsFile != "" {
+				b, err := os.ReadFile(claimsFile)
+				if err != nil {
+					return fmt.Errorf("--claims: %w", err)
+				}
+				dec := json.NewDecoder(bytes.NewReader(b))
+				dec.UseNumber()
+				if err := dec.Decode(&claims); err != nil || claims == nil {
+					return fmt.Errorf("--claims %s: a JSON object of claims is needed", claimsFile)
+				}
+			}
+			log := slog.New(slog.DiscardHandler)
+			s, done, err := openPKI(ctx, c, log)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if !s.Ready() {
+				return fmt.Errorf("no CA hierarchy yet: run civitas ca init")
+			}
+			if c.PublicURL == "" {
+				c.PublicURL = s.PublicURL() // the issuer the province's certificates name
+			}
+			d, err := openDB(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			box, err := app.OpenBox(c, log)
+			if err != nil {
+				return err
+			}
+			w, status, err := app.OpenWallet(d, kernel.SystemClock{}, box, s, registry.New(d, kernel.SystemClock{}), c, log)
+			if err != nil {
+				return err
+			}
+			defer status.Close()
+			doc, err := w.Issue(kernel.WithActor(ctx, kernel.System("operator")), wallet.Issuance{Agency: agency, Type: typ, Holder: h, Claims: claims})
+			if err != nil {
+				return err
+			}
+			// Written beside the output and renamed when complete.
+			tmp, err := os.CreateTemp(filepath.Dir(out), ".civitas-wallet-*")
+			if err != nil {
+				return fmt.Errorf("create --out: %w", err)
+			}
+			defer os.Remove(tmp.Name())
+			if _, err := tmp.WriteString(doc.Credential + "\n"); err != nil {
+				tmp.Close()
+				return fmt.Errorf("write --out: %w", err)
+			}
+			if err := tmp.Close(); err != nil {
+				return fmt.Errorf("write --out: %w", err)
+			}
+			if err := os.Rename(tmp.Name(), out); err != nil {
+				return fmt.Errorf("write --out: %w", err)
+			}
+			fmt.Fprintf(stdout, "issued %s %s to %s %s by %s (expires %s)\n", doc.Type, doc.ID, h.Kind, h.ID, agency, expiry(doc.ExpiresAt.IsZero(), doc.ExpiresAt.Format("2006-01-02")))
+			return nil
+		},
+	}
+}
+
+func expiry(never bool, date string) string {
+	if never {
+		return "never"
+	}
+	return date
+}

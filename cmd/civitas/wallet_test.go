@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"civitas/internal/db/dbtest"
+	"civitas/internal/sdjwt"
+)
+
+// TestWalletCommand holds the fixed contracts:
+// civitas wallet issue --data DIR --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE
+// civitas wallet types --data DIR [--json]
+func TestWalletCommand(t *testing.T) {
+	dir := t.TempDir()
+	if dsn := dbtest.DSN(t); dsn != "" {
+		t.Setenv("CIVITAS_DB", dsn)
+	}
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		code, out, errs := civitas(t, append(args, "--data", dir)...)
+		return code, out + errs
+	}
+	if code, out := run("demo", "--persons", "300", "--seed", "4"); code != exitOK {
+		t.Fatalf("demo: %s", out)
+	}
+	if code, out := run("ca", "init"); code != exitOK {
+		t.Fatalf("ca init: %s", out)
+	}
+	_, out := run("registry", "list", "agencies", "--limit", "500", "--json")
+	police, insurance := "", ""
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var a struct{ Code, Kind string }
+		_ = json.Unmarshal([]byte(line), &a)
+		switch {
+		case a.Kind == "police" && police == "":
+			police = a.Code
+		case a.Kind == "social_insurance" && insurance == "":
+			insurance = a.Code
+		}
+	}
+	_, out = run("registry", "list", "persons", "--limit", "50", "--json")
+	var person struct {
+		CitizenID string `json:"citizen_id"`
+		FullName  string `json:"full_name"`
+		BirthDate string `json:"birth_date"`
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		_ = json.Unmarshal([]byte(line), &person)
+		if b, _ := time.Parse("2006-01-02", person.BirthDate); time.Since(b) > 20*365*24*time.Hour {
+			break
+		}
+	}
+	if police == "" || insurance == "" || person.CitizenID == "" {
+		t.Fatalf("demo: police %q, insurance %q, person %q", police, insurance, person.CitizenID)
+	}
+	claims := filepath.Join(dir, "claims.json")
+	_ = os.WriteFile(claims, []byte(`{"card_number": "DN4797912345678", "full_name": "`+person.FullName+`", "birth_date": "`+person.BirthDate+`",
+		"sex": "female", "hospital": "Bệnh viện Đa khoa tỉnh", "benefit_level": "80%"}`), 0o644)
+	badClaims := filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(badClaims, []byte(`["not", "an", "object"]`), 0o644)
+	idCard, card := filepath.Join(dir, "id.sdjwt"), filepath.Join(dir, "card.sdjwt")
+	for _, s := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"ok/types", []string{"wallet", "types"}, exitOK, "health_insurance_card"},
+		{"ok/types json", []string{"wallet", "types", "--json"}, exitOK, `"code":"citizen_id_card"`},
+		{"fail/no type", []string{"wallet", "issue", "--agency", police, "--citizen-id", person.CitizenID, "--out", idCard}, exitUsage, "--type"},
+		{"fail/claims not an object", []string{"wallet", "issue", "--agency", insurance, "--citizen-id", person.CitizenID, "--type", "health_insurance_card", "--claims", badClaims, "--out", card}, exitFailure, "JSON object"},
+		{"fail/not the police's to issue", []string{"wallet", "issue", "--agency", insurance, "--citizen-id", person.CitizenID, "--type", "citizen_id_card", "--out", idCard}, exitFailure, "may not issue"},
+		{"ok/from the registry", []string{"wallet", "issue", "--agency", police, "--citizen-id", person.CitizenID, "--type", "citizen_id_card", "--out", idCard}, exitOK, "issued citizen_id_card"},
+		{"ok/with claims", []string{"wallet", "issue", "--agency", insurance, "--citizen-id", person.CitizenID, "--type", "health_insurance_card", "--claims", claims, "--out", card}, exitOK, "issued health_insurance_card"},
+	} {
+		code, out := run(s.args...)
+		if code != s.code || !strings.Contains(out, s.want) {
+			t.Fatalf("%s: exit %d %q; want exit %d and %q", s.name, code, out, s.code, s.want)
+		}
+	}
+	// What was written is an SD-JWT VC with every disclosure.
+	b, _ := os.ReadFile(idCard)
+	sd, err := sdjwt.Parse(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := sd.Claims(); c["full_name"] != person.FullName || c["citizen_id"] != person.CitizenID {
+		t.Fatalf("claims of the written credential: %v", c)
+	}
+}

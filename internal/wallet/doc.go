@@ -1,0 +1,12 @@
+// Package wallet is the citizen's electronic wallet of documents: the
+// catalogue of document types (data files, so a new type needs no code),
+// issuance by agencies as SD-JWT verifiable credentials signed with the
+// agency's seal key and carrying a status-list entry, the holder's
+// documents, and their revocation, suspension and re-issue.
+//
+// It must never let anyone but the holder (or their guardian, or the
+// issuing agency for status changes) list or read a document, never issue a
+// type to an agency whose kind may not issue it, never keep a document's
+// claims unsealed at rest, and it records every issuance and status change
+// in the audit log without the claims themselves.
+package wallet
