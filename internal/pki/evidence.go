@@ -6,8 +6,8 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
-	"strings"
 	"math/big"
+	"strings"
 
 	xocsp "golang.org/x/crypto/ocsp"
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -259,7 +260,7 @@ func TestInteropNPMIssuesWeVerify(t *testing.T) {
 	if got := subject(v.Claims); got != want {
 		t.Fatalf("npm credential claims\n got %s\nwant %s", got, want)
 	}
-	if v.Status == nil || *v.Status != in.Status || v.Holder == nil || *v.Holder != in.HolderJWK || v.KeyID != "npm-issuer-1" {
+	if v.Status == nil || *v.Status != in.Status || v.Holder == nil || !reflect.DeepEqual(*v.Holder, in.HolderJWK) || v.KeyID != "npm-issuer-1" {
 		t.Fatalf("verified %+v", v)
 	}
 

@@ -256,7 +256,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if v.Issuer != testIssuer || v.VCT != testVCT || v.KeyID != "bhxh-2026" || v.KeyBound != tc.kb ||
 				v.Status == nil || *v.Status != (StatusRef{4711, testIssuer + "/status/1"}) ||
-				v.Holder == nil || *v.Holder != hj || !v.Expiry.Equal(f.now.Add(365*24*time.Hour)) {
+				v.Holder == nil || !reflect.DeepEqual(*v.Holder, hj) || !v.Expiry.Equal(f.now.Add(365*24*time.Hour)) {
 				t.Fatalf("verified %+v", v)
 			}
 		})
