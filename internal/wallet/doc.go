@@ -2,7 +2,12 @@
 // catalogue of document types (data files, so a new type needs no code),
 // issuance by agencies as SD-JWT verifiable credentials signed with the
 // agency's seal key and carrying a status-list entry, the holder's
-// documents, and their revocation, suspension and re-issue.
+// documents, and their revocation, suspension and re-issue. For wallets
+// and verifiers outside civitas it is also an OpenID4VCI credential issuer
+// (oid4vci*.go: a copy of a holder's document bound to their own wallet's
+// key, sharing the document's status entry) and an OpenID4VP verifier
+// (oid4vp*.go). It keeps the holder's shares (a keyed hash of each short
+// code, never the code) and shows a verifier only the claims a share names.
 //
 // It must never let anyone but the holder (or their guardian, or the
 // issuing agency for status changes) list or read a document, never issue a
