@@ -15,6 +15,7 @@ import (
 	"civitas/internal/jose"
 	"civitas/internal/kernel"
 	"civitas/internal/oidc"
+	"civitas/internal/registry"
 )
 
 // stringList is a repeatable flag.
@@ -24,12 +25,12 @@ func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func clientCommand() command {
-	var id, jwksFile, name, purpose string
-	var redirects stringList
+	var id, jwksFile, name, purpose, agency string
+	var redirects, scopes stringList
 	var secretStdin, public, requirePAR bool
 	return command{
 		name:  "client",
-		usage: "civitas client add --data DIR --client-id ID --redirect-uri URI [--secret-stdin | --jwks-file FILE] [--public] [--name NAME] [--purpose TEXT] [--require-par]",
+		usage: "civitas client add --data DIR --client-id ID --redirect-uri URI [--secret-stdin | --jwks-file FILE] [--public] [--name NAME] [--purpose TEXT] [--require-par] [--agency CODE --scope SCOPE...]",
 		bind: func(fs *flag.FlagSet, c *config.Config) {
 			c.BindStorage(fs)
 			fs.StringVar(&id, "client-id", "", "the relying party's client `ID`")
@@ -40,12 +41,15 @@ func clientCommand() command {
 			fs.StringVar(&name, "name", "", "`name` shown on the consent screen (default: the client ID)")
 			fs.StringVar(&purpose, "purpose", "", "why the service asks for data, shown on the consent screen")
 			fs.BoolVar(&requirePAR, "require-par", false, "refuse authorization requests not pushed with PAR")
+			fs.StringVar(&agency, "agency", "", "the `code` of the agency the client acts for with the client_credentials grant")
+			fs.Var(&scopes, "scope", "a `scope` the client may get for itself with client_credentials: wallet.issue (needs --agency) or wallet.query (repeat for several)")
 		},
 		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
 			if len(args) != 1 || args[0] != "add" {
 				return usageError("expected: civitas client add")
 			}
-			if id == "" || len(redirects) == 0 {
+			if id == "" || len(redirects) == 0 && len(scopes) == 0 {
+				// A client acting only for itself (--scope) needs no redirect URI.
 				return usageError("--client-id and --redirect-uri are required")
 			}
 			n := 0
@@ -57,7 +61,8 @@ func clientCommand() command {
 			if n != 1 {
 				return usageError("give exactly one of --secret-stdin, --jwks-file and --public")
 			}
-			cl := oidc.Client{ID: id, Name: name, Purpose: purpose, RedirectURIs: redirects, RequirePAR: requirePAR}
+			cl := oidc.Client{ID: id, Name: name, Purpose: purpose, RedirectURIs: redirects, RequirePAR: requirePAR,
+				Agency: strings.TrimSpace(agency), Scopes: scopes}
 			switch {
 			case secretStdin:
 				secret, err := readSecretLine(stdin)
@@ -86,6 +91,13 @@ func clientCommand() command {
 				return err
 			}
 			defer d.Close()
+			if cl.Agency != "" {
+				if _, err := registry.New(d, kernel.SystemClock{}).Agency(ctx, cl.Agency); kernel.ErrorCode(err) == kernel.NotFound {
+					return kernel.E(kernel.Invalid, "oidcclient.error.no_agency").WithCause(err)
+				} else if err != nil {
+					return err
+				}
+			}
 			log := slog.New(slog.DiscardHandler)
 			box, err := app.OpenBox(c, log)
 			if err != nil {
@@ -99,6 +111,9 @@ func clientCommand() command {
 				return err
 			}
 			fmt.Fprintf(stdout, "client %s added (%s, %d redirect URIs)\n", cl.ID, cl.AuthMethod, len(cl.RedirectURIs))
+			if cl.Agency != "" || len(cl.Scopes) > 0 {
+				fmt.Fprintf(stdout, "acts for agency %q with client_credentials, scopes: %s\n", cl.Agency, strings.Join(cl.Scopes, " "))
+			}
 			return nil
 		},
 	}

@@ -78,3 +78,64 @@ func TestClientAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAddForAgency: an agency's system is registered with the agency
+// it acts for and the scopes it may get for itself (client_credentials);
+// it needs no redirect URI, and only an agency of the registry will do.
+func TestClientAddForAgency(t *testing.T) {
+	dir := t.TempDir()
+	if dsn := dbtest.DSN(t); dsn != "" {
+		t.Setenv("CIVITAS_DB", dsn)
+	}
+	run := func(secret string, args ...string) (int, string) {
+		t.Helper()
+		stdin = strings.NewReader(secret)
+		defer func() { stdin = nil }()
+		code, out, errs := civitas(t, append(args, "--data", dir)...)
+		return code, out + errs
+	}
+	if code, out := run("", "demo", "--persons", "50", "--seed", "4"); code != exitOK {
+		t.Fatalf("demo: %s", out)
+	}
+	_, out := run("", "registry", "list", "agencies", "--limit", "500", "--json")
+	police := ""
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var a struct{ Code, Kind string }
+		_ = json.Unmarshal([]byte(line), &a)
+		if a.Kind == "police" && police == "" {
+			police = a.Code
+		}
+	}
+	if police == "" {
+		t.Fatal("no police agency in the demo")
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk, _ := jose.PublicJWK(&key.PublicKey)
+	set, _ := json.Marshal(jose.JWKSet{Keys: []jose.JWK{jwk}})
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(jwks, set, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.Repeat("q", 40) + "\n"
+	for _, tt := range []struct {
+		name   string
+		secret string
+		args   []string
+		code   int
+		want   string
+	}{
+		{"ok/an agency's system", "", []string{"client", "add", "--client-id", "police-sys", "--jwks-file", jwks, "--agency", police, "--scope", "wallet.issue", "--scope", "wallet.query"},
+			exitOK, "acts for agency \"" + police + "\" with client_credentials, scopes: wallet.issue wallet.query"},
+		{"ok/a query-only system", secret, []string{"client", "add", "--client-id", "bank", "--secret-stdin", "--scope", "wallet.query"}, exitOK, "scopes: wallet.query"},
+		{"fail/no such agency", "", []string{"client", "add", "--client-id", "x1", "--jwks-file", jwks, "--agency", "NOPE-1", "--scope", "wallet.issue"}, exitFailure, "no agency with this code"},
+		{"fail/wallet.issue without agency", secret, []string{"client", "add", "--client-id", "x2", "--secret-stdin", "--scope", "wallet.issue"}, exitFailure, "--agency"},
+		{"fail/a public client", "", []string{"client", "add", "--client-id", "x3", "--public", "--agency", police, "--scope", "wallet.query"}, exitFailure, "public client"},
+		{"fail/an unknown scope", secret, []string{"client", "add", "--client-id", "x4", "--secret-stdin", "--scope", "openid"}, exitFailure, "wallet.issue and wallet.query"},
+		{"fail/no redirect and no scope", secret, []string{"client", "add", "--client-id", "x5", "--secret-stdin", "--agency", police}, exitUsage, "--redirect-uri are required"},
+	} {
+		code, out := run(tt.secret, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.want) {
+			t.Errorf("%s: exit %d, %q; want exit %d and %q", tt.name, code, out, tt.code, tt.want)
+		}
+	}
+}

@@ -211,6 +211,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return err
 		}},
 		{Name: "oidc.keys.rotate", Every: 6 * time.Hour, Run: a.oidc.RotateKeys},
+		{Name: "wallet.oid4vc.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.wallet.CleanupOpenID4VC(ctx)
+			return err
+		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.signing.Cleanup(ctx)
 			return err

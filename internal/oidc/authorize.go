@@ -103,11 +103,13 @@ func (p *Provider) parseRequest(q url.Values, c *Client, redirectURI string) (*a
 	}
 	var scopes []string
 	for _, s := range strings.Fields(q.Get("scope")) {
-		if slices.Contains(knownScopes, s) && !slices.Contains(scopes, s) {
+		if (slices.Contains(knownScopes, s) || p.addedScope(s) != nil) && !slices.Contains(scopes, s) {
 			scopes = append(scopes, s)
 		}
 	}
-	if !slices.Contains(scopes, "openid") {
+	// A wallet asking for credentials (OpenID4VCI) is an OAuth client, not
+	// a relying party: it may leave openid out (scopes.go).
+	if !slices.Contains(scopes, "openid") && !p.oauthOnly(scopes) {
 		return nil, oerr(400, "invalid_scope", "scope must include openid")
 	}
 	req.Scope = strings.Join(scopes, " ")
@@ -454,6 +456,8 @@ func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, token s
 	for _, s := range req.scopes() {
 		if key, ok := scopeClaims[s]; ok {
 			d.Claims = append(d.Claims, p.web.T(r, key))
+		} else if sc := p.addedScope(s); sc != nil {
+			d.Claims = append(d.Claims, sc.consent(r))
 		}
 	}
 	p.pages.Render(w, r, http.StatusOK, "consent", d)

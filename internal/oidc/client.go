@@ -43,7 +43,13 @@ type Client struct {
 	JWKS         jose.JWKSet // private_key_jwt only
 	RequirePAR   bool
 	Sector       string // pairwise subject sector: the redirect URIs' host
-	secretHash   string
+	// Agency is the code of the agency the client acts for on its own
+	// account, or "" (see client_credentials.go).
+	Agency string
+	// Scopes are what the client may get for itself with the
+	// client_credentials grant; only confidential clients have any.
+	Scopes     []string
+	secretHash string
 }
 
 // Validate checks a client's registration.
@@ -51,7 +57,8 @@ func (c *Client) Validate() error {
 	if c.ID == "" || len(c.ID) > 128 || strings.ContainsAny(c.ID, " \t\r\n") {
 		return kernel.E(kernel.Invalid, "oidc.error.bad_client_id")
 	}
-	if len(c.RedirectURIs) == 0 {
+	if len(c.RedirectURIs) == 0 && len(c.Scopes) == 0 {
+		// Only a client acting for itself has no use for redirects.
 		return kernel.E(kernel.Invalid, "oidc.error.bad_redirect_uri")
 	}
 	for _, u := range c.RedirectURIs {
@@ -82,6 +89,9 @@ func (c *Client) Validate() error {
 	case AuthNone:
 	default:
 		return kernel.E(kernel.Invalid, "oidc.error.bad_auth_method")
+	}
+	if err := c.validateOwnAccess(); err != nil {
+		return err
 	}
 	if c.Name == "" {
 		c.Name = c.ID
@@ -120,8 +130,9 @@ func (p *Provider) AddClient(ctx context.Context, c Client) error {
 		par = 1
 	}
 	return p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_clients (id, name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Name, c.Purpose, string(uris), c.AuthMethod, secret, jwks, par, c.Sector, kernel.Micros(tx.Now))
+		_, err := tx.Exec(ctx, `INSERT INTO oidc_clients (id, name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, agency, scopes, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Name, c.Purpose, string(uris), c.AuthMethod, secret, jwks, par, c.Sector,
+			c.Agency, strings.Join(c.Scopes, " "), kernel.Micros(tx.Now))
 		if db.IsUniqueViolation(err) {
 			return kernel.E(kernel.Conflict, "oidc.error.client_exists")
 		}
@@ -129,7 +140,8 @@ func (p *Provider) AddClient(ctx context.Context, c Client) error {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{Action: "oidc.client.add", SubjectType: "oidc_client", SubjectID: c.ID,
-			Details: map[string]any{"auth_method": c.AuthMethod, "redirect_uris": c.RedirectURIs, "require_par": c.RequirePAR}})
+			Details: map[string]any{"auth_method": c.AuthMethod, "redirect_uris": c.RedirectURIs, "require_par": c.RequirePAR,
+				"agency": c.Agency, "scopes": c.Scopes}})
 		return err
 	})
 }
@@ -154,16 +166,16 @@ func (p *Provider) client(ctx context.Context, id string) (*Client, error) {
 		return cc.c, nil
 	}
 	c := &Client{ID: id}
-	var uris, jwks string
+	var uris, jwks, scopes string
 	var par int
-	err := p.db.QueryRow(ctx, `SELECT name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector FROM oidc_clients WHERE id = ?`, id).
-		Scan(&c.Name, &c.Purpose, &uris, &c.AuthMethod, &c.secretHash, &jwks, &par, &c.Sector)
+	err := p.db.QueryRow(ctx, `SELECT name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, agency, scopes FROM oidc_clients WHERE id = ?`, id).
+		Scan(&c.Name, &c.Purpose, &uris, &c.AuthMethod, &c.secretHash, &jwks, &par, &c.Sector, &c.Agency, &scopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		c = nil
 	} else if err != nil {
 		return nil, kernel.Wrap(err, "oidc: read client")
 	} else {
-		c.RequirePAR = par == 1
+		c.RequirePAR, c.Scopes = par == 1, strings.Fields(scopes)
 		if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
 			return nil, kernel.Wrap(err, "oidc: client %s", id)
 		}

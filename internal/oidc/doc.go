@@ -4,7 +4,10 @@
 // DPoP-bound tokens (RFC 9449), client authentication by private_key_jwt or
 // client_secret_basic, refresh tokens that rotate and revoke their family on
 // reuse, userinfo, RP-initiated logout, a consent screen, pairwise subject
-// identifiers, and acr values for e-ID level 1 and level 2.
+// identifiers, and acr values for e-ID level 1 and level 2. For the wallet's
+// OpenID4VCI issuer it also redeems pre-authorized codes (single use, hashed,
+// for access tokens good at one resource only) and knows the scopes other
+// capabilities add (preauth.go, scopes.go).
 //
 // It must never redirect to a URI the client did not register, never accept a
 // code, refresh token, DPoP proof or client assertion twice, never give a

@@ -85,6 +85,7 @@ func (p *Provider) Cleanup(ctx context.Context) (int64, error) {
 		}{
 			{`DELETE FROM oidc_requests WHERE expires_at < ?`, now},
 			{`DELETE FROM oidc_codes WHERE expires_at < ?`, now},
+			{`DELETE FROM oidc_preauth_codes WHERE expires_at < ?`, now},
 			{`DELETE FROM oidc_jti WHERE expires_at < ?`, now},
 			{`DELETE FROM oidc_refresh WHERE created_at < ?`, kernel.Micros(p.clock.Now().Add(-familyTTL))},
 			{`DELETE FROM oidc_families WHERE expires_at < ?`, now},

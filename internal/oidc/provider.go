@@ -5,6 +5,7 @@ import (
 	"embed"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ type Provider struct {
 
 	mu      sync.Mutex
 	clients map[string]cachedClient
+	scopes  []Scope // scopes added by other capabilities (AddScopes), under mu
 }
 
 //go:embed templates/*.html
@@ -154,7 +156,7 @@ func (p *Provider) endpoint(path string) string { return p.issuer + path }
 
 // metadata is the discovery document (OpenID Connect Discovery 1.0, RFC 8414).
 func (p *Provider) metadata() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"issuer":                                           p.issuer,
 		"authorization_endpoint":                           p.endpoint("/oidc/authorize"),
 		"pushed_authorization_request_endpoint":            p.endpoint("/oauth/par"),
@@ -162,11 +164,11 @@ func (p *Provider) metadata() map[string]any {
 		"userinfo_endpoint":                                p.endpoint("/oauth/userinfo"),
 		"jwks_uri":                                         p.endpoint("/oidc/jwks"),
 		"end_session_endpoint":                             p.endpoint("/oidc/logout"),
-		"scopes_supported":                                 knownScopes,
+		"scopes_supported":                                 append(slices.Clone(knownScopes), ownScopes...),
 		"claims_supported":                                 []string{"sub", "name", "birthdate", "phone_number", "email", "citizen_id", "acr", "amr", "auth_time", "sid"},
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query"},
-		"grant_types_supported":                            []string{"authorization_code", "refresh_token"},
+		"grant_types_supported":                            []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                          []string{"pairwise"},
 		"id_token_signing_alg_values_supported":            []string{"ES256"},
 		"userinfo_signing_alg_values_supported":            []string{"none"},
@@ -182,6 +184,8 @@ func (p *Provider) metadata() map[string]any {
 		"frontchannel_logout_supported":                    false,
 		"ui_locales_supported":                             []string{"vi", "en", "ar"},
 	}
+	p.openID4VCIMetadata(m)
+	return m
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {

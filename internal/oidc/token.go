@@ -37,13 +37,19 @@ type tokenResponse struct {
 	Scope        string `json:"scope"`
 }
 
-// token is the token endpoint: authorization_code and refresh_token grants.
+// token is the token endpoint: authorization_code, refresh_token and
+// client_credentials grants.
 // Each grant is one write transaction: the proofs are verified in memory
 // first, then the code or refresh token is spent, the new refresh token
 // stored and the single-use IDs recorded together.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		p.writeOAuthError(w, r, oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))
+		return
+	}
+	if r.PostForm.Get("grant_type") == PreAuthorizedCodeGrant {
+		// OpenID4VCI: the wallet redeeming the code may be anonymous (preauth.go).
+		p.preAuthorizedToken(w, r)
 		return
 	}
 	ctx := r.Context()
@@ -68,10 +74,12 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		resp, err = p.exchangeCode(ctx, ac, proof, jtis, r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier"))
 	case "refresh_token":
 		resp, err = p.refresh(ctx, ac, proof, jtis, r.PostForm.Get("refresh_token"))
+	case "client_credentials":
+		resp, err = p.clientCredentials(ctx, ac, proof, jtis, r.PostForm.Get("scope"))
 	case "":
 		err = oerr(400, "invalid_request", "grant_type is required")
 	default:
-		err = oerr(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+		err = oerr(400, "unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials")
 	}
 	if err != nil {
 		p.writeOAuthError(w, r, err)
@@ -423,7 +431,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *Client, fam family, nonce
 		return tokenResponse{}, kernel.Wrap(err, "oidc: sign access token")
 	}
 	resp := tokenResponse{AccessToken: access, TokenType: tokenType, ExpiresIn: int(accessTTL / time.Second), Scope: fam.data.Scope}
-	if first {
+	if first && hasScope(fam.data.Scope, "openid") { // no ID token for a plain OAuth grant (scopes.go)
 		sum := sha256.Sum256([]byte(access))
 		id := map[string]any{
 			"iss": p.issuer, "sub": sub, "aud": c.ID, "azp": c.ID, "iat": now.Unix(), "exp": now.Add(idTokenTTL).Unix(),
@@ -453,6 +461,7 @@ type TokenInfo struct {
 	Scopes    []string
 	ACR       string
 	AuthTime  time.Time
+	family    string // the grant's family, for preauth.go
 }
 
 // HasScope reports whether the token carries scope.
@@ -469,6 +478,13 @@ func (t TokenInfo) HasScope(scope string) bool {
 // signature, expiry, the grant still standing, and for DPoP-bound tokens a
 // fresh proof for this very request and token.
 func (p *Provider) VerifyAccessToken(r *http.Request) (TokenInfo, error) {
+	return p.verifyAccessToken(r, p.issuer)
+}
+
+// verifyAccessToken checks an access token whose aud must hold audience:
+// the issuer for the provider's ordinary tokens, a resource's URL for the
+// tokens minted for that resource alone (preauth.go).
+func (p *Provider) verifyAccessToken(r *http.Request, audience string) (TokenInfo, error) {
 	ctx := r.Context()
 	authz := r.Header.Get("Authorization")
 	scheme, tok, _ := strings.Cut(authz, " ")
@@ -488,7 +504,7 @@ func (p *Provider) VerifyAccessToken(r *http.Request) (TokenInfo, error) {
 	if err := json.Unmarshal(j.Payload, &c); err != nil {
 		return TokenInfo{}, oerr(401, "invalid_token", "bad access token payload")
 	}
-	if err := c.Validate(jose.Expect{Issuer: p.issuer, Audience: p.issuer, Now: p.clock.Now(), RequireExpiry: true}); err != nil {
+	if err := c.Validate(jose.Expect{Issuer: p.issuer, Audience: audience, Now: p.clock.Now(), RequireExpiry: true}); err != nil {
 		return TokenInfo{}, oerr(401, "invalid_token", "the access token expired or is not for this provider")
 	}
 	var proof *dpopProof
@@ -525,7 +541,7 @@ func (p *Provider) VerifyAccessToken(r *http.Request) (TokenInfo, error) {
 		}
 	}
 	return TokenInfo{AccountID: accountID, ClientID: c.ClientID, Subject: c.Subject, Scopes: strings.Fields(c.Scope),
-		ACR: c.ACR, AuthTime: time.Unix(c.AuthTime, 0)}, nil
+		ACR: c.ACR, AuthTime: time.Unix(c.AuthTime, 0), family: c.Family}, nil
 }
 
 // userinfo returns the claims the grant's scopes allow.
@@ -533,6 +549,10 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	ti, err := p.VerifyAccessToken(r)
 	if err != nil {
 		p.writeOAuthError(w, r, err)
+		return
+	}
+	if ti.AccountID == "" { // a client's own token (client_credentials): nobody's claims
+		p.writeOAuthError(w, r, oerr(401, "invalid_token", "this access token is not for a person"))
 		return
 	}
 	a, err := p.dir.Account(r.Context(), ti.AccountID)

@@ -113,7 +113,7 @@ func (s *Service) Issue(ctx context.Context, in Issuance) (Detailed, error) {
 	if err != nil {
 		return Detailed{}, err
 	}
-	if err := s.o.Status.Ensure(ctx, StatusGroup(in.Agency)); err != nil {
+	if err := s.ensureGroup(ctx, StatusGroup(in.Agency)); err != nil {
 		return Detailed{}, err
 	}
 	var out Detailed
@@ -125,6 +125,20 @@ func (s *Service) Issue(ctx context.Context, in Issuance) (Detailed, error) {
 		return Detailed{}, err
 	}
 	return out, nil
+}
+
+// ensureGroup makes sure of an agency's status lists once per process:
+// Ensure is a transaction of its own and reloads the group's free indexes,
+// far too much for every issuance.
+func (s *Service) ensureGroup(ctx context.Context, g string) error {
+	if _, ok := s.ensured.Load(g); ok {
+		return nil
+	}
+	if err := s.o.Status.Ensure(ctx, g); err != nil {
+		return err
+	}
+	s.ensured.Store(g, struct{}{})
+	return nil
 }
 
 // existingHolderKey is the holder's key if they have one already (read

@@ -89,6 +89,7 @@ type Service struct {
 
 	issuer   issuerKeys
 	sigCache *sdjwt.SignatureCache
+	ensured  sync.Map // status-list groups made sure of in this process
 }
 
 // cachedSeal is an agency's opened seal key, kept briefly: issuing in bulk
