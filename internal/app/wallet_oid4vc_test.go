@@ -477,3 +477,56 @@ func TestInteropNPMWalletReceivesCredential(t *testing.T) {
 	t.Logf("npm @sd-jwt/sd-jwt-vc refuses the copy once revoked: %s", strings.TrimSpace(err.Error()))
 	t.Logf("npm @openid4vc/openid4vci received %s bound to its key %s; npm @sd-jwt/sd-jwt-vc verified it", got.Configuration, want)
 }
+
+// The holder's document page offers "send to a wallet app"; the offer page
+// shows the link as a QR code and the transaction code, never in the link.
+func TestOfferPage(t *testing.T) {
+	s := startSite(t)
+	holder, stranger := s.browser(s.account.ID), s.browser(s.stranger.ID)
+	get := func(c *http.Client, path string) (int, string) {
+		resp, err := c.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	post := func(c *http.Client, path string) (int, string) {
+		_, page := get(c, "/wallet") // the session's CSRF token
+		form := url.Values{}
+		if i := strings.Index(page, `name="csrf_token" value="`); i >= 0 {
+			rest := page[i+len(`name="csrf_token" value="`):]
+			form.Set("csrf_token", rest[:strings.Index(rest, `"`)])
+		}
+		req, _ := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", s.base)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if _, page := get(holder, "/wallet/"+s.doc.ID); !strings.Contains(page, `id="offer-form"`) {
+		t.Fatal("the holder's document page has no offer button")
+	}
+	st, page := post(holder, "/wallet/"+s.doc.ID+"/offer")
+	if st != http.StatusOK || !strings.Contains(page, `src="data:image/png;base64,`) || !strings.Contains(page, "openid-credential-offer://") {
+		t.Fatalf("offer page: %d", st)
+	}
+	i := strings.Index(page, `id="offer-tx-code" dir="ltr">`)
+	if i < 0 {
+		t.Fatal("no transaction code on the offer page")
+	}
+	tx := page[i+len(`id="offer-tx-code" dir="ltr">`):]
+	tx = tx[:strings.Index(tx, "<")]
+	if len(tx) != 6 || strings.Contains(page[strings.Index(page, "openid-credential-offer://"):], "tx_code%22%3A%22"+tx) {
+		t.Fatalf("transaction code %q, or it is in the link", tx)
+	}
+	if st, _ := post(stranger, "/wallet/"+s.doc.ID+"/offer"); st != http.StatusNotFound {
+		t.Fatalf("a stranger's offer: %d", st)
+	}
+}

@@ -22,5 +22,5 @@ func (a *App) mountWalletPages() error {
 		public = a.cfg.PublicURL
 	}
 	return a.wallet.MountPages(wallet.PagesOptions{Web: a.web, Identity: a.identity, Registry: a.registry,
-		Throttle: shareThrottle(a), PublicURL: public})
+		Throttle: shareThrottle(a), PublicURL: public, Offer: a.offerDocument})
 }

@@ -51,18 +51,22 @@ type PagesOptions struct {
 	// PublicURL is the site's public URL: shares open at
 	// PUBLIC/wallet/v/CODE, which their QR codes hold.
 	PublicURL string
+	// Offer, when set, lets the holder send their own documents to a
+	// wallet app (OpenID4VCI credential offers).
+	Offer OfferFunc
 }
 
 // pages serves the holder's pages, shares and the verifier.
 type pages struct {
-	w      *Service
-	shares *Shares
-	web    *web.Server
-	pages  *web.Pages
-	id     PageIdentity
-	reg    PageRegistry
-	public string
-	style  string // the stylesheet's URL, named by its hash
+	w        *Service
+	shares   *Shares
+	web      *web.Server
+	pages    *web.Pages
+	id       PageIdentity
+	reg      PageRegistry
+	public   string
+	style    string // the stylesheet's URL, named by its hash
+	offerDoc OfferFunc
 }
 
 // pageZone is UTC+7, the time people in the province read.
@@ -92,7 +96,7 @@ func (s *Service) MountPages(o PagesOptions) error {
 	}
 	sum := sha256.Sum256(pageStyle)
 	h := &pages{w: s, shares: shares, web: o.Web, pages: ps, id: o.Identity, reg: o.Registry,
-		public: strings.TrimSuffix(o.PublicURL, "/"), style: "/wallet/static/wallet-" + hex.EncodeToString(sum[:6]) + ".css"}
+		public: strings.TrimSuffix(o.PublicURL, "/"), style: "/wallet/static/wallet-" + hex.EncodeToString(sum[:6]) + ".css", offerDoc: o.Offer}
 	ws := o.Web
 	ws.HandleFunc("GET /wallet", h.list)
 	ws.HandleFunc("GET /wallet/history", h.history)
@@ -100,6 +104,7 @@ func (s *Service) MountPages(o PagesOptions) error {
 	ws.HandleFunc("GET /wallet/{id}", h.document)
 	ws.HandleFunc("POST /wallet/{id}/hidden", h.setHidden)
 	ws.HandleFunc("POST /wallet/{id}/share", h.share)
+	ws.HandleFunc("POST /wallet/{id}/offer", h.offer)
 	ws.HandleFunc("POST /wallet/shares/{id}/end", h.endShare)
 	ws.HandleFunc("GET /wallet/verify", h.verifyForm)
 	ws.HandleFunc("GET /wallet/v/{code}", h.verifyLink)
@@ -574,6 +579,7 @@ type documentData struct {
 	Doc        docView
 	Claims     []pageClaim
 	CanShare   bool
+	CanOffer   bool // the holder's own document, and offers are on
 	Shares     []shareView
 	TTLs       []formChoice
 	Uses       []formChoice
@@ -618,7 +624,8 @@ func (h *pages) renderDocument(w http.ResponseWriter, r *http.Request, a identit
 	}
 	d := documentData{Style: h.style, Notice: pageNotice(r), Party: p, Doc: h.docView(doc.Document, lang, h.names(ctx), now),
 		Claims:   orderedClaims(t, doc.Claims, lang, h.web.T(r, "walletpages.yes"), h.web.T(r, "walletpages.no")),
-		CanShare: doc.Valid(now), MaxPurpose: MaxPurpose, Error: errMsg}
+		CanShare: doc.Valid(now), MaxPurpose: MaxPurpose, Error: errMsg,
+		CanOffer: doc.Valid(now) && h.offerDoc != nil && p.Kind == "self" && t.Holder == HolderPerson}
 	for _, sh := range live {
 		d.Shares = append(d.Shares, newShareView(sh, t, lang, now))
 	}

@@ -277,8 +277,19 @@ func (h *pages) verify(w http.ResponseWriter, r *http.Request, code string) {
 
 // historySection is one holder's history.
 type historySection struct {
-	Party  party
-	Events []eventView
+	Party   party
+	Events  []eventView
+	Queries []queryView // other capabilities asking whether a document is held
+}
+
+// queryView is one query about the holder's documents.
+type queryView struct {
+	At, AtISO string
+	TypeName  string
+	Who       string // the agency, or the application or capability asking
+	Purpose   string
+	Answer    bool
+	Claims    []string // labels of the claims given
 }
 
 type eventView struct {
@@ -328,6 +339,26 @@ func (h *pages) history(w http.ResponseWriter, r *http.Request) {
 				v.Verifier = n.agency(e.Verifier)
 			}
 			sec.Events = append(sec.Events, v)
+		}
+		queries, err := h.w.QueriesAbout(ctx, p.Holder, 100)
+		if err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+		for _, q := range queries {
+			t, _ := h.w.o.Catalogue.Type(q.Type)
+			v := queryView{At: q.AskedAt.In(pageZone).Format(pageTimeLayout), AtISO: q.AskedAt.Format(time.RFC3339), TypeName: q.Type,
+				Who: q.Requester.ID, Purpose: q.Purpose, Answer: q.Answer}
+			if t.Code != "" {
+				v.TypeName = t.Name(lang)
+			}
+			if q.Requester.Agency != "" {
+				v.Who = n.agency(q.Requester.Agency)
+			}
+			for _, c := range q.Claims {
+				v.Claims = append(v.Claims, t.Label(c, lang))
+			}
+			sec.Queries = append(sec.Queries, v)
 		}
 		d.Sections = append(d.Sections, sec)
 	}

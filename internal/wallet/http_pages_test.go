@@ -22,6 +22,7 @@ import (
 	"civitas/internal/audit"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
+	"civitas/internal/kernel"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/wallet"
@@ -541,5 +542,29 @@ func TestShareQRCode(t *testing.T) {
 	// And that URL, opened as a phone's camera would, shows the claim.
 	if st, page := s.client("").get(strings.TrimPrefix(got, s.srv.URL)); st != http.StatusOK || !strings.Contains(page, pp.parent.FullName) {
 		t.Fatalf("the QR code's URL: %d", st)
+	}
+}
+
+// A query by another capability shows in the holder's history: who asked,
+// why, and the answer.
+func TestHistoryShowsQueries(t *testing.T) {
+	s := newWalletSite(t)
+	pp := s.people()
+	acct := s.account(pp.other.CitizenID)
+	h := wallet.Holder{Kind: wallet.HolderPerson, ID: pp.other.CitizenID}
+	if _, err := s.w.Issue(s.ctx, wallet.Issuance{Agency: s.agency(registry.SocialInsurance), Type: "health_insurance_card", Holder: h, Claims: healthCard(pp.other)}); err != nil {
+		t.Fatal(err)
+	}
+	police := s.agency(registry.Police)
+	if _, err := s.w.Holds(s.ctx, wallet.Query{CitizenID: pp.other.CitizenID, Type: "health_insurance_card", Purpose: "Hồ sơ khai sinh cho con",
+		Claims: []string{"card_number"}, Requester: wallet.Requester{Kind: kernel.ActorClient, ID: "portal", Agency: police}}); err != nil {
+		t.Fatal(err)
+	}
+	st, page := s.client(acct.ID).get("/wallet/history")
+	if st != http.StatusOK || !strings.Contains(page, "Hồ sơ khai sinh cho con") || !strings.Contains(page, "event-query") {
+		t.Fatalf("history: %d\n%s", st, pageMain(page))
+	}
+	if _, other := s.client(s.account(pp.parent.CitizenID).ID).get("/wallet/history"); strings.Contains(other, "Hồ sơ khai sinh cho con") {
+		t.Fatal("another person sees the query")
 	}
 }
