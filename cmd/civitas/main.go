@@ -33,6 +33,7 @@ Usage:
   civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
   civitas audit verify [--data DIR] [--db DSN]
   civitas registry list units|persons|agencies|officials [--data DIR] [--db DSN] [--limit N] [--json]
+  civitas client add --client-id ID ... [--agency CODE --scope wallet.issue ...]   (OpenID clients; see --help)
   civitas ca init|export, cert issue|revoke   (trust services; see --help)
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
