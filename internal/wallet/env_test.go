@@ -33,6 +33,7 @@ type env struct {
 	ca     *pki.Service
 	status *statuslist.Store
 	w      *wallet.Service
+	opts   wallet.Options
 }
 
 // organisations names agencies for the seals; no officials here.
@@ -87,12 +88,26 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.w, err = wallet.New(wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: e.ca, Registries: e.reg,
-		Status: e.status, Issuer: issuer})
+	e.opts = wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: e.ca, Registries: e.reg,
+		Status: e.status, Issuer: issuer}
+	e.w, err = wallet.New(e.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// noCacheWallet is the same wallet with no cache of verified issuer
+// signatures: every verification checks everything.
+func (e *env) noCacheWallet() *wallet.Service {
+	e.t.Helper()
+	o := e.opts
+	o.SignatureCache = -1
+	w, err := wallet.New(o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return w
 }
 
 // agency returns the code of a demo agency of kind k.

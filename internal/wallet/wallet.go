@@ -78,6 +78,11 @@ type Options struct {
 	// /.well-known/jwt-vc-issuer publishes the agencies' keys.
 	Issuer string
 	Logger *slog.Logger
+	// SignatureCache is how many verified issuer signatures Verify
+	// remembers (a card shown again is checked without its issuer's
+	// signature; its key binding, disclosures and status always are):
+	// 0 means 4,096, a negative number none.
+	SignatureCache int
 }
 
 // Service is the wallet.
@@ -117,7 +122,14 @@ func New(o Options) (*Service, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Issuer = strings.TrimSuffix(o.Issuer, "/")
-	return &Service{o: o, seals: map[string]cachedSeal{}, sigCache: sdjwt.NewSignatureCache(4096)}, nil
+	s := &Service{o: o, seals: map[string]cachedSeal{}}
+	switch {
+	case o.SignatureCache == 0:
+		s.sigCache = sdjwt.NewSignatureCache(4096)
+	case o.SignatureCache > 0:
+		s.sigCache = sdjwt.NewSignatureCache(o.SignatureCache)
+	}
+	return s, nil
 }
 
 var errMissing = errors.New("DB, Box, Catalogue, Seals, Registries, Status and Issuer are required")
