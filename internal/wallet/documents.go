@@ -50,11 +50,13 @@ func (s *Service) openDocument(id, stored string) (sealedDocument, error) {
 
 const documentColumns = `id, type, holder_kind, holder_id, agency, issued_at, expires_at, status, hidden, replaces`
 
-func scanDocument(sc interface{ Scan(...any) error }) (Document, error) {
+// scanDocument reads documentColumns, then any further columns into extra.
+func scanDocument(sc interface{ Scan(...any) error }, extra ...any) (Document, error) {
 	var d Document
 	var issued, expires int64
 	var hidden int
-	if err := sc.Scan(&d.ID, &d.Type, &d.Holder.Kind, &d.Holder.ID, &d.Agency, &issued, &expires, &d.Status, &hidden, &d.Replaces); err != nil {
+	dest := append([]any{&d.ID, &d.Type, &d.Holder.Kind, &d.Holder.ID, &d.Agency, &issued, &expires, &d.Status, &hidden, &d.Replaces}, extra...)
+	if err := sc.Scan(dest...); err != nil {
 		return Document{}, err
 	}
 	d.IssuedAt = time.UnixMicro(issued).UTC()
@@ -100,22 +102,14 @@ type Detailed struct {
 // document is NotFound, as one that does not exist.
 func (s *Service) Document(ctx context.Context, h Holder, id string) (Detailed, error) {
 	var stored string
-	row := s.o.DB.QueryRow(ctx, `SELECT `+documentColumns+`, sealed FROM wallet_documents WHERE id = ? AND holder_kind = ? AND holder_id = ?`, id, h.Kind, h.ID)
-	var d Document
-	var issued, expires int64
-	var hidden int
-	err := row.Scan(&d.ID, &d.Type, &d.Holder.Kind, &d.Holder.ID, &d.Agency, &issued, &expires, &d.Status, &hidden, &d.Replaces, &stored)
+	d, err := scanDocument(s.o.DB.QueryRow(ctx, `SELECT `+documentColumns+`, sealed FROM wallet_documents WHERE id = ? AND holder_kind = ? AND holder_id = ?`,
+		id, h.Kind, h.ID), &stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Detailed{}, kernel.E(kernel.NotFound, "wallet.error.no_document")
 	}
 	if err != nil {
 		return Detailed{}, kernel.Wrap(err, "wallet: document")
 	}
-	d.IssuedAt = time.UnixMicro(issued).UTC()
-	if expires != 0 {
-		d.ExpiresAt = time.UnixMicro(expires).UTC()
-	}
-	d.Hidden = hidden != 0
 	sd, err := s.openDocument(d.ID, stored)
 	if err != nil {
 		return Detailed{}, err

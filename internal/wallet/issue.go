@@ -249,22 +249,14 @@ func (s *Service) supersede(ctx context.Context, tx *db.Tx, p prepared) error {
 func (s *Service) forAgency(ctx context.Context, tx *db.Tx, agency, id string) (Document, string, int, error) {
 	var list string
 	var idx int
-	row := tx.QueryRow(ctx, `SELECT `+documentColumns+`, status_list, status_idx FROM wallet_documents WHERE id = ? AND agency = ?`, id, agency)
-	var d Document
-	var issued, expires int64
-	var hidden int
-	err := row.Scan(&d.ID, &d.Type, &d.Holder.Kind, &d.Holder.ID, &d.Agency, &issued, &expires, &d.Status, &hidden, &d.Replaces, &list, &idx)
+	d, err := scanDocument(tx.QueryRow(ctx, `SELECT `+documentColumns+`, status_list, status_idx FROM wallet_documents WHERE id = ? AND agency = ?`,
+		id, agency), &list, &idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Document{}, "", 0, kernel.E(kernel.NotFound, "wallet.error.no_document")
 	}
 	if err != nil {
 		return Document{}, "", 0, kernel.Wrap(err, "wallet: document")
 	}
-	d.IssuedAt = time.UnixMicro(issued).UTC()
-	if expires != 0 {
-		d.ExpiresAt = time.UnixMicro(expires).UTC()
-	}
-	d.Hidden = hidden != 0
 	return d, list, idx, nil
 }
 

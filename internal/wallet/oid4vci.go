@@ -395,22 +395,14 @@ func (s *Service) IssueCopy(ctx context.Context, h Holder, id string, holderKey 
 	}
 	var stored, list string
 	var idx int
-	var d Document
-	var issued, expires int64
-	var hidden int
-	err = s.o.DB.QueryRow(ctx, `SELECT `+documentColumns+`, status_list, status_idx, sealed FROM wallet_documents WHERE id = ? AND holder_kind = ? AND holder_id = ?`,
-		id, h.Kind, h.ID).Scan(&d.ID, &d.Type, &d.Holder.Kind, &d.Holder.ID, &d.Agency, &issued, &expires, &d.Status, &hidden, &d.Replaces, &list, &idx, &stored)
+	d, err := scanDocument(s.o.DB.QueryRow(ctx, `SELECT `+documentColumns+`, status_list, status_idx, sealed FROM wallet_documents WHERE id = ? AND holder_kind = ? AND holder_id = ?`,
+		id, h.Kind, h.ID), &list, &idx, &stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", Document{}, kernel.E(kernel.NotFound, "wallet.error.no_document")
 	}
 	if err != nil {
 		return "", Document{}, kernel.Wrap(err, "wallet: issue copy")
 	}
-	d.IssuedAt = time.UnixMicro(issued).UTC()
-	if expires != 0 {
-		d.ExpiresAt = time.UnixMicro(expires).UTC()
-	}
-	d.Hidden = hidden != 0
 	now := s.o.Clock.Now()
 	if !d.Valid(now) {
 		return "", Document{}, kernel.E(kernel.Conflict, "wallet.error.not_valid")
