@@ -157,13 +157,12 @@ func (s *Service) Present(ctx context.Context, h Holder, id string, claims []str
 	if len(keep) == 0 {
 		return "", kernel.E(kernel.Invalid, "wallet.error.no_claims")
 	}
-	var stored string
-	if err := s.o.DB.QueryRow(ctx, `SELECT private_sealed FROM wallet_holder_keys WHERE holder_kind = ? AND holder_id = ?`, h.Kind, h.ID).Scan(&stored); err != nil {
-		return "", kernel.Wrap(err, "wallet: present")
-	}
-	key, err := s.openHolderKey(h, stored)
+	key, err := s.existingHolderKey(ctx, h)
 	if err != nil {
 		return "", err
+	}
+	if key == nil { // a document always comes with its holder's key
+		return "", kernel.Wrap(errors.New("no holder key"), "wallet: present")
 	}
 	sd, err := sdjwt.Parse(d.Credential)
 	if err != nil {

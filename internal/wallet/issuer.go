@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/base64"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,10 +126,7 @@ func (s *Service) Verify(ctx context.Context, presentation string, kb *sdjwt.Exp
 	if err != nil {
 		return Verification{}, kernel.E(kernel.Invalid, "wallet.error.invalid_presentation").WithCause(err)
 	}
-	code := v.VCT
-	if len(code) > len(s.VCT("")) && code[:len(s.VCT(""))] == s.VCT("") {
-		code = code[len(s.VCT("")):]
-	}
+	code, _ := strings.CutPrefix(v.VCT, s.VCT(""))
 	t, err := s.o.Catalogue.Type(code)
 	if err != nil {
 		return Verification{}, kernel.E(kernel.Invalid, "wallet.error.invalid_presentation").WithCause(err)
@@ -159,11 +157,8 @@ func (s *Service) Verify(ctx context.Context, presentation string, kb *sdjwt.Exp
 
 // listOf is the id of one of this issuer's status lists from its URI.
 func (s *Service) listOf(uri string) (string, bool) {
-	prefix := s.o.Issuer + statuslist.PathPrefix
-	if len(uri) <= len(prefix) || uri[:len(prefix)] != prefix {
-		return "", false
-	}
-	return uri[len(prefix):], true
+	list, ok := strings.CutPrefix(uri, s.o.Issuer+statuslist.PathPrefix)
+	return list, ok && list != ""
 }
 
 // TypeMetadata is the SD-JWT VC Type Metadata of a document type, served
