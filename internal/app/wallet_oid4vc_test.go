@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +163,22 @@ func (s *site) call(method, path, contentType, body string, header map[string]st
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// presentationRequest asks the verifier, over HTTP, for a presentation.
+func (s *site) presentationRequest(q wallet.PresentationQuery) wallet.PresentationRequest {
+	s.t.Helper()
+	body, _ := json.Marshal(q)
+	resp, err := http.Post(s.base+wallet.VPRequestsPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out wallet.PresentationRequest
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated || out.URI == "" {
+		s.t.Fatalf("presentation request: %d %v %+v", resp.StatusCode, err, out)
+	}
+	return out
 }
 
 func preAuthCode(t *testing.T, offerURI string) string {
@@ -384,6 +401,12 @@ type npmReceived struct {
 		Refused bool   `json:"refused"`
 		Error   string `json:"error"`
 	} `json:"second_redemption"`
+	VP struct {
+		ClientID       string   `json:"client_id"`
+		ClaimsAsked    []string `json:"claims_asked"`
+		TamperedStatus int      `json:"tampered_status"`
+		Status         int      `json:"status"`
+	} `json:"vp"`
 }
 
 // TestInteropNPMWalletReceivesCredential: npm @openid4vc/openid4vci, as an
@@ -391,11 +414,16 @@ type npmReceived struct {
 // a DPoP-bound token), receives the health-insurance card bound to its own
 // key with the document's claims and status entry, verifies it with npm
 // @sd-jwt/sd-jwt-vc and our published keys, and cannot redeem the code twice.
+// Then, with npm @openid4vc/openid4vp, it answers an OpenID4VP request of
+// the civitas verifier for two of the card's claims: an altered disclosure
+// is refused, the genuine presentation verifies, and the verdict shows
+// exactly the two claims.
 func TestInteropNPMWalletReceivesCredential(t *testing.T) {
 	dir := walletNodeDir(t)
 	s := startSite(t)
 	_, offer := s.offer(s.browser(s.account.ID), s.doc.ID, true)
-	in, _ := json.Marshal(map[string]any{"offer": offer.URI, "tx_code": offer.TxCode, "dpop": true})
+	vpReq := s.presentationRequest(wallet.PresentationQuery{Type: "health_insurance_card", Claims: []string{"full_name", "hospital"}, Purpose: "hospital admission"})
+	in, _ := json.Marshal(map[string]any{"offer": offer.URI, "tx_code": offer.TxCode, "dpop": true, "vp_request": vpReq.URI})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "oid4vci.mjs")
@@ -437,6 +465,18 @@ func TestInteropNPMWalletReceivesCredential(t *testing.T) {
 	if !got.Second.Refused || got.Second.Error != "invalid_grant" {
 		t.Fatalf("second redemption: %+v", got.Second)
 	}
+	if got.VP.ClientID != vpReq.ClientID || !slices.Equal(got.VP.ClaimsAsked, []string{"full_name", "hospital"}) ||
+		got.VP.TamperedStatus != http.StatusBadRequest || got.VP.Status != http.StatusOK {
+		t.Fatalf("npm @openid4vc/openid4vp: %+v", got.VP)
+	}
+	res, err := s.a.wallet.PresentationResult(s.ctx, vpReq.ID, vpReq.ReadToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != wallet.VPVerified || !res.KeyBound || res.Failures != 1 || len(res.Claims) != 2 ||
+		res.Claims["full_name"] != s.doc.Claims["full_name"] || res.Claims["hospital"] != s.doc.Claims["hospital"] {
+		t.Fatalf("verdict on the npm wallet's presentation: %+v", res)
+	}
 	// npm @sd-jwt/sd-jwt-vc checks the copy with the status list served
 	// now: valid, then refused once the document is revoked.
 	set, err := s.a.wallet.JWKS(s.ctx)
@@ -475,7 +515,7 @@ func TestInteropNPMWalletReceivesCredential(t *testing.T) {
 		t.Fatal("npm @sd-jwt/sd-jwt-vc accepts the copy of a revoked document")
 	}
 	t.Logf("npm @sd-jwt/sd-jwt-vc refuses the copy once revoked: %s", strings.TrimSpace(err.Error()))
-	t.Logf("npm @openid4vc/openid4vci received %s bound to its key %s; npm @sd-jwt/sd-jwt-vc verified it", got.Configuration, want)
+	t.Logf("npm @openid4vc/openid4vci received %s bound to its key %s; npm @sd-jwt/sd-jwt-vc verified it; npm @openid4vc/openid4vp presented it to %s", got.Configuration, want, got.VP.ClientID)
 }
 
 // The holder's document page offers "send to a wallet app"; the offer page

@@ -5,19 +5,27 @@
 // Input (a JSON file named as the first argument, or standard input):
 //   { "offer": "openid-credential-offer://?credential_offer=...",
 //     "tx_code": "123456",          optional: the code the holder reads from the page
-//     "dpop": true }                optional: bind the access token to the wallet's key (RFC 9449)
+//     "dpop": true,                 optional: bind the access token to the wallet's key (RFC 9449)
+//     "vp_request": "openid4vp://?..." }  optional: a verifier's OpenID4VP request to answer
 // It resolves the offer, fetches the credential issuer's and the authorization
 // server's metadata, redeems the pre-authorized code at the token endpoint,
 // gets a c_nonce, proves possession of its own P-256 key, requests the
 // credential, verifies it (issuer signature with the key of
 // /.well-known/jwt-vc-issuer, disclosures, status list, cnf = its key), presents
 // it with a key binding JWT that the npm verifier accepts, and then tries to
-// redeem the same code again.
+// redeem the same code again. Given a vp_request, it then answers that
+// OpenID4VP request with npm @openid4vc/openid4vp as a wallet app would:
+// resolves it, reads the DCQL query, presents the claims asked for bound to
+// the request's client_id and nonce, and posts the response (direct_post) —
+// first one with a disclosure altered, which the verifier must refuse, then
+// the genuine one.
 // Output: {"credential", "holder_jwk", "claims", "status", "presentation_claims",
-//          "second_redemption": {"refused": true, "error": "..."}}
+//          "second_redemption": {"refused": true, "error": "..."},
+//          "vp": {"client_id", "claims_asked", "tampered_status", "status"}}
 // Exit status 1, with the reason on standard error, when anything fails.
 import { readFileSync } from 'node:fs';
 import { Openid4vciClient } from '@openid4vc/openid4vci';
+import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { clientAuthenticationAnonymous, preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
 import { setGlobalConfig } from '@openid4vc/utils';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
@@ -129,12 +137,52 @@ async function main() {
   } catch (e) {
     second = { refused: true, error: e.errorResponse?.error ?? String(e.message) };
   }
+  const vp = input.vp_request ? await answerPresentationRequest(input.vp_request, credential, sdjwt, callbacks) : undefined;
   const hasGrant = Boolean(offer.grants?.[preAuthorizedCodeGrantIdentifier]);
   process.stdout.write(JSON.stringify({
     credential, holder_jwk: holderJwk, configuration: configurationId, pre_authorized: hasGrant,
     token_type: token.accessTokenResponse.token_type, claims, status: 'valid',
-    presentation_claims: Object.fromEntries(shown.map((k) => [k, presented.payload[k]])), second_redemption: second,
+    presentation_claims: Object.fromEntries(shown.map((k) => [k, presented.payload[k]])), second_redemption: second, vp,
   }));
+}
+
+// answerPresentationRequest answers an OpenID4VP 1.0 request (DCQL,
+// direct_post, unsigned request with a redirect_uri client identifier).
+async function answerPresentationRequest(uri, credential, sdjwt, callbacks) {
+  const client = new Openid4vpClient({ callbacks });
+  const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: uri });
+  if (parsed.type !== 'openid4vp') throw new Error(`unexpected request type ${parsed.type}`);
+  const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params });
+  const request = resolved.authorizationRequestPayload;
+  if (resolved.client.prefix !== 'redirect_uri' || request.response_mode !== 'direct_post') {
+    throw new Error(`client ${JSON.stringify(resolved.client)}, response mode ${request.response_mode}`);
+  }
+  const query = resolved.dcql?.query?.credentials?.[0];
+  const vct = JSON.parse(Buffer.from(credential.split('.')[1], 'base64url')).vct;
+  if (!query || query.format !== 'dc+sd-jwt' || !query.meta?.vct_values?.includes(vct)) {
+    throw new Error(`DCQL query ${JSON.stringify(resolved.dcql)} does not ask for ${vct}`);
+  }
+  const asked = query.claims.map((c) => c.path[0]);
+  const frame = Object.fromEntries(asked.map((k) => [k, true]));
+  // The key binding names the verifier's client_id and nonce (OpenID4VP 1.0 B.3.6).
+  const kb = { payload: { aud: request.client_id, nonce: request.nonce, iat: Math.floor(Date.now() / 1000) } };
+  const presentation = await sdjwt.present(credential, frame, { kb });
+  const send = async (token) => {
+    const { authorizationResponsePayload } = await client.createOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request, authorizationResponsePayload: { vp_token: { [query.id]: [token] } },
+    });
+    const { response } = await client.submitOpenid4vpAuthorizationResponse({ authorizationRequestPayload: request, authorizationResponsePayload });
+    return response.status;
+  };
+  // A disclosure altered after issuance: the salt-and-value's digest is no
+  // longer in the signed payload.
+  const parts = presentation.split('~');
+  const disclosure = JSON.parse(Buffer.from(parts[1], 'base64url'));
+  disclosure[2] = `${disclosure[2]} (altered)`;
+  parts[1] = b64u(utf8.encode(JSON.stringify(disclosure)));
+  const tamperedStatus = await send(parts.join('~'));
+  const status = await send(presentation);
+  return { client_id: request.client_id, claims_asked: asked, tampered_status: tamperedStatus, status };
 }
 
 main().catch((e) => {
