@@ -62,6 +62,7 @@ type walletAPI struct {
 //     GET /types (what the agency may issue), POST /documents (issue one,
 //     the credential with all its disclosures in the answer), POST
 //     /documents:batch (up to MaxBatch, a result or a problem for each),
+//     GET /documents/{id} (its status and dates, without the credential),
 //     POST /documents/{id}/status (revoke, suspend, reinstate);
 //   - with scope wallet.query: GET /holdings (Holds).
 //
@@ -78,6 +79,7 @@ func (s *Service) MountAPI(ws *web.Server, tokens APITokens) {
 	ws.HandleFunc("POST /api/wallet/v1/documents", a.issue)
 	ws.HandleFunc("POST /api/wallet/v1/documents:batch", a.batch)
 	ws.AllowUpload("/api/wallet/v1/documents:batch", batchBodyLimit)
+	ws.HandleFunc("GET /api/wallet/v1/documents/{id}", a.document)
 	ws.HandleFunc("POST /api/wallet/v1/documents/{id}/status", a.status)
 	ws.HandleFunc("GET /api/wallet/v1/holdings", a.holdings)
 }
@@ -212,7 +214,7 @@ type apiDocument struct {
 	IssuedAt   time.Time  `json:"issued_at"`
 	ExpiresAt  *time.Time `json:"expires_at"` // null: does not expire
 	Replaces   string     `json:"replaces,omitempty"`
-	Credential string     `json:"credential"` // the SD-JWT VC with every disclosure
+	Credential string     `json:"credential,omitempty"` // the SD-JWT VC with every disclosure: only in the answer to its issuance
 }
 
 func documentJSON(d Detailed) apiDocument {
@@ -357,6 +359,20 @@ func (a *walletAPI) problemOf(r *http.Request, err error) *itemProblem {
 	}
 	return &itemProblem{Type: a.web.PublicURL() + "/problems/" + string(code), Title: a.web.T(r, "error.title."+string(code)),
 		Status: status, Detail: a.web.T(r, key, args...), Code: string(code), RequestID: rid}
+}
+
+func (a *walletAPI) document(w http.ResponseWriter, r *http.Request) {
+	c, r, ok := a.client(w, r, ScopeIssue)
+	if !ok {
+		return
+	}
+	d, err := a.s.IssuedDocument(r.Context(), c.Agency, r.PathValue("id"))
+	if err != nil {
+		a.web.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.web.JSON(w, r, http.StatusOK, documentJSON(Detailed{Document: d}))
 }
 
 func (a *walletAPI) status(w http.ResponseWriter, r *http.Request) {

@@ -117,6 +117,20 @@ func (s *Service) Document(ctx context.Context, h Holder, id string) (Detailed, 
 	return Detailed{Document: d, Claims: sd.Claims, Credential: sd.Credential}, nil
 }
 
+// IssuedDocument is a document as the agency that issued it sees it: what,
+// to whom, when and its status — never the holder's credential or claims.
+// Another agency's document is not found.
+func (s *Service) IssuedDocument(ctx context.Context, agency, id string) (Document, error) {
+	d, err := scanDocument(s.o.DB.QueryRow(ctx, `SELECT `+documentColumns+` FROM wallet_documents WHERE id = ? AND agency = ?`, id, agency))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Document{}, kernel.E(kernel.NotFound, "wallet.error.no_document")
+	}
+	if err != nil {
+		return Document{}, kernel.Wrap(err, "wallet: document")
+	}
+	return d, nil
+}
+
 // SetHidden hides a document from the holder's list, or shows it again;
 // hiding changes nothing of its validity.
 func (s *Service) SetHidden(ctx context.Context, h Holder, id string, hidden bool) error {
