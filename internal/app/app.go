@@ -103,9 +103,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, kernel.E(kernel.Invalid, "error.invalid").WithCause(err)
 	}
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid").WithCause(err)
+	}
 	a.web, err = web.NewServer(web.Options{
 		DB: d, Logger: log, Clock: a.clock, PublicURL: public, Metrics: metrics,
-		Catalog: catalog, Ready: a.ready, Version: Version,
+		Catalog: catalog, Ready: a.ready, Version: Version, TrustedProxies: proxies,
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -27,7 +28,10 @@ type Config struct {
 	// page). Empty: outbox with --demo, log otherwise.
 	SMS       string
 	PublicURL string // how the outside world reaches us; default http://Addr
-	Demo      bool   // load the demo province into an empty database
+	// TrustedProxies lists the reverse proxies (addresses and CIDR
+	// prefixes, comma-separated) whose X-Forwarded-For names the client.
+	TrustedProxies string
+	Demo           bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
 	LogLevel    string // debug, info, warn, error
@@ -86,6 +90,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
 	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: log or outbox (default: outbox with --demo, else log)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
 }
@@ -155,6 +160,9 @@ func (c *Config) Validate() error {
 			c.PublicURL = strings.TrimRight(u.String(), "/")
 		}
 	}
+	if _, err := c.Proxies(); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies must list addresses or CIDR prefixes: %w", err))
+	}
 	if c.DemoPersons < 0 || c.DemoPersons > 3_000_000 {
 		errs = append(errs, errors.New("--demo-persons must be between 0 and 3000000"))
 	}
@@ -206,4 +214,34 @@ func (c *Config) Logger(w *os.File) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Proxies reads TrustedProxies, a comma-separated list of addresses and
+// CIDR prefixes ("10.0.0.0/8, 192.0.2.7"); empty gives none.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for f := range strings.SplitSeq(c.TrustedProxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, err
+			}
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, err
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

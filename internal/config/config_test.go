@@ -58,6 +58,13 @@ func TestConfig(t *testing.T) {
 		{name: "fail/bad addr", args: []string{"--addr", "localhost"}, wantErr: true},
 		{name: "fail/bad dsn", args: []string{"--db", "mysql://x"}, wantErr: true},
 		{name: "fail/bad public url", args: []string{"--public-url", "ftp://x"}, wantErr: true},
+		{name: "ok/trusted proxies", env: map[string]string{"CIVITAS_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7,::ffff:198.51.100.0/120 , fd00::/8"}, check: func(c Config) bool {
+			p, err := c.Proxies()
+			return err == nil && len(p) == 4 && p[0].String() == "10.0.0.0/8" && p[1].String() == "192.0.2.7/32" &&
+				p[2].String() == "198.51.100.0/24" && p[3].String() == "fd00::/8"
+		}},
+		{name: "fail/a trusted proxy that is not an address", args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, wantErr: true},
+		{name: "fail/a trusted prefix too long", args: []string{"--trusted-proxies", "10.0.0.0/33"}, wantErr: true},
 		{name: "fail/bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "fail/unknown flag", args: []string{"--nope"}, wantErr: true},
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -46,6 +47,9 @@ type Options struct {
 	// SessionMax ends every session this long after it began, used or not
 	// (default DefaultSessionMax).
 	SessionMax time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (config.Config.Proxies); none: the connection's address is the client's.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the shared HTTP layer. Build it with NewServer, add routes with
@@ -69,7 +73,8 @@ type Server struct {
 	base    *template.Template // the layout; only ever cloned, never executed
 	own     *Pages             // home, error and problem pages
 	handler http.Handler
-	bufs    sync.Pool // *bytes.Buffer for rendering
+	proxies []netip.Prefix // trusted reverse proxies
+	bufs    sync.Pool      // *bytes.Buffer for rendering
 
 	mu       sync.RWMutex
 	patterns map[string]bool  // registered patterns: the only route labels metrics use
@@ -129,6 +134,7 @@ func NewServer(o Options) (*Server, error) {
 	if s.idle > s.maxAge {
 		s.idle = s.maxAge
 	}
+	s.proxies = o.TrustedProxies
 	if u := o.PublicURL; u != nil && u.Host != "" {
 		s.secure = u.Scheme == "https"
 		s.public = strings.TrimSuffix(u.String(), "/")
@@ -282,6 +288,7 @@ func (s *Server) chain() http.Handler {
 	h = s.limitBody(h)
 	h = s.language(h)
 	h = s.securityHeaders(h)
+	h = s.forwarded(h)
 	return s.observe(h)
 }
 
