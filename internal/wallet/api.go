@@ -424,7 +424,7 @@ func (a *walletAPI) holdings(w http.ResponseWriter, r *http.Request) {
 			claims = append(claims, name)
 		}
 	}
-	h, err := a.s.Holds(r.Context(), Query{CitizenID: strings.TrimSpace(q.Get("citizen_id")), Type: strings.TrimSpace(q.Get("type")),
+	h, err := a.s.Holds(r.Context(), Query{CitizenID: strings.TrimSpace(q.Get("citizen_id")), RegNumber: strings.TrimSpace(q.Get("reg_number")), Type: strings.TrimSpace(q.Get("type")),
 		Purpose: q.Get("purpose"), Claims: claims, Requester: Requester{Kind: kernel.ActorClient, ID: c.ID, Agency: c.Agency}})
 	if err != nil {
 		a.web.Error(w, r, err)

@@ -372,6 +372,9 @@ func TestAPI(t *testing.T) {
 		{name: "fail/a claim the type has not", method: "GET", path: query(ins, p.CitizenID, purpose, "blood"), token: ins, status: 400},
 		{name: "fail/a malformed citizen ID", method: "GET", path: query(ins, "12", purpose, ""), token: ins, status: 400},
 		{name: "fail/a repeated parameter", method: "GET", path: query(ins, p.CitizenID, purpose, "") + "&type=citizen_id_card", token: ins, status: 400},
+		{name: "ok/an organisation asked about by its enterprise code", method: "GET", path: "/api/wallet/v1/holdings?" + url.Values{"reg_number": {b.RegNumber}, "type": {"business_registration"}, "purpose": {purpose}}.Encode(), token: ins, status: 200,
+			want: []string{`"holds":`, `"type":"business_registration"`}},
+		{name: "fail/a person and an organisation at once", method: "GET", path: "/api/wallet/v1/holdings?" + url.Values{"citizen_id": {p.CitizenID}, "reg_number": {b.RegNumber}, "type": {"business_registration"}, "purpose": {purpose}}.Encode(), token: ins, status: 400},
 		{name: "fail/an organisation's type", method: "GET", path: "/api/wallet/v1/holdings?" + url.Values{"citizen_id": {p.CitizenID}, "type": {"business_registration"}, "purpose": {purpose}}.Encode(), token: ins, status: 400},
 		{name: "ok/revoke", method: "POST", path: statusPath, token: ins, body: `{"status": "revoked", "reason": "error"}`, status: 200},
 		{name: "fail/revoked stays revoked", method: "POST", path: statusPath, token: ins, body: `{"status": "valid", "reason": "other"}`, status: 409},
@@ -471,6 +474,29 @@ func TestHolds(t *testing.T) {
 				t.Fatal("claims withheld without saying so")
 			}
 		})
+	}
+	// An organisation, by its enterprise code: holds its business
+	// registration (issued from the business registry), told to an agency.
+	b := e.business()
+	org := wallet.Holder{Kind: wallet.HolderOrganisation, ID: b.RegNumber}
+	if _, err := e.w.Issue(e.ctx, wallet.Issuance{Agency: e.agency(registry.PeopleCommittee), Type: "business_registration", Holder: org}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.w.Holds(e.ctx, wallet.Query{RegNumber: b.RegNumber, Type: "business_registration", Purpose: "đấu thầu gói số 7", Claims: []string{"name"}, Requester: portal})
+	if err != nil || !got.Holds || got.Claims["name"] != b.Name {
+		t.Fatalf("an organisation's registration: %+v %v", got, err)
+	}
+	if recs, err := e.w.QueriesAbout(e.ctx, org, 10); err != nil || len(recs) != 1 || recs[0].Purpose != "đấu thầu gói số 7" {
+		t.Fatalf("the organisation's history of queries: %+v %v", recs, err)
+	}
+	for name, bad := range map[string]wallet.Query{
+		"a person's type asked of an organisation": {RegNumber: b.RegNumber, Type: "health_insurance_card", Purpose: "thủ tục", Requester: portal},
+		"both a person and an organisation":        {CitizenID: p.CitizenID, RegNumber: b.RegNumber, Type: "business_registration", Purpose: "thủ tục", Requester: portal},
+		"a malformed enterprise code":              {RegNumber: "12345", Type: "business_registration", Purpose: "thủ tục", Requester: portal},
+	} {
+		if _, err := e.w.Holds(e.ctx, bad); kernel.ErrorCode(err) != kernel.Invalid {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	// Expired: not held.
 	e.clock.Advance(366 * 24 * time.Hour)

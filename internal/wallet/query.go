@@ -27,11 +27,14 @@ type Requester struct {
 	Agency string
 }
 
-// Query asks whether a person holds a valid document of a type — so that
-// a service need not ask them for paper — and, when its claims are
-// needed, what it says.
+// Query asks whether a person or an organisation holds a valid document
+// of a type — so that a service need not ask them for paper — and, when
+// its claims are needed, what it says.
 type Query struct {
+	// CitizenID names the person asked about, or RegNumber (the enterprise
+	// code) the organisation: exactly one of the two.
 	CitizenID string
+	RegNumber string
 	Type      string
 	// Purpose says why the requester asks (3 to 200 characters); it is
 	// recorded, audited and shown to the holder.
@@ -89,7 +92,8 @@ func (s *Service) Holds(ctx context.Context, q Query) (Holding, error) {
 	if q.Requester.Kind == "" || q.Requester.ID == "" {
 		return Holding{}, kernel.E(kernel.Invalid, "walletapi.error.requester")
 	}
-	if _, err := registry.ParseCitizenID(q.CitizenID); err != nil {
+	h, err := queriedHolder(q)
+	if err != nil {
 		return Holding{}, err
 	}
 	if q.Type == "" {
@@ -99,7 +103,7 @@ func (s *Service) Holds(ctx context.Context, q Query) (Holding, error) {
 	if err != nil {
 		return Holding{}, err
 	}
-	if t.Holder != HolderPerson {
+	if t.Holder != h.Kind {
 		return Holding{}, kernel.E(kernel.Invalid, "wallet.error.wrong_holder")
 	}
 	var asked []string
@@ -111,7 +115,6 @@ func (s *Service) Holds(ctx context.Context, q Query) (Holding, error) {
 			asked = append(asked, c)
 		}
 	}
-	h := Holder{Kind: HolderPerson, ID: q.CitizenID}
 	now := s.o.Clock.Now()
 	var docID, agency, stored string
 	var expires int64
@@ -159,15 +162,33 @@ func (s *Service) Holds(ctx context.Context, q Query) (Holding, error) {
 			strings.Join(given, " "), docID, kernel.Micros(tx.Now)); err != nil {
 			return kernel.Wrap(err, "wallet: record query")
 		}
-		// The person queried is the subject: their citizen ID is what the
-		// audit trail of reads of personal data is searched by.
-		return audit.Queue(actx, tx, audit.Entry{Action: "wallet.query", SubjectType: "person", SubjectID: h.ID, Purpose: purpose,
+		// The holder queried is the subject: a person's citizen ID is what
+		// the audit trail of reads of personal data is searched by.
+		return audit.Queue(actx, tx, audit.Entry{Action: "wallet.query", SubjectType: h.Kind, SubjectID: h.ID, Purpose: purpose,
 			Details: map[string]any{"query": out.QueryID, "type": t.Code, "answer": answer, "claims_asked": asked, "claims_given": given}})
 	})
 	if err != nil {
 		return Holding{}, err
 	}
 	return out, nil
+}
+
+// queriedHolder is the holder a query names: a person by a well-formed
+// citizen ID or an organisation by its enterprise code, never both.
+func queriedHolder(q Query) (Holder, error) {
+	switch {
+	case q.CitizenID != "" && q.RegNumber != "":
+		return Holder{}, kernel.E(kernel.Invalid, "walletapi.error.one_holder")
+	case q.RegNumber != "":
+		if !registry.ValidRegNumber(q.RegNumber) {
+			return Holder{}, kernel.E(kernel.Invalid, "error.registry.bad_reg_number")
+		}
+		return Holder{Kind: HolderOrganisation, ID: q.RegNumber}, nil
+	}
+	if _, err := registry.ParseCitizenID(q.CitizenID); err != nil {
+		return Holder{}, err
+	}
+	return Holder{Kind: HolderPerson, ID: q.CitizenID}, nil
 }
 
 // actingForAgency names an agency as audit records say whom an actor acts for.
