@@ -12,7 +12,7 @@ func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
 		r := rand.New(rand.NewPCG(1, 2))
 		st := buildStructure(r)
-		g := newGenerator(r, &st, 200_000)
+		g := newGenerator(r, rand.New(rand.NewPCG(3, 4)), &st, 200_000)
 		ch := make(chan chunk, 2)
 		go g.run(context.Background(), ch)
 		n := 0

@@ -27,6 +27,7 @@ type Options struct {
 // Stats count what Load wrote.
 type Stats struct {
 	Units, Households, Persons, Agencies, Officials, Businesses int
+	InsuranceCards, Vehicles                                    int
 	Duration                                                    time.Duration
 }
 
@@ -74,7 +75,7 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	g := newGenerator(r, &st, o.Persons)
+	g := newGenerator(r, rand.New(rand.NewPCG(uint64(o.Seed), 0x1a5e_ca2d_0b1c_0099)), &st, o.Persons)
 	chunks := make(chan chunk, 2)
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
@@ -83,7 +84,7 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 	pr := newProgress(o.Progress, o.Persons)
 	stats := Stats{Units: len(st.units), Agencies: len(st.agencies)}
 	for c := range chunks {
-		if err := bulk.Write(ctx, c.homes, c.persons); err != nil {
+		if err := bulk.WriteBatch(ctx, registry.Batch{Homes: c.homes, Persons: c.persons, Cards: c.cards, Vehicles: c.vehicles}); err != nil {
 			stopGen()
 			for range chunks { // let the generator finish
 			}
@@ -92,6 +93,8 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 		}
 		stats.Households += len(c.homes)
 		stats.Persons += len(c.persons)
+		stats.InsuranceCards += len(c.cards)
+		stats.Vehicles += len(c.vehicles)
 		pr.update(stats.Persons)
 	}
 	if err := ctx.Err(); err != nil {
@@ -117,14 +120,18 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 }
 
 type chunk struct {
-	homes   []registry.Household
-	persons []registry.Person
+	homes    []registry.Household
+	persons  []registry.Person
+	cards    []registry.InsuranceCard
+	vehicles []registry.Vehicle
 }
 
 // generator makes households and persons in a fixed order from one random
-// source, so the same seed gives the same province.
+// source, and their insurance cards and vehicles from another, so the same
+// seed gives the same province.
 type generator struct {
 	r        *rand.Rand
+	hr       *rand.Rand // for the cards and vehicles (holdings.go)
 	st       *structure
 	total    int
 	weights  []int // cumulative commune weights
@@ -132,14 +139,18 @@ type generator struct {
 	phones   int
 	homes    int
 	officers map[string][]string // commune code -> candidate officials' citizen IDs
+
+	hospitals                    map[string][]string // commune code -> where its residents register for care
+	cards, bikes, cars, vehicles int
+	shown                        int // showcase adults so far
 }
 
 // candidatesPerCommune bounds how many adults of working age per commune are
 // kept as possible officials.
 const candidatesPerCommune = 24
 
-func newGenerator(r *rand.Rand, st *structure, total int) *generator {
-	g := &generator{r: r, st: st, total: total, serials: map[int]int{}, officers: map[string][]string{}}
+func newGenerator(r, holdings *rand.Rand, st *structure, total int) *generator {
+	g := &generator{r: r, hr: holdings, st: st, total: total, serials: map[int]int{}, officers: map[string][]string{}, hospitals: hospitalsOf(st)}
 	sum := 0
 	for i := range st.communes {
 		w := 2
@@ -296,6 +307,7 @@ func (g *generator) person(c *chunk, home registry.Household, age int, sex regis
 		g.officers[home.UnitCode] = append(g.officers[home.UnitCode], p.CitizenID)
 	}
 	c.persons = append(c.persons, p)
+	g.holdings(c, &p, age)
 }
 
 // trades name the demo businesses.

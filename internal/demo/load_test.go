@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,8 @@ func digest(t *testing.T, d *db.DB) string {
 		"SELECT citizen_id || '|' || full_name || '|' || birth_date || '|' || sex || '|' || household_id || '|' || unit_code || '|' || phone FROM persons ORDER BY citizen_id",
 		"SELECT code || '|' || name || '|' || kind || '|' || unit_code FROM agencies ORDER BY code",
 		"SELECT id || '|' || citizen_id || '|' || agency_code || '|' || role FROM officials ORDER BY id",
+		"SELECT card_number || '|' || citizen_id || '|' || hospital || '|' || benefit_level || '|' || valid_from || '|' || valid_to FROM insurance_cards ORDER BY card_number",
+		"SELECT plate || '|' || owner_citizen_id || '|' || make || '|' || model || '|' || colour || '|' || registered_on || '|' || frame_number || '|' || engine_number FROM vehicles ORDER BY plate",
 	} {
 		rows, err := d.Query(context.Background(), q)
 		if err != nil {
@@ -58,7 +61,8 @@ func TestLoadIsDeterministic(t *testing.T) {
 	a, sa := load(t, 3000, 42)
 	b, sb := load(t, 3000, 42)
 	c, _ := load(t, 3000, 43)
-	if sa.Persons != 3000 || sa.Persons != sb.Persons || sa.Households != sb.Households || sa.Officials != sb.Officials {
+	if sa.Persons != 3000 || sa.Persons != sb.Persons || sa.Households != sb.Households || sa.Officials != sb.Officials ||
+		sa.InsuranceCards == 0 || sa.InsuranceCards != sb.InsuranceCards || sa.Vehicles == 0 || sa.Vehicles != sb.Vehicles {
 		t.Fatalf("stats differ: %+v %+v", sa, sb)
 	}
 	da, db, dc := digest(t, a), digest(t, b), digest(t, c)
@@ -200,5 +204,96 @@ func TestLoadRefusesHalfLoadedStructure(t *testing.T) {
 	}
 	if _, err := demo.Load(ctx, d, demo.Options{Persons: 1000, Seed: 1}); kernel.ErrorCode(err) != kernel.Conflict {
 		t.Fatalf("load over a half-loaded structure: %v", err)
+	}
+}
+
+// Most adults hold a health-insurance card, some own one or two vehicles,
+// children neither; every record is valid; the first adults with a phone
+// (those the README's query shows first) hold a card and a vehicle, the
+// first of them two.
+func TestHoldingsArePlausible(t *testing.T) {
+	ctx := context.Background()
+	d, st := load(t, 5000, 1)
+	svc := registry.New(d, kernel.SystemClock{})
+	ref := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+	counts, err := svc.Counts(ctx)
+	if err != nil || counts.InsuranceCards != int64(st.InsuranceCards) || counts.Vehicles != int64(st.Vehicles) {
+		t.Fatalf("counts %+v, stats %+v, %v", counts, st, err)
+	}
+	ages := map[string]int{}
+	var adults []string // with a phone, in the order they were written
+	var readme []string // the README's five demo people (seed 1, as serve --demo loads)
+	rows, err := d.Query(ctx, "SELECT citizen_id, birth_date, phone FROM persons ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var p registry.Person
+		if err := rows.Scan(&p.CitizenID, &p.BirthDate, &p.Phone); err != nil {
+			t.Fatal(err)
+		}
+		ages[p.CitizenID] = p.AgeOn(ref)
+		if p.Phone != "" && len(readme) < 5 {
+			readme = append(readme, p.CitizenID)
+		}
+		if p.Phone != "" && ages[p.CitizenID] >= 18 {
+			adults = append(adults, p.CitizenID)
+		}
+	}
+	rows.Close()
+	nAdults, carded := 0, 0
+	for id, age := range ages {
+		if age < 18 {
+			if _, err := svc.InsuranceCard(ctx, id); kernel.ErrorCode(err) != kernel.NotFound {
+				t.Fatalf("a %d-year-old's card: %v", age, err)
+			}
+			continue
+		}
+		nAdults++
+		c, err := svc.InsuranceCard(ctx, id)
+		if kernel.ErrorCode(err) == kernel.NotFound {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil || c.CitizenID != id || c.ValidTo < "2030-12-31" || c.ValidFrom > "2025-10-01" {
+			t.Fatalf("card %+v: %v", c, err)
+		}
+		carded++
+	}
+	if carded < nAdults*80/100 || carded == nAdults || carded != st.InsuranceCards {
+		t.Fatalf("%d of %d adults hold a card (%d written)", carded, nAdults, st.InsuranceCards)
+	}
+	owned := map[string]int{}
+	for id := range ages {
+		vs, err := svc.VehiclesOf(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			if err := v.Validate(); err != nil || v.OwnerCitizenID != id || ages[id] < 18 {
+				t.Fatalf("vehicle %+v of a %d-year-old: %v", v, ages[id], err)
+			}
+		}
+		owned[id] = len(vs)
+	}
+	hist := map[int]int{}
+	for _, n := range owned {
+		hist[n]++
+	}
+	if hist[1] < nAdults/10 || hist[2] == 0 || len(hist) != 3 || hist[1]+2*hist[2] != st.Vehicles {
+		t.Fatalf("persons by number of vehicles %v (%d written)", hist, st.Vehicles)
+	}
+	t.Logf("%d of %d adults hold a card; persons by number of vehicles: %v", carded, nAdults, hist)
+	for i, id := range adults[:5] {
+		if _, err := svc.InsuranceCard(ctx, id); err != nil || owned[id] == 0 || i == 0 && owned[id] != 2 {
+			t.Fatalf("showcase adult %d: card %v, %d vehicles", i, err, owned[id])
+		}
+	}
+	for _, id := range readme {
+		if !slices.Contains(adults[:5], id) {
+			t.Fatalf("the README's demo people %v are not the showcase adults %v", readme, adults[:5])
+		}
 	}
 }

@@ -81,7 +81,7 @@ func (s *Service) OfficialsOf(ctx context.Context, citizenID string) ([]Official
 
 // Counts are the sizes of the registries.
 type Counts struct {
-	Units, Households, Persons, Agencies, Officials int64
+	Units, Households, Persons, Agencies, Officials, InsuranceCards, Vehicles int64
 }
 
 // Counts returns the number of rows of each registry.
@@ -91,7 +91,8 @@ func (s *Service) Counts(ctx context.Context) (Counts, error) {
 		for _, q := range []struct {
 			table string
 			n     *int64
-		}{{"units", &c.Units}, {"households", &c.Households}, {"persons", &c.Persons}, {"agencies", &c.Agencies}, {"officials", &c.Officials}} {
+		}{{"units", &c.Units}, {"households", &c.Households}, {"persons", &c.Persons}, {"agencies", &c.Agencies}, {"officials", &c.Officials},
+			{"insurance_cards", &c.InsuranceCards}, {"vehicles", &c.Vehicles}} {
 			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM "+q.table).Scan(q.n); err != nil {
 				return kernel.Wrap(err, "registry: count %s", q.table)
 			}
