@@ -21,12 +21,14 @@ import (
 // walletCommand is the fixed contract for operators' bulk issuance:
 // civitas wallet issue --data DIR --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE
 // civitas wallet types --data DIR [--json]
+// An addition that changes none of it: issue --plate PLATE names which of
+// the person's vehicles a vehicle_registration from the registry is for.
 func walletCommand() command {
-	var agency, citizenID, org, typ, claimsFile, out string
+	var agency, citizenID, org, typ, claimsFile, out, plate string
 	var asJSON bool
 	return command{
 		name:  "wallet",
-		usage: "civitas wallet issue --data DIR --agency CODE (--citizen-id ID | --org REG-NUMBER) --type TYPE [--claims FILE.json] --out FILE | civitas wallet types --data DIR [--json]",
+		usage: "civitas wallet issue --data DIR --agency CODE (--citizen-id ID | --org REG-NUMBER) --type TYPE [--claims FILE.json | --plate PLATE] --out FILE | civitas wallet types --data DIR [--json]",
 		bind: func(fs *flag.FlagSet, c *config.Config) {
 			c.BindStorage(fs)
 			fs.StringVar(&agency, "agency", "", "issue: `code` of the issuing agency (its seal signs)")
@@ -34,6 +36,7 @@ func walletCommand() command {
 			fs.StringVar(&org, "org", "", "issue: the holding organisation's enterprise `code` (instead of --citizen-id)")
 			fs.StringVar(&typ, "type", "", "issue: document type `code` (see civitas wallet types)")
 			fs.StringVar(&claimsFile, "claims", "", "issue: JSON `file` of the document's claims; without it they come from the registry holding the type")
+			fs.StringVar(&plate, "plate", "", "issue: number `plate` of the vehicle a vehicle_registration from the registry is for, when the person owns several")
 			fs.StringVar(&out, "out", "", "issue: where to write the SD-JWT VC with all its disclosures (`file`)")
 			fs.BoolVar(&asJSON, "json", false, "types: one JSON object per line")
 		},
@@ -59,6 +62,9 @@ func walletCommand() command {
 			}
 			if agency == "" || typ == "" || out == "" || (citizenID == "") == (org == "") {
 				return usageError("--agency, --type, --out and one of --citizen-id or --org are required")
+			}
+			if plate != "" && claimsFile != "" {
+				return usageError("--plate chooses a vehicle from the registry: give it without --claims")
 			}
 			h := wallet.Holder{Kind: wallet.HolderPerson, ID: citizenID}
 			if org != "" {
@@ -102,7 +108,7 @@ func walletCommand() command {
 				return err
 			}
 			defer status.Close()
-			doc, err := w.Issue(kernel.WithActor(ctx, kernel.System("operator")), wallet.Issuance{Agency: agency, Type: typ, Holder: h, Claims: claims})
+			doc, err := w.Issue(kernel.WithActor(ctx, kernel.System("operator")), wallet.Issuance{Agency: agency, Type: typ, Holder: h, Claims: claims, Record: plate})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,15 +10,19 @@ import (
 	"time"
 
 	"civitas/internal/db/dbtest"
+	"civitas/internal/kernel"
+	"civitas/internal/registry"
 	"civitas/internal/sdjwt"
 )
 
 // TestWalletCommand holds the fixed contracts:
 // civitas wallet issue --data DIR --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE
 // civitas wallet types --data DIR [--json]
+// and the flag added since: --plate PLATE.
 func TestWalletCommand(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	dsn := dbtest.DSN(t)
+	if dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	run := func(args ...string) (int, string) {
@@ -91,5 +96,64 @@ func TestWalletCommand(t *testing.T) {
 	}
 	if c := sd.Claims(); c["full_name"] != person.FullName || c["citizen_id"] != person.CitizenID {
 		t.Fatalf("claims of the written credential: %v", c)
+	}
+
+	// Vehicle registrations from the registry: a person's only vehicle, or
+	// the one --plate names among several.
+	ctx := context.Background()
+	reg := registry.New(dbtest.OpenAt(t, dsn, dir), kernel.SystemClock{})
+	var one, two registry.Person
+	var onePlate string
+	var twoPlates []string
+	for after := ""; one.CitizenID == "" || two.CitizenID == ""; {
+		ps, err := reg.ListPersons(ctx, kernel.Page{After: after, Limit: 100})
+		if err != nil || len(ps) == 0 {
+			t.Fatalf("no demo owner of one vehicle and of two: %v", err)
+		}
+		for _, p := range ps {
+			vs, err := reg.VehiclesOf(ctx, p.CitizenID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case len(vs) == 1 && one.CitizenID == "":
+				one, onePlate = p, vs[0].Plate
+			case len(vs) == 2 && two.CitizenID == "":
+				two, twoPlates = p, []string{vs[0].Plate, vs[1].Plate}
+			}
+		}
+		after = ps[len(ps)-1].CitizenID
+	}
+	vehicle := func(id, out string, more ...string) []string {
+		return append([]string{"wallet", "issue", "--agency", police, "--citizen-id", id, "--type", "vehicle_registration", "--out", out}, more...)
+	}
+	v1, v2 := filepath.Join(dir, "v1.sdjwt"), filepath.Join(dir, "v2.sdjwt")
+	for _, s := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"ok/the only vehicle", vehicle(one.CitizenID, v1), exitOK, "issued vehicle_registration"},
+		{"fail/two vehicles and no --plate", vehicle(two.CitizenID, v2), exitFailure, "owns 2 vehicles; give the number plate"},
+		{"fail/another person's plate", vehicle(two.CitizenID, v2, "--plate", onePlate), exitFailure, "owns no vehicle with this number plate"},
+		{"fail/a plate that is no plate", vehicle(two.CitizenID, v2, "--plate", "nothing"), exitFailure, "number plate is not valid"},
+		{"fail/--plate with --claims", vehicle(two.CitizenID, v2, "--plate", twoPlates[1], "--claims", claims), exitUsage, "--plate"},
+		{"ok/the vehicle --plate names, written loosely", vehicle(two.CitizenID, v2, "--plate", strings.ToLower(strings.Replace(twoPlates[1], "-", " ", 1))), exitOK, "issued vehicle_registration"},
+	} {
+		code, out := run(s.args...)
+		if code != s.code || !strings.Contains(out, s.want) {
+			t.Fatalf("%s: exit %d %q; want exit %d and %q", s.name, code, out, s.code, s.want)
+		}
+	}
+	for file, want := range map[string]string{v1: onePlate, v2: twoPlates[1]} {
+		b, _ := os.ReadFile(file)
+		sd, err := sdjwt.Parse(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := sd.Claims(); c["plate"] != want {
+			t.Fatalf("%s: plate %v, want %s", filepath.Base(file), c["plate"], want)
+		}
 	}
 }

@@ -138,6 +138,9 @@ var pageNotices = map[string]string{
 	"hidden":  "walletpages.notice.hidden",
 	"shown":   "walletpages.notice.shown",
 	"ended":   "walletpages.notice.ended",
+	"none":    "walletpages.notice.none_held",
+	// The registry's record (an insurance card) has ended.
+	"record_ended": "walletpages.notice.record_ended",
 }
 
 func pageNotice(r *http.Request) string { return pageNotices[r.URL.Query().Get("done")] }
@@ -442,11 +445,17 @@ func (h *pages) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err = h.w.Pull(asActor(r.Context(), a, p), h.reg, p.Holder, r.PostFormValue("type"))
-	if kernel.ErrorCode(err) == kernel.Conflict {
-		if k, _ := kernel.ErrorKey(err); k == "walletpages.error.already_held" {
-			http.Redirect(w, r, "/wallet?done=already", http.StatusSeeOther)
-			return
-		}
+	// What the registry holds, or not, is told on the wallet page.
+	switch k, _ := kernel.ErrorKey(err); k {
+	case "walletpages.error.already_held":
+		http.Redirect(w, r, "/wallet?done=already", http.StatusSeeOther)
+		return
+	case "error.registry.insurance_card_not_found", "wallet.error.no_vehicle":
+		http.Redirect(w, r, "/wallet?done=none", http.StatusSeeOther)
+		return
+	case "wallet.error.record_expired":
+		http.Redirect(w, r, "/wallet?done=record_ended", http.StatusSeeOther)
+		return
 	}
 	if err != nil {
 		h.web.Error(w, r, err)

@@ -37,31 +37,84 @@ func (s *Service) Pullable(h Holder) []Type {
 // from the registry, on behalf of the agency that keeps that registry for
 // h: of a kind that may issue the type, seated nearest above the holder's
 // commune (its district, then its province). A valid document of the type
-// already there is a Conflict: the wallet never holds two. The actor in
-// ctx (the citizen) is audited as having asked.
-func (s *Service) Pull(ctx context.Context, reg PageRegistry, h Holder, typeCode string) (Detailed, error) {
+// already there is a Conflict: the wallet never holds two. The vehicle
+// registry holds several vehicles per person, and the wallet a document per
+// vehicle: Pull issues one for every vehicle of h's that no valid document
+// names (by its plate), and is a Conflict only when every one is held. It
+// returns what it issued; after an error, what it issued before. The actor
+// in ctx (the citizen) is audited as having asked.
+func (s *Service) Pull(ctx context.Context, reg PageRegistry, h Holder, typeCode string) ([]Detailed, error) {
 	t, err := s.o.Catalogue.Type(typeCode)
 	if err != nil {
-		return Detailed{}, err
+		return nil, err
 	}
 	if t.Source == "" || t.Holder != h.Kind {
-		return Detailed{}, kernel.E(kernel.Invalid, "wallet.error.no_source")
+		return nil, kernel.E(kernel.Invalid, "wallet.error.no_source")
 	}
 	docs, err := s.Documents(ctx, h, true)
 	if err != nil {
-		return Detailed{}, err
+		return nil, err
 	}
 	now := s.o.Clock.Now()
+	var held []Document
 	for _, d := range docs {
 		if d.Type == t.Code && d.Valid(now) {
-			return Detailed{}, kernel.E(kernel.Conflict, "walletpages.error.already_held")
+			held = append(held, d)
 		}
+	}
+	records := []string{""} // the holder's one record
+	if t.Source == SourceVehicles {
+		if records, err = s.vehiclesNotHeld(ctx, h, held); err != nil {
+			return nil, err
+		}
+	}
+	if len(records) == 0 || t.Source != SourceVehicles && len(held) > 0 {
+		return nil, kernel.E(kernel.Conflict, "walletpages.error.already_held")
 	}
 	agency, err := keeperOf(ctx, reg, t, h)
 	if err != nil {
-		return Detailed{}, err
+		return nil, err
 	}
-	return s.Issue(ctx, Issuance{Agency: agency.Code, Type: t.Code, Holder: h})
+	out := make([]Detailed, 0, len(records))
+	for _, rec := range records {
+		d, err := s.Issue(ctx, Issuance{Agency: agency.Code, Type: t.Code, Holder: h, Record: rec})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// vehiclesNotHeld lists the plates of h's vehicles in the registry that no
+// document of held names; owning none is NotFound.
+func (s *Service) vehiclesNotHeld(ctx context.Context, h Holder, held []Document) ([]string, error) {
+	vs, err := s.o.Registries.VehiclesOf(ctx, h.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, kernel.E(kernel.NotFound, "wallet.error.no_vehicle")
+	}
+	have := make(map[string]bool, len(held))
+	for _, d := range held {
+		full, err := s.Document(ctx, h, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		plate, _ := full.Claims["plate"].(string)
+		if p, err := registry.NormalisePlate(plate); err == nil {
+			plate = p // an agency may have written it another way
+		}
+		have[plate] = true
+	}
+	var out []string
+	for _, v := range vs {
+		if !have[v.Plate] {
+			out = append(out, v.Plate)
+		}
+	}
+	return out, nil
 }
 
 // keeperOf finds the agency that keeps t's registry for h: walking up from

@@ -323,7 +323,7 @@ func TestWalletPages(t *testing.T) {
 		{name: "fail/a holder reference that is nothing", who: holder, method: http.MethodPost, path: "/wallet/pull",
 			form: url.Values{"holder": {"elsewhere"}, "type": {"citizen_id_card"}}, status: http.StatusForbidden},
 		{name: "fail/a type no registry holds", who: holder, method: http.MethodPost, path: "/wallet/pull",
-			form: url.Values{"holder": {"self"}, "type": {"health_insurance_card"}}, status: http.StatusBadRequest},
+			form: url.Values{"holder": {"self"}, "type": {"driving_licence"}}, status: http.StatusBadRequest},
 		{name: "ok/the representative pulls the business registration again: already held", who: rep, method: http.MethodPost, path: "/wallet/pull",
 			form: url.Values{"holder": {"org:" + pp.business.RegNumber}, "type": {"business_registration"}}, status: http.StatusSeeOther, has: []string{"done=already"}},
 	})

@@ -28,6 +28,10 @@ type Issuance struct {
 	// Replaces names a document of the same holder and type this one
 	// re-issues; it is revoked in the same transaction.
 	Replaces string
+	// Record names the registry record to fill the claims from, where the
+	// registry holds several for one holder: a vehicle's number plate. Empty
+	// takes the holder's only record; it needs nil Claims.
+	Record string
 }
 
 // VCT is the credential type (vct) of a document type: a URL under the
@@ -36,10 +40,11 @@ func (s *Service) VCT(typeCode string) string { return s.o.Issuer + "/wallet/typ
 
 // prepared is an issuance checked and ready to sign.
 type prepared struct {
-	in     Issuance
-	t      Type
-	claims map[string]any
-	seal   cachedSeal
+	in      Issuance
+	t       Type
+	claims  map[string]any
+	expires time.Time // when the registry's record ends; zero: the type's validity
+	seal    cachedSeal
 }
 
 // prepare checks an issuance: the type exists and is for this kind of
@@ -60,14 +65,20 @@ func (s *Service) prepare(ctx context.Context, in Issuance) (prepared, error) {
 		return prepared{}, kernel.E(kernel.Forbidden, "wallet.error.not_issuer")
 	}
 	var claims map[string]any
+	var expires time.Time
 	if in.Claims == nil {
 		if t.Source == "" {
 			return prepared{}, kernel.E(kernel.Invalid, "wallet.error.no_source")
 		}
-		if claims, err = s.claimsFromRegistry(ctx, t, in.Holder); err != nil {
+		rec, err := s.claimsFromRegistry(ctx, t, in.Holder, in.Record)
+		if err != nil {
 			return prepared{}, err
 		}
+		claims, expires = rec.claims, rec.expires
 	} else {
+		if in.Record != "" {
+			return prepared{}, kernel.E(kernel.Invalid, "wallet.error.record_not_used")
+		}
 		if err := s.holderExists(ctx, in.Holder); err != nil {
 			return prepared{}, err
 		}
@@ -80,7 +91,7 @@ func (s *Service) prepare(ctx context.Context, in Issuance) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{in: in, t: t, claims: claims, seal: seal}, nil
+	return prepared{in: in, t: t, claims: claims, expires: expires, seal: seal}, nil
 }
 
 // holderExists: documents go to people of the population registry and
@@ -172,8 +183,12 @@ func (s *Service) issueIn(ctx context.Context, tx *db.Tx, p prepared, holderKey 
 		return Detailed{}, err
 	}
 	now := tx.Now.Truncate(time.Second)
+	expires := p.expires
+	if expires.IsZero() {
+		expires = p.t.ExpiresAt(now)
+	}
 	d := Document{ID: kernel.NewID(), Type: p.t.Code, Holder: p.in.Holder, Agency: p.in.Agency,
-		IssuedAt: tx.Now.Truncate(time.Microsecond), ExpiresAt: p.t.ExpiresAt(now), Status: StatusValid, Replaces: p.in.Replaces}
+		IssuedAt: tx.Now.Truncate(time.Microsecond), ExpiresAt: expires, Status: StatusValid, Replaces: p.in.Replaces}
 	claims := make(map[string]any, len(p.claims)+1)
 	for k, v := range p.claims {
 		claims[k] = v

@@ -131,8 +131,8 @@ func TestOfficerPages(t *testing.T) {
 			return clerk.get("/officer/wallet/issue?agency=" + ins.Code + "&type=citizen_id_card")
 		}, http.StatusForbidden, nil, nil},
 		{"ok/the form from the type's schema, in English", func() (int, http.Header, string) { return clerk.get(issuePath + "&lang=en") }, http.StatusOK,
-			[]string{`type="date" name="claim.birth_date"`, `name="claim.hospital"`, "Registered hospital", "Benefit level", `value="` + p.CitizenID + `"`},
-			[]string{`name="from_registry"`}},
+			[]string{`type="date" name="claim.birth_date"`, `name="claim.hospital"`, "Registered hospital", "Benefit level", `value="` + p.CitizenID + `"`,
+				`name="from_registry"`}, nil},
 		{"fail/a required claim left out, named by its label", func() (int, http.Header, string) {
 			return clerk.post("/officer/wallet/issue", card(map[string]string{"claim.hospital": ""}))
 		}, http.StatusBadRequest, []string{`id="error"`, "Registered hospital", `value="DN4797912345678"`}, nil},

@@ -41,6 +41,8 @@ const (
 const (
 	SourcePopulation = "population"
 	SourceBusiness   = "business"
+	SourceInsurance  = "insurance" // the health-insurance registry: one card per person
+	SourceVehicles   = "vehicles"  // the vehicle registry: a document per vehicle a person owns
 )
 
 // ClaimSpec is one claim of a document type.
@@ -228,11 +230,11 @@ func (t Type) validate() error {
 		}
 	}
 	switch t.Source {
-	case "", SourcePopulation, SourceBusiness:
+	case "", SourcePopulation, SourceBusiness, SourceInsurance, SourceVehicles:
 	default:
-		return fmt.Errorf("source %q: population, business or none", t.Source)
+		return fmt.Errorf("source %q: population, business, insurance, vehicles or none", t.Source)
 	}
-	if t.Source == SourcePopulation && t.Holder != HolderPerson || t.Source == SourceBusiness && t.Holder != HolderOrganisation {
+	if t.Source != "" && t.Source != SourceBusiness && t.Holder != HolderPerson || t.Source == SourceBusiness && t.Holder != HolderOrganisation {
 		return fmt.Errorf("source %q does not hold documents of a %s", t.Source, t.Holder)
 	}
 	if len(t.Claims) == 0 || len(t.Claims) > 64 {

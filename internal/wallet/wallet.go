@@ -51,7 +51,12 @@ type Registries interface {
 	Person(ctx context.Context, citizenID string) (registry.Person, error)
 	Business(ctx context.Context, regNumber string) (registry.Business, error)
 	Unit(ctx context.Context, code string) (registry.Unit, error)
+	InsuranceCard(ctx context.Context, citizenID string) (registry.InsuranceCard, error)
+	Vehicle(ctx context.Context, plate string) (registry.Vehicle, error)
+	VehiclesOf(ctx context.Context, citizenID string) ([]registry.Vehicle, error)
 }
+
+var _ Registries = (*registry.Service)(nil)
 
 // StatusLists hands out and changes entries of Token Status Lists, inside
 // the wallet's transactions (a document and its entry commit together).
@@ -246,9 +251,33 @@ func (s *Service) openHolderKey(h Holder, stored string) (*ecdsa.PrivateKey, err
 
 func credentialAAD(id string) []byte { return []byte("wallet.document:" + id) }
 
+// fromRegistry is a document's content as a registry holds it: its claims,
+// and when the registry's record ends (zero: the type's validity applies).
+type fromRegistry struct {
+	claims  map[string]any
+	expires time.Time
+}
+
 // claimsFromRegistry fills a type's claims from the registry that holds
 // them, for issuers that give none and for citizens pulling a document.
-func (s *Service) claimsFromRegistry(ctx context.Context, t Type, h Holder) (map[string]any, error) {
+// record names one of the holder's records where the registry may hold
+// several (a vehicle's plate); empty, the holder must have exactly one.
+func (s *Service) claimsFromRegistry(ctx context.Context, t Type, h Holder, record string) (fromRegistry, error) {
+	if record != "" && t.Source != SourceVehicles {
+		return fromRegistry{}, kernel.E(kernel.Invalid, "wallet.error.record_not_used")
+	}
+	switch t.Source {
+	case SourceInsurance:
+		return s.insuranceClaims(ctx, t, h)
+	case SourceVehicles:
+		return s.vehicleClaims(ctx, t, h, record)
+	}
+	claims, err := s.registryClaims(ctx, t, h)
+	return fromRegistry{claims: claims}, err
+}
+
+// registryClaims fills the claims of the population and business registries.
+func (s *Service) registryClaims(ctx context.Context, t Type, h Holder) (map[string]any, error) {
 	switch t.Source {
 	case SourcePopulation:
 		p, err := s.o.Registries.Person(ctx, h.ID)
@@ -282,6 +311,79 @@ func (s *Service) claimsFromRegistry(ctx context.Context, t Type, h Holder) (map
 		return onlyTypeClaims(t, all), nil
 	}
 	return nil, kernel.E(kernel.Invalid, "wallet.error.no_source")
+}
+
+// insuranceClaims fills a health-insurance card from the person's card in
+// the health-insurance registry, with their name, birth date and sex from
+// the population registry. The document expires when the card does; a card
+// that has ended is a Conflict, not a document born expired.
+func (s *Service) insuranceClaims(ctx context.Context, t Type, h Holder) (fromRegistry, error) {
+	if h.Kind != HolderPerson {
+		return fromRegistry{}, kernel.E(kernel.Invalid, "wallet.error.wrong_holder")
+	}
+	c, err := s.o.Registries.InsuranceCard(ctx, h.ID)
+	if err != nil {
+		return fromRegistry{}, err
+	}
+	p, err := s.o.Registries.Person(ctx, h.ID)
+	if err != nil {
+		return fromRegistry{}, err
+	}
+	until, err := time.ParseInLocation(time.DateOnly, c.ValidTo, pageZone)
+	if err != nil {
+		return fromRegistry{}, kernel.Wrap(err, "wallet: insurance card validity")
+	}
+	// Valid through its last day, in Vietnam.
+	expires := until.AddDate(0, 0, 1).UTC()
+	if !s.o.Clock.Now().Before(expires) {
+		return fromRegistry{}, kernel.E(kernel.Conflict, "wallet.error.record_expired")
+	}
+	all := map[string]any{"card_number": c.CardNumber, "full_name": p.FullName, "birth_date": p.BirthDate, "sex": string(p.Sex),
+		"hospital": c.Hospital, "benefit_level": c.BenefitLevel, "valid_from": c.ValidFrom, "valid_to": c.ValidTo}
+	return fromRegistry{claims: normaliseClaims(onlyTypeClaims(t, all)), expires: expires}, nil
+}
+
+// vehicleClaims fills a vehicle registration from the vehicle registry: the
+// vehicle with plate record, which h must own, or h's only vehicle.
+func (s *Service) vehicleClaims(ctx context.Context, t Type, h Holder, record string) (fromRegistry, error) {
+	if h.Kind != HolderPerson {
+		return fromRegistry{}, kernel.E(kernel.Invalid, "wallet.error.wrong_holder")
+	}
+	v, err := s.holderVehicle(ctx, h, record)
+	if err != nil {
+		return fromRegistry{}, err
+	}
+	p, err := s.o.Registries.Person(ctx, h.ID)
+	if err != nil {
+		return fromRegistry{}, err
+	}
+	all := map[string]any{"plate": v.Plate, "full_name": p.FullName, "make": v.Make, "model": v.Model, "colour": v.Colour,
+		"registered_on": v.RegisteredOn, "frame_number": v.FrameNumber, "engine_number": v.EngineNumber}
+	return fromRegistry{claims: normaliseClaims(onlyTypeClaims(t, all))}, nil
+}
+
+// holderVehicle is the vehicle with plate record if h owns it, or h's only
+// vehicle when record is empty.
+func (s *Service) holderVehicle(ctx context.Context, h Holder, record string) (registry.Vehicle, error) {
+	if record == "" {
+		vs, err := s.o.Registries.VehiclesOf(ctx, h.ID)
+		switch {
+		case err != nil:
+			return registry.Vehicle{}, err
+		case len(vs) == 0:
+			return registry.Vehicle{}, kernel.E(kernel.NotFound, "wallet.error.no_vehicle")
+		case len(vs) > 1:
+			return registry.Vehicle{}, kernel.E(kernel.Invalid, "wallet.error.choose_vehicle", len(vs))
+		}
+		return vs[0], nil
+	}
+	v, err := s.o.Registries.Vehicle(ctx, record)
+	// Another person's vehicle is not found either: which plates exist is
+	// none of this issuance's business.
+	if kernel.ErrorCode(err) == kernel.NotFound || err == nil && v.OwnerCitizenID != h.ID {
+		return registry.Vehicle{}, kernel.E(kernel.NotFound, "wallet.error.not_their_vehicle")
+	}
+	return v, err
 }
 
 // onlyTypeClaims keeps the claims t has.

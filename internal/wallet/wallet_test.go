@@ -33,7 +33,7 @@ func TestIssue(t *testing.T) {
 		{"ok/health insurance card with its claims", wallet.Issuance{Agency: insurance, Type: "health_insurance_card", Holder: person, Claims: healthCard(p)}, ""},
 		{"ok/business registration from the business registry", wallet.Issuance{Agency: committee, Type: "business_registration", Holder: org}, ""},
 		{"fail/the tax office issues no ID cards", wallet.Issuance{Agency: tax, Type: "citizen_id_card", Holder: person}, kernel.Forbidden},
-		{"fail/no registry holds health insurance", wallet.Issuance{Agency: insurance, Type: "health_insurance_card", Holder: person}, kernel.Invalid},
+		{"fail/no registry holds driving licences", wallet.Issuance{Agency: police, Type: "driving_licence", Holder: person}, kernel.Invalid},
 		{"fail/a business registration to a person", wallet.Issuance{Agency: committee, Type: "business_registration", Holder: person}, kernel.Invalid},
 		{"fail/nobody with that citizen ID", wallet.Issuance{Agency: insurance, Type: "health_insurance_card", Holder: wallet.Holder{Kind: wallet.HolderPerson, ID: "001099000001"}, Claims: healthCard(p)}, kernel.NotFound},
 		{"fail/a claim the type does not have", wallet.Issuance{Agency: insurance, Type: "health_insurance_card", Holder: person, Claims: func() map[string]any { c := healthCard(p); c["blood"] = "O"; return c }()}, kernel.Invalid},
