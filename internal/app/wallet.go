@@ -55,7 +55,7 @@ func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, 
 		return nil, nil, err
 	}
 	w, err = wallet.New(wallet.Options{DB: d, Clock: clock, Box: box, Catalogue: cat, Seals: ca, Registries: reg, Status: status,
-		Issuer: cfg.PublicURL, Logger: log})
+		Issuer: cfg.PublicURL, Logger: log, PDF: walletPDF(ca, clock, log)})
 	if err != nil {
 		status.Close()
 		return nil, nil, err

@@ -105,6 +105,7 @@ func (s *Service) MountPages(o PagesOptions) error {
 	ws.HandleFunc("POST /wallet/{id}/hidden", h.setHidden)
 	ws.HandleFunc("POST /wallet/{id}/share", h.share)
 	ws.HandleFunc("POST /wallet/{id}/offer", h.offer)
+	ws.HandleFunc("GET /wallet/{id}/{file}", h.documentFile) // GET /wallet/{id}/pdf (pdf_http.go)
 	ws.HandleFunc("POST /wallet/shares/{id}/end", h.endShare)
 	ws.HandleFunc("GET /wallet/verify", h.verifyForm)
 	ws.HandleFunc("GET /wallet/v/{code}", h.verifyLink)
@@ -589,6 +590,7 @@ type documentData struct {
 	Claims     []pageClaim
 	CanShare   bool
 	CanOffer   bool // the holder's own document, and offers are on
+	CanPDF     bool // PDFs are on and the document is neither revoked nor suspended
 	Shares     []shareView
 	TTLs       []formChoice
 	Uses       []formChoice
@@ -634,7 +636,8 @@ func (h *pages) renderDocument(w http.ResponseWriter, r *http.Request, a identit
 	d := documentData{Style: h.style, Notice: pageNotice(r), Party: p, Doc: h.docView(doc.Document, lang, h.names(ctx), now),
 		Claims:   orderedClaims(t, doc.Claims, lang, h.web.T(r, "walletpages.yes"), h.web.T(r, "walletpages.no")),
 		CanShare: doc.Valid(now), MaxPurpose: MaxPurpose, Error: errMsg,
-		CanOffer: doc.Valid(now) && h.offerDoc != nil && p.Kind == "self" && t.Holder == HolderPerson}
+		CanOffer: doc.Valid(now) && h.offerDoc != nil && p.Kind == "self" && t.Holder == HolderPerson,
+		CanPDF:   h.w.PDFEnabled() && doc.Status != StatusRevoked && doc.Status != StatusSuspended}
 	for _, sh := range live {
 		d.Shares = append(d.Shares, newShareView(sh, t, lang, now))
 	}

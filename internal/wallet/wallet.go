@@ -88,6 +88,9 @@ type Options struct {
 	// signature; its key binding, disclosures and status always are):
 	// 0 means 4,096, a negative number none.
 	SignatureCache int
+	// PDF lets holders download a document as a PDF sealed by its issuing
+	// agency (pdf.go); nil turns that off.
+	PDF *PDFOptions
 }
 
 // Service is the wallet.
