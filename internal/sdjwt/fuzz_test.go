@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,27 @@ func FuzzVerify(f *testing.F) {
 			if k == "_sd" || k == "_sd_alg" {
 				t.Fatalf("processed payload keeps %s", k)
 			}
+		}
+	})
+}
+
+// FuzzParseJSON: parseJSON takes and refuses what encoding/json (an any,
+// UseNumber, nothing after the value) takes and refuses, with equal values.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-2.5e+3,"x\u00e9",true,null,{}],"b":{"c":[]}}`, `["salt","name","Nguyễn Văn An"]`,
+		` [ "a\"b\\\/c\ud83d\ude00\udc00" , 0 , -0.0E1 ] `, `{"a":1,"a":2}`, `01`, `[1,]`, `{"a" 1}`, `"\xff\xfe"`, `nul`, `[`, `1 2`,
+		"\"\x01\"", `"\u12"`, `-`, `1.`, `1e`, `[[[[]]]]`, `{"":""}`, "\ufeff{}", `tru`, `"a\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := parseJSON(b)
+		var want any
+		werr := decodeJSON(b, &want)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: parseJSON %v, encoding/json %v", b, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: parseJSON %#v, encoding/json %#v", b, got, want)
 		}
 	})
 }

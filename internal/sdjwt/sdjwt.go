@@ -134,10 +134,12 @@ func decodeDisclosure(raw string) (disclosure, error) {
 	if err != nil {
 		return disclosure{}, invalid("bad disclosure encoding")
 	}
-	var arr []any
-	if err := decodeJSON(b, &arr); err == errNestedTooDeeply {
+	v, err := parseJSON(b)
+	if err == errNestedTooDeeply {
 		return disclosure{}, err
-	} else if err != nil || arr == nil {
+	}
+	arr, ok := v.([]any)
+	if err != nil || !ok {
 		return disclosure{}, invalid("disclosure is not a JSON array")
 	}
 	d := disclosure{raw: raw, digest: digestOf(raw), parent: -1}
@@ -398,10 +400,12 @@ func (p *processor) array(arr []any, path []string, parent, depth int) ([]any, e
 
 // decodePayload decodes the Issuer-signed JWT's payload as a JSON object.
 func decodePayload(b []byte) (map[string]any, error) {
-	var m map[string]any
-	if err := decodeJSON(b, &m); err == errNestedTooDeeply {
+	v, err := parseJSON(b)
+	if err == errNestedTooDeeply {
 		return nil, err
-	} else if err != nil || m == nil {
+	}
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
 		return nil, invalid("payload is not a JSON object")
 	}
 	return m, nil
