@@ -79,7 +79,7 @@ func TestWritePage(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := bidiMarks.Replace(string(out))
-		for _, want := range []string{"Ủy ban nhân dân tỉnh Bắc Ninh", "Giấy chứng nhận quyền sử dụng đất", "Ngày cấp: 06/03/2026", "شهادة", "استخدام"} {
+		for _, want := range []string{"Ủy ban nhân dân tỉnh Bắc Ninh", "Giấy chứng nhận quyền sử dụng đất", "Ngày cấp: 06/03/2026", "شهادة", "استخدام", "الأرض"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("pdftotext lacks %q:\n%s", want, text)
 			}

@@ -289,7 +289,12 @@ func arabicClusters(f *Font, rs []rune, levels []int8) []cluster {
 						lig++
 					}
 					if f.GlyphIndex(lig) != 0 {
-						c.glyphs = append(c.glyphs, glyph(lig, string([]rune{r, rs[k]})))
+						// Its text in visual order, alef then lam, as its
+						// glyph sits among the others: extractors (poppler,
+						// pdf.js, MuPDF) reverse a right-to-left word letter
+						// by letter, a ligature's letters too, and read lam
+						// then alef.
+						c.glyphs = append(c.glyphs, glyph(lig, string([]rune{rs[k], r})))
 						for _, m := range rs[i+1 : k] {
 							c.glyphs = append(c.glyphs, glyph(m, string(m)))
 						}
