@@ -83,10 +83,12 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	}
 	// The login pages are another capability's: here a test route signs in.
 	ws.HandleFunc("GET /test/login", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := ws.StartLogin(w, r, web.Login{AccountID: r.URL.Query().Get("account"), AuthTime: h.clock.Now()}); err != nil {
+		sess, err := ws.StartLogin(w, r, web.Login{AccountID: r.URL.Query().Get("account"), ACR: r.URL.Query().Get("acr"), AuthTime: h.clock.Now()})
+		if err != nil {
 			ws.Error(w, r, err)
 			return
 		}
+		w.Header().Set("X-Test-CSRF", sess.CSRFToken) // what the session's forms carry
 		w.WriteHeader(http.StatusNoContent)
 	})
 	srv.Config.Handler = ws.Handler()

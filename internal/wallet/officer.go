@@ -57,10 +57,15 @@ func (s *Service) MountOfficer(ws *web.Server, offs IssuingOfficials) error {
 	return nil
 }
 
+// officerACR is the assurance the officer pages need: a level-2 session
+// (identity.ACRLevel2).
+const officerACR = "urn:civitas:acr:level2"
+
 // official returns the signed-in account and its post in the agency named
 // (or its first post), with the request's context carrying the official
 // as the actor on behalf of that agency. Without a login it sends the
-// browser to log in; without a post it answers 403.
+// browser to log in, and to log in again at level 2 from a level-1
+// session (a form posted from one is refused); without a post it answers 403.
 func (h *officerPages) official(w http.ResponseWriter, r *http.Request, agency string) (OfficialPost, []OfficialPost, *http.Request, bool) {
 	sess, err := h.web.Session(r)
 	if err != nil && kernel.ErrorCode(err) != kernel.Unauthenticated {
@@ -78,6 +83,16 @@ func (h *officerPages) official(w http.ResponseWriter, r *http.Request, agency s
 	if sess.ActingFor != "" {
 		// Acting for a child or an organisation is not acting for an agency.
 		h.web.Error(w, r, kernel.E(kernel.Forbidden, "walletofficer.error.not_official"))
+		return OfficialPost{}, nil, nil, false
+	}
+	if sess.ACR != officerACR {
+		// Issuing and revoking documents needs a level-2 session (a second
+		// factor in this login): a form asks the official to sign in again.
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/login?acr=level2&next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return OfficialPost{}, nil, nil, false
+		}
+		h.web.Error(w, r, kernel.E(kernel.Forbidden, "walletofficer.error.level2_session"))
 		return OfficialPost{}, nil, nil, false
 	}
 	posts, err := h.offs.Posts(r.Context(), sess.AccountID)

@@ -23,11 +23,23 @@ type officerBrowser struct {
 
 var officerCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
+// officerBrowser is signed in with a level-2 session, as the officer pages
+// need; level1Browser with a password-only one.
 func (h *apiEnv) officerBrowser(t *testing.T, account string) *officerBrowser {
+	return h.browserAt(t, account, "urn:civitas:acr:level2")
+}
+
+func (h *apiEnv) level1Browser(t *testing.T, account string) *officerBrowser {
+	return h.browserAt(t, account, "urn:civitas:acr:level1")
+}
+
+func (h *apiEnv) browserAt(t *testing.T, account, acr string) *officerBrowser {
 	jar, _ := cookiejar.New(nil)
 	b := &officerBrowser{t: t, h: h, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if account != "" {
-		if st, _, _ := b.get("/test/login?account=" + account); st != http.StatusNoContent {
+		st, hd, _ := b.get("/test/login?" + url.Values{"account": {account}, "acr": {acr}}.Encode())
+		b.csrf = hd.Get("X-Test-CSRF")
+		if st != http.StatusNoContent {
 			t.Fatalf("login: %d", st)
 		}
 	}
@@ -109,6 +121,7 @@ func TestOfficerPages(t *testing.T) {
 	h.offs["acct-pol"] = []wallet.OfficialPost{{Agency: pol, Role: registry.PoliceOfficer}}
 	p := h.person(0)
 	anon, citizen, clerk, police := h.officerBrowser(t, ""), h.officerBrowser(t, "acct-nobody"), h.officerBrowser(t, "acct-ins"), h.officerBrowser(t, "acct-pol")
+	clerk1 := h.level1Browser(t, "acct-ins")
 	card := func(extra map[string]string) url.Values {
 		f := url.Values{"agency": {ins.Code}, "type": {"health_insurance_card"}, "holder": {p.CitizenID},
 			"claim.card_number": {"DN4797912345678"}, "claim.full_name": {p.FullName}, "claim.birth_date": {p.BirthDate},
@@ -122,6 +135,11 @@ func TestOfficerPages(t *testing.T) {
 	checkOfficerPages(t, []officerPage{
 		{"fail/not signed in", func() (int, http.Header, string) { return anon.get("/officer/wallet") }, http.StatusSeeOther, []string{"/login?next="}, nil},
 		{"fail/no post", func() (int, http.Header, string) { return citizen.get("/officer/wallet") }, http.StatusForbidden, nil, nil},
+		{"fail/a level-1 session is sent to sign in at level 2", func() (int, http.Header, string) { return clerk1.get(issuePath) }, http.StatusSeeOther,
+			[]string{"/login?acr=level2&next=" + url.QueryEscape(issuePath)}, nil},
+		{"fail/a level-1 session cannot issue", func() (int, http.Header, string) {
+			return clerk1.post("/officer/wallet/issue", card(nil))
+		}, http.StatusForbidden, []string{"phiên đăng nhập mức 2"}, nil},
 		{"fail/a post at another agency", func() (int, http.Header, string) { return clerk.get("/officer/wallet?agency=" + pol.Code) }, http.StatusForbidden, nil, nil},
 		{"ok/the desk offers what the agency issues", func() (int, http.Header, string) { return clerk.get("/officer/wallet") }, http.StatusOK,
 			[]string{ins.Name, `value="health_insurance_card"`}, []string{`value="citizen_id_card"`}},
