@@ -8,10 +8,16 @@
 // key, sharing the document's status entry) and an OpenID4VP verifier
 // (oid4vp*.go). It keeps the holder's shares (a keyed hash of each short
 // code, never the code) and shows a verifier only the claims a share names.
+// Registry-held types are pulled from the population, business,
+// health-insurance and vehicle registries (a registration per vehicle);
+// each document can be downloaded as a one-page PDF sealed by its issuing
+// agency (render.go, pdf.go), made once per language and kept sealed.
+// Other capabilities ask Holds whether a person or organisation holds a
+// valid document, with a purpose that the holder's history shows.
 //
 // It must never let anyone but the holder (or their guardian, or the
 // issuing agency for status changes) list or read a document, never issue a
 // type to an agency whose kind may not issue it, never keep a document's
-// claims unsealed at rest, and it records every issuance and status change
+// claims (or its PDF) unsealed at rest, and it records every issuance and status change
 // in the audit log without the claims themselves.
 package wallet
