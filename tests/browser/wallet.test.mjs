@@ -79,7 +79,7 @@ before(async () => {
 after(async () => { await browser?.close(); });
 
 async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 390, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(String(e)));
@@ -152,6 +152,23 @@ async function share(page, lang, purpose) {
   return { code, url };
 }
 
+// The holder downloads the card as a PDF sealed by the insurer: `civitas
+// verify` passes it, and its text (pdftotext) is the card's, with the
+// labels in Vietnamese and the reader's language.
+async function downloadPDF(page, lang, label) {
+  await page.goto(`${base}/wallet?lang=${lang}`);
+  await submit(page, '.document-link');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#doc-pdf-link')]);
+  assert.match(download.suggestedFilename(), /^health_insurance_card-[0-9a-z]+\.pdf$/);
+  const file = join(shots, `wallet-card-${lang}.pdf`);
+  await download.saveAs(file);
+  assert.match(civitas('verify', '--data', data, file), /verdict: TOTAL_PASSED/);
+  const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+  for (const want of [cardNumber, hospital, holder.full_name, 'Thẻ bảo hiểm y tế', 'Mã số BHXH', label]) {
+    assert.ok(text.includes(want), `the PDF lacks ${want}:\n${text}`);
+  }
+}
+
 test('vi: a citizen shares two claims of a health-insurance card by QR; an official and the public verify them', { timeout: 120_000 }, async () => {
   const citizen = await newPage();
   await login(citizen, holder.citizen_id, password, 'vi');
@@ -217,6 +234,7 @@ for (const [lang, purpose, valid] of [['en', 'Check-up at the provincial hospita
     await citizen.goto(`${base}/wallet/history?lang=${lang}`);
     assert.ok((await citizen.textContent('main')).includes(purpose));
     await fitsPhone(citizen, `the history in ${lang}`);
+    await downloadPDF(citizen, lang, lang === 'en' ? 'Insurance number' : 'التأمين');
     for (const p of [citizen, visitor]) {
       assert.deepEqual(p.problems, [], 'no console errors (CSP violations show here)');
       await p.context().close();
