@@ -208,9 +208,7 @@ func (j *JWS) Verify(pub crypto.PublicKey, allowed ...string) error {
 			s := sha512.Sum384(in)
 			digest = s[:]
 		}
-		r := new(big.Int).SetBytes(j.signature[:size])
-		s := new(big.Int).SetBytes(j.signature[size:])
-		if !ecdsa.Verify(k, digest, r, s) {
+		if !ecdsa.VerifyASN1(k, digest, derSignature(j.signature[:size], j.signature[size:])) {
 			return invalid("bad signature")
 		}
 	case RS256, PS256:
@@ -253,4 +251,37 @@ func AlgFor(pub crypto.PublicKey) (string, error) {
 		return EdDSA, nil
 	}
 	return "", errors.New("jose: unsupported key type")
+}
+
+// derSignature writes a JWS ECDSA signature's r and s (big-endian, fixed
+// size) as the ASN.1 SEQUENCE of two INTEGERs that ecdsa.VerifyASN1 reads:
+// leading zeros dropped, a zero byte before a high bit. Written here, not
+// through big.Int and cryptobyte, because it is on every verification.
+func derSignature(r, s []byte) []byte {
+	trim := func(b []byte) []byte {
+		for len(b) > 1 && b[0] == 0 {
+			b = b[1:]
+		}
+		return b
+	}
+	r, s = trim(r), trim(s)
+	pad := func(b []byte) int {
+		if b[0]&0x80 != 0 {
+			return 1
+		}
+		return 0
+	}
+	rl, sl := len(r)+pad(r), len(s)+pad(s)
+	body := 2 + rl + 2 + sl // r and s of ES256 and ES384 are at most 48 bytes: short lengths, body under 128
+	out := make([]byte, 0, 2+body)
+	out = append(out, 0x30, byte(body), 0x02, byte(rl))
+	if pad(r) == 1 {
+		out = append(out, 0)
+	}
+	out = append(out, r...)
+	out = append(out, 0x02, byte(sl))
+	if pad(s) == 1 {
+		out = append(out, 0)
+	}
+	return append(out, s...)
 }
