@@ -378,8 +378,12 @@ func walletNodeDir(t *testing.T) string {
 	msg := ""
 	if _, err := exec.LookPath("node"); err != nil {
 		msg = "node is not installed; install Node.js 20+, then: cd tests/wallet && npm ci"
-	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "@openid4vc", "openid4vci")); err != nil {
-		msg = "npm @openid4vc/openid4vci is not installed: cd tests/wallet && npm ci"
+	} else {
+		for _, pkg := range []string{"openid4vci", "openid4vp"} {
+			if _, err := os.Stat(filepath.Join(dir, "node_modules", "@openid4vc", pkg)); err != nil {
+				msg = "npm @openid4vc/" + pkg + " is not installed: cd tests/wallet && npm ci"
+			}
+		}
 	}
 	if msg != "" {
 		if os.Getenv("CIVITAS_REQUIRE_NODE") != "" {
