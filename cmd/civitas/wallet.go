@@ -103,7 +103,7 @@ func walletCommand() command {
 			if err != nil {
 				return err
 			}
-			w, status, err := app.OpenWallet(d, kernel.SystemClock{}, box, s, registry.New(d, kernel.SystemClock{}), c, log)
+			w, status, err := app.OpenWallet(d, kernel.SystemClock{}, box, s, registry.New(d, kernel.SystemClock{}), c, log, nil)
 			if err != nil {
 				return err
 			}

@@ -172,8 +172,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, err
 	}
+	font := systemFont(log) // visible signatures and the wallet's PDFs
 	a.signing, err = signing.New(signing.Options{DB: d, Clock: a.clock, Keys: signingKeys{a.pki}, Confirm: a.identity,
-		PDF:       &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain, Font: signatureFont(log)},
+		PDF:       &signing.PDF{Chain: a.pki.Chain, Stamper: a.pki.Stamper(), Revocation: a.pki, TSAChain: tsaChain, Font: font},
 		Officials: signingOfficials{ca: a.pki, id: a.identity}, Box: box, Logger: log})
 	if err != nil {
 		return nil, err
@@ -182,7 +183,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
-	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log)
+	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log, font)
 	if err != nil {
 		return nil, err
 	}

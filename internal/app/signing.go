@@ -132,10 +132,11 @@ func (a *App) trust(ctx context.Context) (pades.Trust, error) {
 // Signing returns remote signing.
 func (a *App) Signing() *signing.Service { return a.signing }
 
-// signatureFont is the font visible signatures are drawn with: DejaVu Sans
-// or Noto Sans from the system (Vietnamese and Arabic). Without one,
-// signatures are offered invisible only.
-func signatureFont(log *slog.Logger) *pdf.Font {
+// systemFont is the font visible signatures and the wallet's PDFs are drawn
+// with: DejaVu Sans or Noto Sans from the system (Vietnamese and Arabic).
+// Without one, signatures are offered invisible only and documents are not
+// offered as PDFs.
+func systemFont(log *slog.Logger) *pdf.Font {
 	b, err := pdf.SystemFont()
 	if err == nil {
 		var f *pdf.Font
@@ -143,6 +144,6 @@ func signatureFont(log *slog.Logger) *pdf.Font {
 			return f
 		}
 	}
-	log.Info("no font for visible signatures (install fonts-dejavu-core); signatures are invisible", slog.String("error", err.Error()))
+	log.Info("no system font (install fonts-dejavu-core): signatures are invisible and wallet documents are not offered as PDFs", slog.String("error", err.Error()))
 	return nil
 }

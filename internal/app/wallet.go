@@ -12,6 +12,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/jose"
 	"civitas/internal/kernel"
+	"civitas/internal/pdf"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
@@ -21,9 +22,10 @@ import (
 
 // OpenWallet builds the document wallet on the trust services: the types
 // catalogue (built-in, and DATA/wallet/types/*.json), the status lists of
-// each agency signed with its seal, and the wallet service. The caller
-// closes the status store.
-func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, reg *registry.Service, cfg config.Config, log *slog.Logger) (*wallet.Service, *statuslist.Store, error) {
+// each agency signed with its seal, and the wallet service; with a font,
+// the documents' sealed PDFs too (nil: none). The caller closes the status
+// store.
+func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, reg *registry.Service, cfg config.Config, log *slog.Logger, font *pdf.Font) (*wallet.Service, *statuslist.Store, error) {
 	cat, err := wallet.LoadCatalogue(filepath.Join(cfg.DataDir, "wallet", "types"))
 	if err != nil {
 		return nil, nil, err
@@ -55,7 +57,7 @@ func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, 
 		return nil, nil, err
 	}
 	w, err = wallet.New(wallet.Options{DB: d, Clock: clock, Box: box, Catalogue: cat, Seals: ca, Registries: reg, Status: status,
-		Issuer: cfg.PublicURL, Logger: log, PDF: walletPDF(ca, clock, log)})
+		Issuer: cfg.PublicURL, Logger: log, PDF: walletPDF(ca, clock, font)})
 	if err != nil {
 		status.Close()
 		return nil, nil, err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 
 	"civitas/internal/kernel"
 	"civitas/internal/pades"
@@ -48,19 +47,13 @@ func (s walletPDFSealer) SealPDF(ctx context.Context, agency string, in []byte) 
 	return out.b[:n], nil
 }
 
-// walletPDF turns on the wallet's sealed PDFs when the system has a font
-// for them (DejaVu Sans or Noto Sans: Vietnamese and Arabic); without one
-// holders are offered none.
-func walletPDF(ca *pki.Service, clock kernel.Clock, log *slog.Logger) *wallet.PDFOptions {
-	b, err := pdf.SystemFont()
-	if err == nil {
-		var f *pdf.Font
-		if f, err = pdf.ParseFont(b); err == nil {
-			return &wallet.PDFOptions{Sealer: walletPDFSealer{ca: ca, clock: clock}, Font: f}
-		}
+// walletPDF turns on the wallet's sealed PDFs when there is a font for
+// them (systemFont); without one holders are offered none.
+func walletPDF(ca *pki.Service, clock kernel.Clock, font *pdf.Font) *wallet.PDFOptions {
+	if font == nil {
+		return nil
 	}
-	log.Info("no font for the wallet's PDFs (install fonts-dejavu-core); documents are not offered as PDF", slog.String("error", err.Error()))
-	return nil
+	return &wallet.PDFOptions{Sealer: walletPDFSealer{ca: ca, clock: clock}, Font: font}
 }
 
 // sealedPDFBuffer is a file in memory that pades.Sign writes at offsets: a
