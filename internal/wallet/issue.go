@@ -296,6 +296,12 @@ func (s *Service) setStatus(ctx context.Context, tx *db.Tx, d Document, list str
 	if _, err := tx.Exec(ctx, `UPDATE wallet_documents SET status = ?, changed_at = ? WHERE id = ?`, status, kernel.Micros(tx.Now), d.ID); err != nil {
 		return kernel.Wrap(err, "wallet: status")
 	}
+	if status == StatusRevoked {
+		// A revoked document is never served as a PDF again: its copies go.
+		if _, err := tx.Exec(ctx, `DELETE FROM wallet_renderings WHERE document_id = ?`, d.ID); err != nil {
+			return kernel.Wrap(err, "wallet: status")
+		}
+	}
 	action := map[string]string{StatusRevoked: "wallet.revoke", StatusSuspended: "wallet.suspend", StatusValid: "wallet.reinstate"}[status]
 	_, err := audit.Append(ctx, tx, auditDocument(action, d, map[string]any{"reason": reason}))
 	return err

@@ -406,6 +406,15 @@ func TestPDF(t *testing.T) {
 					t.Errorf("%s, %s: got %v, want Conflict %s", tc.status, lang, err, tc.key)
 				}
 			}
+			// Suspended, its stored copies stay for a reinstatement;
+			// revoked, they are deleted.
+			var kept int
+			if err := e.d.QueryRow(e.ctx, `SELECT COUNT(*) FROM wallet_renderings WHERE document_id = ?`, doc.ID).Scan(&kept); err != nil {
+				t.Fatal(err)
+			}
+			if revoked := tc.status == wallet.StatusRevoked; revoked != (kept == 0) {
+				t.Errorf("%s: %d stored PDFs", tc.status, kept)
+			}
 		}
 	})
 }
