@@ -141,7 +141,8 @@ var pageNotices = map[string]string{
 	"ended":   "walletpages.notice.ended",
 	"none":    "walletpages.notice.none_held",
 	// The registry's record (an insurance card) has ended.
-	"record_ended": "walletpages.notice.record_ended",
+	"record_ended":  "walletpages.notice.record_ended",
+	"record_future": "walletpages.notice.record_future", // its validity has not begun
 }
 
 func pageNotice(r *http.Request) string { return pageNotices[r.URL.Query().Get("done")] }
@@ -456,6 +457,9 @@ func (h *pages) pull(w http.ResponseWriter, r *http.Request) {
 		return
 	case "wallet.error.record_expired":
 		http.Redirect(w, r, "/wallet?done=record_ended", http.StatusSeeOther)
+		return
+	case "wallet.error.record_not_yet_valid":
+		http.Redirect(w, r, "/wallet?done=record_future", http.StatusSeeOther)
 		return
 	}
 	if err != nil {

@@ -127,6 +127,25 @@ func TestPullInsuranceCard(t *testing.T) {
 	if k, _ := kernel.ErrorKey(err); kernel.ErrorCode(err) != kernel.Conflict || k != "wallet.error.record_expired" {
 		t.Fatalf("pull of an ended card: %v", err)
 	}
+
+	// Nor is a card whose validity has not begun: the holder is told when.
+	later := s.adultWhere(`p.citizen_id NOT IN (SELECT citizen_id FROM insurance_cards)`)
+	start := s.clock.Now().AddDate(0, 0, 10)
+	future := registry.InsuranceCard{CardNumber: "9999999902", CitizenID: later.CitizenID, Hospital: "Trạm Y tế phường Hòa Bình",
+		ValidFrom: start.Format(time.DateOnly), ValidTo: start.AddDate(1, 0, 0).Format(time.DateOnly)}
+	if err := s.reg.AddInsuranceCards(s.ctx, []registry.InsuranceCard{future}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.w.Pull(s.ctx, s.reg, wallet.Holder{Kind: wallet.HolderPerson, ID: later.CitizenID}, "health_insurance_card")
+	if k, args := kernel.ErrorKey(err); kernel.ErrorCode(err) != kernel.Conflict || k != "wallet.error.record_not_yet_valid" ||
+		len(args) != 1 || args[0] != start.Format("02/01/2006") { // the day ValidFrom names
+		t.Fatalf("pull of a card not valid yet: %v", err)
+	}
+	laterClient := s.client(s.account(later.CitizenID).ID)
+	runSteps(t, []pageStep{
+		{name: "fail/the page says the card is not valid yet", who: laterClient, method: http.MethodPost, path: "/wallet/pull", form: pull,
+			status: http.StatusSeeOther, has: []string{"done=record_future"}},
+	})
 }
 
 // A person owning two vehicles pulls both in one go; a second pull is a

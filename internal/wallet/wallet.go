@@ -332,13 +332,20 @@ func (s *Service) insuranceClaims(ctx context.Context, t Type, h Holder) (fromRe
 	if err != nil {
 		return fromRegistry{}, err
 	}
+	from, err := time.ParseInLocation(time.DateOnly, c.ValidFrom, pageZone)
+	if err != nil {
+		return fromRegistry{}, kernel.Wrap(err, "wallet: insurance card validity")
+	}
 	until, err := time.ParseInLocation(time.DateOnly, c.ValidTo, pageZone)
 	if err != nil {
 		return fromRegistry{}, kernel.Wrap(err, "wallet: insurance card validity")
 	}
-	// Valid through its last day, in Vietnam.
-	expires := until.AddDate(0, 0, 1).UTC()
-	if !s.o.Clock.Now().Before(expires) {
+	// Valid from its first day through its last, in Vietnam.
+	now, expires := s.o.Clock.Now(), until.AddDate(0, 0, 1).UTC()
+	if now.Before(from) {
+		return fromRegistry{}, kernel.E(kernel.Conflict, "wallet.error.record_not_yet_valid", from.Format("02/01/2006"))
+	}
+	if !now.Before(expires) {
 		return fromRegistry{}, kernel.E(kernel.Conflict, "wallet.error.record_expired")
 	}
 	all := map[string]any{"card_number": c.CardNumber, "full_name": p.FullName, "birth_date": p.BirthDate, "sex": string(p.Sex),
