@@ -53,6 +53,13 @@ func (o organisations) Official(context.Context, string, string) (pki.Official, 
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvAt(t, issuer)
+}
+
+// newEnvAt is newEnv with the trust services at pkiURL: a live test
+// server's, where a verifier such as pdfsig must reach OCSP.
+func newEnvAt(t testing.TB, pkiURL string) *env {
+	t.Helper()
 	e := &env{t: t, ctx: kernel.WithActor(context.Background(), kernel.System("test")), d: dbtest.Open(t), clock: kernel.NewManualClock(time.Now())}
 	if _, err := demo.Load(e.ctx, e.d, demo.Options{Persons: 300, Seed: 7, Clock: e.clock}); err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func newEnv(t testing.TB) *env {
 	box, _ := sealed.New(bytes.Repeat([]byte{9}, sealed.KeySize))
 	var err error
 	e.ca, err = pki.New(e.ctx, pki.Options{DB: e.d, Clock: e.clock, Keys: pki.Software{DB: e.d, Box: box, Clock: e.clock},
-		PublicURL: issuer + "/", Organisations: organisations{e.reg}})
+		PublicURL: pkiURL + "/", Organisations: organisations{e.reg}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"civitas/internal/audit"
-	"civitas/internal/db/dbtest"
-	"civitas/internal/demo"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
@@ -28,8 +26,6 @@ import (
 	"civitas/internal/pdf"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
-	"civitas/internal/sealed"
-	"civitas/internal/statuslist"
 	"civitas/internal/wallet"
 	"civitas/internal/web"
 )
@@ -91,42 +87,8 @@ func newPDFSite(t *testing.T, on bool) (*walletSite, *atomic.Int64) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	pub, _ := url.Parse("http://" + srv.Listener.Addr().String())
-	e := &env{t: t, ctx: kernel.WithActor(context.Background(), kernel.System("test")), d: dbtest.Open(t), clock: kernel.NewManualClock(time.Now())}
-	if _, err := demo.Load(e.ctx, e.d, demo.Options{Persons: 300, Seed: 7, Clock: e.clock}); err != nil {
-		t.Fatal(err)
-	}
-	e.reg = registry.New(e.d, e.clock)
-	box, _ := sealed.New(bytes.Repeat([]byte{9}, sealed.KeySize))
+	e := newEnvAt(t, pub.String())
 	var err error
-	e.ca, err = pki.New(e.ctx, pki.Options{DB: e.d, Clock: e.clock, Keys: pki.Software{DB: e.d, Box: box, Clock: e.clock},
-		PublicURL: pub.String() + "/", Organisations: organisations{e.reg}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.ca.Init(e.ctx); err != nil {
-		t.Fatal(err)
-	}
-	e.status, err = statuslist.NewStore(statuslist.Options{DB: e.d, PublicURL: issuer, Clock: e.clock, Size: 1024,
-		Signer: func(ctx context.Context, group string) (statuslist.Signer, error) {
-			agency, err := e.w.AgencyOfGroup(ctx, group)
-			if err != nil {
-				return statuslist.Signer{}, err
-			}
-			key, chain, err := e.ca.Seal(ctx, agency)
-			if err != nil {
-				return statuslist.Signer{}, err
-			}
-			return statuslist.Signer{Key: key, Issuer: issuer, Header: map[string]any{"x5c": []string{base64.StdEncoding.EncodeToString(chain[0].Raw)}}}, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.status.Close)
-	cat, err := wallet.LoadCatalogue("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.opts = wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: e.ca, Registries: e.reg, Status: e.status, Issuer: issuer}
 	seals := &atomic.Int64{}
 	o := e.opts
 	if on {
@@ -136,7 +98,7 @@ func newPDFSite(t *testing.T, on bool) (*walletSite, *atomic.Int64) {
 		t.Fatal(err)
 	}
 
-	id, err := identity.New(identity.Options{DB: e.d, Clock: e.clock, Registry: e.reg, Box: box, SMS: identity.LogSMS{},
+	id, err := identity.New(identity.Options{DB: e.d, Clock: e.clock, Registry: e.reg, Box: e.opts.Box, SMS: identity.LogSMS{},
 		Password: identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
