@@ -36,10 +36,25 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
 }
 
+// ActorSource finds the actor when it is first asked for.
+type ActorSource func() Actor
+
+// WithActorSource returns a context whose actor source asks each time the
+// actor is wanted. The web layer passes its session lookup (which reads the
+// database once per request and remembers), so the actor of a request is the
+// signed-in person, even one who signed in during the request, without a
+// read for requests that never ask. An actor set later with WithActor wins.
+func WithActorSource(ctx context.Context, source ActorSource) context.Context {
+	return context.WithValue(ctx, actorKey{}, source)
+}
+
 // ActorFrom returns the actor in ctx, or the anonymous actor.
 func ActorFrom(ctx context.Context) Actor {
-	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+	switch a := ctx.Value(actorKey{}).(type) {
+	case Actor:
 		return a
+	case ActorSource:
+		return a()
 	}
 	return Actor{Kind: ActorAnonymous}
 }

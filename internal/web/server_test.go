@@ -121,6 +121,10 @@ func newFixture(t testing.TB, edit ...func(*Options)) *fixture {
 	srv.HandleFunc("GET /api/v1/thing/{id}", func(w http.ResponseWriter, r *http.Request) {
 		srv.Error(w, r, kernel.E(kernel.NotFound, "error.not_found"))
 	})
+	srv.HandleFunc("GET /test/actor", func(w http.ResponseWriter, r *http.Request) {
+		a := kernel.ActorFrom(r.Context())
+		srv.JSON(w, r, http.StatusOK, map[string]string{"kind": string(a.Kind), "id": a.ID})
+	})
 	srv.HandleFunc("GET /test/session", func(w http.ResponseWriter, r *http.Request) {
 		sess, err := srv.Session(r)
 		if err != nil {
@@ -130,11 +134,13 @@ func newFixture(t testing.TB, edit ...func(*Options)) *fixture {
 		srv.JSON(w, r, http.StatusOK, map[string]string{"account": sess.AccountID})
 	})
 	srv.HandleFunc("POST /test/login", func(w http.ResponseWriter, r *http.Request) {
+		before := kernel.ActorFrom(r.Context())
 		if _, err := srv.RenewSession(w, r, r.PostForm.Get("account")); err != nil {
 			srv.Error(w, r, err)
 			return
 		}
-		srv.JSON(w, r, http.StatusOK, map[string]bool{"ok": true})
+		after := kernel.ActorFrom(r.Context())
+		srv.JSON(w, r, http.StatusOK, map[string]any{"ok": true, "before": before.Kind, "after": after.ID})
 	})
 	srv.HandleFunc("POST /test/logout", func(w http.ResponseWriter, r *http.Request) {
 		if err := srv.SignOut(w, r); err != nil {

@@ -86,7 +86,19 @@ type sessionState struct {
 func (s *Server) sessions(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &sessionState{disabled: s.isExempt(r.URL.Path)}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, st)))
+		ctx := context.WithValue(r.Context(), sessionKey{}, st)
+		// The acting person is whoever the session names, looked up only
+		// when a service asks (an audit record, a rule): handlers never set it.
+		ctx = kernel.WithActorSource(ctx, func() kernel.Actor {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			sess, err := s.loadLocked(r, st)
+			if err != nil || sess.AccountID == "" {
+				return kernel.Actor{Kind: kernel.ActorAnonymous}
+			}
+			return kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID, OnBehalfOf: sess.ActingFor}
+		})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -67,8 +67,8 @@ func TestSessionLifecycle(t *testing.T) {
 	// Login renews: a new ID and a new CSRF token; the old cookie is dead.
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
 	w = f.do("POST", "/test/login", form, "csrf_token="+token+"&account=acc-1")
-	if w.Code != 200 {
-		t.Fatalf("login: %d %s", w.Code, w.Body)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"before":"anonymous"`) || !strings.Contains(w.Body.String(), `"after":"acc-1"`) {
+		t.Fatalf("login (the actor follows the session within the request): %d %s", w.Code, w.Body)
 	}
 	nc := cookieFrom(t, w.Result(), sessionCookie)
 	if nc == nil || nc.Value == raw || !validToken(nc.Value) {
@@ -80,6 +80,13 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	if w := f.do("GET", "/test/session", map[string]string{"Cookie": newCookie}, ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"account":"acc-1"`) {
 		t.Fatalf("new session: %d %s", w.Code, w.Body)
+	}
+	// The session middleware sets the acting person; the handler sets nothing.
+	if w := f.do("GET", "/test/actor", map[string]string{"Cookie": newCookie}, ""); !strings.Contains(w.Body.String(), `"kind":"citizen"`) || !strings.Contains(w.Body.String(), `"id":"acc-1"`) {
+		t.Fatalf("actor of a signed-in request: %s", w.Body)
+	}
+	if w := f.do("GET", "/test/actor", nil, ""); !strings.Contains(w.Body.String(), `"kind":"anonymous"`) {
+		t.Fatalf("actor without a session: %s", w.Body)
 	}
 	if f.countSessions(t) != 1 {
 		t.Fatalf("%d sessions after renewal", f.countSessions(t))
