@@ -195,6 +195,16 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 
+	// The service navigation of what has landed before capabilities added
+	// their own entries when they mount.
+	for _, n := range []web.NavItem{
+		{Key: "nav.wallet", Path: "/wallet", Order: 20},
+		{Key: "nav.signing", Path: "/account/signing", Order: 30},
+		{Key: "nav.verify", Path: "/verify", Order: 40},
+	} {
+		a.web.AddNav(n)
+	}
+
 	a.jobs = &jobRunner{db: d, clock: a.clock, log: log, holder: newHolderID(), jobs: []Job{
 		{Name: "web.sessions.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			n, err := a.web.DeleteExpiredSessions(ctx, a.clock.Now())

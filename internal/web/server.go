@@ -81,6 +81,7 @@ type Server struct {
 	exempt   []string         // path prefixes exempt from CSRF checks and sessions
 	raw      []rawRoute       // prefixes served without the mux's path cleaning
 	uploads  map[string]int64 // exact paths allowed larger bodies (uploads), and their limit
+	nav      []NavItem        // the service navigation, in order (nav.go)
 }
 
 // NewServer builds the server: it parses every template and hashes every
@@ -164,6 +165,7 @@ func NewServer(o Options) (*Server, error) {
 	}
 
 	s.Handle("GET /{$}", http.HandlerFunc(s.home))
+	s.AddNav(NavItem{Key: "nav.home", Path: "/", Order: 0})
 	s.Handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.Handle("GET /readyz", http.HandlerFunc(s.readyz))
 	s.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{

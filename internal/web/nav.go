@@ -1,0 +1,85 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Audience says who sees a navigation entry.
+type Audience int
+
+// The audiences of navigation entries.
+const (
+	Everyone  Audience = iota // anonymous and signed-in readers
+	SignedIn                  // only signed-in readers
+	Anonymous                 // only readers who are not signed in
+)
+
+// NavItem is one entry of the site's service navigation, shown in the
+// header of every page. Each capability adds its own entries when it mounts,
+// so the navigation is declared in one place per capability and the layout
+// never names a capability.
+type NavItem struct {
+	Key   string   // catalogue key of the label, e.g. "nav.wallet"
+	Path  string   // where it leads; the entry is current on this path and below it
+	Order int      // place from the start: smaller first (home is 0)
+	Who   Audience // who sees it
+}
+
+// NavLink is a navigation entry as one page shows it.
+type NavLink struct {
+	Label   string
+	Href    string
+	Current bool
+}
+
+// AddNav adds an entry to the service navigation. Call it at start-up,
+// before serving. An entry for a path already present replaces it.
+func (s *Server) AddNav(item NavItem) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nav = slices.DeleteFunc(s.nav, func(n NavItem) bool { return n.Path == item.Path })
+	s.nav = append(s.nav, item)
+	slices.SortStableFunc(s.nav, func(a, b NavItem) int { return a.Order - b.Order })
+}
+
+// NavItems returns the navigation entries in order, for tests and for pages
+// that list every service (the site map).
+func (s *Server) NavItems() []NavItem {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.nav)
+}
+
+// Nav returns the navigation as the reader of this page sees it. Whether
+// the reader is signed in costs a database read only when an entry depends
+// on it and the request carries a session cookie.
+func (v *View) Nav() []NavLink {
+	items := v.s.NavItems()
+	out := make([]NavLink, 0, len(items))
+	var signedIn *bool
+	for _, it := range items {
+		if it.Who != Everyone {
+			if signedIn == nil {
+				b := v.SignedIn()
+				signedIn = &b
+			}
+			if (it.Who == SignedIn) != *signedIn {
+				continue
+			}
+		}
+		out = append(out, NavLink{Label: v.T(it.Key), Href: it.Path, Current: v.r != nil && navCurrent(v.r, it.Path)})
+	}
+	return out
+}
+
+// navCurrent reports whether the request is at path or below it ("/" only
+// matches itself).
+func navCurrent(r *http.Request, path string) bool {
+	p := r.URL.Path
+	if path == "/" {
+		return p == "/"
+	}
+	return p == path || strings.HasPrefix(p, strings.TrimSuffix(path, "/")+"/")
+}
