@@ -12,6 +12,8 @@ import (
 // in 15 minutes lock the client out for a minute, doubling to an hour. The
 // codes have 40 bits, so this leaves a guesser nothing; a person mistyping
 // has ten tries.
+var _ wallet.CodeThrottle = (*identity.Throttle)(nil)
+
 func shareThrottle(a *App) *identity.Throttle {
 	return &identity.Throttle{DB: a.db, Clock: a.clock, MaxFailures: 10, Window: 15 * time.Minute, LockFor: time.Minute, MaxLock: time.Hour}
 }
