@@ -82,32 +82,11 @@ func walletCommand() command {
 					return fmt.Errorf("--claims %s: a JSON object of claims is needed", claimsFile)
 				}
 			}
-			log := slog.New(slog.DiscardHandler)
-			s, done, err := openPKI(ctx, c, log)
+			w, done, err := openWalletIssuer(ctx, c, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
 			defer done()
-			if !s.Ready() {
-				return fmt.Errorf("no CA hierarchy yet: run civitas ca init")
-			}
-			if c.PublicURL == "" {
-				c.PublicURL = s.PublicURL() // the issuer the province's certificates name
-			}
-			d, err := openDB(ctx, c)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			box, err := app.OpenBox(c, log)
-			if err != nil {
-				return err
-			}
-			w, status, err := app.OpenWallet(d, kernel.SystemClock{}, box, s, registry.New(d, kernel.SystemClock{}), c, log, nil)
-			if err != nil {
-				return err
-			}
-			defer status.Close()
 			doc, err := w.Issue(kernel.WithActor(ctx, kernel.System("operator")), wallet.Issuance{Agency: agency, Type: typ, Holder: h, Claims: claims, Record: plate})
 			if err != nil {
 				return err
@@ -132,6 +111,54 @@ func walletCommand() command {
 			return nil
 		},
 	}
+}
+
+// openWalletIssuer opens what issuing needs on one database handle (one
+// writer on the file, as in the server): the trust services, whose agency
+// seals sign, and the wallet on them. done closes them all.
+func openWalletIssuer(ctx context.Context, c config.Config, log *slog.Logger) (_ *wallet.Service, _ func(), err error) {
+	d, err := openDB(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	var closers []func()
+	done := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		d.Close()
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
+	clock := kernel.SystemClock{}
+	box, err := app.OpenBox(c, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, closeKeys, err := app.OpenKeys(c, d, clock, box)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, closeKeys)
+	ca, err := app.OpenPKI(ctx, d, clock, box, keys, c, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ca.Ready() {
+		return nil, nil, fmt.Errorf("no CA hierarchy yet: run civitas ca init")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = ca.PublicURL() // the issuer the province's certificates name
+	}
+	w, status, err := app.OpenWallet(d, clock, box, ca, registry.New(d, clock), c, log, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, status.Close)
+	return w, done, nil
 }
 
 func expiry(never bool, date string) string {

@@ -23,6 +23,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
@@ -50,6 +51,7 @@ type App struct {
 	anchors  *pki.Anchors // imported trust anchors, for validation
 	wallet   *wallet.Service
 	status   *statuslist.Store // the wallet's status lists
+	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
@@ -187,7 +189,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, err
 	}
-	if err := a.mountWallet(); err != nil {
+	if err := a.mountWallet(box); err != nil {
 		return nil, err
 	}
 	a.anchors = pki.NewAnchors(d, a.clock)
@@ -227,7 +229,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "oidc.keys.rotate", Every: 6 * time.Hour, Run: a.oidc.RotateKeys},
 		{Name: "wallet.oid4vc.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := a.wallet.CleanupOpenID4VC(ctx)
+			_, err := a.oid4vc.Cleanup(ctx)
 			return err
 		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {

@@ -2,9 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/base64"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -56,7 +57,7 @@ func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err = wallet.New(wallet.Options{DB: d, Clock: clock, Box: box, Catalogue: cat, Seals: ca, Registries: reg, Status: status,
+	w, err = wallet.New(wallet.Options{DB: d, Clock: clock, Box: box, Catalogue: cat, Seals: WalletSeals(ca), Registries: reg, Status: status,
 		Issuer: cfg.PublicURL, Logger: log, PDF: walletPDF(ca, clock, font)})
 	if err != nil {
 		status.Close()
@@ -65,34 +66,43 @@ func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, 
 	return w, status, nil
 }
 
+// walletSeals gives the wallet the agencies' seals from the trust
+// services: an agency's key and chain (issued on first use), and the seals
+// in use, whose keys the issuer metadata publishes.
+type walletSeals struct{ ca *pki.Service }
+
+var _ wallet.Seals = walletSeals{}
+
+// WalletSeals is the wallet's adapter to the trust services' seals; the
+// wallet's tests build the wallet on the real CA with it.
+func WalletSeals(ca *pki.Service) wallet.Seals { return walletSeals{ca} }
+
+func (s walletSeals) Seal(ctx context.Context, agencyCode string) (crypto.Signer, []*x509.Certificate, error) {
+	return s.ca.Seal(ctx, agencyCode)
+}
+
+func (s walletSeals) Seals(ctx context.Context) ([]wallet.SealCertificate, error) {
+	seals, err := s.ca.Seals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]wallet.SealCertificate, len(seals))
+	for i, sc := range seals {
+		out[i] = wallet.SealCertificate{Agency: sc.Agency, Cert: sc.Cert}
+	}
+	return out, nil
+}
+
 // mountWallet serves what anyone may read — the status lists, the issuer
 // metadata with the agencies' keys, the types' metadata — then the pages,
 // the APIs and OpenID4VC.
-func (a *App) mountWallet() error {
-	a.status.Mount(a.web)
-	a.web.HandleFunc("GET /.well-known/jwt-vc-issuer", func(w http.ResponseWriter, r *http.Request) {
-		md, err := a.wallet.Metadata(r.Context())
-		if err != nil {
-			a.web.Error(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=60")
-		a.web.JSON(w, r, http.StatusOK, md)
-	})
-	a.web.HandleFunc("GET /wallet/types/{code}", func(w http.ResponseWriter, r *http.Request) {
-		md, err := a.wallet.TypeMetadata(r.PathValue("code"))
-		if err != nil {
-			a.web.Error(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		a.web.JSON(w, r, http.StatusOK, md)
-	})
+func (a *App) mountWallet(box *sealed.Box) error {
+	a.wallet.MountPublic(a.web)
 	if err := a.mountWalletPages(); err != nil {
 		return err
 	}
 	if err := a.mountWalletAPI(); err != nil {
 		return err
 	}
-	return a.mountOpenID4VC()
+	return a.mountOpenID4VC(box)
 }

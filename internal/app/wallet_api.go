@@ -35,8 +35,8 @@ func (t walletTokens) Verify(r *http.Request) (wallet.APIClient, error) {
 	return wallet.APIClient{ID: ct.ClientID, Agency: ct.Agency, Scopes: ct.Scopes}, nil
 }
 
-// walletOfficials gives the officials' wallet pages the posts of an
-// account, from the registry of officials.
+// walletOfficials gives the officials' wallet pages (and the verifier
+// page) the posts of an account, from the registry of officials.
 type walletOfficials struct{ id *identity.Service }
 
 var _ wallet.IssuingOfficials = walletOfficials{}

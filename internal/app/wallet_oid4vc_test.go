@@ -27,6 +27,7 @@ import (
 	"civitas/internal/identity"
 	"civitas/internal/jose"
 	"civitas/internal/kernel"
+	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/registry"
 	"civitas/internal/sdjwt"
@@ -64,7 +65,7 @@ func startSite(t *testing.T) *site {
 	}
 	// A stand-in for the login pages: the test says who is signed in.
 	s.a.web.HandleFunc("GET /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.a.web.StartLogin(w, r, web.Login{AccountID: r.PathValue("id"), ACR: oidc.ACRLevel2, AuthTime: time.Now()}); err != nil {
+		if _, err := s.a.web.StartLogin(w, r, web.Login{AccountID: r.PathValue("id"), ACR: kernel.ACRLevel2, AuthTime: time.Now()}); err != nil {
 			s.a.web.Error(w, r, err)
 		}
 	})
@@ -166,15 +167,15 @@ func (s *site) call(method, path, contentType, body string, header map[string]st
 }
 
 // presentationRequest asks the verifier, over HTTP, for a presentation.
-func (s *site) presentationRequest(q wallet.PresentationQuery) wallet.PresentationRequest {
+func (s *site) presentationRequest(q oid4vc.PresentationQuery) oid4vc.PresentationRequest {
 	s.t.Helper()
 	body, _ := json.Marshal(q)
-	resp, err := http.Post(s.base+wallet.VPRequestsPath, "application/json", bytes.NewReader(body))
+	resp, err := http.Post(s.base+oid4vc.VPRequestsPath, "application/json", bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out wallet.PresentationRequest
+	var out oid4vc.PresentationRequest
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated || out.URI == "" {
 		s.t.Fatalf("presentation request: %d %v %+v", resp.StatusCode, err, out)
 	}
@@ -193,7 +194,7 @@ func preAuthCode(t *testing.T, offerURI string) string {
 	if err := json.Unmarshal([]byte(u.Query().Get("credential_offer")), &o); err != nil {
 		t.Fatal(err)
 	}
-	code, _ := o.Grants[wallet.PreAuthorizedGrant]["pre-authorized_code"].(string)
+	code, _ := o.Grants[oid4vc.PreAuthorizedGrant]["pre-authorized_code"].(string)
 	return code
 }
 
@@ -204,7 +205,7 @@ func (s *site) redeem(code, txCode string) (int, map[string]any) {
 
 func (s *site) nonce() string {
 	s.t.Helper()
-	st, out := s.call(http.MethodPost, wallet.NoncePath, "", "", nil)
+	st, out := s.call(http.MethodPost, oid4vc.NoncePath, "", "", nil)
 	n, _ := out["c_nonce"].(string)
 	if st != 200 || n == "" {
 		s.t.Fatalf("nonce: %d %v", st, out)
@@ -215,7 +216,7 @@ func (s *site) nonce() string {
 func (s *site) proof(key *ecdsa.PrivateKey, nonce string) string {
 	s.t.Helper()
 	jwk, _ := jose.PublicJWK(&key.PublicKey)
-	p, err := jose.SignJSON(key, jose.Header{Alg: jose.ES256, Typ: wallet.ProofTyp, JWK: &jwk},
+	p, err := jose.SignJSON(key, jose.Header{Alg: jose.ES256, Typ: oid4vc.ProofTyp, JWK: &jwk},
 		map[string]any{"aud": s.base, "iat": time.Now().Unix(), "nonce": nonce})
 	if err != nil {
 		s.t.Fatal(err)
@@ -225,7 +226,7 @@ func (s *site) proof(key *ecdsa.PrivateKey, nonce string) string {
 
 func (s *site) credential(accessToken, configuration, proof string) (int, map[string]any) {
 	body, _ := json.Marshal(map[string]any{"credential_configuration_id": configuration, "proofs": map[string][]string{"jwt": {proof}}})
-	return s.call(http.MethodPost, wallet.CredentialPath, "application/json", string(body), map[string]string{"Authorization": "Bearer " + accessToken})
+	return s.call(http.MethodPost, oid4vc.CredentialPath, "application/json", string(body), map[string]string{"Authorization": "Bearer " + accessToken})
 }
 
 // TestOpenID4VCIOverHTTP: the pre-authorized flow against the real router,
@@ -233,8 +234,8 @@ func (s *site) credential(accessToken, configuration, proof string) (int, map[st
 func TestOpenID4VCIOverHTTP(t *testing.T) {
 	s := startSite(t)
 	holder, stranger := s.browser(s.account.ID), s.browser(s.stranger.ID)
-	st, md := s.call(http.MethodGet, wallet.IssuerMetaPath, "", "", nil)
-	if st != 200 || md["credential_issuer"] != s.base || md["credential_endpoint"] != s.base+wallet.CredentialPath {
+	st, md := s.call(http.MethodGet, oid4vc.IssuerMetaPath, "", "", nil)
+	if st != 200 || md["credential_issuer"] != s.base || md["credential_endpoint"] != s.base+oid4vc.CredentialPath {
 		t.Fatalf("metadata: %d %v", st, md)
 	}
 	if st, out := s.offer(stranger, s.doc.ID, false); st != http.StatusNotFound || out.URI != "" {
@@ -324,7 +325,7 @@ func TestOpenID4VCIOverHTTP(t *testing.T) {
 // holder, read back with its read token only.
 func TestOpenID4VPOverHTTP(t *testing.T) {
 	s := startSite(t)
-	st, req := s.call(http.MethodPost, wallet.VPRequestsPath, "application/json", `{"type":"health_insurance_card","claims":["full_name","hospital"],"purpose":"admission"}`, nil)
+	st, req := s.call(http.MethodPost, oid4vc.VPRequestsPath, "application/json", `{"type":"health_insurance_card","claims":["full_name","hospital"],"purpose":"admission"}`, nil)
 	if st != http.StatusCreated {
 		t.Fatalf("request: %d %v", st, req)
 	}
@@ -339,7 +340,7 @@ func TestOpenID4VPOverHTTP(t *testing.T) {
 	token, _ := json.Marshal(map[string][]string{"civitas": {pres}})
 	bad, _ := json.Marshal(map[string][]string{"civitas": {strings.Replace(pres, "~", "~x", 1)}})
 	post := func(vp []byte) (int, map[string]any) {
-		return s.call(http.MethodPost, wallet.VPResponsePath+id, "application/x-www-form-urlencoded",
+		return s.call(http.MethodPost, oid4vc.VPResponsePath+id, "application/x-www-form-urlencoded",
 			url.Values{"vp_token": {string(vp)}, "state": {state}}.Encode(), nil)
 	}
 	if st, out := post(bad); st != 400 || out["error"] != "invalid_request" {
@@ -351,12 +352,12 @@ func TestOpenID4VPOverHTTP(t *testing.T) {
 	if st, _ := post(token); st != 400 {
 		t.Fatalf("replayed response: %d", st)
 	}
-	if st, _ := s.call(http.MethodGet, wallet.VPRequestsPath+"/"+id, "", "", nil); st != http.StatusNotFound {
+	if st, _ := s.call(http.MethodGet, oid4vc.VPRequestsPath+"/"+id, "", "", nil); st != http.StatusNotFound {
 		t.Fatalf("result without the read token: %d", st)
 	}
-	st, res := s.call(http.MethodGet, wallet.VPRequestsPath+"/"+id, "", "", map[string]string{"Authorization": "Bearer " + read})
+	st, res := s.call(http.MethodGet, oid4vc.VPRequestsPath+"/"+id, "", "", map[string]string{"Authorization": "Bearer " + read})
 	claims, _ := res["claims"].(map[string]any)
-	if st != 200 || res["status"] != wallet.VPVerified || len(claims) != 2 || claims["full_name"] != s.person.FullName || res["failures"] != float64(1) {
+	if st != 200 || res["status"] != oid4vc.VPVerified || len(claims) != 2 || claims["full_name"] != s.person.FullName || res["failures"] != float64(1) {
 		t.Fatalf("result: %d %v", st, res)
 	}
 }
@@ -426,7 +427,7 @@ func TestInteropNPMWalletReceivesCredential(t *testing.T) {
 	dir := walletNodeDir(t)
 	s := startSite(t)
 	_, offer := s.offer(s.browser(s.account.ID), s.doc.ID, true)
-	vpReq := s.presentationRequest(wallet.PresentationQuery{Type: "health_insurance_card", Claims: []string{"full_name", "hospital"}, Purpose: "hospital admission"})
+	vpReq := s.presentationRequest(oid4vc.PresentationQuery{Type: "health_insurance_card", Claims: []string{"full_name", "hospital"}, Purpose: "hospital admission"})
 	in, _ := json.Marshal(map[string]any{"offer": offer.URI, "tx_code": offer.TxCode, "dpop": true, "vp_request": vpReq.URI})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -473,11 +474,11 @@ func TestInteropNPMWalletReceivesCredential(t *testing.T) {
 		got.VP.TamperedStatus != http.StatusBadRequest || got.VP.Status != http.StatusOK {
 		t.Fatalf("npm @openid4vc/openid4vp: %+v", got.VP)
 	}
-	res, err := s.a.wallet.PresentationResult(s.ctx, vpReq.ID, vpReq.ReadToken)
+	res, err := s.a.oid4vc.PresentationResult(s.ctx, vpReq.ID, vpReq.ReadToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != wallet.VPVerified || !res.KeyBound || res.Failures != 1 || len(res.Claims) != 2 ||
+	if res.Status != oid4vc.VPVerified || !res.KeyBound || res.Failures != 1 || len(res.Claims) != 2 ||
 		res.Claims["full_name"] != s.doc.Claims["full_name"] || res.Claims["hospital"] != s.doc.Claims["hospital"] {
 		t.Fatalf("verdict on the npm wallet's presentation: %+v", res)
 	}

@@ -28,7 +28,8 @@ const (
 // relying parties using jose could not parse a larger token.
 const maxListBytes = 45 << 10
 
-// PathPrefix is where Mount serves the lists: PathPrefix + list id.
+// PathPrefix is where the lists are published: PathPrefix + list id (their
+// publisher serves Published there).
 const PathPrefix = "/status/"
 
 // Options configure a Store.

@@ -1,6 +1,7 @@
 package statuslist_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto"
@@ -23,7 +24,6 @@ import (
 	"civitas/internal/jose"
 	"civitas/internal/kernel"
 	"civitas/internal/statuslist"
-	"civitas/internal/web"
 )
 
 const publicURL = "http://civitas.test"
@@ -102,15 +102,20 @@ func (e *env) relyingParty(t *testing.T, h http.Handler, ent statuslist.Entry) *
 	return tok.List
 }
 
-func (e *env) router(t testing.TB) http.Handler {
-	t.Helper()
-	pub, _ := url.Parse(publicURL)
-	ws, err := web.NewServer(web.Options{DB: e.d, Clock: e.clock, PublicURL: pub, Ready: func(context.Context) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.s.Mount(ws)
-	return ws.Handler()
+// router serves the tokens as their publisher does, in the simplest way:
+// the wallet's handler (and its HTTP tests) are the wallet's.
+func (e *env) router(testing.TB) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+statuslist.PathPrefix+"{list}", func(w http.ResponseWriter, r *http.Request) {
+		p, err := e.s.Published(r.Context(), r.PathValue("list"))
+		if err != nil {
+			http.Error(w, "no such list", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", statuslist.MediaType)
+		_, _ = w.Write(p.Token)
+	})
+	return mux
 }
 
 type slot struct {
@@ -484,74 +489,46 @@ func TestTokenCache(t *testing.T) {
 	}
 }
 
-func TestServe(t *testing.T) {
+// TestPublished: the token as published, its gzipped form, an entity tag
+// that changes with the token, and what is left of its TTL to cache it.
+func TestPublished(t *testing.T) {
 	e := newEnv(t, statuslist.Options{TTL: 10 * time.Minute})
-	h := e.router(t)
 	ent := e.allocate(t)
-	tok, _ := e.s.Token(e.ctx, ent.List)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status/"+ent.List, nil))
-	etag := rec.Header().Get("ETag")
-	tests := []struct {
-		name    string
-		method  string
-		path    string
-		header  map[string]string
-		status  int
-		headers map[string]string
-		body    string
-	}{
-		{"ok/get", "GET", "/status/" + ent.List, nil, 200, map[string]string{
-			"Content-Type": "application/statuslist+jwt", "Cache-Control": "public, max-age=600",
-			"Access-Control-Allow-Origin": "*", "ETag": etag}, string(tok)},
-		{"ok/not modified", "GET", "/status/" + ent.List, map[string]string{"If-None-Match": etag}, 304, map[string]string{"ETag": etag}, ""},
-		{"ok/modified", "GET", "/status/" + ent.List, map[string]string{"If-None-Match": `"other"`}, 200, nil, string(tok)},
-		{"ok/gzip", "GET", "/status/" + ent.List, map[string]string{"Accept-Encoding": "br, gzip;q=0.8"}, 200, map[string]string{
-			"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, string(tok)},
-		{"ok/gzip refused", "GET", "/status/" + ent.List, map[string]string{"Accept-Encoding": "gzip;q=0"}, 200, map[string]string{
-			"Content-Encoding": ""}, string(tok)},
-		{"ok/head", "HEAD", "/status/" + ent.List, nil, 200, map[string]string{"Content-Type": "application/statuslist+jwt"}, ""},
-		{"fail/unknown list", "GET", "/status/nosuchlist", nil, 404, nil, ""},
-		{"fail/odd id", "GET", "/status/NoSuch%20List", nil, 404, nil, ""},
-		{"fail/post", "POST", "/status/" + ent.List, nil, 405, nil, ""},
+	tok, err := e.s.Token(e.ctx, ent.List)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest(tt.method, tt.path, nil)
-			for k, v := range tt.header {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != tt.status {
-				t.Fatalf("status = %d %s", rec.Code, rec.Body)
-			}
-			for k, v := range tt.headers {
-				if got := rec.Header().Get(k); got != v {
-					t.Errorf("%s = %q, want %q", k, got, v)
-				}
-			}
-			body := rec.Body.Bytes()
-			if rec.Header().Get("Content-Encoding") == "gzip" {
-				zr, err := gzip.NewReader(rec.Body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if body, err = io.ReadAll(zr); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.body != "" && string(body) != tt.body {
-				t.Errorf("body = %.60s", body)
-			}
-		})
+	p, err := e.s.Published(e.ctx, ent.List)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The time left is what is cacheable.
+	if string(p.Token) != string(tok) || p.MaxAge != 10*time.Minute || !strings.HasPrefix(p.ETag, `"`) {
+		t.Fatalf("published %q, max-age %v, etag %q", p.Token, p.MaxAge, p.ETag)
+	}
+	if p.Gzipped == nil {
+		t.Fatal("a token of an empty list does not compress")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(p.Gzipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, err := io.ReadAll(zr); err != nil || string(body) != string(tok) {
+		t.Fatalf("gunzipped %.60s %v", body, err)
+	}
 	e.clock.Advance(4 * time.Minute)
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status/"+ent.List, nil))
-	if got := rec.Header().Get("Cache-Control"); got != "public, max-age=360" {
-		t.Fatalf("Cache-Control = %q", got)
+	if again, err := e.s.Published(e.ctx, ent.List); err != nil || again.MaxAge != 6*time.Minute || again.ETag != p.ETag {
+		t.Fatalf("4 minutes on: max-age %v, etag %q, %v", again.MaxAge, again.ETag, err)
+	}
+	if err := e.set(ent, statuslist.Invalid); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := e.s.Published(e.ctx, ent.List); err != nil || changed.ETag == p.ETag || changed.MaxAge != 10*time.Minute {
+		t.Fatalf("after a change: etag %q, max-age %v, %v", changed.ETag, changed.MaxAge, err)
+	}
+	for _, list := range []string{"nosuchlist", "NoSuch List", "../x"} {
+		if _, err := e.s.Published(e.ctx, list); kernel.ErrorCode(err) != kernel.NotFound {
+			t.Errorf("Published(%q) = %v", list, err)
+		}
 	}
 }
 

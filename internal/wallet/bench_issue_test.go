@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"civitas/internal/app"
 	"civitas/internal/db/dbtest"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
@@ -49,7 +50,7 @@ func benchWallet(b *testing.B) (*env, *wallet.Service, string, []wallet.Holder, 
 		b.Fatal(err)
 	}
 	box, _ := sealed.New(bytes.Repeat([]byte{9}, sealed.KeySize))
-	w, err = wallet.New(wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: e.ca, Registries: e.reg, Status: status, Issuer: issuer})
+	w, err = wallet.New(wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: app.WalletSeals(e.ca), Registries: e.reg, Status: status, Issuer: issuer})
 	if err != nil {
 		b.Fatal(err)
 	}

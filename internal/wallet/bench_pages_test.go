@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"civitas/internal/app"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/registry"
@@ -43,7 +44,7 @@ func BenchmarkWalletPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	throttle := &identity.Throttle{DB: e.d, Clock: e.clock, MaxFailures: 10, Window: 15 * time.Minute, LockFor: time.Minute, MaxLock: time.Hour}
-	if err := e.w.MountPages(wallet.PagesOptions{Web: ws, Identity: id, Registry: e.reg, Throttle: throttle, PublicURL: pub.String()}); err != nil {
+	if err := e.w.MountPages(wallet.PagesOptions{Web: ws, Accounts: app.WalletAccounts(id), Registry: e.reg, Throttle: throttle, PublicURL: pub.String()}); err != nil {
 		b.Fatal(err)
 	}
 	ws.HandleFunc("GET /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {

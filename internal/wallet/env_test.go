@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"civitas/internal/app"
 	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
 	"civitas/internal/demo"
@@ -95,7 +96,7 @@ func newEnvAt(t testing.TB, pkiURL string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.opts = wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: e.ca, Registries: e.reg,
+	e.opts = wallet.Options{DB: e.d, Clock: e.clock, Box: box, Catalogue: cat, Seals: app.WalletSeals(e.ca), Registries: e.reg,
 		Status: e.status, Issuer: issuer}
 	e.w, err = wallet.New(e.opts)
 	if err != nil {

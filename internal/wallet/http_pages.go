@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/web"
 )
@@ -29,24 +28,12 @@ var pageTemplates embed.FS
 //go:embed static/wallet_pages.css
 var pageStyle []byte
 
-// PageIdentity is what the pages ask the e-ID: the signed-in account, whom it
-// may act for (dependent children, organisations), and an official's posts.
-type PageIdentity interface {
-	Account(ctx context.Context, id string) (identity.Account, error)
-	Dependents(ctx context.Context, accountID string) ([]identity.Dependent, error)
-	Organisations(ctx context.Context, accountID string) ([]identity.Membership, error)
-	ActFor(ctx context.Context, accountID, whom string) (identity.Subject, error)
-	Posts(ctx context.Context, accountID string) ([]identity.Officer, error)
-}
-
-var _ PageIdentity = (*identity.Service)(nil)
-
 // PagesOptions configure the wallet's pages.
 type PagesOptions struct {
 	Web      *web.Server
-	Identity PageIdentity
+	Accounts Accounts
 	Registry PageRegistry
-	// Throttle counts wrong share codes per client (an identity.Throttle).
+	// Throttle counts wrong share codes per client (the e-ID's throttle).
 	Throttle CodeThrottle
 	// PublicURL is the site's public URL: shares open at
 	// PUBLIC/wallet/v/CODE, which their QR codes hold.
@@ -62,15 +49,12 @@ type pages struct {
 	shares   *Shares
 	web      *web.Server
 	pages    *web.Pages
-	id       PageIdentity
+	accounts Accounts
 	reg      PageRegistry
 	public   string
 	style    string // the stylesheet's URL, named by its hash
 	offerDoc OfferFunc
 }
-
-// pageZone is UTC+7, the time people in the province read.
-var pageZone = time.FixedZone("UTC+7", 7*60*60)
 
 const pageTimeLayout = "2006-01-02 15:04"
 
@@ -78,8 +62,8 @@ const pageTimeLayout = "2006-01-02 15:04"
 // from the registries, hiding), sharing by code and QR, the history of
 // shares and checks, and the public verifier (/wallet/verify, /wallet/v/{code}).
 func (s *Service) MountPages(o PagesOptions) error {
-	if o.Web == nil || o.Identity == nil || o.Registry == nil || o.Throttle == nil || o.PublicURL == "" {
-		return errors.New("wallet: PagesOptions needs Web, Identity, Registry, Throttle and PublicURL")
+	if o.Web == nil || o.Accounts == nil || o.Registry == nil || o.Throttle == nil || o.PublicURL == "" {
+		return errors.New("wallet: PagesOptions needs Web, Accounts, Registry, Throttle and PublicURL")
 	}
 	for _, key := range pageKeys() {
 		if !o.Web.Catalog().Has(key) {
@@ -95,7 +79,7 @@ func (s *Service) MountPages(o PagesOptions) error {
 		return err
 	}
 	sum := sha256.Sum256(pageStyle)
-	h := &pages{w: s, shares: shares, web: o.Web, pages: ps, id: o.Identity, reg: o.Registry,
+	h := &pages{w: s, shares: shares, web: o.Web, pages: ps, accounts: o.Accounts, reg: o.Registry,
 		public: strings.TrimSuffix(o.PublicURL, "/"), style: "/wallet/static/wallet-" + hex.EncodeToString(sum[:6]) + ".css", offerDoc: o.Offer}
 	ws := o.Web
 	ws.HandleFunc("GET /wallet", h.list)
@@ -149,35 +133,35 @@ func pageNotice(r *http.Request) string { return pageNotices[r.URL.Query().Get("
 
 // signedIn returns the signed-in, active account, or sends the browser to
 // log in and come back.
-func (h *pages) signedIn(w http.ResponseWriter, r *http.Request) (identity.Account, bool) {
+func (h *pages) signedIn(w http.ResponseWriter, r *http.Request) (Account, bool) {
 	a, err := h.account(r)
 	if err == nil {
 		return a, true
 	}
 	if kernel.ErrorCode(err) != kernel.Unauthenticated {
 		h.web.Error(w, r, err)
-		return identity.Account{}, false
+		return Account{}, false
 	}
 	next := "/wallet"
 	if r.Method == http.MethodGet {
 		next = r.URL.RequestURI()
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
-	return identity.Account{}, false
+	return Account{}, false
 }
 
 // account returns the request's active account; without one, Unauthenticated.
-func (h *pages) account(r *http.Request) (identity.Account, error) {
+func (h *pages) account(r *http.Request) (Account, error) {
 	sess, err := h.web.Session(r)
 	if err != nil {
-		return identity.Account{}, err
+		return Account{}, err
 	}
 	if sess.AccountID == "" {
-		return identity.Account{}, kernel.E(kernel.Unauthenticated, "error.unauthenticated")
+		return Account{}, kernel.E(kernel.Unauthenticated, "error.unauthenticated")
 	}
-	a, err := h.id.Account(r.Context(), sess.AccountID)
-	if kernel.ErrorCode(err) == kernel.NotFound || err == nil && a.Status != identity.StatusActive {
-		return identity.Account{}, kernel.E(kernel.Unauthenticated, "error.unauthenticated")
+	a, err := h.accounts.Account(r.Context(), sess.AccountID)
+	if kernel.ErrorCode(err) == kernel.NotFound || err == nil && !a.Active {
+		return Account{}, kernel.E(kernel.Unauthenticated, "error.unauthenticated")
 	}
 	return a, err
 }
@@ -192,23 +176,23 @@ type party struct {
 	onBehalf string // the audit's on_behalf_of: "", "person:ID", "org:ORG-ID"
 }
 
-func selfParty(a identity.Account) party {
+func selfParty(a Account) party {
 	return party{Holder: Holder{Kind: HolderPerson, ID: a.CitizenID}, Kind: "self", Ref: "self"}
 }
 
 // parties lists whom the account may act for: itself first, then its
 // dependent children, then its organisations.
-func (h *pages) parties(ctx context.Context, a identity.Account) ([]party, error) {
+func (h *pages) parties(ctx context.Context, a Account) ([]party, error) {
 	out := []party{selfParty(a)}
-	deps, err := h.id.Dependents(ctx, a.ID)
+	deps, err := h.accounts.Dependents(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range deps {
-		out = append(out, party{Holder: Holder{Kind: HolderPerson, ID: d.Person.CitizenID}, Kind: "child", Name: d.Person.FullName,
-			Ref: "person:" + d.Person.CitizenID, onBehalf: "person:" + d.Person.CitizenID})
+		out = append(out, party{Holder: Holder{Kind: HolderPerson, ID: d.CitizenID}, Kind: "child", Name: d.Name,
+			Ref: "person:" + d.CitizenID, onBehalf: "person:" + d.CitizenID})
 	}
-	orgs, err := h.id.Organisations(ctx, a.ID)
+	orgs, err := h.accounts.Organisations(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -222,29 +206,29 @@ func (h *pages) parties(ctx context.Context, a identity.Account) ([]party, error
 // actFor checks, again at this request, that the account may act for hd:
 // it is the account's own citizen ID, a dependent child's, or an
 // organisation's it belongs to. Anything else is Forbidden.
-func (h *pages) actFor(ctx context.Context, a identity.Account, hd Holder) (party, error) {
+func (h *pages) actFor(ctx context.Context, a Account, hd Holder) (party, error) {
 	switch hd.Kind {
 	case HolderPerson:
 		if hd.ID == a.CitizenID {
 			return selfParty(a), nil
 		}
-		subj, err := h.id.ActFor(ctx, a.ID, "person:"+hd.ID)
+		name, err := h.accounts.ActFor(ctx, a.ID, "person:"+hd.ID)
 		if err != nil {
 			return party{}, err
 		}
-		return party{Holder: hd, Kind: "child", Name: subj.Name, Ref: "person:" + hd.ID, onBehalf: "person:" + hd.ID}, nil
+		return party{Holder: hd, Kind: "child", Name: name, Ref: "person:" + hd.ID, onBehalf: "person:" + hd.ID}, nil
 	case HolderOrganisation:
-		orgs, err := h.id.Organisations(ctx, a.ID)
+		orgs, err := h.accounts.Organisations(ctx, a.ID)
 		if err != nil {
 			return party{}, err
 		}
 		for _, o := range orgs {
 			if o.RegNumber == hd.ID {
-				subj, err := h.id.ActFor(ctx, a.ID, "org:"+o.ID)
+				name, err := h.accounts.ActFor(ctx, a.ID, "org:"+o.ID)
 				if err != nil {
 					return party{}, err
 				}
-				return party{Holder: hd, Kind: "org", Name: subj.Name, Ref: "org:" + hd.ID, onBehalf: "org:" + o.ID}, nil
+				return party{Holder: hd, Kind: "org", Name: name, Ref: "org:" + hd.ID, onBehalf: "org:" + o.ID}, nil
 			}
 		}
 	}
@@ -252,7 +236,7 @@ func (h *pages) actFor(ctx context.Context, a identity.Account, hd Holder) (part
 }
 
 // partyOfRef reads a form's holder reference and checks it.
-func (h *pages) partyOfRef(ctx context.Context, a identity.Account, ref string) (party, error) {
+func (h *pages) partyOfRef(ctx context.Context, a Account, ref string) (party, error) {
 	if ref == "self" || ref == "" {
 		return selfParty(a), nil
 	}
@@ -269,7 +253,7 @@ func (h *pages) partyOfRef(ctx context.Context, a identity.Account, ref string) 
 // documentParty finds whose document id is and checks that the account may
 // act for them. A document the account may not see is NotFound, as one
 // that does not exist: its existence is not for strangers to learn.
-func (h *pages) documentParty(ctx context.Context, a identity.Account, id string) (party, error) {
+func (h *pages) documentParty(ctx context.Context, a Account, id string) (party, error) {
 	var hd Holder
 	err := h.w.o.DB.QueryRow(ctx, `SELECT holder_kind, holder_id FROM wallet_documents WHERE id = ?`, id).Scan(&hd.Kind, &hd.ID)
 	if err != nil {
@@ -282,9 +266,16 @@ func (h *pages) documentParty(ctx context.Context, a identity.Account, id string
 	return p, err
 }
 
-// asActor is ctx with the account as actor, on behalf of p.
-func asActor(ctx context.Context, a identity.Account, p party) context.Context {
-	return kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: p.onBehalf})
+// asActor is ctx with the account as actor, on behalf of p. The session
+// middleware already names the signed-in account; only acting for someone
+// else than the session says (a child, an organisation chosen on the
+// form) needs an actor of its own.
+func asActor(ctx context.Context, a Account, p party) context.Context {
+	want := kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: p.onBehalf}
+	if kernel.ActorFrom(ctx) == want {
+		return ctx
+	}
+	return kernel.WithActor(ctx, want)
 }
 
 // docView is a document as the list and the details show it.
@@ -357,12 +348,12 @@ func (h *pages) names(ctx context.Context) *agencyNames {
 
 func (h *pages) docView(d Document, lang string, n *agencyNames, now time.Time) docView {
 	v := docView{ID: d.ID, TypeName: d.Type, AgencyName: n.agency(d.Agency), Status: docStatus(d, now), Hidden: d.Hidden,
-		Issued: d.IssuedAt.In(pageZone).Format(pageTimeLayout), IssuedISO: d.IssuedAt.Format(time.RFC3339)}
+		Issued: d.IssuedAt.In(kernel.Zone()).Format(pageTimeLayout), IssuedISO: d.IssuedAt.Format(time.RFC3339)}
 	if t, err := h.w.o.Catalogue.Type(d.Type); err == nil {
 		v.TypeName = t.Name(lang)
 	}
 	if !d.ExpiresAt.IsZero() {
-		v.Expires, v.ExpiresISO = d.ExpiresAt.In(pageZone).Format(pageTimeLayout), d.ExpiresAt.Format(time.RFC3339)
+		v.Expires, v.ExpiresISO = d.ExpiresAt.In(kernel.Zone()).Format(pageTimeLayout), d.ExpiresAt.Format(time.RFC3339)
 	}
 	return v
 }
@@ -548,7 +539,7 @@ func shareState(sh Share, now time.Time) string {
 
 func newShareView(sh Share, t Type, lang string, now time.Time) shareView {
 	v := shareView{ID: sh.ID, Purpose: sh.Purpose, State: shareState(sh, now), Uses: sh.Uses, MaxUses: sh.MaxUses,
-		Created: sh.CreatedAt.In(pageZone).Format(pageTimeLayout), Expires: sh.ExpiresAt.In(pageZone).Format(pageTimeLayout),
+		Created: sh.CreatedAt.In(kernel.Zone()).Format(pageTimeLayout), Expires: sh.ExpiresAt.In(kernel.Zone()).Format(pageTimeLayout),
 		ExpiresISO: sh.ExpiresAt.Format(time.RFC3339)}
 	for _, c := range sh.Claims {
 		v.Claims = append(v.Claims, t.Label(c, lang))
@@ -613,7 +604,7 @@ func (h *pages) document(w http.ResponseWriter, r *http.Request) {
 
 // renderDocument shows a document's details and the share form; form and
 // errMsg refill the form after a mistake.
-func (h *pages) renderDocument(w http.ResponseWriter, r *http.Request, a identity.Account, status int, form url.Values, errMsg string) {
+func (h *pages) renderDocument(w http.ResponseWriter, r *http.Request, a Account, status int, form url.Values, errMsg string) {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	p, err := h.documentParty(ctx, a, id)

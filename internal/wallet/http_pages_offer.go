@@ -10,9 +10,17 @@ import (
 	"civitas/internal/web"
 )
 
-// OfferFunc makes an OpenID4VCI credential offer of the signed-in person's
-// own document (the app's a.offerDocument, which asks the OpenID Provider
-// for the pre-authorized code).
+// Offer is a credential offer of one of the holder's documents to a wallet
+// app (OpenID4VCI), as the page shows it.
+type Offer struct {
+	URI       string // openid-credential-offer://...: the QR code
+	TxCode    string // shown beside it, never in the link
+	ExpiresAt time.Time
+}
+
+// OfferFunc makes a credential offer of the signed-in person's own
+// document (the app's offerDocument: the oid4vc issuer, with a
+// pre-authorized code of the OpenID Provider).
 type OfferFunc func(r *http.Request, id string, txCode bool) (Offer, error)
 
 type offerData struct {
@@ -63,5 +71,5 @@ func (h *pages) offer(w http.ResponseWriter, r *http.Request) {
 	}
 	h.pages.Render(w, r, http.StatusOK, "wallet_offer", offerData{Style: h.style, TypeName: t.Name(web.LangFrom(ctx)), DocumentID: id,
 		URI: template.URL(o.URI), QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), TxCode: o.TxCode,
-		Expires: o.ExpiresAt.In(pageZone).Format(pageTimeLayout), ExpiresISO: o.ExpiresAt.Format(time.RFC3339)})
+		Expires: o.ExpiresAt.In(kernel.Zone()).Format(pageTimeLayout), ExpiresISO: o.ExpiresAt.Format(time.RFC3339)})
 }

@@ -10,7 +10,6 @@ import (
 
 	"rsc.io/qr"
 
-	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/web"
 )
@@ -160,15 +159,15 @@ type verdictData struct {
 
 // official returns the posts of a signed-in official and the one chosen
 // (the ?agency= one if it is theirs, else the first); none for the public.
-func (h *pages) official(r *http.Request) (identity.Account, []officialPost, *identity.Officer, error) {
+func (h *pages) official(r *http.Request) (Account, []officialPost, *OfficialPost, error) {
 	a, err := h.account(r)
 	if kernel.ErrorCode(err) == kernel.Unauthenticated {
-		return identity.Account{}, nil, nil, nil
+		return Account{}, nil, nil, nil
 	}
 	if err != nil {
-		return identity.Account{}, nil, nil, err
+		return Account{}, nil, nil, err
 	}
-	offs, err := h.id.Posts(r.Context(), a.ID)
+	offs, err := h.accounts.Posts(r.Context(), a.ID)
 	if err != nil || len(offs) == 0 {
 		return a, nil, nil, err
 	}
@@ -330,7 +329,7 @@ func (h *pages) history(w http.ResponseWriter, r *http.Request) {
 		sec := historySection{Party: p}
 		for _, e := range events {
 			t, _ := h.w.o.Catalogue.Type(e.DocType)
-			v := eventView{At: e.At.In(pageZone).Format(pageTimeLayout), AtISO: e.At.Format(time.RFC3339), Check: e.Check,
+			v := eventView{At: e.At.In(kernel.Zone()).Format(pageTimeLayout), AtISO: e.At.Format(time.RFC3339), Check: e.Check,
 				Verdict: e.Verdict, TypeName: e.DocType, Share: newShareView(e.Share, t, lang, now)}
 			if t.Code != "" {
 				v.TypeName = t.Name(lang)
@@ -347,7 +346,7 @@ func (h *pages) history(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, q := range queries {
 			t, _ := h.w.o.Catalogue.Type(q.Type)
-			v := queryView{At: q.AskedAt.In(pageZone).Format(pageTimeLayout), AtISO: q.AskedAt.Format(time.RFC3339), TypeName: q.Type,
+			v := queryView{At: q.AskedAt.In(kernel.Zone()).Format(pageTimeLayout), AtISO: q.AskedAt.Format(time.RFC3339), TypeName: q.Type,
 				Who: q.Requester.ID, Purpose: q.Purpose, Answer: q.Answer}
 			if t.Code != "" {
 				v.TypeName = t.Name(lang)

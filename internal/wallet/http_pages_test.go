@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"civitas/internal/app"
 	"civitas/internal/audit"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
@@ -60,7 +61,7 @@ func newWalletSite(t *testing.T) *walletSite {
 		t.Fatal(err)
 	}
 	throttle := &identity.Throttle{DB: e.d, Clock: e.clock, MaxFailures: shareWrongCodes, Window: 15 * time.Minute, LockFor: time.Minute, MaxLock: time.Hour}
-	if err := e.w.MountPages(wallet.PagesOptions{Web: ws, Identity: id, Registry: e.reg, Throttle: throttle, PublicURL: pub.String()}); err != nil {
+	if err := e.w.MountPages(wallet.PagesOptions{Web: ws, Accounts: app.WalletAccounts(id), Registry: e.reg, Throttle: throttle, PublicURL: pub.String()}); err != nil {
 		t.Fatal(err)
 	}
 	ws.HandleFunc("GET /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -57,10 +57,6 @@ func (s *Service) MountOfficer(ws *web.Server, offs IssuingOfficials) error {
 	return nil
 }
 
-// officerACR is the assurance the officer pages need: a level-2 session
-// (identity.ACRLevel2).
-const officerACR = "urn:civitas:acr:level2"
-
 // official returns the signed-in account and its post in the agency named
 // (or its first post), with the request's context carrying the official
 // as the actor on behalf of that agency. Without a login it sends the
@@ -85,7 +81,7 @@ func (h *officerPages) official(w http.ResponseWriter, r *http.Request, agency s
 		h.web.Error(w, r, kernel.E(kernel.Forbidden, "walletofficer.error.not_official"))
 		return OfficialPost{}, nil, nil, false
 	}
-	if sess.ACR != officerACR {
+	if !kernel.AtLeastLevel2(sess.ACR) {
 		// Issuing and revoking documents needs a level-2 session (a second
 		// factor in this login): a form asks the official to sign in again.
 		if r.Method == http.MethodGet {

@@ -115,7 +115,7 @@ func (r Rendering) factRows() []pdfRow {
 	d := r.Document
 	expires := r.both("no_expiry")
 	if !d.ExpiresAt.IsZero() {
-		expires = d.ExpiresAt.In(pageZone).Format(pdfDateLayout)
+		expires = d.ExpiresAt.In(kernel.Zone()).Format(pdfDateLayout)
 	}
 	row := func(key, value string) pdfRow {
 		return pdfRow{vi: r.word("vi", key), other: r.other(key), value: value}
@@ -123,7 +123,7 @@ func (r Rendering) factRows() []pdfRow {
 	return []pdfRow{
 		row("agency", r.AgencyName),
 		row("holder", r.Holder),
-		row("issued", d.IssuedAt.In(pageZone).Format(pdfDateLayout)),
+		row("issued", d.IssuedAt.In(kernel.Zone()).Format(pdfDateLayout)),
 		row("expires", expires),
 		row("id", d.ID),
 	}

@@ -121,7 +121,7 @@ func FormatCode(code string) string {
 }
 
 // CodeThrottle counts failed guesses of a secret per key and locks the key
-// after too many (identity.Throttle).
+// after too many (the e-ID's throttle, given by app).
 type CodeThrottle interface {
 	Allow(ctx context.Context, key string) error
 	Fail(ctx context.Context, tx *db.Tx, key string) error

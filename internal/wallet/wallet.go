@@ -20,7 +20,6 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/jose"
 	"civitas/internal/kernel"
-	"civitas/internal/pki"
 	"civitas/internal/registry"
 	"civitas/internal/sdjwt"
 	"civitas/internal/sealed"
@@ -36,13 +35,18 @@ const (
 
 // Seals gives the wallet an agency's signing key and certificate chain:
 // the agency's seal from the trust services (issued on first use), and the
-// seals in use, whose keys the issuer metadata publishes.
+// seals in use, whose keys the issuer metadata publishes. The trust
+// services' adapter is in app.
 type Seals interface {
 	Seal(ctx context.Context, agencyCode string) (crypto.Signer, []*x509.Certificate, error)
-	Seals(ctx context.Context) ([]pki.SealCertificate, error)
+	Seals(ctx context.Context) ([]SealCertificate, error)
 }
 
-var _ Seals = (*pki.Service)(nil)
+// SealCertificate is the certificate of an agency's seal in use.
+type SealCertificate struct {
+	Agency string // the agency's code
+	Cert   *x509.Certificate
+}
 
 // Registries are what the wallet reads: the agencies, and the registries
 // documents are filled from.
@@ -60,12 +64,14 @@ var _ Registries = (*registry.Service)(nil)
 
 // StatusLists hands out and changes entries of Token Status Lists, inside
 // the wallet's transactions (a document and its entry commit together).
-// Each agency has its own group of lists, signed with its seal.
+// Each agency has its own group of lists, signed with its seal, which the
+// wallet publishes at /status/{list} (MountPublic).
 type StatusLists interface {
 	Ensure(ctx context.Context, group string) error
 	Allocate(ctx context.Context, tx *db.Tx, group string) (statuslist.Entry, error)
 	Set(ctx context.Context, tx *db.Tx, list string, idx int, st statuslist.Status) error
 	Status(ctx context.Context, list string, idx int) (statuslist.Status, error)
+	Published(ctx context.Context, list string) (statuslist.Published, error)
 }
 
 var _ StatusLists = (*statuslist.Store)(nil)
@@ -332,11 +338,11 @@ func (s *Service) insuranceClaims(ctx context.Context, t Type, h Holder) (fromRe
 	if err != nil {
 		return fromRegistry{}, err
 	}
-	from, err := time.ParseInLocation(time.DateOnly, c.ValidFrom, pageZone)
+	from, err := time.ParseInLocation(time.DateOnly, c.ValidFrom, kernel.Zone())
 	if err != nil {
 		return fromRegistry{}, kernel.Wrap(err, "wallet: insurance card validity")
 	}
-	until, err := time.ParseInLocation(time.DateOnly, c.ValidTo, pageZone)
+	until, err := time.ParseInLocation(time.DateOnly, c.ValidTo, kernel.Zone())
 	if err != nil {
 		return fromRegistry{}, kernel.Wrap(err, "wallet: insurance card validity")
 	}

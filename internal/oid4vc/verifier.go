@@ -1,14 +1,12 @@
-package wallet
+package oid4vc
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/url"
 	"slices"
 	"time"
@@ -101,16 +99,16 @@ func hashRead(t string) string {
 // RequestPresentation makes an OpenID4VP authorization request for a
 // document of q.Type disclosing q.Claims, good for vpRequestTTL.
 func (s *Service) RequestPresentation(ctx context.Context, q PresentationQuery) (PresentationRequest, error) {
-	t, err := s.o.Catalogue.Type(q.Type)
-	if err != nil {
-		return PresentationRequest{}, err
+	t, ok := s.types[q.Type]
+	if !ok {
+		return PresentationRequest{}, kernel.E(kernel.NotFound, "wallet.error.no_type")
 	}
 	if len(q.Claims) == 0 || len(q.Claims) > maxVPClaims {
 		return PresentationRequest{}, kernel.E(kernel.Invalid, "wallet.error.no_claims")
 	}
 	seen := map[string]bool{}
 	for _, c := range q.Claims {
-		if !slices.ContainsFunc(t.Claims, func(cs ClaimSpec) bool { return cs.Name == c }) {
+		if !slices.ContainsFunc(t.Claims, func(cs Claim) bool { return cs.Name == c }) {
 			return PresentationRequest{}, kernel.E(kernel.Invalid, "wallet.error.claim_unknown", c)
 		}
 		if seen[c] {
@@ -127,22 +125,19 @@ func (s *Service) RequestPresentation(ctx context.Context, q PresentationQuery) 
 		claims[i] = map[string]any{"path": []string{c}}
 	}
 	dcql, _ := json.Marshal(map[string]any{"credentials": []map[string]any{{
-		"id": dcqlID, "format": FormatSDJWT, "meta": map[string]any{"vct_values": []string{s.VCT(t.Code)}}, "claims": claims,
+		"id": dcqlID, "format": FormatSDJWT, "meta": map[string]any{"vct_values": []string{t.VCT}}, "claims": claims,
 	}}})
 	clientMeta, _ := json.Marshal(map[string]any{"vp_formats_supported": map[string]any{
 		FormatSDJWT: map[string]any{"sd-jwt_alg_values": []string{"ES256", "ES384", "RS256", "PS256"}, "kb-jwt_alg_values": []string{"ES256"}},
 	}})
-	names, _ := json.Marshal(q.Claims)
 	req := PresentationRequest{ID: id, ClientID: s.ClientIDFor(id), ResponseURI: s.responseURI(id), Nonce: nonce, DCQL: dcql, ReadToken: read}
-	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		req.ExpiresAt = tx.Now.Add(vpRequestTTL)
-		_, err := tx.Exec(ctx, `INSERT INTO wallet_vp_requests (id, read_hash, nonce, state, type, claims, purpose, status, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, hashRead(read), nonce, state, t.Code, string(names), q.Purpose, VPPending,
-			kernel.Micros(tx.Now), kernel.Micros(req.ExpiresAt))
-		return err
+		return insertVPRequest(ctx, tx, vpRow{id: id, readHash: hashRead(read), nonce: nonce, state: state, typ: t.Code,
+			claims: q.Claims, purpose: q.Purpose, status: VPPending, expires: req.ExpiresAt})
 	})
 	if err != nil {
-		return PresentationRequest{}, kernel.Wrap(err, "wallet: presentation request")
+		return PresentationRequest{}, kernel.Wrap(err, "oid4vc: presentation request")
 	}
 	req.URI = VPScheme + "?" + url.Values{
 		"client_id": {req.ClientID}, "response_type": {"vp_token"}, "response_mode": {"direct_post"},
@@ -150,34 +145,6 @@ func (s *Service) RequestPresentation(ctx context.Context, q PresentationQuery) 
 		"dcql_query": {string(dcql)}, "client_metadata": {string(clientMeta)},
 	}.Encode()
 	return req, nil
-}
-
-// vpRow is a stored presentation request.
-type vpRow struct {
-	id, readHash, nonce, state, typ, status, sealed, lastError string
-	claims                                                     []string
-	failures                                                   int
-	expires                                                    int64
-}
-
-func (s *Service) vpRequest(ctx context.Context, q interface {
-	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
-}, id, lock string) (vpRow, error) {
-	var v vpRow
-	var names string
-	err := q.QueryRow(ctx, `SELECT id, read_hash, nonce, state, type, claims, status, result_sealed, failures, last_error, expires_at
-		FROM wallet_vp_requests WHERE id = ?`+lock, id).
-		Scan(&v.id, &v.readHash, &v.nonce, &v.state, &v.typ, &names, &v.status, &v.sealed, &v.failures, &v.lastError, &v.expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return vpRow{}, kernel.E(kernel.NotFound, "oid4vc.error.no_request")
-	}
-	if err != nil {
-		return vpRow{}, kernel.Wrap(err, "wallet: presentation request")
-	}
-	if err := json.Unmarshal([]byte(names), &v.claims); err != nil {
-		return vpRow{}, kernel.Wrap(err, "wallet: presentation request")
-	}
-	return v, nil
 }
 
 // sealedResult is what is sealed of a verified presentation.
@@ -190,6 +157,8 @@ type sealedResult struct {
 	ExpiresAt time.Time      `json:"expires_at"`
 }
 
+// vpAAD binds a sealed verdict to its request (named as when the wallet
+// kept them, so verdicts sealed then still open).
 func vpAAD(id string) []byte { return []byte("wallet.vp:" + id) }
 
 // ReceivePresentation takes a wallet app's authorization response
@@ -203,14 +172,14 @@ func vpAAD(id string) []byte { return []byte("wallet.vp:" + id) }
 // verdict is final: a second response is refused (replay). Audited,
 // without claims.
 func (s *Service) ReceivePresentation(ctx context.Context, id, vpToken, state string) error {
-	v, err := s.vpRequest(ctx, s.o.DB, id, "")
+	v, err := findVPRequest(ctx, s.o.DB, id, false)
 	if err != nil {
 		return perr(400, "invalid_request", "unknown presentation request")
 	}
 	switch {
 	case v.status != VPPending:
 		return perr(400, "invalid_request", "this presentation request was already answered")
-	case v.expires <= kernel.Micros(s.o.Clock.Now()):
+	case !v.expires.After(s.o.Clock.Now()):
 		return perr(400, "invalid_request", "this presentation request expired")
 	}
 	verdict, result, refusal := s.checkResponse(ctx, v, vpToken, state)
@@ -218,7 +187,7 @@ func (s *Service) ReceivePresentation(ctx context.Context, id, vpToken, state st
 		return refusal
 	}
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		cur, err := s.vpRequest(ctx, tx, id, forUpdate(tx))
+		cur, err := findVPRequest(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
@@ -231,8 +200,7 @@ func (s *Service) ReceivePresentation(ctx context.Context, id, vpToken, state st
 			if failures >= maxVPFailures {
 				status = VPFailed
 			}
-			if _, err := tx.Exec(ctx, `UPDATE wallet_vp_requests SET failures = ?, last_error = ?, status = ? WHERE id = ?`,
-				failures, refusal.Description, status, id); err != nil {
+			if err := updateVPRefused(ctx, tx, id, failures, refusal.Description, status); err != nil {
 				return err
 			}
 			if status == VPFailed {
@@ -248,8 +216,7 @@ func (s *Service) ReceivePresentation(ctx context.Context, id, vpToken, state st
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE wallet_vp_requests SET status = ?, result_sealed = ?, last_error = ?, answered_at = ? WHERE id = ?`,
-			verdict.status, base64.StdEncoding.EncodeToString(s.o.Box.Seal(b, vpAAD(id))), verdict.reason, kernel.Micros(tx.Now), id); err != nil {
+		if err := updateVPAnswered(ctx, tx, id, verdict.status, base64.StdEncoding.EncodeToString(s.o.Box.Seal(b, vpAAD(id))), verdict.reason); err != nil {
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{Action: "wallet.oid4vp.verify", SubjectType: "wallet_vp_request", SubjectID: id,
@@ -281,7 +248,7 @@ func (s *Service) checkResponse(ctx context.Context, v vpRow, vpToken, state str
 	if pe != nil {
 		return vpVerdict{}, sealedResult{}, pe
 	}
-	ver, err := s.Verify(ctx, pres, &sdjwt.ExpectKeyBinding{Audience: s.ClientIDFor(v.id), Nonce: v.nonce})
+	ver, err := s.o.Wallet.Verify(ctx, pres, &sdjwt.ExpectKeyBinding{Audience: s.ClientIDFor(v.id), Nonce: v.nonce})
 	if err != nil {
 		if kernel.ErrorCode(err) == kernel.Invalid {
 			return vpVerdict{}, sealedResult{}, perr(400, "invalid_request", "the presentation does not verify (signature, disclosures, key binding to this client_id and nonce)")
@@ -292,7 +259,7 @@ func (s *Service) checkResponse(ctx context.Context, v vpRow, vpToken, state str
 	res.Document = statusName(ver.Status)
 	verdict := vpVerdict{status: VPVerified}
 	switch {
-	case ver.Type.Code != v.typ:
+	case ver.Type != v.typ:
 		verdict = vpVerdict{VPFailed, "the document is of another type"}
 	case ver.Status != statuslist.Valid:
 		verdict = vpVerdict{VPFailed, "the document is " + res.Document}
@@ -317,11 +284,11 @@ func (s *Service) checkResponse(ctx context.Context, v vpRow, vpToken, state str
 func statusName(st statuslist.Status) string {
 	switch st {
 	case statuslist.Valid:
-		return StatusValid
+		return "valid"
 	case statuslist.Suspended:
-		return StatusSuspended
+		return "suspended"
 	case statuslist.Invalid:
-		return StatusRevoked
+		return "revoked"
 	}
 	return "unknown"
 }
@@ -358,26 +325,26 @@ func onePresentation(vpToken string) (string, *ProtocolError) {
 // PresentationResult returns the verdict on request id to whoever holds
 // its read token; to anyone else it does not exist.
 func (s *Service) PresentationResult(ctx context.Context, id, readToken string) (PresentationResult, error) {
-	v, err := s.vpRequest(ctx, s.o.DB, id, "")
+	v, err := findVPRequest(ctx, s.o.DB, id, false)
 	if err != nil {
 		return PresentationResult{}, err
 	}
 	if readToken == "" || subtle.ConstantTimeCompare([]byte(hashRead(readToken)), []byte(v.readHash)) != 1 {
 		return PresentationResult{}, kernel.E(kernel.NotFound, "oid4vc.error.no_request")
 	}
-	out := PresentationResult{ID: v.id, Status: v.status, Type: v.typ, Error: v.lastError, Failures: v.failures, ExpiresAt: kernel.FromMicros(v.expires)}
+	out := PresentationResult{ID: v.id, Status: v.status, Type: v.typ, Error: v.lastError, Failures: v.failures, ExpiresAt: v.expires}
 	if v.sealed != "" {
 		raw, err := base64.StdEncoding.DecodeString(v.sealed)
 		if err != nil {
-			return PresentationResult{}, kernel.Wrap(err, "wallet: presentation result")
+			return PresentationResult{}, kernel.Wrap(err, "oid4vc: presentation result")
 		}
 		b, err := s.o.Box.Open(raw, vpAAD(v.id))
 		if err != nil {
-			return PresentationResult{}, kernel.Wrap(err, "wallet: presentation result")
+			return PresentationResult{}, kernel.Wrap(err, "oid4vc: presentation result")
 		}
 		var res sealedResult
 		if err := json.Unmarshal(b, &res); err != nil {
-			return PresentationResult{}, kernel.Wrap(err, "wallet: presentation result")
+			return PresentationResult{}, kernel.Wrap(err, "oid4vc: presentation result")
 		}
 		out.Agency, out.Claims, out.Document, out.KeyBound = res.Agency, res.Claims, res.Document, res.KeyBound
 		if !res.IssuedAt.IsZero() {
@@ -388,11 +355,4 @@ func (s *Service) PresentationResult(ctx context.Context, id, readToken string) 
 		}
 	}
 	return out, nil
-}
-
-func forUpdate(tx *db.Tx) string {
-	if tx.Dialect() == db.Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }

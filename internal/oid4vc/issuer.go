@@ -1,17 +1,13 @@
-package wallet
+package oid4vc
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"math/big"
 	"net/url"
 	"slices"
@@ -21,8 +17,6 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/jose"
 	"civitas/internal/kernel"
-	"civitas/internal/sdjwt"
-	"civitas/internal/statuslist"
 )
 
 // OpenID for Verifiable Credential Issuance 1.0: civitas is the credential
@@ -73,6 +67,15 @@ func CredentialScope(typeCode string) string { return "civitas_wallet:" + typeCo
 // CredentialEndpoint is the URL of the credential endpoint: the only
 // audience of the access tokens pre-authorized codes are exchanged for.
 func (s *Service) CredentialEndpoint() string { return s.o.Issuer + CredentialPath }
+
+// Types are the document types, in the wallet's order.
+func (s *Service) Types() []Type {
+	out := make([]Type, len(s.order))
+	for i, c := range s.order {
+		out[i] = s.types[c]
+	}
+	return out
+}
 
 // CredentialIssuerMetadata is the credential issuer's metadata (§12.2).
 type CredentialIssuerMetadata struct {
@@ -129,20 +132,20 @@ func (s *Service) CredentialIssuerMetadata(issuerNames map[string]string) Creden
 			md.Display = append(md.Display, Display{Name: n, Locale: l})
 		}
 	}
-	for _, t := range s.o.Catalogue.Types() {
-		if t.Holder != HolderPerson {
+	for _, t := range s.Types() {
+		if !t.Person {
 			continue // outside wallets are people's
 		}
-		c := CredentialConfiguration{Format: FormatSDJWT, Scope: CredentialScope(t.Code), VCT: s.VCT(t.Code),
+		c := CredentialConfiguration{Format: FormatSDJWT, Scope: CredentialScope(t.Code), VCT: t.VCT,
 			BindingMethods: []string{"jwk"}, SigningAlgs: []string{jose.ES256, jose.ES384, jose.RS256, jose.PS256},
 			ProofTypes: map[string]ProofType{"jwt": {SigningAlgs: proofAlgs}}}
 		for _, l := range languages {
-			c.Metadata.Display = append(c.Metadata.Display, Display{Name: t.Name(l), Locale: l})
+			c.Metadata.Display = append(c.Metadata.Display, Display{Name: t.Names[l], Locale: l})
 		}
 		for _, cl := range t.Claims {
 			cd := ClaimDescription{Path: []string{cl.Name}, Mandatory: cl.Required}
 			for _, l := range languages {
-				cd.Display = append(cd.Display, Display{Name: t.Label(cl.Name, l), Locale: l})
+				cd.Display = append(cd.Display, Display{Name: cl.Labels[l], Locale: l})
 			}
 			c.Metadata.Claims = append(c.Metadata.Claims, cd)
 		}
@@ -183,23 +186,20 @@ type Offer struct {
 	PreAuthorizedCode string // the pre-authorized code: only for tests and the holder's device
 }
 
-// OfferDocument makes a credential offer of one of h's valid documents,
-// with a single-use pre-authorized code the OpenID Provider makes: the
-// wallet app that redeems it receives that document. The caller has
-// checked that the signed-in person is h. Audited, without claims.
-func (s *Service) OfferDocument(ctx context.Context, h Holder, id string, o OfferOptions, preauthorize PreAuthorize) (Offer, error) {
-	d, err := s.Document(ctx, h, id)
+// OfferDocument makes a credential offer of one of the person's valid
+// documents, with a single-use pre-authorized code the OpenID Provider
+// makes: the wallet app that redeems it receives that document. The caller
+// has checked that the signed-in person is citizenID. Audited, without
+// claims.
+func (s *Service) OfferDocument(ctx context.Context, citizenID, id string, o OfferOptions, preauthorize PreAuthorize) (Offer, error) {
+	d, err := s.o.Wallet.Document(ctx, citizenID, id)
 	if err != nil {
 		return Offer{}, err
 	}
-	t, err := s.o.Catalogue.Type(d.Type)
-	if err != nil {
-		return Offer{}, err
-	}
-	if t.Holder != HolderPerson || h.Kind != HolderPerson {
+	if t, ok := s.types[d.Type]; !ok || !t.Person {
 		return Offer{}, kernel.E(kernel.Invalid, "oid4vc.error.not_offerable")
 	}
-	if !d.Valid(s.o.Clock.Now()) {
+	if !d.Valid {
 		return Offer{}, kernel.E(kernel.Conflict, "wallet.error.not_valid")
 	}
 	details, _ := json.Marshal(offerDetails{Document: d.ID, Configuration: d.Type})
@@ -228,11 +228,12 @@ func (s *Service) OfferDocument(ctx context.Context, h Holder, id string, o Offe
 		"grants":                       map[string]any{PreAuthorizedGrant: grant},
 	})
 	if err != nil {
-		return Offer{}, kernel.Wrap(err, "wallet: offer")
+		return Offer{}, kernel.Wrap(err, "oid4vc: offer")
 	}
 	out.URI = OfferScheme + "?" + url.Values{"credential_offer": {string(out.Object)}}.Encode()
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		_, err := audit.Append(ctx, tx, auditDocument("wallet.oid4vci.offer", d.Document, map[string]any{"tx_code": o.TxCode}))
+		_, err := audit.Append(ctx, tx, audit.Entry{Action: "wallet.oid4vci.offer", SubjectType: "wallet_document", SubjectID: d.ID,
+			Details: map[string]any{"type": d.Type, "agency": d.Agency, "holder_kind": "person", "tx_code": o.TxCode}})
 		return err
 	})
 	if err != nil {
@@ -247,7 +248,7 @@ func digits(n int) (string, error) {
 	for i := range b {
 		v, err := rand.Int(rand.Reader, big.NewInt(10))
 		if err != nil {
-			return "", kernel.Wrap(err, "wallet: random")
+			return "", kernel.Wrap(err, "oid4vc: random")
 		}
 		b[i] = byte('0' + v.Int64())
 	}
@@ -264,11 +265,10 @@ func hashNonce(n string) string {
 func (s *Service) NewNonce(ctx context.Context) (string, error) {
 	n := kernel.NewToken()
 	err := s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO wallet_oid4vci_nonces (nonce_hash, expires_at) VALUES (?, ?)`, hashNonce(n), kernel.Micros(tx.Now.Add(nonceTTL)))
-		return err
+		return insertNonce(ctx, tx, hashNonce(n), tx.Now.Add(nonceTTL))
 	})
 	if err != nil {
-		return "", kernel.Wrap(err, "wallet: nonce")
+		return "", kernel.Wrap(err, "oid4vc: nonce")
 	}
 	return n, nil
 }
@@ -277,33 +277,14 @@ func (s *Service) NewNonce(ctx context.Context) (string, error) {
 func (s *Service) spendNonce(ctx context.Context, n string) (bool, error) {
 	var spent bool
 	err := s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM wallet_oid4vci_nonces WHERE nonce_hash = ? AND expires_at > ?`, hashNonce(n), kernel.Micros(tx.Now))
-		if err != nil {
-			return err
-		}
-		k, _ := res.RowsAffected()
-		spent = k == 1
-		return nil
+		var err error
+		spent, err = deleteNonce(ctx, tx, hashNonce(n))
+		return err
 	})
 	if err != nil {
-		return false, kernel.Wrap(err, "wallet: nonce")
+		return false, kernel.Wrap(err, "oid4vc: nonce")
 	}
 	return spent, nil
-}
-
-// ProtocolError is an error of the OpenID4VC protocols, for the client:
-// an HTTP status, an error code of the specifications and a description
-// safe to show to the developer of the wallet app or verifier.
-type ProtocolError struct {
-	Status      int
-	Code        string
-	Description string
-}
-
-func (e *ProtocolError) Error() string { return "wallet: " + e.Code + ": " + e.Description }
-
-func perr(status int, code, desc string) *ProtocolError {
-	return &ProtocolError{Status: status, Code: code, Description: desc}
 }
 
 // proofClaims are the claims of a proof of possession.
@@ -376,99 +357,4 @@ func (s *Service) CheckProof(ctx context.Context, proof string) (*ecdsa.PublicKe
 		return nil, perr(400, "invalid_nonce", "proof: the nonce is unknown, used or expired: get a new one from the nonce endpoint")
 	}
 	return key, nil
-}
-
-// IssueCopy issues a fresh SD-JWT VC of one of h's valid documents, bound
-// to another key (an outside wallet app's, cnf): the same claims, every one
-// selectively disclosable, the same issuing agency's seal, the same expiry
-// and the same status-list entry, so that revoking or suspending the
-// document does the same to the copy. Audited with the key's thumbprint,
-// without claims. Another holder's document is NotFound.
-func (s *Service) IssueCopy(ctx context.Context, h Holder, id string, holderKey crypto.PublicKey) (string, Document, error) {
-	jwk, err := jose.PublicJWK(holderKey)
-	if err != nil {
-		return "", Document{}, kernel.E(kernel.Invalid, "oid4vc.error.bad_key").WithCause(err)
-	}
-	jkt, err := jwk.Thumbprint()
-	if err != nil {
-		return "", Document{}, kernel.E(kernel.Invalid, "oid4vc.error.bad_key").WithCause(err)
-	}
-	var stored, list string
-	var idx int
-	d, err := scanDocument(s.o.DB.QueryRow(ctx, `SELECT `+documentColumns+`, status_list, status_idx, sealed FROM wallet_documents WHERE id = ? AND holder_kind = ? AND holder_id = ?`,
-		id, h.Kind, h.ID), &list, &idx, &stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", Document{}, kernel.E(kernel.NotFound, "wallet.error.no_document")
-	}
-	if err != nil {
-		return "", Document{}, kernel.Wrap(err, "wallet: issue copy")
-	}
-	now := s.o.Clock.Now()
-	if !d.Valid(now) {
-		return "", Document{}, kernel.E(kernel.Conflict, "wallet.error.not_valid")
-	}
-	sd, err := s.openDocument(d.ID, stored)
-	if err != nil {
-		return "", Document{}, err
-	}
-	seal, err := s.seal(ctx, d.Agency)
-	if err != nil {
-		return "", Document{}, err
-	}
-	claims := make(map[string]any, len(sd.Claims)+1)
-	paths := make([][]string, 0, len(sd.Claims))
-	for k, v := range sd.Claims {
-		claims[k] = v
-		paths = append(paths, []string{k})
-	}
-	claims["issuing_authority"] = d.Agency
-	cred, err := sdjwt.Issue(seal.signer, jose.Header{Alg: seal.alg, Kid: seal.kid}, claims, sdjwt.Selective{Paths: paths},
-		sdjwt.IssueOptions{Issuer: s.o.Issuer, VCT: s.VCT(d.Type), IssuedAt: now.Truncate(time.Second), Expiry: d.ExpiresAt, Holder: holderKey,
-			Status: &sdjwt.StatusRef{Index: int64(idx), URI: s.o.Issuer + statuslist.PathPrefix + list}})
-	if err != nil {
-		return "", Document{}, kernel.Wrap(err, "wallet: issue copy")
-	}
-	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
-		_, err := audit.Append(ctx, tx, auditDocument("wallet.oid4vci.issue", d, map[string]any{"jkt": jkt}))
-		return err
-	})
-	if err != nil {
-		return "", Document{}, err
-	}
-	return cred, d, nil
-}
-
-// newestValid is h's newest valid document of a type.
-func (s *Service) newestValid(ctx context.Context, h Holder, typeCode string) (Document, error) {
-	docs, err := s.Documents(ctx, h, true)
-	if err != nil {
-		return Document{}, err
-	}
-	now := s.o.Clock.Now()
-	for _, d := range docs {
-		if d.Type == typeCode && d.Valid(now) {
-			return d, nil
-		}
-	}
-	return Document{}, kernel.E(kernel.NotFound, "oid4vc.error.no_valid_document")
-}
-
-// CleanupOpenID4VC deletes expired nonces and presentation requests.
-func (s *Service) CleanupOpenID4VC(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		for _, q := range []string{`DELETE FROM wallet_oid4vci_nonces WHERE expires_at < ?`, `DELETE FROM wallet_vp_requests WHERE expires_at < ?`} {
-			res, err := tx.Exec(ctx, q, kernel.Micros(tx.Now))
-			if err != nil {
-				return err
-			}
-			k, _ := res.RowsAffected()
-			n += k
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("wallet: cleanup: %w", err)
-	}
-	return n, nil
 }

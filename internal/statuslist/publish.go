@@ -8,14 +8,11 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"civitas/internal/kernel"
-	"civitas/internal/web"
 )
 
 // tokenSlot holds the token served for one list.
@@ -65,6 +62,30 @@ func (s *Store) Fetch(ctx context.Context, uri string) ([]byte, error) {
 	return s.Token(ctx, list)
 }
 
+// Published is a list's Status List Token as it is published: the token,
+// the same gzipped (nil when that is no smaller: the draft asks for
+// Content-Encoding on JWT tokens, and base64 leaves a quarter to gain), an
+// entity tag naming this token, and how long caches may keep it (what is
+// left of its TTL). The capability that publishes the lists serves them;
+// this package serves no pages.
+type Published struct {
+	Token   []byte
+	Gzipped []byte
+	ETag    string
+	MaxAge  time.Duration
+}
+
+// Published returns the token of list as it is published; an unknown list
+// is NotFound.
+func (s *Store) Published(ctx context.Context, list string) (Published, error) {
+	b, err := s.current(ctx, list)
+	if err != nil {
+		return Published{}, err
+	}
+	left := max(0, b.at.Add(s.ttl).Sub(s.clock.Now()))
+	return Published{Token: b.token, Gzipped: b.gzipped, ETag: b.etag, MaxAge: left}, nil
+}
+
 func (s *Store) current(ctx context.Context, list string) (*built, error) {
 	if !validName(list) {
 		return nil, kernel.E(kernel.NotFound, "statuslist.error.no_list")
@@ -110,8 +131,7 @@ func (s *Store) current(ctx context.Context, list string) (*built, error) {
 	return t.built, nil
 }
 
-// gzipped returns b gzipped, or nil when that is no smaller. The draft
-// asks for Content-Encoding on JWT tokens: base64 leaves a quarter to gain.
+// gzipped returns b gzipped, or nil when that is no smaller.
 func gzipped(b []byte) []byte {
 	var buf bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
@@ -120,63 +140,4 @@ func gzipped(b []byte) []byte {
 		return nil
 	}
 	return buf.Bytes()
-}
-
-// Mount serves GET PathPrefix{list}: the list's Status List Token as
-// application/statuslist+jwt, cacheable for what remains of its TTL, to
-// anyone (CORS, as the draft asks, since it is public and signed), and 404
-// for a list this store does not hold. Relying parties come without a
-// session, so PathPrefix is exempt from CSRF (and ignores the cookie).
-func (s *Store) Mount(ws *web.Server) {
-	ws.ExemptFromCSRF(PathPrefix)
-	ws.HandleFunc("GET "+PathPrefix+"{list}", func(w http.ResponseWriter, r *http.Request) {
-		b, err := s.current(r.Context(), r.PathValue("list"))
-		if err != nil {
-			ws.Error(w, r, err)
-			return
-		}
-		left := max(0, b.at.Add(s.ttl).Sub(s.clock.Now())/time.Second)
-		h := w.Header()
-		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(left)))
-		h.Set("ETag", b.etag)
-		h.Set("Access-Control-Allow-Origin", "*")
-		if etagMatches(r.Header.Get("If-None-Match"), b.etag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.Set("Content-Type", MediaType)
-		h.Set("Vary", "Accept-Encoding")
-		body := b.token
-		if b.gzipped != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			body = b.gzipped
-			h.Set("Content-Encoding", "gzip")
-		}
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(body)
-		}
-	})
-}
-
-// acceptsGzip reports whether an Accept-Encoding header allows gzip.
-func acceptsGzip(header string) bool {
-	for v := range strings.SplitSeq(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(v), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			q, _ := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
-			return q == "" || strings.Trim(q, "0.") != "" // "q=0", "q=0.000" refuse it
-		}
-	}
-	return false
-}
-
-// etagMatches reports whether an If-None-Match header names etag (or is "*").
-func etagMatches(header, etag string) bool {
-	for v := range strings.SplitSeq(header, ",") {
-		v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
-		if v == etag || v == "*" {
-			return true
-		}
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package wallet
+package oid4vc
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package wallet
+package oid4vc
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 // as the OpenID Provider verified it.
 type CredentialGrant struct {
 	AccountID string // the person's account: the actor of the issuance
-	Holder    Holder // whose documents: the person the token was issued for
+	CitizenID string // whose documents: the person the token was issued for
 	// Offer holds the details of a pre-authorized offer (OfferDocument);
 	// nil for a token of the authorization code flow.
 	Offer json.RawMessage
@@ -28,7 +28,8 @@ type CredentialGrant struct {
 
 // CredentialGrants verifies the access token of a credential request. A
 // token that is missing, invalid or not for the credential endpoint is a
-// *ProtocolError (401 invalid_token); other errors are the verifier's.
+// *ProtocolError (401 invalid_token); other errors are the verifier's. The
+// OpenID Provider's adapter is in app.
 type CredentialGrants interface {
 	CredentialGrant(r *http.Request) (CredentialGrant, error)
 }
@@ -50,10 +51,10 @@ type singleProof struct {
 	JWT       string `json:"jwt"`
 }
 
-// MountOpenID4VCI serves the credential issuer: its metadata, the nonce
+// MountIssuer serves the credential issuer: its metadata, the nonce
 // endpoint and the credential endpoint (the last two take no session and
 // no CSRF token: wallet apps call them with the OpenID Provider's tokens).
-func (s *Service) MountOpenID4VCI(ws *web.Server, grants CredentialGrants) {
+func (s *Service) MountIssuer(ws *web.Server, grants CredentialGrants) {
 	ws.ExemptFromCSRF("/oid4vci/")
 	cat := ws.Catalog()
 	names := map[string]string{}
@@ -89,6 +90,7 @@ func (s *Service) credential(r *http.Request, grants CredentialGrants) (string, 
 	if err != nil {
 		return "", err
 	}
+	// The actor is the token's person: a wallet app calls without a session.
 	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: g.AccountID})
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return "", perr(400, "invalid_credential_request", "the body must be application/json")
@@ -110,7 +112,7 @@ func (s *Service) credential(r *http.Request, grants CredentialGrants) (string, 
 	if err != nil {
 		return "", err
 	}
-	if t, err := s.o.Catalogue.Type(req.ConfigurationID); err != nil || t.Holder != HolderPerson {
+	if t, ok := s.types[req.ConfigurationID]; !ok || !t.Person {
 		return "", perr(400, "unknown_credential_configuration", "no credential configuration "+req.ConfigurationID)
 	}
 	docID, err := s.grantedDocument(r, g, req.ConfigurationID)
@@ -121,7 +123,7 @@ func (s *Service) credential(r *http.Request, grants CredentialGrants) (string, 
 	if err != nil {
 		return "", err
 	}
-	cred, _, err := s.IssueCopy(ctx, g.Holder, docID, key)
+	cred, err := s.o.Wallet.IssueCopy(ctx, g.CitizenID, docID, key)
 	switch kernel.ErrorCode(err) {
 	case "":
 		return cred, nil
@@ -172,7 +174,7 @@ func (s *Service) grantedDocument(r *http.Request, g CredentialGrant, configurat
 	if !slices.Contains(g.Scopes, CredentialScope(configuration)) {
 		return "", perr(403, "insufficient_scope", "the access token does not carry scope "+CredentialScope(configuration))
 	}
-	d, err := s.newestValid(r.Context(), g.Holder, configuration)
+	d, err := s.o.Wallet.NewestValid(r.Context(), g.CitizenID, configuration)
 	if kernel.ErrorCode(err) == kernel.NotFound {
 		return "", perr(400, "credential_request_denied", "the holder has no valid document of this type")
 	}
@@ -190,7 +192,7 @@ func (s *Service) protocolError(ws *web.Server, w http.ResponseWriter, r *http.R
 		ws.Error(w, r, err)
 		return
 	}
-	s.o.Logger.DebugContext(r.Context(), "wallet: openid4vc request refused", slog.String("request_id", kernel.RequestIDFrom(r.Context())),
+	s.o.Logger.DebugContext(r.Context(), "oid4vc: request refused", slog.String("request_id", kernel.RequestIDFrom(r.Context())),
 		slog.String("error", pe.Code))
 	if pe.Status == http.StatusUnauthorized || pe.Status == http.StatusForbidden {
 		scheme := "Bearer"

@@ -1,4 +1,4 @@
-package wallet
+package oid4vc
 
 import (
 	"encoding/json"
@@ -10,13 +10,13 @@ import (
 	"civitas/internal/web"
 )
 
-// MountOpenID4VP serves the verifier: POST /oid4vp/requests makes a
+// MountVerifier serves the verifier: POST /oid4vp/requests makes a
 // presentation request (JSON PresentationQuery) and answers with its link
 // and read token; POST /oid4vp/response/{id} takes the wallet app's
 // response (direct_post); GET /oid4vp/requests/{id}, with the read token as
 // a bearer token, gives the verdict. None takes a session: the read token
 // is the whole authority over a request's result.
-func (s *Service) MountOpenID4VP(ws *web.Server) {
+func (s *Service) MountVerifier(ws *web.Server) {
 	ws.ExemptFromCSRF("/oid4vp/")
 	ws.HandleFunc("POST "+VPRequestsPath, func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
