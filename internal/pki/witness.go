@@ -148,7 +148,7 @@ func (c CheckpointClient) Fetch(ctx context.Context, u string, after int64) iter
 			base.RawQuery = q.Encode()
 		}
 		for page := 0; base != nil; page++ {
-			if page > 1_000_000 {
+			if page > 100_000 { // 100 million checkpoints: a server feeding pages forever
 				yield(Witnessed{}, errors.New("pki: too many pages of checkpoints"))
 				return
 			}
@@ -176,9 +176,9 @@ func (c CheckpointClient) fetch(ctx context.Context, u *url.URL, yield func(Witn
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	max := c.MaxBytes
-	if max <= 0 {
-		max = 1 << 30
+	limit := c.MaxBytes
+	if limit <= 0 {
+		limit = 1 << 30
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -196,7 +196,7 @@ func (c CheckpointClient) fetch(ctx context.Context, u *url.URL, yield func(Witn
 		yield(Witnessed{}, fmt.Errorf("pki: fetch checkpoints from %s: %s", u.Redacted(), resp.Status))
 		return "", false
 	}
-	return readWitness(io.LimitReader(resp.Body, max), u.Redacted(), yield)
+	return readWitness(io.LimitReader(resp.Body, limit), u.Redacted(), yield)
 }
 
 // Kept is what CheckpointClient.Keep added to a witness's copies.
