@@ -3,7 +3,7 @@
 //	civitas serve    run the whole platform
 //	civitas migrate  apply database migrations
 //	civitas demo     load the demo province
-//	civitas audit verify
+//	civitas audit verify|witness
 //	civitas registry list units|persons|agencies|officials
 //
 // Every flag can also be given as CIVITAS_<NAME>, and secrets as CIVITAS_<NAME>_FILE.
@@ -31,7 +31,8 @@ Usage:
   civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]
   civitas migrate  [--data DIR] [--db DSN]
   civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
-  civitas audit verify [--data DIR] [--db DSN]
+  civitas audit verify [--data DIR] [--db DSN] [--witness FILE|URL]
+  civitas audit witness --from URL --out FILE   (keep copies of a province's signed audit checkpoints)
   civitas registry list units|persons|agencies|officials [--data DIR] [--db DSN] [--limit N] [--json]
   civitas client add --client-id ID ... [--agency CODE --scope wallet.issue ...]   (OpenID clients; see --help)
   civitas ca init|export, cert issue|revoke   (trust services; see --help)

@@ -4,9 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -67,39 +73,138 @@ func demoCommand() command {
 }
 
 func auditCommand() command {
+	var witnesses []string
+	var from, out string
 	return command{
 		name:  "audit",
-		usage: "civitas audit verify [--data DIR] [--db DSN]",
-		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindStorage(fs) },
+		usage: "civitas audit verify [--data DIR] [--db DSN] [--witness FILE|URL ...] | civitas audit witness --from URL --out FILE",
+		bind: func(fs *flag.FlagSet, c *config.Config) {
+			c.BindStorage(fs)
+			fs.Func("witness", "verify: a witness's copies of the signed checkpoints, a JSON-lines `FILE` or an http(s) URL "+
+				"(/audit/checkpoints, /audit/checkpoints/latest, or a witness's file served); repeatable", func(v string) error {
+				witnesses = append(witnesses, v)
+				return nil
+			})
+			fs.StringVar(&from, "from", "", "witness: the `URL` of a province's /audit/checkpoints")
+			fs.StringVar(&out, "out", "", "witness: the JSON-lines `FILE` of copies, appended to")
+		},
 		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
-			if len(args) != 1 || args[0] != "verify" {
-				return usageError("expected: civitas audit verify")
+			switch {
+			case len(args) == 1 && args[0] == "verify":
+				return auditVerify(ctx, c, witnesses, stdout)
+			case len(args) == 1 && args[0] == "witness":
+				if from == "" || out == "" {
+					return usageError("--from and --out are required")
+				}
+				return auditWitness(ctx, from, out, stdout)
 			}
-			d, err := openDB(ctx, c)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			start := time.Now()
-			rep, err := audit.Verify(ctx, d)
-			if err != nil {
-				return err
-			}
-			if !rep.OK() {
-				return fmt.Errorf("audit log broken at record %d: %s (%d records before it verified)", rep.FirstBad, rep.Problem, rep.Records)
-			}
-			cps, err := pki.VerifyCheckpoints(ctx, d)
-			if err != nil {
-				return err
-			}
-			if cps.Problem != "" {
-				return fmt.Errorf("audit checkpoint %d does not verify: %s (%d checkpoints before it verified)", cps.FirstBad, cps.Problem, cps.Checkpoints)
-			}
-			fmt.Fprintf(stdout, "audit log intact: %d records verified in %s; head %d %s; %d signed checkpoints verified (%d time-stamped)\n",
-				rep.Records, time.Since(start).Round(time.Millisecond), rep.Head.Seq, rep.Head.Hash, cps.Checkpoints, cps.Stamped)
-			return nil
+			return usageError("expected: civitas audit verify | civitas audit witness")
 		},
 	}
+}
+
+// auditVerify checks the chain, the checkpoints in the database, and each
+// witness's copies of the checkpoints.
+func auditVerify(ctx context.Context, c config.Config, witnesses []string, stdout io.Writer) error {
+	d, err := openDB(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	start := time.Now()
+	rep, err := audit.Verify(ctx, d)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("audit log broken at record %d: %s (%d records before it verified)", rep.FirstBad, rep.Problem, rep.Records)
+	}
+	cps, err := pki.VerifyCheckpoints(ctx, d)
+	if err != nil {
+		return err
+	}
+	if cps.Problem != "" {
+		return fmt.Errorf("audit checkpoint %d does not verify: %s (%d checkpoints before it verified)", cps.FirstBad, cps.Problem, cps.Checkpoints)
+	}
+	// The verdict is printed once every witness agreed: "intact" followed
+	// by a witness's objection would read as two answers.
+	var report strings.Builder
+	fmt.Fprintf(&report, "audit log intact: %d records verified in %s; head %d %s; %d signed checkpoints verified (%d time-stamped)\n",
+		rep.Records, time.Since(start).Round(time.Millisecond), rep.Head.Seq, rep.Head.Hash, cps.Checkpoints, cps.Stamped)
+	for _, w := range witnesses {
+		src, closeSrc, err := witnessSource(ctx, w)
+		if err != nil {
+			return err
+		}
+		wr, err := pki.VerifyWitness(ctx, d, src)
+		closeSrc()
+		if err != nil {
+			return err
+		}
+		if !wr.OK() {
+			return fmt.Errorf("witness %s: %s (%d witnessed checkpoints before it verified)", w, wr.Problem, wr.Checkpoints)
+		}
+		if wr.Checkpoints == 0 {
+			return fmt.Errorf("witness %s holds no checkpoint", w)
+		}
+		fmt.Fprintf(&report, "witness %s: %d checkpoints verified (%d time-stamped); no record up to %d (sealed %s) was removed or changed\n",
+			w, wr.Checkpoints, wr.Stamped, wr.Newest.Seq, wr.Newest.At.Format(time.RFC3339))
+	}
+	_, err = io.WriteString(stdout, report.String())
+	return err
+}
+
+// witnessSource reads a witness's copies from a file or a URL.
+func witnessSource(ctx context.Context, w string) (iter.Seq2[pki.Witnessed, error], func(), error) {
+	if strings.HasPrefix(w, "http://") || strings.HasPrefix(w, "https://") {
+		return pki.CheckpointClient{}.Fetch(ctx, w, 0), func() {}, nil
+	}
+	f, err := os.Open(w)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--witness: %w", err)
+	}
+	return pki.ReadWitness(bufio.NewReaderSize(f, 256<<10), filepath.Base(w)), func() { f.Close() }, nil
+}
+
+// auditWitness appends to out the checkpoints published at from that are
+// newer than the newest out holds.
+func auditWitness(ctx context.Context, from, out string, stdout io.Writer) error {
+	held := func(yield func(pki.Witnessed, error) bool) {}
+	f, err := os.Open(out)
+	switch {
+	case err == nil:
+		defer f.Close()
+		held = pki.ReadWitness(bufio.NewReaderSize(f, 256<<10), filepath.Base(out))
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--out: %w", err)
+	}
+	w, err := os.OpenFile(out, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	kept, err := pki.CheckpointClient{}.Keep(ctx, from, held, bw)
+	// What was written passed the checks: keep it even when a later
+	// checkpoint did not.
+	if ferr := bw.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("--out: %w", ferr)
+	}
+	if serr := w.Sync(); serr != nil && err == nil {
+		err = fmt.Errorf("--out: %w", serr)
+	}
+	if cerr := w.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("--out: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if kept.Newest.Seq == 0 {
+		fmt.Fprintf(stdout, "no checkpoint published at %s yet\n", from)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%d new checkpoints appended to %s; the newest seals %d records (sealed %s)\n",
+		kept.Added, out, kept.Newest.Seq, kept.Newest.At.Format(time.RFC3339))
+	return nil
 }
 
 func registryCommand() command {

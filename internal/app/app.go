@@ -236,9 +236,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			_, err := a.signing.Cleanup(ctx)
 			return err
 		}},
-		{Name: "audit.checkpoint", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
-			_, _, err := a.pki.Checkpoint(ctx, a.pki.Stamper())
-			return err
+		// Every minute or 1,000 records: looks every second for the lease's minute.
+		{Name: "audit.checkpoint", Every: time.Minute, Run: func(ctx context.Context) error {
+			return a.pki.KeepCheckpoints(ctx, a.pki.Stamper(), pki.DefaultCheckpointPolicy())
 		}},
 	}}
 	return a, nil

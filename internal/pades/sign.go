@@ -241,7 +241,9 @@ func docTimestamp(ctx context.Context, rw readWriterAt, size int64, o Options) (
 	if len(o.TSAChain) == 0 {
 		reserve = 16384
 	}
-	p, err := pdf.Prepare(rw, rw, size, pdf.SignOptions{SubFilter: pdf.SubFilterRFC3161, Reserve: reserve, InPlace: true})
+	// /M is the time asked, a moment before the token's genTime: what
+	// viewers that do not read the token show as the signing time.
+	p, err := pdf.Prepare(rw, rw, size, pdf.SignOptions{SubFilter: pdf.SubFilterRFC3161, Reserve: reserve, InPlace: true, SignTime: time.Now()})
 	if err != nil {
 		return 0, err
 	}

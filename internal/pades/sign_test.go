@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -47,6 +48,7 @@ func checkPdfsig(t testing.TB, nss, path string, want int, docTimestamps int) {
 	for i, b := range blocks {
 		if strings.Contains(b, "Common Name: Civitas TSA") {
 			ts++
+			checkPdfsigTime(t, b)
 			continue
 		}
 		if !strings.Contains(b, "Signature Validation: Signature is Valid.") {
@@ -58,6 +60,29 @@ func checkPdfsig(t testing.TB, nss, path string, want int, docTimestamps int) {
 	}
 	if ts != docTimestamps {
 		t.Errorf("pdfsig lists %d document time-stamps, want %d:\n%s", ts, docTimestamps, strings.Join(blocks, ""))
+	}
+}
+
+// pdfsigTime is the "Signing Time" line of a pdfsig report.
+var pdfsigTime = regexp.MustCompile(`(?m)^\s*- Signing Time: (.+)$`)
+
+// checkPdfsigTime: poppler shows a document time-stamp's /M as its signing
+// time (it does not read the token); without /M it shows the epoch, "Jan 01
+// 1970". The time must be today's, give or take a day for time zones.
+func checkPdfsigTime(t testing.TB, block string) {
+	t.Helper()
+	m := pdfsigTime.FindStringSubmatch(block)
+	if m == nil {
+		t.Errorf("pdfsig shows no signing time for the document time-stamp:\n%s", block)
+		return
+	}
+	at, err := time.Parse("Jan 02 2006 15:04:05", strings.TrimSpace(m[1]))
+	if err != nil {
+		t.Errorf("pdfsig's signing time %q does not parse: %v", m[1], err)
+		return
+	}
+	if d := time.Since(at); d < -24*time.Hour || d > 24*time.Hour {
+		t.Errorf("pdfsig shows the document time-stamp signed at %s", m[1])
 	}
 }
 
