@@ -32,6 +32,10 @@ type authRequest struct {
 	MaxAge      int64  `json:"max_age"` // -1: none
 	DPoPJKT     string `json:"dpop_jkt,omitempty"`
 	Started     int64  `json:"started"` // Unix µs the flow began
+	// Consented is set once the user allowed on this flow's consent
+	// screen: prompt=consent is then answered, and asking again would
+	// never end.
+	Consented bool `json:"consented,omitempty"`
 }
 
 func (a *authRequest) scopes() []string { return strings.Fields(a.Scope) }
@@ -362,12 +366,16 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string,
 		return
 	}
 	force := req.prompt("login")
-	started := kernel.FromMicros(req.Started)
+	// A login made since the flow began answers prompt=login and max_age
+	// (OpenID Connect Core §3.1.2.1), however long the user took over it:
+	// comparing with the clock alone would send max_age=0 back to the
+	// login page for ever.
+	fresh := err == nil && !login.AuthTime.Before(kernel.FromMicros(req.Started).Truncate(time.Second))
 	needLogin := err != nil || acrRank(login.ACR) < acrRank(req.ACR)
-	if !needLogin && force && login.AuthTime.Before(started.Truncate(time.Second)) {
+	if !needLogin && force && !fresh {
 		needLogin = true
 	}
-	if !needLogin && req.MaxAge >= 0 && p.clock.Now().Sub(login.AuthTime) > time.Duration(req.MaxAge)*time.Second {
+	if !needLogin && req.MaxAge >= 0 && !fresh && p.clock.Now().Sub(login.AuthTime) > time.Duration(req.MaxAge)*time.Second {
 		needLogin, force = true, true
 	}
 	var acct Account
@@ -394,7 +402,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string,
 		p.web.Error(w, r, err)
 		return
 	}
-	if req.prompt("consent") || !covers(granted, req.scopes()) {
+	if req.prompt("consent") && !req.Consented || !covers(granted, req.scopes()) {
 		if req.prompt("none") {
 			p.redirectError(w, r, req, oerr(400, "consent_required", "the user has not consented to scope "+req.Scope))
 			return
@@ -482,10 +490,20 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 		p.redirectError(w, r, req, oerr(400, "access_denied", "the user declined"))
 		return
 	}
+	req.Consented = true
+	params, _ := json.Marshal(req)
 	actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: login.AccountID})
 	err = p.db.Update(actx, p.clock.Now(), func(tx *db.Tx) error {
+		// The flow remembers the answer, should it pass the login page again.
+		res, err := tx.Exec(actx, `UPDATE oidc_requests SET params = ? WHERE id_hash = ? AND kind = 'flow'`, string(params), hashSecret(token))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return kernel.E(kernel.Invalid, "oidc.error.flow_expired")
+		}
 		var old string
-		err := tx.QueryRow(actx, `SELECT scope FROM oidc_grants WHERE account_id = ? AND client_id = ?`, login.AccountID, req.ClientID).Scan(&old)
+		err = tx.QueryRow(actx, `SELECT scope FROM oidc_grants WHERE account_id = ? AND client_id = ?`, login.AccountID, req.ClientID).Scan(&old)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.Exec(actx, `INSERT INTO oidc_grants (account_id, client_id, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,

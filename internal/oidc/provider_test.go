@@ -50,7 +50,11 @@ func (f *fakeLogin) Current(*http.Request) (oidc.Login, error) {
 }
 
 func (f *fakeLogin) LoginURL(next, acr string, force bool) string {
-	return "/login?" + url.Values{"next": {next}, "acr": {acr}}.Encode()
+	q := url.Values{"next": {next}, "acr": {acr}}
+	if force {
+		q.Set("force", "1")
+	}
+	return "/login?" + q.Encode()
 }
 
 func (f *fakeLogin) SignOut(http.ResponseWriter, *http.Request) error { f.set(nil); return nil }
@@ -212,24 +216,32 @@ func (e *env) get(target string) (*http.Response, string) {
 
 var hidden = regexp.MustCompile(`name="(csrf_token|flow)" value="([^"]+)"`)
 
+// consentAllow answers the consent screen in body with "allow" and
+// returns the answer and its body.
+func (e *env) consentAllow(body string) (*http.Response, string) {
+	e.t.Helper()
+	form := url.Values{"decision": {"allow"}}
+	for _, m := range hidden.FindAllStringSubmatch(body, -1) {
+		form.Set(m[1], m[2])
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oidc/consent", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.issuer)
+	resp, err := e.browser.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
 // authorize runs the browser part and returns the code.
 func (e *env) authorize(requestURI string) string {
 	e.t.Helper()
 	resp, body := e.get(e.issuer + "/oidc/authorize?" + url.Values{"client_id": {e.clientID}, "request_uri": {requestURI}}.Encode())
 	if resp.StatusCode == http.StatusOK { // the consent screen
-		form := url.Values{"decision": {"allow"}}
-		for _, m := range hidden.FindAllStringSubmatch(body, -1) {
-			form.Set(m[1], m[2])
-		}
-		req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oidc/consent", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", e.issuer)
-		r2, err := e.browser.Do(req)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		r2.Body.Close()
-		resp = r2
+		resp, _ = e.consentAllow(body)
 	}
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
