@@ -171,8 +171,8 @@ func withQuery(base string, v url.Values) string {
 
 // par is the pushed authorization request endpoint (RFC 9126).
 func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		p.writeOAuthError(w, r, oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))
+	if err := parseForm(r); err != nil {
+		p.writeOAuthError(w, r, err)
 		return
 	}
 	ctx := r.Context()

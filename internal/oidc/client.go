@@ -9,9 +9,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -218,6 +220,26 @@ func oerr(status int, code, desc string) *oauthError {
 func IsOAuthError(err error) bool {
 	var oe *oauthError
 	return errors.As(err, &oe)
+}
+
+// parseForm reads the form body of a back-channel request. A body over the
+// limit is refused with 413, still in the protocol's JSON.
+func parseForm(r *http.Request) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" && (ct != "" || r.ContentLength != 0) {
+		// A JSON body would be ignored, and the error would then name a
+		// missing parameter rather than the mistake.
+		return oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
+	}
+	err := r.ParseForm()
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return oerr(http.StatusRequestEntityTooLarge, "invalid_request", "the body is larger than "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+	}
+	return oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
 }
 
 // writeOAuthError answers a back-channel request with RFC 6749 §5.2 JSON.

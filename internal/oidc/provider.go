@@ -138,6 +138,9 @@ func (p *Provider) Mount() error {
 	// The back-channel endpoints live under /oauth/: relying parties call
 	// them with their own credentials, never with a browser session.
 	p.web.ExemptFromCSRF("/oauth/")
+	// Every error there is RFC 6749 JSON, those of the HTTP layer too (an
+	// oversized body, an unknown path, a wrong method).
+	p.web.UseOAuthErrors("/oauth/")
 	p.web.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	p.web.HandleFunc("GET /oidc/jwks", p.jwks)
 	p.web.HandleFunc("POST /oauth/par", p.par)

@@ -43,8 +43,8 @@ type tokenResponse struct {
 // first, then the code or refresh token is spent, the new refresh token
 // stored and the single-use IDs recorded together.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		p.writeOAuthError(w, r, oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))
+	if err := parseForm(r); err != nil {
+		p.writeOAuthError(w, r, err)
 		return
 	}
 	if r.PostForm.Get("grant_type") == PreAuthorizedCodeGrant {
