@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
@@ -117,24 +116,12 @@ func (p *Provider) AddClient(ctx context.Context, c Client) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	uris, _ := json.Marshal(c.RedirectURIs)
-	jwks := ""
-	if c.AuthMethod == AuthPrivateKeyJWT {
-		b, _ := json.Marshal(c.JWKS)
-		jwks = string(b)
-	}
 	secret := ""
 	if c.AuthMethod == AuthSecretBasic {
 		secret = hashSecret(c.Secret)
 	}
-	par := 0
-	if c.RequirePAR {
-		par = 1
-	}
 	return p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_clients (id, name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, agency, scopes, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Name, c.Purpose, string(uris), c.AuthMethod, secret, jwks, par, c.Sector,
-			c.Agency, strings.Join(c.Scopes, " "), kernel.Micros(tx.Now))
+		err := insertClient(ctx, tx, &c, secret)
 		if db.IsUniqueViolation(err) {
 			return kernel.E(kernel.Conflict, "oidc.error.client_exists")
 		}
@@ -167,25 +154,11 @@ func (p *Provider) client(ctx context.Context, id string) (*Client, error) {
 		}
 		return cc.c, nil
 	}
-	c := &Client{ID: id}
-	var uris, jwks, scopes string
-	var par int
-	err := p.db.QueryRow(ctx, `SELECT name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, agency, scopes FROM oidc_clients WHERE id = ?`, id).
-		Scan(&c.Name, &c.Purpose, &uris, &c.AuthMethod, &c.secretHash, &jwks, &par, &c.Sector, &c.Agency, &scopes)
+	c, err := findClient(ctx, p.db, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		c = nil
 	} else if err != nil {
 		return nil, kernel.Wrap(err, "oidc: read client")
-	} else {
-		c.RequirePAR, c.Scopes = par == 1, strings.Fields(scopes)
-		if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
-			return nil, kernel.Wrap(err, "oidc: client %s", id)
-		}
-		if jwks != "" {
-			if err := json.Unmarshal([]byte(jwks), &c.JWKS); err != nil {
-				return nil, kernel.Wrap(err, "oidc: client %s", id)
-			}
-		}
 	}
 	p.mu.Lock()
 	if len(p.clients) > 10000 {
@@ -409,15 +382,7 @@ func (p *Provider) verifyAssertion(c *Client, assertion string, audiences []stri
 // recordJTIs stores single-use IDs in tx, in one statement; a second use is
 // a replay.
 func recordJTIs(ctx context.Context, tx *db.Tx, recs []jtiRecord, replay *oauthError) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	q := `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(recs)-1)
-	args := make([]any, 0, 2*len(recs))
-	for _, rec := range recs {
-		args = append(args, rec.hash, kernel.Micros(rec.expires))
-	}
-	_, err := tx.Exec(ctx, q, args...)
+	err := insertJTIs(ctx, tx, recs)
 	if db.IsUniqueViolation(err) {
 		return replay
 	}
@@ -432,16 +397,7 @@ func (p *Provider) spendJTIs(ctx context.Context, recs []jtiRecord, replay *oaut
 	if p.db.Dialect() != db.Postgres {
 		return p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error { return recordJTIs(ctx, tx, recs, replay) })
 	}
-	if len(recs) == 0 {
-		return nil
-	}
-	q := `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(recs)-1) + ` RETURNING expires_at`
-	args := make([]any, 0, 2*len(recs))
-	for _, rec := range recs {
-		args = append(args, rec.hash, kernel.Micros(rec.expires))
-	}
-	var at int64
-	err := p.db.WriteRowRelaxed(ctx, q, args...).Scan(&at)
+	err := insertJTIsRelaxed(ctx, p.db, recs)
 	if db.IsUniqueViolation(err) {
 		return replay
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"civitas/internal/jose"
-	"civitas/internal/oidc"
+	"civitas/internal/kernel"
 )
 
 // browse follows an authorization request as a person would: logging in
@@ -98,17 +98,20 @@ func TestPromptAndMaxAge(t *testing.T) {
 		{name: "ok/max_age with prompt=consent", loginAgo: 2 * time.Minute, granted: true, params: url.Values{"max_age": {"60"}, "prompt": {"consent"}},
 			slow: time.Second, want: []string{"login+force", "consent", "code"}, freshAuth: true},
 	}
-	for _, tt := range tests {
+	// One provider for every case (a database each would be slow on
+	// PostgreSQL); each case is another person, so consents do not mix.
+	e := newEnv(t)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			e.t, e.account = t, "acct-prompt-"+strconv.Itoa(i)
 			if tt.granted {
-				e.login(oidc.ACRLevel1)
+				e.login(kernel.ACRLevel1)
 				uri, _, _, _ := e.par(nil)
 				e.authorize(uri)
 			}
 			e.authn.set(nil)
 			if tt.loginAgo != notLoggedIn {
-				e.login(oidc.ACRLevel1)
+				e.login(kernel.ACRLevel1)
 				e.clock.Advance(tt.loginAgo)
 			}
 			before := e.clock.Now()

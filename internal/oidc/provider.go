@@ -15,11 +15,13 @@ import (
 	"civitas/internal/web"
 )
 
-// Assurance levels (acr values): level 1 is a password login; level 2 is a
-// level-2 account (verified in person) with two factors in this login.
+// ACRLevel1 and ACRLevel2 are the kernel's assurance levels, named here for
+// callers that have not moved to them yet.
+//
+// Deprecated: use kernel.ACRLevel1 and kernel.ACRLevel2.
 const (
-	ACRLevel1 = "urn:civitas:acr:level1"
-	ACRLevel2 = "urn:civitas:acr:level2"
+	ACRLevel1 = kernel.ACRLevel1
+	ACRLevel2 = kernel.ACRLevel2
 )
 
 // Login is a browser's login, as the Authenticator reports it.
@@ -179,7 +181,7 @@ func (p *Provider) metadata() map[string]any {
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"dpop_signing_alg_values_supported":                proofAlgs,
-		"acr_values_supported":                             []string{ACRLevel1, ACRLevel2},
+		"acr_values_supported":                             []string{kernel.ACRLevel1, kernel.ACRLevel2},
 		"claims_parameter_supported":                       false,
 		"request_parameter_supported":                      false,
 		"require_pushed_authorization_requests":            false,
