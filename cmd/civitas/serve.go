@@ -16,7 +16,7 @@ import (
 func serveCommand() command {
 	return command{
 		name:  "serve",
-		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]",
+		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo] [--metrics-addr HOST:PORT] [--metrics-token-file FILE]",
 		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindServe(fs) },
 		run: func(ctx context.Context, c config.Config, _ []string, _, stderr io.Writer) error {
 			log := c.Logger(os.Stderr)
@@ -30,7 +30,14 @@ func serveCommand() command {
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", c.Addr, err)
 			}
-			return a.Serve(ctx, ln)
+			var metrics net.Listener
+			if c.MetricsAddr != "" {
+				if metrics, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+					ln.Close()
+					return fmt.Errorf("listen on %s: %w", c.MetricsAddr, err)
+				}
+			}
+			return a.Serve(ctx, ln, metrics)
 		},
 	}
 }

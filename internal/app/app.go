@@ -111,7 +111,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	a.web, err = web.NewServer(web.Options{
 		DB: d, Logger: log, Clock: a.clock, PublicURL: public, Metrics: metrics,
-		Catalog: catalog, Ready: a.ready, Version: Version, TrustedProxies: proxies,
+		Catalog: catalog, Ready: a.ready, Version: Version, TrustedProxies: proxies, MetricsToken: cfg.MetricsToken,
 	})
 	if err != nil {
 		return nil, err
@@ -286,17 +286,17 @@ func (a *App) DB() *db.DB { return a.db }
 
 // Serve answers HTTP on ln and runs the background jobs until ctx ends, then
 // shuts down gracefully: no new connections, requests under way finish
-// (within ShutdownTimeout), jobs stop, the database closes.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+// (within ShutdownTimeout), jobs stop, the database closes. metrics, when
+// not nil, is the operator's listener (--metrics-addr): it serves /metrics
+// and nothing else, and stops with ln.
+func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
+	srv := a.httpServer(ctx, a.Handler())
+	var msrv *http.Server
+	mserved := make(chan error, 1)
+	if metrics != nil {
+		msrv = a.httpServer(ctx, a.web.MetricsHandler())
+		go func() { mserved <- msrv.Serve(metrics) }()
+		a.log.Info("civitas serving metrics", slog.String("addr", metrics.Addr().String()))
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
@@ -314,12 +314,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	var err error
 	select {
 	case err = <-served:
+	case err = <-mserved:
+		_ = srv.Close()
+		<-served
 	case <-ctx.Done():
 		a.log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 		err = srv.Shutdown(sctx)
 		cancel()
 		<-served
+	}
+	if msrv != nil {
+		_ = msrv.Close() // a scrape in flight is simply cut: the next one sees the new process
 	}
 	stopJobs()
 	<-jobsDone
@@ -329,6 +335,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// httpServer is an HTTP server with the limits every listener gets.
+func (a *App) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }
 
 // pollRevocations brings revocations made by other processes (an operator's

@@ -38,6 +38,14 @@ type Config struct {
 	LogFormat   string // text or json
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
+	// MetricsAddr, when set, is a second listen address (HOST:PORT) that
+	// serves /metrics and nothing else, for the operator's network only.
+	MetricsAddr string
+	// MetricsTokenFile names a file holding the bearer token a scrape must
+	// send (at least MinMetricsToken characters); Validate reads it into
+	// MetricsToken. With neither, the main listener has no /metrics.
+	MetricsTokenFile string
+	MetricsToken     string // read from MetricsTokenFile by Validate
 
 	// KeyBackend is where the CA makes and keeps keys: "software" (sealed
 	// under the key-encryption key) or "pkcs11" (an HSM token).
@@ -93,7 +101,12 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
 	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: log or outbox (default: outbox with --demo, else log)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "second listen `address` HOST:PORT serving only /metrics (default: none)")
+	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", c.MetricsTokenFile, "`file` with the bearer token a /metrics scrape must send (openssl rand -hex 32)")
 }
+
+// MinMetricsToken is the shortest metrics token accepted.
+const MinMetricsToken = 32
 
 // EnvName returns the environment variable for a flag: --public-url => CIVITAS_PUBLIC_URL.
 func EnvName(flagName string) string {
@@ -147,6 +160,24 @@ func (c *Config) Validate() error {
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("--addr must be HOST:PORT: %w", err))
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr must be HOST:PORT: %w", err))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("--metrics-addr must differ from --addr"))
+		}
+	}
+	if c.MetricsTokenFile != "" {
+		b, err := os.ReadFile(c.MetricsTokenFile)
+		c.MetricsToken = strings.TrimSpace(string(b))
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--metrics-token-file: %w", err))
+		case len(c.MetricsToken) < MinMetricsToken || strings.ContainsAny(c.MetricsToken, " \t\r\n"):
+			c.MetricsToken = ""
+			errs = append(errs, fmt.Errorf("--metrics-token-file must hold one token of at least %d characters", MinMetricsToken))
 		}
 	}
 	if c.PublicURL == "" && c.Addr != "" {

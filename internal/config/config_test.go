@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 	"testing"
 )
 
@@ -30,6 +31,15 @@ func parse(t *testing.T, args []string, env map[string]string, files map[string]
 }
 
 func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	token := dir + "/metrics.token"
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short := dir + "/short.token"
+	if err := os.WriteFile(short, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -65,6 +75,20 @@ func TestConfig(t *testing.T) {
 		}},
 		{name: "fail/a trusted proxy that is not an address", args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, wantErr: true},
 		{name: "fail/a trusted prefix too long", args: []string{"--trusted-proxies", "10.0.0.0/33"}, wantErr: true},
+		{name: "ok/metrics off by default", check: func(c Config) bool { return c.MetricsAddr == "" && c.MetricsToken == "" }},
+		{name: "ok/metrics listener", args: []string{"--metrics-addr", "127.0.0.1:9100"}, check: func(c Config) bool {
+			return c.MetricsAddr == "127.0.0.1:9100" && c.MetricsToken == ""
+		}},
+		{name: "ok/metrics token file", args: []string{"--metrics-token-file", token}, check: func(c Config) bool {
+			return c.MetricsToken == "0123456789abcdef0123456789abcdef"
+		}},
+		{name: "ok/metrics token file from env", env: map[string]string{"CIVITAS_METRICS_TOKEN_FILE": token}, check: func(c Config) bool {
+			return c.MetricsToken == "0123456789abcdef0123456789abcdef"
+		}},
+		{name: "fail/metrics token too short", args: []string{"--metrics-token-file", short}, wantErr: true},
+		{name: "fail/metrics token file missing", args: []string{"--metrics-token-file", dir + "/nope"}, wantErr: true},
+		{name: "fail/metrics addr not host:port", args: []string{"--metrics-addr", "9100"}, wantErr: true},
+		{name: "fail/metrics addr is the main addr", args: []string{"--metrics-addr", "127.0.0.1:8080"}, wantErr: true},
 		{name: "fail/bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "fail/unknown flag", args: []string{"--nope"}, wantErr: true},
 	}
