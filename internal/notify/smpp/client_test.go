@@ -12,11 +12,24 @@ import (
 	"time"
 
 	"civitas/internal/notify/smpp"
+	"civitas/internal/notify/smpp/smpptest"
 )
 
-func newClient(t *testing.T, m *smsc, edit func(o *smpp.Options)) *smpp.Client {
+// eventually polls cond until it holds, failing the test after a while.
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	o := smpp.Options{Addr: m.addr(), SystemID: "civitas", Password: "s3cret", Source: "CIVITAS", Timeout: 2 * time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func newClient(t *testing.T, m *smpptest.SMSC, edit func(o *smpp.Options)) *smpp.Client {
+	t.Helper()
+	o := smpp.Options{Addr: m.Addr(), SystemID: "civitas", Password: "s3cret", Source: "CIVITAS", Timeout: 2 * time.Second}
 	if edit != nil {
 		edit(&o)
 	}
@@ -70,7 +83,7 @@ func reassemble(t *testing.T, submits []smpp.PDU) string {
 }
 
 func TestSendCodings(t *testing.T) {
-	m := startSMSC(t, "civitas", "s3cret")
+	m := smpptest.Start(t, "civitas", "s3cret")
 	gsm := newClient(t, m, nil)
 	latin := newClient(t, m, func(o *smpp.Options) { o.ASCII = smpp.CodingLatin1 })
 	tests := []struct {
@@ -93,12 +106,12 @@ func TestSendCodings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, _, before := m.get()
+			before := m.Submits()
 			ids, err := tt.c.Send(context.Background(), "84912345678", tt.text)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, _, _, after := m.get()
+			after := m.Submits()
 			got := after[len(before):]
 			if len(got) != 1 || len(ids) != 1 || ids[0] == "" {
 				t.Fatalf("%d submits, ids %v", len(got), ids)
@@ -116,7 +129,7 @@ func TestSendCodings(t *testing.T) {
 }
 
 func TestConcatenation(t *testing.T) {
-	m := startSMSC(t, "civitas", "s3cret")
+	m := smpptest.Start(t, "civitas", "s3cret")
 	c := newClient(t, m, nil)
 	vi := strings.Repeat("Mã xác thực đăng ký của bạn là 123456. ", 4) // 156 characters
 	ascii := strings.Repeat("x", 152) + "{" + strings.Repeat("y", 100)
@@ -135,12 +148,12 @@ func TestConcatenation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, _, before := m.get()
+			before := m.Submits()
 			ids, err := c.Send(context.Background(), "0912345678", tt.text)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, _, _, after := m.get()
+			after := m.Submits()
 			got := after[len(before):]
 			if len(got) != len(tt.bodyLens) || len(ids) != len(got) {
 				t.Fatalf("%d parts and %d ids, want %d", len(got), len(ids), len(tt.bodyLens))
@@ -167,7 +180,7 @@ func TestConcatenation(t *testing.T) {
 		})
 	}
 	// Each concatenated message has its own reference.
-	_, _, _, _, all := m.get()
+	all := m.Submits()
 	refs := map[byte]bool{}
 	for _, p := range all {
 		if p.ESMClass&smpp.ESMClassUDHI != 0 && p.ShortMessage[5] == 1 {
@@ -186,26 +199,26 @@ func TestRefusals(t *testing.T) {
 	tests := []struct {
 		name      string
 		password  string
-		smsc      func(m *smsc)
+		smsc      func(m *smpptest.SMSC)
 		command   uint32
 		status    smpp.Status
 		nack      bool
 		permanent bool
 	}{
 		{"fail/wrong password", "wrong", nil, smpp.BindTransmitter, smpp.StatusInvPaswd, false, true},
-		{"fail/throttled is temporary", "s3cret", func(m *smsc) { m.status = func(int) smpp.Status { return smpp.StatusThrottled } },
+		{"fail/throttled is temporary", "s3cret", func(m *smpptest.SMSC) { m.AnswerWith(func(int) smpp.Status { return smpp.StatusThrottled }) },
 			smpp.SubmitSM, smpp.StatusThrottled, false, false},
-		{"fail/queue full is temporary", "s3cret", func(m *smsc) { m.status = func(int) smpp.Status { return smpp.StatusMsgQFul } },
+		{"fail/queue full is temporary", "s3cret", func(m *smpptest.SMSC) { m.AnswerWith(func(int) smpp.Status { return smpp.StatusMsgQFul }) },
 			smpp.SubmitSM, smpp.StatusMsgQFul, false, false},
-		{"fail/bad number is permanent", "s3cret", func(m *smsc) { m.status = func(int) smpp.Status { return smpp.StatusInvDstAdr } },
+		{"fail/bad number is permanent", "s3cret", func(m *smpptest.SMSC) { m.AnswerWith(func(int) smpp.Status { return smpp.StatusInvDstAdr }) },
 			smpp.SubmitSM, smpp.StatusInvDstAdr, false, true},
-		{"fail/generic_nack", "s3cret", func(m *smsc) { m.nack = true }, smpp.SubmitSM, smpp.StatusInvCmdID, true, true},
+		{"fail/generic_nack", "s3cret", func(m *smpptest.SMSC) { m.Nack(true) }, smpp.SubmitSM, smpp.StatusInvCmdID, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := startSMSC(t, "civitas", "s3cret")
+			m := smpptest.Start(t, "civitas", "s3cret")
 			if tt.smsc != nil {
-				m.set(tt.smsc)
+				tt.smsc(m)
 			}
 			c := newClient(t, m, func(o *smpp.Options) { o.Password = tt.password })
 			_, err := c.Send(context.Background(), "84912345678", "Mã của bạn là 123456")
@@ -225,36 +238,35 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestKeepAliveAndReconnect(t *testing.T) {
-	m := startSMSC(t, "civitas", "s3cret")
+	m := smpptest.Start(t, "civitas", "s3cret")
 	c := newClient(t, m, func(o *smpp.Options) { o.EnquireLink = 20 * time.Millisecond })
 	ctx := context.Background()
 	if _, err := c.Send(ctx, "84912345678", "one"); err != nil {
 		t.Fatal(err)
 	}
 	// An idle link is kept alive by enquire_link.
-	eventually(t, "two enquire_links", func() bool { _, e, _, _, _ := m.get(); return e >= 2 })
+	eventually(t, "two enquire_links", func() bool { return m.Counts().Enquires >= 2 })
 	// The SMSC's own enquire_link is answered.
-	m.enquire()
-	eventually(t, "the client answers the SMSC's enquire_link", func() bool { _, _, a, _, _ := m.get(); return a >= 1 })
+	m.Enquire()
+	eventually(t, "the client answers the SMSC's enquire_link", func() bool { return m.Counts().Answered >= 1 })
 	// The SMSC drops the link: the client notices and binds again.
-	m.drop()
+	m.Drop()
 	eventually(t, "a new bind after the link dropped", func() bool {
 		_, err := c.Send(ctx, "84912345678", "two")
-		b, _, _, _, _ := m.get()
-		return err == nil && b == 2
+		return err == nil && m.Counts().Binds == 2
 	})
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "unbind on close", func() bool { _, _, _, u, _ := m.get(); return u == 1 })
+	eventually(t, "unbind on close", func() bool { return m.Counts().Unbinds == 1 })
 	if _, err := c.Send(ctx, "84912345678", "three"); !errors.Is(err, smpp.ErrClosed) {
 		t.Fatalf("send after close: %v", err)
 	}
 }
 
 func TestTimeout(t *testing.T) {
-	m := startSMSC(t, "civitas", "s3cret")
-	m.set(func(m *smsc) { m.silent = true })
+	m := smpptest.Start(t, "civitas", "s3cret")
+	m.Silent(true)
 	c := newClient(t, m, func(o *smpp.Options) { o.Timeout = 100 * time.Millisecond })
 	if _, err := c.Send(context.Background(), "84912345678", "hello"); !errors.Is(err, smpp.ErrTimeout) {
 		t.Fatalf("err = %v, want the timeout", err)
@@ -264,23 +276,22 @@ func TestTimeout(t *testing.T) {
 		t.Fatal("a timeout must not be permanent")
 	}
 	// The stuck link was dropped; once the SMSC answers again, sends work.
-	m.set(func(m *smsc) { m.silent = false })
+	m.Silent(false)
 	if _, err := c.Send(context.Background(), "84912345678", "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if b, _, _, _, _ := m.get(); b != 2 {
+	if b := m.Counts().Binds; b != 2 {
 		t.Fatalf("%d binds, want 2", b)
 	}
 	// Nobody listening: the dial fails within the timeout.
-	m.ln.Close()
-	m.drop()
+	m.Close()
 	if _, err := c.Send(context.Background(), "84912345678", "hello"); err == nil {
 		t.Fatal("sent with no SMSC")
 	}
 }
 
 func TestConcurrentSends(t *testing.T) {
-	m := startSMSC(t, "civitas", "s3cret")
+	m := smpptest.Start(t, "civitas", "s3cret")
 	c := newClient(t, m, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -299,7 +310,7 @@ func TestConcurrentSends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	binds, _, _, _, submits := m.get()
+	binds, submits := m.Counts().Binds, m.Submits()
 	seqs := map[uint32]bool{}
 	for _, p := range submits {
 		seqs[p.Seq] = true

@@ -1,4 +1,9 @@
-package smpp_test
+// Package smpptest is a minimal SMSC for tests, written from the SMPP 3.4
+// specification: it accepts transmitter binds with one system_id and
+// password, records every submit_sm and answers it as told, answers
+// enquire_link and unbind, and can drop its links, stay silent or send its
+// own enquire_link. It listens on 127.0.0.1 and is for tests only.
+package smpptest
 
 import (
 	"bufio"
@@ -6,17 +11,13 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"civitas/internal/notify/smpp"
 )
 
-// smsc is a minimal SMSC for the tests: it accepts transmitter binds with
-// one system_id and password, records every submit_sm and answers it as
-// told, answers enquire_link and unbind, and can drop its links, stay
-// silent or send its own enquire_link.
-type smsc struct {
-	t        *testing.T
+// SMSC is a running test SMSC.
+type SMSC struct {
+	t        testing.TB
 	ln       net.Listener
 	systemID string
 	password string
@@ -28,30 +29,98 @@ type smsc struct {
 	enquires int // enquire_link received
 	answered int // enquire_link_resp received (to the SMSC's own)
 	unbinds  int
-	// status answers the n-th submit_sm (from 0); nil: ESME_ROK.
-	status func(n int) smpp.Status
-	nack   bool // answer submit_sm with generic_nack
-	silent bool // answer no submit_sm
+	status   func(n int) smpp.Status
+	nack     bool
+	silent   bool
 }
 
-func startSMSC(t *testing.T, systemID, password string) *smsc {
+// Start runs an SMSC until the test ends.
+func Start(t testing.TB, systemID, password string) *SMSC {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &smsc{t: t, ln: ln, systemID: systemID, password: password}
-	t.Cleanup(func() {
-		ln.Close()
-		m.drop()
-	})
+	m := &SMSC{t: t, ln: ln, systemID: systemID, password: password}
+	t.Cleanup(m.Close)
 	go m.accept()
 	return m
 }
 
-func (m *smsc) addr() string { return m.ln.Addr().String() }
+// Addr is where the SMSC listens, HOST:PORT.
+func (m *SMSC) Addr() string { return m.ln.Addr().String() }
 
-func (m *smsc) accept() {
+// Close stops listening and drops every link.
+func (m *SMSC) Close() {
+	m.ln.Close()
+	m.Drop()
+}
+
+// Drop closes every link, as an SMSC restarting would.
+func (m *SMSC) Drop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conns {
+		c.Close()
+	}
+	m.conns = nil
+}
+
+// AnswerWith makes the SMSC answer the n-th submit_sm (from 0) with the
+// status f gives; nil answers ESME_ROK.
+func (m *SMSC) AnswerWith(f func(n int) smpp.Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status = f
+}
+
+// Nack makes the SMSC answer submit_sm with generic_nack.
+func (m *SMSC) Nack(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nack = on
+}
+
+// Silent makes the SMSC answer no submit_sm.
+func (m *SMSC) Silent(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.silent = on
+}
+
+// Counts is what the SMSC has seen.
+type Counts struct {
+	Binds    int // bind_transmitter received
+	Enquires int // enquire_link received
+	Answered int // enquire_link_resp received to the SMSC's own
+	Unbinds  int
+}
+
+// Counts returns what the SMSC has seen so far.
+func (m *SMSC) Counts() Counts {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Counts{Binds: m.binds, Enquires: m.enquires, Answered: m.answered, Unbinds: m.unbinds}
+}
+
+// Submits returns every submit_sm received, in order.
+func (m *SMSC) Submits() []smpp.PDU {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]smpp.PDU(nil), m.submits...)
+}
+
+// Enquire sends the SMSC's own enquire_link on every link.
+func (m *SMSC) Enquire() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.conns {
+		b, _ := smpp.Encode(smpp.PDU{Command: smpp.EnquireLink, Seq: 9000})
+		c.Write(b)
+	}
+}
+
+func (m *SMSC) accept() {
 	for {
 		c, err := m.ln.Accept()
 		if err != nil {
@@ -64,39 +133,7 @@ func (m *smsc) accept() {
 	}
 }
 
-// drop closes every link, as an SMSC restarting would.
-func (m *smsc) drop() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range m.conns {
-		c.Close()
-	}
-	m.conns = nil
-}
-
-func (m *smsc) set(f func(m *smsc)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f(m)
-}
-
-func (m *smsc) get() (binds, enquires, answered, unbinds int, submits []smpp.PDU) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.binds, m.enquires, m.answered, m.unbinds, append([]smpp.PDU(nil), m.submits...)
-}
-
-// enquire sends the SMSC's own enquire_link on every bound link.
-func (m *smsc) enquire() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, c := range m.conns {
-		b, _ := smpp.Encode(smpp.PDU{Command: smpp.EnquireLink, Seq: 9000})
-		c.Write(b)
-	}
-}
-
-func (m *smsc) serve(c net.Conn) {
+func (m *SMSC) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReader(c)
 	write := func(p smpp.PDU) bool {
@@ -184,14 +221,25 @@ func (m *smsc) serve(c net.Conn) {
 	}
 }
 
-// eventually polls cond until it holds, failing the test after a while.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never happened: %s", what)
+// Text reassembles the text of submits (one message, or the parts of one
+// concatenated message in any order) as a phone would show it.
+func Text(submits []smpp.PDU) (string, error) {
+	parts := map[int]string{}
+	count := 0
+	for _, p := range submits {
+		udhi := p.ESMClass&smpp.ESMClassUDHI != 0
+		got, err := smpp.DecodeShortMessage(smpp.Coding(p.DataCoding), udhi, p.ShortMessage)
+		if err != nil {
+			return "", err
 		}
-		time.Sleep(5 * time.Millisecond)
+		if !udhi {
+			return got.Text, nil
+		}
+		parts[got.Seq], count = got.Text, got.Count
 	}
+	var s string
+	for i := 1; i <= count; i++ {
+		s += parts[i]
+	}
+	return s, nil
 }
