@@ -204,3 +204,33 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSubmitVietnamese is the work per text sent: NFC, the choice of
+// coding, the split into parts and the encoding of each submit_sm.
+func BenchmarkSubmitVietnamese(b *testing.B) {
+	text := "civitas: Mã xác thực đăng ký của bạn là 123456 (hiệu lực 10 phút). / Your registration code is 123456."
+	b.ReportAllocs()
+	for b.Loop() {
+		coding, parts, err := smpp.Split(text, smpp.CodingDefault, 7)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, sm := range parts {
+			if _, err := smpp.Encode(smpp.PDU{Command: smpp.SubmitSM, Source: "CIVITAS", SourceTON: 5, Dest: "84912345678", DestTON: 1, DestNPI: 1,
+				ESMClass: smpp.ESMClassUDHI, DataCoding: byte(coding), ShortMessage: sm}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkDecodeSubmitSMResp is the work per answer read.
+func BenchmarkDecodeSubmitSMResp(b *testing.B) {
+	pdu, _ := smpp.Encode(smpp.PDU{Command: smpp.SubmitSMResp, Seq: 42, MessageID: "0123456789abcdef"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := smpp.Decode(pdu); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

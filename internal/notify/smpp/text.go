@@ -126,28 +126,30 @@ func Split(text string, ascii Coding, ref byte) (Coding, [][]byte, error) {
 	}
 	text = norm.NFC.String(strings.ToValidUTF8(text, "\uFFFD"))
 	coding := Choose(text, ascii)
-	// Each character as its units in the coding, so that a split never
-	// falls inside one (a GSM escape, a surrogate pair).
-	var chars [][]byte
-	total := 0
+	// The text in the coding's units, with where each character starts,
+	// so that a split never falls inside one (a GSM escape, a surrogate
+	// pair).
+	units := make([]byte, 0, 2*len(text))
+	starts := make([]int, 0, len(text))
 	for _, r := range text {
-		var u []byte
+		starts = append(starts, len(units))
 		switch coding {
 		case CodingDefault:
 			if s, ok := gsmToSeptet[r]; ok {
-				u = []byte{s}
+				units = append(units, s)
 			} else {
-				u = []byte{gsmEscape, gsmExtension[r]}
+				units = append(units, gsmEscape, gsmExtension[r])
 			}
 		case CodingLatin1:
-			u = []byte{byte(r)}
+			units = append(units, byte(r))
 		default:
-			for _, c := range utf16.Encode([]rune{r}) {
-				u = append(u, byte(c>>8), byte(c))
+			if r >= 0x10000 {
+				r1, r2 := utf16.EncodeRune(r)
+				units = append(units, byte(r1>>8), byte(r1), byte(r2>>8), byte(r2))
+			} else {
+				units = append(units, byte(r>>8), byte(r))
 			}
 		}
-		chars = append(chars, u)
-		total += len(u)
 	}
 	single, part, unit := gsmSingle, gsmPart, 1
 	switch coding {
@@ -156,23 +158,22 @@ func Split(text string, ascii Coding, ref byte) (Coding, [][]byte, error) {
 	case CodingUCS2:
 		single, part, unit = ucs2Single, ucs2Part, 2
 	}
-	if total <= single*unit {
-		out := make([]byte, 0, total)
-		for _, u := range chars {
-			out = append(out, u...)
-		}
-		return coding, [][]byte{out}, nil
+	if len(units) <= single*unit {
+		return coding, [][]byte{units}, nil
 	}
 	var bodies [][]byte
-	var cur []byte
-	for _, u := range chars {
-		if len(cur)+len(u) > part*unit {
-			bodies = append(bodies, cur)
-			cur = nil
+	from := 0
+	for i, at := range starts {
+		end := len(units)
+		if i+1 < len(starts) {
+			end = starts[i+1]
 		}
-		cur = append(cur, u...)
+		if end-from > part*unit {
+			bodies = append(bodies, units[from:at])
+			from = at
+		}
 	}
-	bodies = append(bodies, cur)
+	bodies = append(bodies, units[from:])
 	if len(bodies) > MaxParts {
 		return 0, nil, ErrTooLong
 	}
