@@ -28,7 +28,7 @@ import (
 const usage = `civitas — the digital-citizen platform
 
 Usage:
-  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]
+  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo | --sms http|smpp ...)
   civitas migrate  [--data DIR] [--db DSN]
   civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
   civitas audit verify [--data DIR] [--db DSN] [--witness FILE|URL]

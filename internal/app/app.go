@@ -23,6 +23,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/notify"
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
@@ -46,6 +47,8 @@ type App struct {
 	db       *db.DB
 	registry *registry.Service
 	identity *identity.Service
+	notify   *notify.Service
+	closeSMS func() // unbinds an SMPP link
 	oidc     *oidc.Provider
 	pki      *pki.Service
 	anchors  *pki.Anchors // imported trust anchors, for validation
@@ -121,13 +124,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, err
 	}
-	var sms identity.SMS = identity.LogSMS{Log: log}
-	var outbox *identity.Outbox
-	if cfg.SMS == "outbox" || cfg.SMS == "" && cfg.Demo {
-		outbox = &identity.Outbox{DB: d, Clock: a.clock}
-		sms = outbox
+	a.notify, a.closeSMS, err = OpenNotify(cfg, d, a.clock, catalog, accountPhones{a}, log)
+	if err != nil {
+		return nil, err
 	}
-	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: sms,
+	defer func() {
+		if err != nil {
+			a.closeSMS()
+		}
+	}()
+	if err := a.notify.Mount(a.web); err != nil {
+		return nil, err
+	}
+	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: identitySMS{a.notify},
 		Logger: log, Issuer: "civitas " + public.Host})
 	if err != nil {
 		return nil, err
@@ -141,7 +150,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.oidc.Mount(); err != nil {
 		return nil, err
 	}
-	if err := a.identity.Mount(a.web, identity.MountOptions{Outbox: outbox, Apps: connectedApps{a.oidc}}); err != nil {
+	if err := a.identity.Mount(a.web, identity.MountOptions{Apps: connectedApps{a.oidc}}); err != nil {
 		return nil, err
 	}
 	// Trust services: the hierarchy is made on first start with the software
@@ -221,6 +230,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "identity.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.identity.Cleanup(ctx)
+			return err
+		}},
+		{Name: "notify.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.notify.Cleanup(ctx)
 			return err
 		}},
 		{Name: "oidc.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
@@ -305,6 +318,8 @@ func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	go func() { defer close(pollDone); a.pollRevocations(jobCtx) }()
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); a.signing.RunWebhooks(jobCtx, 5*time.Second) }()
+	noticesDone := make(chan struct{})
+	go func() { defer close(noticesDone); a.notify.Run(jobCtx, 5*time.Second) }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -331,6 +346,7 @@ func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	<-jobsDone
 	<-pollDone
 	<-hooksDone
+	<-noticesDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -394,6 +410,9 @@ func (a *App) Close() error {
 	}
 	if a.keys != nil {
 		a.keys()
+	}
+	if a.closeSMS != nil {
+		a.closeSMS()
 	}
 	return a.db.Close()
 }

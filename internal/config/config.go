@@ -24,9 +24,13 @@ type Config struct {
 	// hex digits). Empty: DataDir/secret.key, created on first start, which
 	// is for demos; production passes a file from outside the data directory.
 	KeyFile string
-	// SMS names the text-message driver: "log" or "outbox" (the demo outbox
-	// page). Empty: outbox with --demo, log otherwise.
+	// SMS names the text-message driver: "http" (an SMS gateway), "smpp"
+	// (a carrier's SMSC), or for demos "outbox" (texts shown at /demo/sms)
+	// and "log" (a log line says a text would have gone, never the text).
+	// Empty: outbox with --demo; serve refuses to start without --demo
+	// unless it is http or smpp.
 	SMS       string
+	Notify    Notify
 	PublicURL string // how the outside world reaches us; default http://Addr
 	// TrustedProxies lists the reverse proxies (addresses and CIDR
 	// prefixes, comma-separated) whose X-Forwarded-For names the client.
@@ -57,6 +61,42 @@ type Config struct {
 	PKCS11PIN    string // user PIN: give it as CIVITAS_PKCS11_PIN_FILE, not on the command line
 }
 
+// Notify configures the SMS drivers and e-mail. Secrets (passwords,
+// tokens) come best from CIVITAS_NAME_FILE.
+type Notify struct {
+	// Brandname is the sender of texts: the name registered with the
+	// carriers (SMPP source address, {brandname} of the HTTP templates).
+	Brandname   string
+	CountryCode string // of national numbers (0912...): 84
+
+	HTTPURL         string // the gateway's URL template
+	HTTPMethod      string // POST when there is a body, else GET
+	HTTPBody        string // the body template
+	HTTPContentType string // of the body; application/json
+	HTTPAuth        string // none, basic, bearer or header:NAME
+	HTTPUser        string
+	HTTPPassword    string
+	HTTPToken       string
+	HTTPOKJSON      string // PATH=VALUE the answer must hold
+	HTTPOKRegex     string // a pattern the answer must match
+	HTTPTimeout     time.Duration
+
+	SMPPAddr        string // the SMSC, HOST:PORT
+	SMPPSystemID    string
+	SMPPPassword    string
+	SMPPSystemType  string
+	SMPPASCII       string // gsm7 or latin1: the SMSC's default alphabet
+	SMPPTLS         bool
+	SMPPEnquireLink time.Duration
+	SMPPTimeout     time.Duration
+
+	SMTPAddr     string // the relay, HOST:PORT; empty: no e-mail
+	SMTPFrom     string
+	SMTPUser     string
+	SMTPPassword string
+	SMTPTLS      string // starttls, require or implicit
+}
+
 // Default returns the defaults of the command-line contract.
 func Default() Config {
 	return Config{
@@ -68,6 +108,8 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		KeyBackend:      "software",
 		KeyAlgorithm:    "ecdsa-p256",
+		Notify: Notify{CountryCode: "84", HTTPTimeout: 10 * time.Second, SMPPASCII: "gsm7",
+			SMPPEnquireLink: 30 * time.Second, SMPPTimeout: 10 * time.Second, SMTPTLS: "starttls"},
 	}
 }
 
@@ -99,7 +141,8 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
-	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: log or outbox (default: outbox with --demo, else log)")
+	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: http or smpp; outbox or log with --demo (default: outbox with --demo)")
+	c.BindNotify(fs)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "second listen `address` HOST:PORT serving only /metrics (default: none)")
 	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", c.MetricsTokenFile, "`file` with the bearer token a /metrics scrape must send (openssl rand -hex 32)")
@@ -107,6 +150,46 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 
 // MinMetricsToken is the shortest metrics token accepted.
 const MinMetricsToken = 32
+
+// BindNotify registers the flags of the SMS drivers and of e-mail.
+func (c *Config) BindNotify(fs *flag.FlagSet) {
+	n := &c.Notify
+	fs.StringVar(&n.Brandname, "sms-brandname", n.Brandname, "sender `name` of texts registered with the carriers (SMPP source address, {brandname})")
+	fs.StringVar(&n.CountryCode, "sms-country-code", n.CountryCode, "country `code` of national numbers (0912...)")
+	fs.StringVar(&n.HTTPURL, "sms-http-url", n.HTTPURL, "SMS gateway `URL` template: {phone} {phone_local} {phone_e164} {text} {brandname} {user} {password} {token} {id}")
+	fs.StringVar(&n.HTTPMethod, "sms-http-method", n.HTTPMethod, "SMS gateway `method`: GET, POST or PUT (default POST with a body, else GET)")
+	fs.StringVar(&n.HTTPBody, "sms-http-body", n.HTTPBody, "SMS gateway body `template` (same placeholders, escaped for the content type)")
+	fs.StringVar(&n.HTTPContentType, "sms-http-content-type", n.HTTPContentType, "content `type` of the gateway body (default application/json)")
+	fs.StringVar(&n.HTTPAuth, "sms-http-auth", n.HTTPAuth, "gateway `auth`: none, basic (user, password), bearer (token) or header:NAME (token)")
+	fs.StringVar(&n.HTTPUser, "sms-http-user", n.HTTPUser, "gateway `user`")
+	fs.StringVar(&n.HTTPPassword, "sms-http-password", n.HTTPPassword, "gateway `password`; prefer CIVITAS_SMS_HTTP_PASSWORD_FILE")
+	fs.StringVar(&n.HTTPToken, "sms-http-token", n.HTTPToken, "gateway `token` or API key; prefer CIVITAS_SMS_HTTP_TOKEN_FILE")
+	fs.StringVar(&n.HTTPOKJSON, "sms-http-ok-json", n.HTTPOKJSON, "`PATH=VALUE` the gateway's JSON answer must hold for success (e.g. code=00)")
+	fs.StringVar(&n.HTTPOKRegex, "sms-http-ok-regex", n.HTTPOKRegex, "`pattern` the gateway's answer must match for success")
+	fs.DurationVar(&n.HTTPTimeout, "sms-http-timeout", n.HTTPTimeout, "how long a gateway request may take")
+	fs.StringVar(&n.SMPPAddr, "smpp-addr", n.SMPPAddr, "the carrier's SMSC `HOST:PORT`")
+	fs.StringVar(&n.SMPPSystemID, "smpp-system-id", n.SMPPSystemID, "SMPP system_id (`account`)")
+	fs.StringVar(&n.SMPPPassword, "smpp-password", n.SMPPPassword, "SMPP `password`; prefer CIVITAS_SMPP_PASSWORD_FILE")
+	fs.StringVar(&n.SMPPSystemType, "smpp-system-type", n.SMPPSystemType, "SMPP system_type, if the carrier asks for one")
+	fs.StringVar(&n.SMPPASCII, "smpp-ascii", n.SMPPASCII, "`alphabet` of texts without diacritics: gsm7 or latin1 (the SMSC's default alphabet); others go in UCS-2")
+	fs.BoolVar(&n.SMPPTLS, "smpp-tls", n.SMPPTLS, "SMPP over TLS")
+	fs.DurationVar(&n.SMPPEnquireLink, "smpp-enquire-link", n.SMPPEnquireLink, "SMPP keep-alive period")
+	fs.DurationVar(&n.SMPPTimeout, "smpp-timeout", n.SMPPTimeout, "how long the SMSC may take to answer")
+	fs.StringVar(&n.SMTPAddr, "smtp-addr", n.SMTPAddr, "e-mail relay `HOST:PORT` (empty: no e-mail)")
+	fs.StringVar(&n.SMTPFrom, "smtp-from", n.SMTPFrom, "sender `address` of e-mails")
+	fs.StringVar(&n.SMTPUser, "smtp-user", n.SMTPUser, "relay `user` (AUTH PLAIN, over TLS only)")
+	fs.StringVar(&n.SMTPPassword, "smtp-password", n.SMTPPassword, "relay `password`; prefer CIVITAS_SMTP_PASSWORD_FILE")
+	fs.StringVar(&n.SMTPTLS, "smtp-tls", n.SMTPTLS, "`mode`: starttls (when offered), require or implicit (port 465)")
+}
+
+// RealSMS says why serve must not start: without --demo a one-time code
+// must reach a phone, so --sms must name a driver that texts.
+func (c *Config) RealSMS() error {
+	if c.Demo || c.SMS == "http" || c.SMS == "smpp" {
+		return nil
+	}
+	return errors.New("--sms must be http or smpp without --demo (outbox and log send no text; they are for demos)")
+}
 
 // EnvName returns the environment variable for a flag: --public-url => CIVITAS_PUBLIC_URL.
 func EnvName(flagName string) string {
@@ -200,11 +283,7 @@ func (c *Config) Validate() error {
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)
 	}
-	switch c.SMS {
-	case "", "log", "outbox":
-	default:
-		errs = append(errs, errors.New("--sms must be log or outbox"))
-	}
+	errs = append(errs, c.validateNotify()...)
 	switch c.KeyBackend {
 	case "", "software":
 	case "pkcs11":
@@ -226,6 +305,44 @@ func (c *Config) Validate() error {
 		return &kernel.Error{Code: kernel.Invalid, Key: "error.invalid", Err: err}
 	}
 	return nil
+}
+
+func (c *Config) validateNotify() []error {
+	var errs []error
+	n := c.Notify
+	switch c.SMS {
+	case "", "log", "outbox":
+	case "http":
+		if n.HTTPURL == "" {
+			errs = append(errs, errors.New("--sms http needs --sms-http-url"))
+		}
+	case "smpp":
+		if n.SMPPAddr == "" || n.SMPPSystemID == "" || n.Brandname == "" {
+			errs = append(errs, errors.New("--sms smpp needs --smpp-addr, --smpp-system-id and --sms-brandname (the password as CIVITAS_SMPP_PASSWORD_FILE)"))
+		}
+		if n.SMPPASCII != "gsm7" && n.SMPPASCII != "latin1" {
+			errs = append(errs, errors.New("--smpp-ascii must be gsm7 or latin1"))
+		}
+	default:
+		errs = append(errs, errors.New("--sms must be http, smpp, outbox or log"))
+	}
+	if n.CountryCode == "" || strings.Trim(n.CountryCode, "0123456789") != "" || n.CountryCode[0] == '0' || len(n.CountryCode) > 3 {
+		errs = append(errs, errors.New("--sms-country-code must be 1 to 3 digits, not starting with 0"))
+	}
+	if n.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(n.SMTPAddr); err != nil {
+			errs = append(errs, errors.New("--smtp-addr must be HOST:PORT"))
+		}
+		if n.SMTPFrom == "" {
+			errs = append(errs, errors.New("--smtp-addr needs --smtp-from"))
+		}
+		switch n.SMTPTLS {
+		case "starttls", "require", "implicit":
+		default:
+			errs = append(errs, errors.New("--smtp-tls must be starttls, require or implicit"))
+		}
+	}
+	return errs
 }
 
 // SlogLevel parses LogLevel.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"net/url"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ type fixture struct {
 	clock  *kernel.ManualClock
 	reg    *registry.Service
 	svc    *identity.Service
-	outbox *identity.Outbox
+	outbox *texts
 	web    *web.Server
 }
 
@@ -48,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, ctx: ctx, db: d, clock: clock, reg: registry.New(d, clock)}
-	f.outbox = &identity.Outbox{DB: d, Clock: clock}
+	f.outbox = &texts{}
 	f.svc, err = identity.New(identity.Options{DB: d, Clock: clock, Registry: f.reg, Box: box, SMS: f.outbox, Password: cheap})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Mount(f.web, identity.MountOptions{Outbox: f.outbox}); err != nil {
+	if err := f.svc.Mount(f.web, identity.MountOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -98,6 +99,34 @@ func (f *fixture) adultWithPhone(skip int) registry.Person {
 	}
 	p, _ := f.reg.Person(f.ctx, id)
 	return p
+}
+
+// texts is the SMS of the tests: it keeps what identity texts.
+type texts struct {
+	mu   sync.Mutex
+	sent []sentText
+}
+
+type sentText struct{ Phone, Text string }
+
+var _ identity.SMS = (*texts)(nil)
+
+func (t *texts) Send(_ context.Context, phone, text string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sent = append(t.sent, sentText{phone, text})
+	return nil
+}
+
+// Recent returns the latest texts, newest first.
+func (t *texts) Recent(_ context.Context, limit int) ([]sentText, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []sentText
+	for i := len(t.sent) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, t.sent[i])
+	}
+	return out, nil
 }
 
 var smsCode = regexp.MustCompile(`(?:là|code is) ([0-9]{6})`)

@@ -33,17 +33,15 @@ type Apps interface {
 
 // MountOptions are the collaborators of the HTML pages.
 type MountOptions struct {
-	Apps   Apps    // may be nil: no connected-apps section
-	Outbox *Outbox // non-nil: the demo SMS outbox page is served
+	Apps Apps // may be nil: no connected-apps section
 }
 
 // handlers are the HTML pages of e-ID accounts.
 type handlers struct {
-	svc    *Service
-	web    *web.Server
-	pages  *web.Pages
-	apps   Apps
-	outbox *Outbox
+	svc   *Service
+	web   *web.Server
+	pages *web.Pages
+	apps  Apps
 }
 
 // Mount registers the account pages on the web server.
@@ -52,7 +50,7 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 	if err != nil {
 		return err
 	}
-	h := &handlers{svc: s, web: ws, pages: pages, apps: o.Apps, outbox: o.Outbox}
+	h := &handlers{svc: s, web: ws, pages: pages, apps: o.Apps}
 	s.usePasskeysAt(ws.PublicURL())
 	ws.HandleFunc("GET /login", h.loginForm)
 	ws.HandleFunc("POST /login", h.login)
@@ -87,9 +85,6 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 	ws.HandleFunc("POST /officer/enrol", h.enrol)
 	ws.HandleFunc("POST /officer/guardian", h.recordGuardian)
 	ws.HandleFunc("POST /officer/account-status", h.setStatus)
-	if o.Outbox != nil {
-		ws.HandleFunc("GET /demo/sms", h.smsOutbox)
-	}
 	return nil
 }
 
@@ -695,18 +690,6 @@ func (h *handlers) removeMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.orgAction(w, r, h.svc.RemoveMember(r.Context(), a.ID, r.PathValue("id"), r.PostFormValue("account_id")))
-}
-
-func (h *handlers) smsOutbox(w http.ResponseWriter, r *http.Request) {
-	msgs, err := h.outbox.Recent(r.Context(), 30)
-	if err != nil {
-		h.web.Error(w, r, err)
-		return
-	}
-	for i := range msgs {
-		msgs[i].Phone = MaskPhone(msgs[i].Phone)
-	}
-	h.pages.Render(w, r, http.StatusOK, "outbox", msgs)
 }
 
 // eventView is a history entry as a page shows it.

@@ -31,7 +31,7 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	}
 	box, _ := sealed.New(bytes.Repeat([]byte{2}, sealed.KeySize))
 	reg := registry.New(d, clock)
-	svc, err := identity.New(identity.Options{DB: d, Clock: clock, Registry: reg, Box: box, SMS: identity.LogSMS{}})
+	svc, err := identity.New(identity.Options{DB: d, Clock: clock, Registry: reg, Box: box, SMS: &texts{}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -41,11 +41,6 @@ type Registry interface {
 
 var _ Registry = (*registry.Service)(nil)
 
-// SMS sends a text message to a phone number.
-type SMS interface {
-	Send(ctx context.Context, phone, text string) error
-}
-
 // Options configure a Service.
 type Options struct {
 	DB       *db.DB
