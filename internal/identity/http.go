@@ -123,17 +123,17 @@ func safeNext(next, def string) string {
 
 func wantACR(v string) string {
 	switch v {
-	case ACRLevel2, "level2", "2":
-		return ACRLevel2
+	case kernel.ACRLevel2, "level2", "2":
+		return kernel.ACRLevel2
 	}
-	return ACRLevel1
+	return kernel.ACRLevel1
 }
 
 func acrRank(acr string) int {
-	if acr == ACRLevel2 {
+	if acr == kernel.ACRLevel2 {
 		return 2
 	}
-	if acr == ACRLevel1 {
+	if acr == kernel.ACRLevel1 {
 		return 1
 	}
 	return 0
@@ -150,7 +150,7 @@ func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := loginData{Next: safeNext(q.Get("next"), "/account"), ACR: wantACR(q.Get("acr")), Force: q.Get("force") == "1",
 		Passkeys: h.svc.PasskeysAvailable()}
-	d.Level2 = d.ACR == ACRLevel2
+	d.Level2 = d.ACR == kernel.ACRLevel2
 	if sess, err := h.web.Session(r); err == nil && sess.AccountID != "" {
 		if !d.Force && acrRank(sess.ACR) >= acrRank(d.ACR) {
 			http.Redirect(w, r, d.Next, http.StatusSeeOther)
@@ -168,7 +168,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 	d := loginData{Next: safeNext(r.PostFormValue("next"), "/account"), ACR: wantACR(r.PostFormValue("acr")),
 		Username: strings.TrimSpace(r.PostFormValue("username")), Force: r.PostFormValue("force") == "1",
 		Passkeys: h.svc.PasskeysAvailable()}
-	d.Level2 = d.ACR == ACRLevel2
+	d.Level2 = d.ACR == kernel.ACRLevel2
 	res, err := h.svc.Login(r.Context(), Credentials{CitizenID: d.Username, Password: r.PostFormValue("password"),
 		OTP: r.PostFormValue("otp"), WantACR: d.ACR})
 	if err != nil {
@@ -214,9 +214,9 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Sessio
 	return nil, Account{}, false
 }
 
-// current returns the request's session and its active account, with the
-// account as the acting person in the request's context. Without a login it
-// fails with an Unauthenticated error.
+// current returns the request's session and its active account (the web
+// session middleware already made the account the acting person). Without a
+// login it fails with an Unauthenticated error.
 func (h *handlers) current(r *http.Request) (*web.Session, Account, error) {
 	sess, err := h.web.Session(r)
 	if err != nil {
@@ -232,8 +232,6 @@ func (h *handlers) current(r *http.Request) (*web.Session, Account, error) {
 	if err != nil {
 		return nil, Account{}, err
 	}
-	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: sess.ActingFor})
-	*r = *r.WithContext(ctx)
 	return sess, a, nil
 }
 
@@ -280,7 +278,7 @@ func (h *handlers) registerVerify(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: ACRLevel1, AMR: []string{"pwd", "sms"}}); err != nil {
+	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: kernel.ACRLevel1, AMR: []string{"pwd", "sms"}}); err != nil {
 		h.web.Error(w, r, err)
 		return
 	}
@@ -314,7 +312,7 @@ func (h *handlers) activate(w http.ResponseWriter, r *http.Request) {
 	}
 	// The activation proves the code and sets the password: a level-1
 	// session; level 2 needs the second factor at the next login.
-	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: ACRLevel1, AMR: []string{"pwd"}}); err != nil {
+	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: kernel.ACRLevel1, AMR: []string{"pwd"}}); err != nil {
 		h.web.Error(w, r, err)
 		return
 	}
@@ -359,7 +357,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 	}
 	ctx := r.Context()
 	d := accountData{Account: a, Session: sess, Notice: notice, Error: errMsg, RecoveryCodes: codes,
-		HasApps: h.apps != nil, Level2Session: sess.ACR == ACRLevel2, CanAddChildren: a.Level == 2}
+		HasApps: h.apps != nil, Level2Session: sess.ACR == kernel.ACRLevel2, CanAddChildren: a.Level == 2}
 	switch {
 	case notice != "":
 	case r.URL.Query().Get("welcome") == "1":
@@ -582,6 +580,7 @@ func (h *handlers) actFor(w http.ResponseWriter, r *http.Request) {
 	if whom != "" {
 		var subj Subject
 		if subj, err = h.svc.ActFor(r.Context(), a.ID, whom); err == nil {
+			// The session acts for whom only from the next request: say so now.
 			ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: whom})
 			err = h.svc.recordNow(ctx, a.ID, "acting_for.start", map[string]string{"name": subj.Name})
 		}
@@ -721,9 +720,6 @@ var eventKinds = map[string]bool{"login": true, "app.login": true, "consent.give
 	"acting_for.start": true, "account.disabled": true, "account.active": true,
 	"passkey.added": true, "passkey.removed": true, "passkey.refused": true}
 
-// vietnamTime is UTC+7, the time people in the province read (no summer time).
-var vietnamTime = time.FixedZone("UTC+7", 7*60*60)
-
 func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 	out := make([]eventView, len(events))
 	for i, e := range events {
@@ -735,7 +731,7 @@ func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 		if e.ActingFor != "" {
 			acting = e.ActingFor[strings.IndexByte(e.ActingFor, ':')+1:]
 		}
-		out[i] = eventView{At: e.At.In(vietnamTime).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
+		out[i] = eventView{At: e.At.In(kernel.Zone()).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
 	}
 	return out
 }

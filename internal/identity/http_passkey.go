@@ -170,9 +170,9 @@ type passkeyView struct {
 func passkeyViews(ps []Passkey) []passkeyView {
 	out := make([]passkeyView, len(ps))
 	for i, p := range ps {
-		out[i] = passkeyView{ID: p.ID, Name: p.Name, Created: p.CreatedAt.In(vietnamTime).Format("2006-01-02 15:04")}
+		out[i] = passkeyView{ID: p.ID, Name: p.Name, Created: p.CreatedAt.In(kernel.Zone()).Format("2006-01-02 15:04")}
 		if !p.LastUsedAt.IsZero() {
-			out[i].LastUsed = p.LastUsedAt.In(vietnamTime).Format("2006-01-02 15:04")
+			out[i].LastUsed = p.LastUsedAt.In(kernel.Zone()).Format("2006-01-02 15:04")
 		}
 	}
 	return out

@@ -15,7 +15,7 @@ type Credentials struct {
 	CitizenID string // the username
 	Password  string
 	OTP       string // a TOTP code or a recovery code; may be empty
-	// WantACR is the assurance the login must reach (ACRLevel1 or ACRLevel2).
+	// WantACR is the assurance the login must reach (kernel.ACRLevel1 or kernel.ACRLevel2).
 	WantACR string
 }
 
@@ -90,11 +90,11 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 		}
 		amr = append(amr, "otp")
 	}
-	acr := ACRLevel1
+	acr := kernel.ACRLevel1
 	if a.Level == 2 && len(amr) >= 2 {
-		acr = ACRLevel2
+		acr = kernel.ACRLevel2
 	}
-	if c.WantACR == ACRLevel2 && acr != ACRLevel2 {
+	if c.WantACR == kernel.ACRLevel2 && acr != kernel.ACRLevel2 {
 		if a.Level == 2 && !a.HasTOTP {
 			return Authenticated{}, kernel.E(kernel.Forbidden, "error.identity.level2_needs_totp")
 		}

@@ -481,11 +481,11 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 		return Authenticated{}, errPasskeyFailed()
 	}
 	amr := passkeyAMR()
-	acr := ACRLevel1
+	acr := kernel.ACRLevel1
 	if a.Level == 2 {
-		acr = ACRLevel2 // a level-2 account and two factors in this login
+		acr = kernel.ACRLevel2 // a level-2 account and two factors in this login
 	}
-	if l.WantACR == ACRLevel2 && acr != ACRLevel2 {
+	if l.WantACR == kernel.ACRLevel2 && acr != kernel.ACRLevel2 {
 		return Authenticated{}, errLevel2Needed()
 	}
 	stored, err := json.Marshal(cred)

@@ -20,11 +20,13 @@ import (
 	"civitas/internal/sealed"
 )
 
-// Assurance levels as OpenID Connect acr values. Level 2 needs a level-2
-// account (verified in person) and two factors in this login.
+// Assurance levels as OpenID Connect acr values.
+//
+// Deprecated: use kernel.ACRLevel1 and kernel.ACRLevel2; these aliases stay
+// while other packages move to the shared vocabulary.
 const (
-	ACRLevel1 = "urn:civitas:acr:level1"
-	ACRLevel2 = "urn:civitas:acr:level2"
+	ACRLevel1 = kernel.ACRLevel1
+	ACRLevel2 = kernel.ACRLevel2
 )
 
 // Registry is what identity reads from the national registries.

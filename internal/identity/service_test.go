@@ -47,7 +47,7 @@ func TestRegisterLevel1(t *testing.T) {
 	wantCode(t, err, kernel.Invalid, "error.identity.code_wrong")
 	f.clock.Advance(time.Second)
 	got, err := f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "a good long password"})
-	if err != nil || got.ACR != identity.ACRLevel1 {
+	if err != nil || got.ACR != kernel.ACRLevel1 {
 		t.Fatalf("login: %v %+v", err, got)
 	}
 	events, err := f.svc.History(f.ctx, a.ID, time.Time{}, 10)
@@ -163,11 +163,11 @@ func TestLoginBruteForceAndTOTP(t *testing.T) {
 	wantCode(t, err, kernel.TooManyRequests, "error.identity.locked")
 	f.clock.Advance(2 * time.Minute)
 	got, err := f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password"})
-	if err != nil || got.ACR != identity.ACRLevel1 {
+	if err != nil || got.ACR != kernel.ACRLevel1 {
 		t.Fatalf("after lock: %v %+v", err, got)
 	}
 	// Level 2 needs the second factor.
-	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", WantACR: identity.ACRLevel2})
+	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", WantACR: kernel.ACRLevel2})
 	wantCode(t, err, kernel.Forbidden, "error.identity.level2_needs_totp")
 
 	setup, err := f.svc.BeginTOTP(f.ctx, a.ID)
@@ -189,8 +189,8 @@ func TestLoginBruteForceAndTOTP(t *testing.T) {
 	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password"})
 	wantCode(t, err, kernel.Unauthenticated, "error.identity.otp_required")
 	otp := identity.TOTPAt(secret, f.clock.Now())
-	got, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", OTP: otp, WantACR: identity.ACRLevel2})
-	if err != nil || got.ACR != identity.ACRLevel2 || strings.Join(got.AMR, " ") != "pwd otp" {
+	got, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", OTP: otp, WantACR: kernel.ACRLevel2})
+	if err != nil || got.ACR != kernel.ACRLevel2 || strings.Join(got.AMR, " ") != "pwd otp" {
 		t.Fatalf("level-2 login: %v %+v", err, got)
 	}
 	// The same code is never accepted twice (replay).
