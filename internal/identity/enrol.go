@@ -207,18 +207,17 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 		} else {
 			a = *existing
 			if a.Status == StatusPending { // enrolled again before activating: the new contact wins
-				if _, err := tx.Exec(ctx, `UPDATE accounts SET phone = ?, contact = ?, updated_at = ? WHERE id = ?`,
-					phone, e.Contact, kernel.Micros(tx.Now), a.ID); err != nil {
+				if err := updateAccountContact(ctx, tx, a.ID, phone, e.Contact); err != nil {
 					return err
 				}
 			}
 		}
 		// One live activation code per account.
-		if _, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE account_id = ? AND purpose = ?`, a.ID, purposeActivate); err != nil {
+		if err := deleteAccountCodes(ctx, tx, a.ID, purposeActivate); err != nil {
 			return err
 		}
 		id := hashSecret("flow", activationToken(a.CitizenID))
-		if _, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, id); err != nil {
+		if _, err := deleteCode(ctx, tx, id); err != nil {
 			return err
 		}
 		// matched = 2 marks a reset: activation then replaces the credentials.
@@ -226,14 +225,12 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 		if e.Reset && a.Status == StatusActive {
 			matched = 2
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO account_codes (id_hash, purpose, citizen_id, account_id, phone, matched, code_hash, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, purposeActivate, a.CitizenID, a.ID, phone, matched, hashSecret(id, normalizeCode(code)),
-			kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(activateCodeTTL))); err != nil {
+		if err := insertCode(ctx, tx, newCode{idHash: id, purpose: purposeActivate, citizenID: a.CitizenID, accountID: a.ID,
+			phone: phone, matched: matched, codeHash: hashSecret(id, normalizeCode(code)), expires: tx.Now.Add(activateCodeTTL)}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO enrolments (id, account_id, unit_code, agency_code, officer_account_id, checks, contact, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.EnrolmentID, a.ID, p.UnitCode, o.Agency.Code, o.AccountID, string(checks), e.Contact,
-			kernel.Micros(tx.Now)); err != nil {
+		if err := insertEnrolment(ctx, tx, enrolment{id: out.EnrolmentID, accountID: a.ID, unitCode: p.UnitCode, agencyCode: o.Agency.Code,
+			officerAccountID: o.AccountID, checks: string(checks), contact: e.Contact}); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "account.enrolled", "", map[string]string{"agency": o.Agency.Name}); err != nil {
@@ -269,7 +266,7 @@ func (s *Service) SetStatus(ctx context.Context, o Officer, citizenID, status st
 		return kernel.E(kernel.NotFound, "error.identity.account_not_found")
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?`, status, kernel.Micros(tx.Now), acc.ID); err != nil {
+		if err := updateAccountStatus(ctx, tx, acc.ID, status); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, acc.ID, "account."+status, "", map[string]string{"agency": o.Agency.Name}); err != nil {
@@ -323,32 +320,31 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 		}
 	}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, f.idHash)
+		done, err := deleteCode(ctx, tx, f.idHash)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !done {
 			return errCodeWrong()
 		}
 		if hash == "" {
 			hash = a.passwordHash
 		}
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET level = 2, status = ?, password_hash = ?, activated_at = ?, updated_at = ? WHERE id = ?`,
-			StatusActive, hash, kernel.Micros(tx.Now), kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := updateAccountLevel2(ctx, tx, a.ID, hash); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE enrolments SET activated_at = ? WHERE account_id = ? AND activated_at = 0`, kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := updateEnrolmentsActivated(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		if f.reset { // lost phone or password: the old second factor goes too
-			if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = '', totp_last_step = 0 WHERE id = ?`, a.ID); err != nil {
+			if err := deleteAccountTOTP(ctx, tx, a.ID); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+			if err := deleteRecoveryCodes(ctx, tx, a.ID); err != nil {
 				return err
 			}
 			// The lost phone may hold a passkey.
-			if _, err := tx.Exec(ctx, `DELETE FROM passkeys WHERE account_id = ?`, a.ID); err != nil {
+			if err := deleteAccountPasskeys(ctx, tx, a.ID); err != nil {
 				return err
 			}
 		}
@@ -382,41 +378,31 @@ type UnitFigures struct {
 
 // Figures returns issued vs activated per commune inside area ("" = all).
 func (s *Service) Figures(ctx context.Context, area string) ([]UnitFigures, error) {
-	rows, err := s.db.Query(ctx, `SELECT unit_code, COUNT(*), SUM(CASE WHEN activated_at > 0 THEN 1 ELSE 0 END)
-		FROM enrolments GROUP BY unit_code ORDER BY unit_code`)
+	var issued []UnitFigures
+	var level1 map[string]int
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		if issued, err = findEnrolmentFigures(ctx, tx); err != nil {
+			return err
+		}
+		level1, err = countActiveLevel1(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "identity: figures")
 	}
 	byUnit := map[string]*UnitFigures{}
 	var order []string
-	for rows.Next() {
-		f := &UnitFigures{}
-		if err := rows.Scan(&f.UnitCode, &f.Issued, &f.Activated); err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "identity: figures")
-		}
-		byUnit[f.UnitCode] = f
-		order = append(order, f.UnitCode)
+	for i := range issued {
+		byUnit[issued[i].UnitCode] = &issued[i]
+		order = append(order, issued[i].UnitCode)
 	}
-	rows.Close()
-	rows, err = s.db.Query(ctx, `SELECT unit_code, COUNT(*) FROM accounts WHERE level = 1 AND status = ? GROUP BY unit_code ORDER BY unit_code`, StatusActive)
-	if err != nil {
-		return nil, kernel.Wrap(err, "identity: figures")
-	}
-	for rows.Next() {
-		var unit string
-		var n int
-		if err := rows.Scan(&unit, &n); err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "identity: figures")
-		}
+	for unit, n := range level1 {
 		if byUnit[unit] == nil {
 			byUnit[unit] = &UnitFigures{UnitCode: unit}
 			order = append(order, unit)
 		}
 		byUnit[unit].Level1 = n
 	}
-	rows.Close()
 	sort.Strings(order)
 	var out []UnitFigures
 	for _, u := range order {

@@ -109,28 +109,27 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 	usedRecovery := false
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
 		if recovery != "" {
-			res, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at = 0`,
-				kernel.Micros(tx.Now), a.ID, hashSecret(a.ID, recovery))
+			ok, err := useRecoveryCode(ctx, tx, a.ID, hashSecret(a.ID, recovery))
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if !ok {
 				return errOTPWrong()
 			}
 			usedRecovery = true
 		}
 		if step != 0 {
 			// Only a later step than the stored one: a code is never accepted twice.
-			res, err := tx.Exec(ctx, `UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), a.ID, int64(step))
+			ok, err := advanceTOTPStep(ctx, tx, a.ID, step)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if !ok {
 				return errOTPWrong()
 			}
 		}
 		if newHash != "" {
-			if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, newHash, kernel.Micros(tx.Now), a.ID); err != nil {
+			if err := updateAccountPassword(ctx, tx, a.ID, newHash); err != nil {
 				return err
 			}
 		}
@@ -197,7 +196,7 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 		return err
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := updateAccountPassword(ctx, tx, a.ID, hash); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "password.changed", "", nil); err != nil {
@@ -274,8 +273,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, accountID, sealedSetup, code 
 	codes := newRecoveryCodes()
 	stored := base64.StdEncoding.EncodeToString(s.box.Seal(secret, []byte("totp:"+accountID)))
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = ?, totp_last_step = ?, updated_at = ? WHERE id = ?`,
-			stored, int64(step), kernel.Micros(tx.Now), accountID); err != nil {
+		if err := updateAccountTOTP(ctx, tx, accountID, stored, step); err != nil {
 			return err
 		}
 		if err := replaceRecoveryCodes(ctx, tx, accountID, codes); err != nil {
@@ -306,10 +304,10 @@ func (s *Service) DisableTOTP(ctx context.Context, accountID, password string) e
 		return err
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = '', updated_at = ? WHERE id = ?`, kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := deleteAccountTOTP(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+		if err := deleteRecoveryCodes(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "totp.disabled", "", nil); err != nil {
@@ -348,7 +346,10 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, accountID, password stri
 // RecoveryCodesLeft counts an account's unused recovery codes.
 func (s *Service) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at = 0`, accountID).Scan(&n)
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		n, err = countRecoveryCodes(ctx, tx, accountID)
+		return err
+	})
 	if err != nil {
 		return 0, kernel.Wrap(err, "identity: count recovery codes")
 	}
@@ -364,19 +365,6 @@ func newRecoveryCodes() []string {
 		codes[i] = randomCode(4)
 	}
 	return codes
-}
-
-func replaceRecoveryCodes(ctx context.Context, tx *db.Tx, accountID string, codes []string) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, accountID); err != nil {
-		return err
-	}
-	for _, c := range codes {
-		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)`,
-			accountID, hashSecret(accountID, normalizeCode(c))); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // openSetup opens a seed offered by BeginTOTP.
@@ -417,11 +405,11 @@ func (s *Service) ConfirmWithTOTP(ctx context.Context, accountID, code, kind str
 		return s.countFailure(ctx, key, errOTPWrong())
 	}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), a.ID, int64(step))
+		ok, err := advanceTOTPStep(ctx, tx, a.ID, step)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return errOTPWrong() // the same code, used a moment ago
 		}
 		if err := s.throttle.Succeed(ctx, tx, key); err != nil {

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -178,41 +177,13 @@ type storedPasskey struct {
 	signCount int64
 }
 
-const passkeyColumns = `id, account_id, name, credential, sign_count, created_at, last_used_at`
-
-func scanPasskey(sc interface{ Scan(...any) error }) (storedPasskey, error) {
-	var p storedPasskey
-	var cred string
-	var created, used int64
-	if err := sc.Scan(&p.ID, &p.accountID, &p.Name, &cred, &p.signCount, &created, &used); err != nil {
-		return p, err
-	}
-	p.CreatedAt = kernel.FromMicros(created)
-	if used != 0 {
-		p.LastUsedAt = kernel.FromMicros(used)
-	}
-	if err := json.Unmarshal([]byte(cred), &p.cred); err != nil {
-		return p, fmt.Errorf("passkey %s: %w", p.ID, err)
-	}
-	p.cred.Authenticator.SignCount = uint32(p.signCount)
-	return p, nil
-}
-
 func (s *Service) passkeysOf(ctx context.Context, accountID string) ([]storedPasskey, error) {
-	rows, err := s.db.Query(ctx, "SELECT "+passkeyColumns+" FROM passkeys WHERE account_id = ? ORDER BY created_at, id", accountID)
-	if err != nil {
-		return nil, kernel.Wrap(err, "identity: list passkeys")
-	}
-	defer rows.Close()
 	var out []storedPasskey
-	for rows.Next() {
-		p, err := scanPasskey(rows)
-		if err != nil {
-			return nil, kernel.Wrap(err, "identity: list passkeys")
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		out, err = findPasskeys(ctx, tx, accountID)
+		return err
+	})
+	if err != nil {
 		return nil, kernel.Wrap(err, "identity: list passkeys")
 	}
 	return out, nil
@@ -244,7 +215,10 @@ func (s *Service) CanChangePasskeys(ctx context.Context, a Account, amr []string
 		return false, nil
 	}
 	var n int
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE account_id = ?`, a.ID).Scan(&n); err != nil {
+	if err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		n, err = countPasskeys(ctx, tx, a.ID)
+		return err
+	}); err != nil {
 		return false, kernel.Wrap(err, "identity: count passkeys")
 	}
 	return n == 0, nil
@@ -347,21 +321,15 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, r PasskeyRegist
 	}
 	p := Passkey{ID: kernel.NewID(), Name: name}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE account_id = ?`, a.ID).Scan(&n); err != nil {
+		n, err := countPasskeys(ctx, tx, a.ID)
+		if err != nil {
 			return err
 		}
 		if n >= maxPasskeys {
 			return kernel.E(kernel.Conflict, "error.identity.passkey_limit", maxPasskeys)
 		}
 		p.CreatedAt = tx.Now
-		_, err := tx.Exec(ctx, `INSERT INTO passkeys (id, account_id, name, credential, credential_id, sign_count, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.ID, a.ID, p.Name, string(stored), credentialID(cred.ID),
-			int64(cred.Authenticator.SignCount), kernel.Micros(tx.Now))
-		if db.IsUniqueViolation(err) {
-			return kernel.E(kernel.Conflict, "error.identity.passkey_exists")
-		}
-		if err != nil {
+		if err := insertPasskey(ctx, tx, a.ID, p, string(stored), credentialID(cred.ID), cred.Authenticator.SignCount); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "passkey.added", "", map[string]string{"name": p.Name}); err != nil {
@@ -385,15 +353,11 @@ func (s *Service) RemovePasskey(ctx context.Context, accountID string, amr []str
 		return errOr(err, errPasskeyNeedsMFA())
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		var name string
-		err := tx.QueryRow(ctx, `SELECT name FROM passkeys WHERE id = ? AND account_id = ?`, passkeyID, a.ID).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return kernel.E(kernel.NotFound, "error.identity.passkey_not_found")
-		}
+		name, err := findPasskeyName(ctx, tx, a.ID, passkeyID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM passkeys WHERE id = ? AND account_id = ?`, passkeyID, a.ID); err != nil {
+		if err := deletePasskey(ctx, tx, a.ID, passkeyID); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "passkey.removed", "", map[string]string{"name": name}); err != nil {
@@ -496,12 +460,11 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
 		// Compare-and-set on the counter: of two logins with one counter
 		// value, only the first moves it.
-		res, err := tx.Exec(ctx, `UPDATE passkeys SET sign_count = ?, credential = ?, last_used_at = ? WHERE id = ? AND sign_count = ?`,
-			int64(cred.Authenticator.SignCount), string(stored), kernel.Micros(tx.Now), sp.ID, sp.signCount)
+		moved, err := updatePasskeyUse(ctx, tx, sp.ID, sp.signCount, cred.Authenticator.SignCount, string(stored))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !moved {
 			raced = true
 			return nil
 		}
@@ -569,9 +532,13 @@ func (s *Service) logPasskeyRefusal(ctx context.Context, ceremony string, err er
 func credentialID(raw []byte) string { return base64.RawURLEncoding.EncodeToString(raw) }
 
 func (s *Service) passkeyByCredential(ctx context.Context, raw []byte) (storedPasskey, error) {
-	sp, err := scanPasskey(s.db.QueryRow(ctx, "SELECT "+passkeyColumns+" FROM passkeys WHERE credential_id = ?", credentialID(raw)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return sp, kernel.E(kernel.NotFound, "error.identity.passkey_not_found")
+	var sp storedPasskey
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		sp, err = findPasskeyByCredential(ctx, tx, credentialID(raw))
+		return err
+	})
+	if kernel.ErrorCode(err) == kernel.NotFound {
+		return sp, err
 	}
 	if err != nil {
 		return sp, kernel.Wrap(err, "identity: find passkey")
@@ -592,12 +559,8 @@ func (s *Service) saveCeremony(ctx context.Context, purpose, bind, accountID str
 	}
 	flow := kernel.NewToken()
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM passkey_challenges WHERE session_id = ? AND purpose = ?`, bind, purpose); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO passkey_challenges (id_hash, session_id, purpose, account_id, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			hashSecret("passkey", flow), bind, purpose, accountID, string(data), kernel.Micros(tx.Now.Add(passkeyTTL)))
-		return err
+		return replaceCeremony(ctx, tx, ceremony{idHash: hashSecret("passkey", flow), session: bind, purpose: purpose,
+			accountID: accountID, data: string(data), expires: kernel.Micros(tx.Now.Add(passkeyTTL))})
 	})
 	if err != nil {
 		return "", kernel.Wrap(err, "identity: save passkey ceremony")
@@ -614,37 +577,24 @@ func (s *Service) takeCeremony(ctx context.Context, purpose, bind, flow string) 
 		return "", session, errPasskeyExpired()
 	}
 	id := hashSecret("passkey", flow)
-	var accountID, data string
-	var expires, now int64
+	var c ceremony
+	var now int64
 	found := false
-	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) (err error) {
 		now = kernel.Micros(tx.Now)
-		err := tx.QueryRow(ctx, `SELECT account_id, data, expires_at FROM passkey_challenges WHERE id_hash = ? AND session_id = ? AND purpose = ?`,
-			id, bind, purpose).Scan(&accountID, &data, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM passkey_challenges WHERE id_hash = ?`, id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		found = n == 1
+		c, found, err = takeCeremonyRow(ctx, tx, id, bind, purpose)
 		return err
 	})
 	if err != nil {
 		return "", session, kernel.Wrap(err, "identity: take passkey ceremony")
 	}
-	if !found || expires <= now {
+	if !found || c.expires <= now {
 		return "", session, errPasskeyExpired()
 	}
-	if err := json.Unmarshal([]byte(data), &session); err != nil {
+	if err := json.Unmarshal([]byte(c.data), &session); err != nil {
 		return "", session, kernel.Wrap(err, "identity: read passkey ceremony")
 	}
-	return accountID, session, nil
+	return c.accountID, session, nil
 }
 
 // validFlow accepts only what kernel.NewToken makes.

@@ -2,8 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -95,10 +93,8 @@ func (s *Service) StartRegistration(ctx context.Context, r Registration) (Pendin
 		if matched && !hasAccount {
 			ok = 1
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO account_codes (id_hash, purpose, citizen_id, phone, matched, code_hash, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, purposeRegister, r.CitizenID, r.Phone, ok, hashSecret(id, code),
-			kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(registerCodeTTL)))
-		return err
+		return insertCode(ctx, tx, newCode{idHash: id, purpose: purposeRegister, citizenID: r.CitizenID, phone: r.Phone,
+			matched: ok, codeHash: hashSecret(id, code), expires: tx.Now.Add(registerCodeTTL)})
 	})
 	if err != nil {
 		return Pending{}, kernel.Wrap(err, "identity: start registration")
@@ -125,13 +121,6 @@ func (s *Service) send(ctx context.Context, phone, text string) {
 // unknown flow, too many attempts, or details that never matched.
 func errCodeWrong() error { return kernel.E(kernel.Invalid, "error.identity.code_wrong") }
 
-type codeFlow struct {
-	idHash, purpose, citizenID, accountID, phone string
-	matched, reset                               bool
-	codeHash                                     string
-	attempts                                     int
-}
-
 // useCode checks code against the flow named by token in tx. A wrong code
 // counts an attempt (committed even though the caller's work fails); the
 // flow dies after maxCodeAttempts.
@@ -140,22 +129,15 @@ func (s *Service) useCode(ctx context.Context, token, purpose, code string) (cod
 	id := hashSecret("flow", token)
 	var wrong bool
 	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		var matched int
-		err := tx.QueryRow(ctx, `SELECT id_hash, purpose, citizen_id, account_id, phone, matched, code_hash, attempts
-			FROM account_codes WHERE id_hash = ? AND purpose = ? AND expires_at > ?`, id, purpose, kernel.Micros(tx.Now)).
-			Scan(&f.idHash, &f.purpose, &f.citizenID, &f.accountID, &f.phone, &matched, &f.codeHash, &f.attempts)
-		if errors.Is(err, sql.ErrNoRows) {
-			wrong = true
-			return nil
-		}
-		if err != nil {
+		var found bool
+		var err error
+		if f, found, err = findLiveCode(ctx, tx, id, purpose); err != nil || !found {
+			wrong = !found
 			return err
 		}
-		f.matched, f.reset = matched >= 1, matched == 2
 		if f.attempts >= maxCodeAttempts || !f.matched || !equalHash(f.codeHash, hashSecret(id, normalizeCode(code))) {
 			wrong = true
-			_, err := tx.Exec(ctx, `UPDATE account_codes SET attempts = attempts + 1 WHERE id_hash = ?`, id)
-			return err
+			return countCodeAttempt(ctx, tx, id)
 		}
 		return nil
 	})
@@ -190,11 +172,11 @@ func (s *Service) CompleteRegistration(ctx context.Context, token, code, passwor
 	a := Account{ID: kernel.NewID(), CitizenID: p.CitizenID, UnitCode: p.UnitCode, Level: 1, Status: StatusActive,
 		Phone: f.phone, Contact: ContactOwn, ActivatedAt: now, CreatedAt: now, passwordHash: hash, HasPassword: true}
 	err = s.db.Update(ctx, now, func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, f.idHash)
+		done, err := deleteCode(ctx, tx, f.idHash)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 { // finished by a concurrent request
+		if !done { // finished by a concurrent request
 			return errCodeWrong()
 		}
 		if err := insertAccount(ctx, tx, &a); err != nil {

@@ -3,9 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"civitas/internal/db"
@@ -43,39 +41,19 @@ func throttleKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-type throttleRow struct {
-	failures    int
-	first, lock int64
-}
-
-func (t *Throttle) read(ctx context.Context, tx *db.Tx, k string) (throttleRow, bool, error) {
-	var r throttleRow
-	lock := ""
-	if tx.Dialect() == db.Postgres {
-		lock = " FOR UPDATE" // concurrent failures on one key count one after another
-	}
-	err := tx.QueryRow(ctx, "SELECT failures, first_failure_at, locked_until FROM auth_throttle WHERE key = ?"+lock, k).Scan(&r.failures, &r.first, &r.lock)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, false, nil
-	}
-	if err != nil {
-		return r, false, kernel.Wrap(err, "identity: read throttle")
-	}
-	return r, true, nil
-}
-
 // Allow returns a TooManyRequests error while key is locked. Call it before
 // checking the secret, so a locked key costs no hashing.
 func (t *Throttle) Allow(ctx context.Context, key string) error {
-	var locked int64
-	err := t.DB.QueryRow(ctx, "SELECT locked_until FROM auth_throttle WHERE key = ?", throttleKey(key)).Scan(&locked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
+	k := throttleKey(key)
+	var locks map[string]int64
+	err := t.DB.View(ctx, func(tx *db.Tx) (err error) {
+		locks, err = findThrottleLocks(ctx, tx, []string{k})
+		return err
+	})
 	if err != nil {
 		return kernel.Wrap(err, "identity: read throttle")
 	}
-	if now := kernel.Micros(t.Clock.Now()); locked > now {
+	if locked, now := locks[k], kernel.Micros(t.Clock.Now()); locked > now {
 		return lockedError(time.Duration(locked-now) * time.Microsecond)
 	}
 	return nil
@@ -86,9 +64,9 @@ func (t *Throttle) Allow(ctx context.Context, key string) error {
 // the failure and its audit record together.
 func (t *Throttle) Fail(ctx context.Context, tx *db.Tx, key string) error {
 	k, now := throttleKey(key), tx.Now
-	r, found, err := t.read(ctx, tx, k)
+	r, found, err := findThrottle(ctx, tx, k, true)
 	if err != nil {
-		return err
+		return kernel.Wrap(err, "identity: read throttle")
 	}
 	nowUS := kernel.Micros(now)
 	if !found || (r.lock <= nowUS && nowUS-r.first > t.Window.Microseconds() && r.failures < t.MaxFailures) {
@@ -106,11 +84,9 @@ func (t *Throttle) Fail(ctx context.Context, tx *db.Tx, key string) error {
 		lockErr = lockedError(wait)
 	}
 	if found {
-		_, err = tx.Exec(ctx, "UPDATE auth_throttle SET failures = ?, first_failure_at = ?, locked_until = ? WHERE key = ?", r.failures, r.first, r.lock, k)
+		err = updateThrottle(ctx, tx, k, r)
 	} else {
-		// Two first failures at once both find no row: the second counts on top.
-		_, err = tx.Exec(ctx, `INSERT INTO auth_throttle (key, failures, first_failure_at, locked_until) VALUES (?, ?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET failures = auth_throttle.failures + 1`, k, r.failures, r.first, r.lock)
+		err = insertThrottle(ctx, tx, k, r)
 	}
 	if err != nil {
 		return kernel.Wrap(err, "identity: record failure")
@@ -120,7 +96,7 @@ func (t *Throttle) Fail(ctx context.Context, tx *db.Tx, key string) error {
 
 // Succeed clears key's failures after a correct guess.
 func (t *Throttle) Succeed(ctx context.Context, tx *db.Tx, key string) error {
-	if _, err := tx.Exec(ctx, "DELETE FROM auth_throttle WHERE key = ?", throttleKey(key)); err != nil {
+	if err := deleteThrottle(ctx, tx, throttleKey(key)); err != nil {
 		return kernel.Wrap(err, "identity: clear throttle")
 	}
 	return nil
@@ -130,10 +106,13 @@ func (t *Throttle) Succeed(ctx context.Context, tx *db.Tx, key string) error {
 // job calls it.
 func (t *Throttle) Cleanup(ctx context.Context) (int64, error) {
 	now := t.Clock.Now()
-	res, err := t.DB.WritePool().ExecContext(ctx, t.DB.Rebind("DELETE FROM auth_throttle WHERE locked_until < ? AND first_failure_at < ?"),
-		kernel.Micros(now), kernel.Micros(now.Add(-t.MaxLock-t.Window)))
+	var n int64
+	err := t.DB.Update(ctx, now, func(tx *db.Tx) (err error) {
+		n, err = deleteStaleThrottles(ctx, tx, kernel.Micros(now), kernel.Micros(now.Add(-t.MaxLock-t.Window)))
+		return err
+	})
 	if err != nil {
 		return 0, kernel.Wrap(err, "identity: clean throttle")
 	}
-	return res.RowsAffected()
+	return n, nil
 }
