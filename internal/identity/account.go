@@ -97,7 +97,7 @@ func (s *Service) AddAccount(ctx context.Context, n NewAccount) (Account, error)
 			return Account{}, kernel.E(kernel.Invalid, "error.identity.bad_phone")
 		}
 	}
-	hash, err := HashPassword(n.Password, s.params)
+	hash, err := s.hashPassword(ctx, n.Password)
 	if err != nil {
 		return Account{}, err
 	}

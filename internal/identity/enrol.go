@@ -315,7 +315,7 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	}
 	hash := ""
 	if act.Password != "" {
-		if hash, err = HashPassword(act.Password, s.params); err != nil {
+		if hash, err = s.hashPassword(ctx, act.Password); err != nil {
 			return Account{}, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,19 +94,46 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 	return nil
 }
 
-// message turns an error a person can act on into text in their language.
-// Anything else (an internal error) is rendered as the error page, and ok
-// is false: the handler must stop.
+// message turns an error a person can act on into text in their language,
+// with Retry-After when it asks them to come back later. Anything else (an
+// internal error) is rendered as the error page, and ok is false: the
+// handler must stop.
 func (h *handlers) message(w http.ResponseWriter, r *http.Request, err error) (msg string, status int, ok bool) {
 	switch code := kernel.ErrorCode(err); code {
-	case kernel.Invalid, kernel.Unauthenticated, kernel.Forbidden, kernel.NotFound, kernel.Conflict, kernel.TooManyRequests:
+	case kernel.Invalid, kernel.Unauthenticated, kernel.Forbidden, kernel.NotFound, kernel.Conflict, kernel.TooManyRequests, kernel.Unavailable:
 		key, args := kernel.ErrorKey(err)
 		status := map[kernel.Code]int{kernel.Invalid: 400, kernel.Unauthenticated: 401, kernel.Forbidden: 403,
-			kernel.NotFound: 404, kernel.Conflict: 409, kernel.TooManyRequests: 429}[code]
+			kernel.NotFound: 404, kernel.Conflict: 409, kernel.TooManyRequests: 429, kernel.Unavailable: 503}[code]
+		setRetryAfter(w, err)
 		return h.web.T(r, key, args...), status, true
 	}
-	h.web.Error(w, r, err)
+	h.fail(w, r, err)
 	return "", 0, false
+}
+
+// fail answers the request with err (a page, or a problem document for
+// scripts), with Retry-After when err asks to come back later.
+func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	setRetryAfter(w, err)
+	h.web.Error(w, r, err)
+}
+
+// setRetryAfter tells a client refused for now when to come back (RFC 9110,
+// section 10.2.3): a lock of guesses (429) says how long it lasts in its
+// first argument, as does a full line of hashes (503).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	switch kernel.ErrorCode(err) {
+	case kernel.TooManyRequests, kernel.Unavailable:
+	default:
+		return
+	}
+	secs := 60
+	if _, args := kernel.ErrorKey(err); len(args) > 0 {
+		if n, ok := args[0].(int); ok && n > 0 {
+			secs = n
+		}
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
 }
 
 // safeNext keeps a redirect target on this site: a path, never a scheme,
@@ -181,7 +209,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: res.Account.ID, ACR: res.ACR, AMR: res.AMR}); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
@@ -189,7 +217,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
 	if err := h.web.SignOut(w, r); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -203,7 +231,7 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Sessio
 		return sess, a, true
 	}
 	if kernel.ErrorCode(err) != kernel.Unauthenticated {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return nil, Account{}, false
 	}
 	next := r.URL.RequestURI()
@@ -279,7 +307,7 @@ func (h *handlers) registerVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: kernel.ACRLevel1, AMR: []string{"pwd", "sms"}}); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account?welcome=1", http.StatusSeeOther)
@@ -313,7 +341,7 @@ func (h *handlers) activate(w http.ResponseWriter, r *http.Request) {
 	// The activation proves the code and sets the password: a level-1
 	// session; level 2 needs the second factor at the next login.
 	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: kernel.ACRLevel1, AMR: []string{"pwd"}}); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account?activated=1", http.StatusSeeOther)
@@ -369,7 +397,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 	}
 	var err error
 	if d.Person, err = h.svc.reg.Person(ctx, a.CitizenID); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if u, err := h.svc.reg.Unit(ctx, d.Person.UnitCode); err == nil {
@@ -436,7 +464,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			h.web.Error(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 	}
@@ -484,7 +512,7 @@ func (h *handlers) totpForm(w http.ResponseWriter, r *http.Request) {
 	}
 	setup, err := h.svc.BeginTOTP(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.pages.Render(w, r, http.StatusOK, "totp", totpData{Setup: setup})
@@ -556,7 +584,7 @@ func (h *handlers) revokeApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.apps == nil {
-		h.web.Error(w, r, kernel.E(kernel.NotFound, "error.not_found"))
+		h.fail(w, r, kernel.E(kernel.NotFound, "error.not_found"))
 		return
 	}
 	h.afterAction(w, r, h.apps.RevokeGrant(r.Context(), a.ID, r.PostFormValue("client_id")), "app_revoked")
@@ -600,14 +628,14 @@ func (h *handlers) history(w http.ResponseWriter, r *http.Request) {
 	if b := r.URL.Query().Get("before"); b != "" {
 		t, err := time.Parse(time.RFC3339Nano, b)
 		if err != nil {
-			h.web.Error(w, r, kernel.E(kernel.Invalid, "error.invalid"))
+			h.fail(w, r, kernel.E(kernel.Invalid, "error.invalid"))
 			return
 		}
 		before = t
 	}
 	events, err := h.svc.History(r.Context(), a.ID, before, 50)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	more := ""
@@ -647,7 +675,7 @@ func (h *handlers) renderOrg(w http.ResponseWriter, r *http.Request, status int,
 	orgID := r.PathValue("id")
 	orgs, err := h.svc.Organisations(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	d := orgData{Error: errMsg}
@@ -657,12 +685,12 @@ func (h *handlers) renderOrg(w http.ResponseWriter, r *http.Request, status int,
 		}
 	}
 	if d.Org.ID == "" {
-		h.web.Error(w, r, kernel.E(kernel.NotFound, "error.not_found"))
+		h.fail(w, r, kernel.E(kernel.NotFound, "error.not_found"))
 		return
 	}
 	if d.Org.Role == RoleRepresentative {
 		if d.Members, err = h.svc.Members(r.Context(), a.ID, orgID); err != nil {
-			h.web.Error(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 	}
@@ -699,7 +727,7 @@ func (h *handlers) removeMember(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) smsOutbox(w http.ResponseWriter, r *http.Request) {
 	msgs, err := h.outbox.Recent(r.Context(), 30)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	for i := range msgs {

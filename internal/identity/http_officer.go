@@ -25,7 +25,7 @@ func (h *handlers) officerPost(w http.ResponseWriter, r *http.Request, agency st
 	}
 	posts, err := h.svc.Posts(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return Officer{}, false
 	}
 	for _, p := range posts {
@@ -33,7 +33,7 @@ func (h *handlers) officerPost(w http.ResponseWriter, r *http.Request, agency st
 			return p, true
 		}
 	}
-	h.web.Error(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+	h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
 	return Officer{}, false
 }
 
@@ -44,11 +44,11 @@ func (h *handlers) officer(w http.ResponseWriter, r *http.Request) {
 	}
 	posts, err := h.svc.Posts(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if len(posts) == 0 {
-		h.web.Error(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+		h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
 		return
 	}
 	d := officerData{Posts: posts, Units: map[string]string{}}
@@ -61,13 +61,13 @@ func (h *handlers) officer(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if !found {
-			h.web.Error(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+			h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
 			return
 		}
 	}
 	d.Post = &post
 	if d.Figures, err = h.svc.Figures(r.Context(), post.Area()); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	for _, f := range d.Figures {

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/base64"
+	"net/netip"
 	"strings"
 
 	"civitas/internal/db"
@@ -15,8 +16,12 @@ type Credentials struct {
 	CitizenID string // the username
 	Password  string
 	OTP       string // a TOTP code or a recovery code; may be empty
-	// WantACR is the assurance the login must reach (kernel.ACRLevel1 or kernel.ACRLevel2).
+	// WantACR is the assurance the login must reach (kernel.ACRLevel1 or
+	// kernel.ACRLevel2).
 	WantACR string
+	// Client is the address the login comes from, as the web layer found
+	// it (behind trusted proxies, the forwarded client's); zero when unknown.
+	Client netip.Addr
 }
 
 // Authenticated is a successful login.
@@ -56,10 +61,10 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 		return Authenticated{}, err
 	}
 	stored := a.passwordHash
-	if err != nil || a.Status != StatusActive || stored == "" {
-		stored = s.dummy // the same work as a real check
+	if err != nil || a.Status != StatusActive {
+		stored = "" // the dummy hash: the same work as a real check
 	}
-	ok, rehash, verr := VerifyPassword(c.Password, stored, s.params)
+	ok, rehash, verr := s.verifyPassword(ctx, c.Password, stored)
 	if verr != nil {
 		return Authenticated{}, verr
 	}
@@ -102,7 +107,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 	}
 	var newHash string
 	if rehash {
-		if newHash, err = HashPassword(c.Password, s.params); err != nil {
+		if newHash, err = s.hashPassword(ctx, c.Password); err != nil {
 			return Authenticated{}, err
 		}
 	}
@@ -191,7 +196,7 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	if err := s.checkPassword(ctx, a, current); err != nil {
 		return err
 	}
-	hash, err := HashPassword(next, s.params)
+	hash, err := s.hashPassword(ctx, next)
 	if err != nil {
 		return err
 	}
@@ -213,8 +218,8 @@ func (s *Service) checkPassword(ctx context.Context, a Account, password string)
 	if err := s.throttle.Allow(ctx, key); err != nil {
 		return err
 	}
-	ok, _, err := VerifyPassword(password, a.passwordHash, s.params)
-	if err != nil && a.passwordHash != "" {
+	ok, _, err := s.verifyPassword(ctx, password, a.passwordHash) // no password: the dummy, never a match
+	if err != nil {
 		return err
 	}
 	if !ok {

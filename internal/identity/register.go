@@ -164,7 +164,7 @@ func (s *Service) CompleteRegistration(ctx context.Context, token, code, passwor
 	if err != nil {
 		return Account{}, err
 	}
-	hash, err := HashPassword(password, s.params)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return Account{}, err
 	}

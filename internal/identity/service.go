@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -60,6 +61,13 @@ type Options struct {
 	Issuer string
 	// Password is the argon2id cost; zero means DefaultPasswordParams.
 	Password PasswordParams
+	// HashSlots bounds the argon2id computations in flight (zero: one per
+	// core); HashQueue bounds the requests waiting for one (zero: 64 per
+	// slot) and HashWait how long each may wait (zero: 10 s). Beyond either
+	// bound a login is told to try again.
+	HashSlots int
+	HashQueue int
+	HashWait  time.Duration
 }
 
 // Service holds the rules of e-ID accounts.
@@ -76,7 +84,10 @@ type Service struct {
 	// sends bounds registration and activation messages per citizen ID, so
 	// nobody can flood a phone with texts.
 	sends *Throttle
-	dummy string // a password hash verified for unknown users, so timing tells nothing
+	// dummy is a password hash verified for unknown users, so timing tells
+	// nothing; made at the first such login, not at start.
+	dummy  func() (string, error)
+	hashes *hashQueue
 	// rp is the WebAuthn relying party; nil while passkeys are off (Mount
 	// sets it from the public URL).
 	rp *relyingParty
@@ -93,13 +104,12 @@ func New(o Options) (*Service, error) {
 	if o.Issuer == "" {
 		o.Issuer = "civitas"
 	}
-	dummy, err := HashPassword(kernel.NewToken(), o.Password)
-	if err != nil {
-		return nil, err
-	}
+	params := o.Password
 	return &Service{
 		db: o.DB, clock: o.Clock, reg: o.Registry, box: o.Box, sms: o.SMS, log: o.Logger,
-		issuer: o.Issuer, params: o.Password, dummy: dummy,
+		issuer: o.Issuer, params: params,
+		dummy:    sync.OnceValues(func() (string, error) { return HashPassword(kernel.NewToken(), params) }),
+		hashes:   newHashQueue(o.HashSlots, o.HashQueue, o.HashWait),
 		throttle: DefaultThrottle(o.DB, o.Clock),
 		sends:    &Throttle{DB: o.DB, Clock: o.Clock, MaxFailures: 5, Window: time.Hour, LockFor: time.Hour, MaxLock: 24 * time.Hour},
 	}, nil
