@@ -65,6 +65,16 @@ func TestConfig(t *testing.T) {
 		}},
 		{name: "fail/a trusted proxy that is not an address", args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, wantErr: true},
 		{name: "fail/a trusted prefix too long", args: []string{"--trusted-proxies", "10.0.0.0/33"}, wantErr: true},
+		{name: "ok/support points", args: []string{"--support-point-addrs", "203.0.113.0/24, 198.51.100.7", "--support-point-budget", "500"}, check: func(c Config) bool {
+			p, err := c.SupportPoints()
+			return err == nil && len(p) == 2 && p[0].String() == "203.0.113.0/24" && p[1].String() == "198.51.100.7/32" && c.SupportPointBudget == 500
+		}},
+		{name: "ok/no support points, default budget", check: func(c Config) bool {
+			p, err := c.SupportPoints()
+			return err == nil && len(p) == 0 && c.SupportPointBudget == 300
+		}},
+		{name: "fail/a support point that is not an address", args: []string{"--support-point-addrs", "commune-a.local"}, wantErr: true},
+		{name: "fail/a support-point budget of nothing", args: []string{"--support-point-budget", "0"}, wantErr: true},
 		{name: "fail/bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "fail/unknown flag", args: []string{"--nope"}, wantErr: true},
 	}
