@@ -125,8 +125,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		outbox = &identity.Outbox{DB: d, Clock: a.clock}
 		sms = outbox
 	}
+	supportPoints, err := cfg.SupportPoints()
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid").WithCause(err)
+	}
 	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: sms,
-		Logger: log, Issuer: "civitas " + public.Host})
+		Logger: log, Issuer: "civitas " + public.Host, Messages: catalog,
+		SupportPoints: supportPoints, SupportPointBudget: cfg.SupportPointBudget})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ type Account struct {
 	passwordHash string
 	totpSealed   string
 	totpLastStep uint64
+	lang         string // the language of the holder's latest sign-in, for the texts they get
 }
 
 // Account returns an account by ID.

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -281,6 +282,8 @@ type Activation struct {
 	CitizenID string
 	Code      string
 	Password  string // required when the account has none; otherwise optional
+	// Client is the address the activation comes from; zero when unknown.
+	Client netip.Addr
 }
 
 // Activate turns an enrolment into a working level-2 account.
@@ -289,8 +292,11 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	if _, err := registry.ParseCitizenID(act.CitizenID); err != nil {
 		return Account{}, errCodeWrong()
 	}
-	key := "activate:" + act.CitizenID
-	if err := s.throttle.Allow(ctx, key); err != nil {
+	// Wrong codes lock out the client that types them, for this account
+	// and, past its budget, for every account; never the holder elsewhere.
+	c := clientName(act.Client)
+	keys := guessKeys{client: act.Client, pair: "activate:" + act.CitizenID + "|" + c, budget: "client:" + c}
+	if _, err := s.allowGuess(ctx, keys); err != nil {
 		return Account{}, err
 	}
 	if act.Password != "" {
@@ -300,10 +306,10 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	}
 	// The flow is keyed by the citizen ID: the letter carries only the code.
 	f, err := s.useCode(ctx, activationToken(act.CitizenID), purposeActivate, act.Code)
+	if kernel.ErrorCode(err) == kernel.Invalid {
+		return Account{}, s.failGuess(ctx, keys, nil, err)
+	}
 	if err != nil {
-		if ferr := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error { return s.throttle.Fail(ctx, tx, key) }); kernel.ErrorCode(ferr) == kernel.TooManyRequests {
-			return Account{}, ferr
-		}
 		return Account{}, err
 	}
 	a, err := s.Account(ctx, f.accountID)
@@ -348,7 +354,7 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 				return err
 			}
 		}
-		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+		if err := s.succeedGuess(ctx, tx, keys); err != nil {
 			return err
 		}
 		ctx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID})

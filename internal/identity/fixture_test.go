@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"testing"
@@ -35,7 +36,10 @@ type fixture struct {
 // cheap argon2id parameters keep the tests fast; the rules do not depend on cost.
 var cheap = identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}
 
-func newFixture(t *testing.T) *fixture {
+// newFixture makes the fixture; opts change the identity service's options.
+// The web server trusts 127.0.0.1 as a proxy, so a test browser names its
+// client address in X-Forwarded-For (browser.from).
+func newFixture(t *testing.T, opts ...func(*identity.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t)
@@ -49,17 +53,21 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{t: t, ctx: ctx, db: d, clock: clock, reg: registry.New(d, clock)}
 	f.outbox = &identity.Outbox{DB: d, Clock: clock}
-	f.svc, err = identity.New(identity.Options{DB: d, Clock: clock, Registry: f.reg, Box: box, SMS: f.outbox, Password: cheap})
+	cat, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := i18n.Load()
+	o := identity.Options{DB: d, Clock: clock, Registry: f.reg, Box: box, SMS: f.outbox, Password: cheap, Messages: cat}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f.svc, err = identity.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse("http://civitas.test")
 	f.web, err = web.NewServer(web.Options{DB: d, Clock: clock, Catalog: cat, PublicURL: pub,
-		Ready: func(context.Context) error { return nil }})
+		Ready: func(context.Context) error { return nil }, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	if err != nil {
 		t.Fatal(err)
 	}

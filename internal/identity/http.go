@@ -198,7 +198,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		Passkeys: h.svc.PasskeysAvailable()}
 	d.Level2 = d.ACR == kernel.ACRLevel2
 	res, err := h.svc.Login(r.Context(), Credentials{CitizenID: d.Username, Password: r.PostFormValue("password"),
-		OTP: r.PostFormValue("otp"), WantACR: d.ACR})
+		OTP: r.PostFormValue("otp"), WantACR: d.ACR, Client: web.ClientAddr(r), Lang: web.LangFrom(r.Context())})
 	if err != nil {
 		msg, status, ok := h.message(w, r, err)
 		if !ok {
@@ -276,7 +276,7 @@ func (h *handlers) registerForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) register(w http.ResponseWriter, r *http.Request) {
 	f := Registration{CitizenID: r.PostFormValue("citizen_id"), FullName: r.PostFormValue("full_name"),
-		BirthDate: r.PostFormValue("birth_date"), Phone: r.PostFormValue("phone")}
+		BirthDate: r.PostFormValue("birth_date"), Phone: r.PostFormValue("phone"), Client: web.ClientAddr(r)}
 	p, err := h.svc.StartRegistration(r.Context(), f)
 	if err != nil {
 		msg, status, ok := h.message(w, r, err)
@@ -329,7 +329,8 @@ func (h *handlers) activate(w http.ResponseWriter, r *http.Request) {
 		h.pages.Render(w, r, http.StatusBadRequest, "activate", d)
 		return
 	}
-	a, err := h.svc.Activate(r.Context(), Activation{CitizenID: d.CitizenID, Code: r.PostFormValue("code"), Password: pw})
+	a, err := h.svc.Activate(r.Context(), Activation{CitizenID: d.CitizenID, Code: r.PostFormValue("code"), Password: pw,
+		Client: web.ClientAddr(r)})
 	if err != nil {
 		msg, status, ok := h.message(w, r, err)
 		if ok {
@@ -746,7 +747,7 @@ var eventKinds = map[string]bool{"login": true, "app.login": true, "consent.give
 	"account.created": true, "account.enrolled": true, "account.activated": true, "password.changed": true,
 	"totp.enabled": true, "totp.disabled": true, "recovery_codes.renewed": true, "sessions.ended": true,
 	"acting_for.start": true, "account.disabled": true, "account.active": true,
-	"passkey.added": true, "passkey.removed": true, "passkey.refused": true}
+	"passkey.added": true, "passkey.removed": true, "passkey.refused": true, "login.guessed": true}
 
 func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 	out := make([]eventView, len(events))

@@ -150,7 +150,7 @@ func (h *handlers) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.svc.FinishPasskeyLogin(r.Context(), PasskeyLogin{Session: sess.ID(), Flow: f.Flow, Response: f.Credential,
-		WantACR: wantACR(f.ACR)})
+		WantACR: wantACR(f.ACR), Client: web.ClientAddr(r)})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -20,6 +20,21 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	from string // the client address it claims through the trusted proxy; "" for 127.0.0.1
+	// header is the header of the latest answer.
+	header http.Header
+}
+
+// do sends req from the browser's address.
+func (b *browser) do(req *http.Request) (*http.Response, error) {
+	if b.from != "" {
+		req.Header.Set("X-Forwarded-For", b.from)
+	}
+	resp, err := b.c.Do(req)
+	if err == nil {
+		b.header = resp.Header
+	}
+	return resp, err
 }
 
 func (f *fixture) browser(srv *httptest.Server) *browser {
@@ -33,7 +48,8 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 func (b *browser) get(path string) (int, string, string) {
 	b.t.Helper()
-	resp, err := b.c.Get(b.base + path)
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	resp, err := b.do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -57,7 +73,7 @@ func (b *browser) post(page, path string, form url.Values, noToken bool) (int, s
 	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://civitas.test")
-	resp, err := b.c.Do(req)
+	resp, err := b.do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -3,10 +3,14 @@ package identity
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 	"civitas/internal/db"
+	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 )
@@ -15,13 +19,18 @@ import (
 type Credentials struct {
 	CitizenID string // the username
 	Password  string
-	OTP       string // a TOTP code or a recovery code; may be empty
+	// OTP is a TOTP code, a recovery code or a code texted for this login;
+	// may be empty.
+	OTP string
 	// WantACR is the assurance the login must reach (kernel.ACRLevel1 or
 	// kernel.ACRLevel2).
 	WantACR string
 	// Client is the address the login comes from, as the web layer found
 	// it (behind trusted proxies, the forwarded client's); zero when unknown.
 	Client netip.Addr
+	// Lang is the language of the login page; the holder's texts are
+	// written in the language of their latest login. Empty keeps it.
+	Lang string
 }
 
 // Authenticated is a successful login.
@@ -37,28 +46,46 @@ func errLoginFailed() error  { return kernel.E(kernel.Unauthenticated, "error.id
 func errOTPRequired() error  { return kernel.E(kernel.Unauthenticated, "error.identity.otp_required") }
 func errOTPWrong() error     { return kernel.E(kernel.Unauthenticated, "error.identity.otp_wrong") }
 func errLevel2Needed() error { return kernel.E(kernel.Forbidden, "error.identity.level2_needed") }
+func errSMSCodeSent(maskedPhone string) error {
+	return kernel.E(kernel.Unauthenticated, "error.identity.sms_code_sent", maskedPhone)
+}
+func errSMSCodeWrong() error {
+	return kernel.E(kernel.Unauthenticated, "error.identity.sms_code_wrong")
+}
 
 // IsOTPRequired reports whether err asks for the second factor: the password
 // was right and the form must now ask for the code.
 func IsOTPRequired(err error) bool {
-	k, _ := kernel.ErrorKey(err)
-	return k == "error.identity.otp_required" || k == "error.identity.otp_wrong" || k == "error.identity.level2_needed"
+	switch k, _ := kernel.ErrorKey(err); k {
+	case "error.identity.otp_required", "error.identity.otp_wrong", "error.identity.level2_needed",
+		"error.identity.sms_code_sent", "error.identity.sms_code_wrong":
+		return true
+	}
+	return false
 }
 
-// Login checks credentials. Failures count against the citizen ID in the
-// throttle, which locks after five wrong guesses of either factor.
+// Login checks credentials. Wrong guesses of either factor are counted per
+// account and client, per client and per account (see guessing.go): a
+// client that guesses is locked out, the holder on their own client never
+// is, and an account guessed at from everywhere asks a one-time code with
+// the password.
 func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, error) {
 	c.CitizenID = strings.TrimSpace(c.CitizenID)
 	if _, err := registry.ParseCitizenID(c.CitizenID); err != nil || c.Password == "" || len(c.Password) > 1024 {
 		return Authenticated{}, errLoginFailed()
 	}
-	key := "login:" + c.CitizenID
-	if err := s.throttle.Allow(ctx, key); err != nil {
+	keys := passwordKeys(c.CitizenID, c.Client)
+	secondFactor, err := s.allowGuess(ctx, keys)
+	if err != nil {
 		return Authenticated{}, err
 	}
 	a, err := s.AccountByCitizen(ctx, c.CitizenID)
 	if err != nil && kernel.ErrorCode(err) != kernel.NotFound {
 		return Authenticated{}, err
+	}
+	var guessed *Account // the account the guesses are at, told when they pile up
+	if err == nil {
+		guessed = &a
 	}
 	stored := a.passwordHash
 	if err != nil || a.Status != StatusActive {
@@ -69,11 +96,11 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 		return Authenticated{}, verr
 	}
 	if !ok || err != nil || a.Status != StatusActive || a.passwordHash == "" {
-		return Authenticated{}, s.failLogin(ctx, key)
+		return Authenticated{}, s.failGuess(ctx, keys, guessed, errLoginFailed())
 	}
 	amr := []string{"pwd"}
 	var step uint64
-	recovery := ""
+	recovery, texted := "", ""
 	code := strings.TrimSpace(c.OTP)
 	switch {
 	case a.HasTOTP && code == "":
@@ -88,15 +115,29 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 		}
 		var good bool
 		if step, good = CheckTOTP(secret, code, s.clock.Now(), a.totpLastStep); !good {
-			if err := s.failLogin(ctx, key); kernel.ErrorCode(err) == kernel.TooManyRequests {
-				return Authenticated{}, err
-			}
-			return Authenticated{}, errOTPWrong()
+			return Authenticated{}, s.failGuess(ctx, keys, guessed, errOTPWrong())
 		}
 		amr = append(amr, "otp")
+	case secondFactor && a.Phone == "":
+		// No app and no phone to text a code to: the password alone, or
+		// the holder would be locked out. The per-client locks still hold.
+		s.log.WarnContext(ctx, "identity: an account guessed at has no second factor; password alone accepted",
+			slog.String("request_id", kernel.RequestIDFrom(ctx)))
+	case secondFactor && code == "":
+		return Authenticated{}, s.textLoginCode(ctx, a)
+	case secondFactor:
+		f, err := s.useCode(ctx, loginCodeToken(a.ID), purposeLogin, code)
+		if kernel.ErrorCode(err) == kernel.Invalid {
+			return Authenticated{}, s.failGuess(ctx, keys, guessed, errSMSCodeWrong())
+		}
+		if err != nil {
+			return Authenticated{}, err
+		}
+		texted = f.idHash
+		amr = append(amr, "sms")
 	}
 	acr := kernel.ACRLevel1
-	if a.Level == 2 && len(amr) >= 2 {
+	if a.Level == 2 && slices.Contains(amr, "otp") {
 		acr = kernel.ACRLevel2
 	}
 	if c.WantACR == kernel.ACRLevel2 && acr != kernel.ACRLevel2 {
@@ -133,12 +174,26 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 				return errOTPWrong()
 			}
 		}
+		if texted != "" { // a texted code works once
+			done, err := deleteCode(ctx, tx, texted)
+			if err != nil {
+				return err
+			}
+			if !done {
+				return errSMSCodeWrong()
+			}
+		}
 		if newHash != "" {
 			if err := updateAccountPassword(ctx, tx, a.ID, newHash); err != nil {
 				return err
 			}
 		}
-		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+		if c.Lang != "" && c.Lang != a.lang && i18n.Supported(c.Lang) {
+			if err := updateAccountLang(ctx, tx, a.ID, c.Lang); err != nil {
+				return err
+			}
+		}
+		if err := s.succeedGuess(ctx, tx, keys); err != nil {
 			return err
 		}
 		details := map[string]string{"acr": acr, "amr": strings.Join(amr, " ")}
@@ -149,39 +204,49 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 	})
 	if err != nil {
 		if kernel.ErrorCode(err) == kernel.Unauthenticated {
-			if ferr := s.failLogin(ctx, key); kernel.ErrorCode(ferr) == kernel.TooManyRequests {
-				return Authenticated{}, ferr
-			}
+			return Authenticated{}, s.failGuess(ctx, keys, guessed, err)
 		}
 		return Authenticated{}, err
 	}
 	return Authenticated{Account: a, ACR: acr, AMR: amr}, nil
 }
 
-// failLogin counts a failed guess and returns the error to show.
-func (s *Service) failLogin(ctx context.Context, key string) error {
-	return s.countFailure(ctx, key, errLoginFailed())
-}
+// Codes texted for a login last loginCodeTTL; texts of them are limited
+// like other texts to one ID.
+const (
+	purposeLogin = "login"
+	loginCodeTTL = 10 * time.Minute
+)
 
-// countFailure counts a failed guess of any secret against key and returns
-// the error to show: the lock when this failure locks key, else err.
-func (s *Service) countFailure(ctx context.Context, key string, err error) error {
-	var locked error
-	uerr := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		ferr := s.throttle.Fail(ctx, tx, key)
-		if kernel.ErrorCode(ferr) == kernel.TooManyRequests {
-			locked = ferr
-			return nil
+// loginCodeToken stands in for a flow token: an account has one live
+// texted login code at a time.
+func loginCodeToken(accountID string) string { return "\x00login:" + accountID }
+
+// textLoginCode texts a one-time code for this login to the holder's phone,
+// replacing any earlier one, and returns the answer that asks for it. Only
+// a correct password gets here, so strangers cannot make it text.
+func (s *Service) textLoginCode(ctx context.Context, a Account) error {
+	sendKey := "login-code:" + a.ID
+	if err := s.sends.Allow(ctx, sendKey); err != nil {
+		return err
+	}
+	code := randomDigits(6)
+	id := hashSecret("flow", loginCodeToken(a.ID))
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if err := s.sends.Fail(ctx, tx, sendKey); err != nil && kernel.ErrorCode(err) != kernel.TooManyRequests {
+			return err
 		}
-		return ferr
+		if _, err := deleteCode(ctx, tx, id); err != nil {
+			return err
+		}
+		return insertCode(ctx, tx, newCode{idHash: id, purpose: purposeLogin, citizenID: a.CitizenID, accountID: a.ID,
+			phone: a.Phone, matched: 1, codeHash: hashSecret(id, code), expires: tx.Now.Add(loginCodeTTL)})
 	})
-	if uerr != nil {
-		return uerr
+	if err != nil {
+		return kernel.Wrap(err, "identity: text a login code")
 	}
-	if locked != nil {
-		return locked
-	}
-	return err
+	s.send(ctx, a.Phone, s.text(a.lang, "identity.sms.login_code", code))
+	return errSMSCodeSent(MaskPhone(a.Phone))
 }
 
 // ChangePassword replaces the password after checking the current one.
@@ -211,10 +276,11 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	})
 }
 
-// checkPassword verifies an account's password for a sensitive change,
-// under the same throttle as logins.
+// checkPassword verifies an account's password for a sensitive change.
+// Only the signed-in holder can try it: wrong ones count against the
+// account apart from logins, and five lock such changes for a while.
 func (s *Service) checkPassword(ctx context.Context, a Account, password string) error {
-	key := "login:" + a.CitizenID
+	key := "reauth:" + a.ID
 	if err := s.throttle.Allow(ctx, key); err != nil {
 		return err
 	}
@@ -223,10 +289,7 @@ func (s *Service) checkPassword(ctx context.Context, a Account, password string)
 		return err
 	}
 	if !ok {
-		if err := s.failLogin(ctx, key); kernel.ErrorCode(err) == kernel.TooManyRequests {
-			return err
-		}
-		return kernel.E(kernel.Invalid, "error.identity.password_wrong")
+		return s.countFailure(ctx, key, kernel.E(kernel.Invalid, "error.identity.password_wrong"))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -92,6 +93,7 @@ type PasskeyLogin struct {
 	Flow     string
 	Response []byte // the PublicKeyCredential from navigator.credentials.get, as JSON
 	WantACR  string
+	Client   netip.Addr // the address the login comes from; zero when unknown
 }
 
 // relyingParty is this site as WebAuthn sees it.
@@ -388,16 +390,17 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, bind string) (PasskeyCe
 }
 
 // FinishPasskeyLogin checks a signed assertion and logs its account in.
-// Failures that name a passkey count against its account in the same
-// throttle as passwords ("login:" + citizen ID), so a locked account stays
-// locked for passkeys too; failures that name none count against the web
-// session.
+// Failures that name a passkey count against its account from this client,
+// as wrong passwords do, so a client locked out of an account by wrong
+// passwords stays locked out for passkeys too; failures that name none count
+// against the web session. A client locked out of every account for
+// guessing is refused here as well.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authenticated, error) {
 	if s.rp == nil {
 		return Authenticated{}, errPasskeysOff()
 	}
 	sessionKey := "passkey:" + l.Session
-	if err := s.throttle.Allow(ctx, sessionKey); err != nil {
+	if err := s.throttle.allow(ctx, sessionKey, passwordKeys("", l.Client).budget); err != nil {
 		return Authenticated{}, err
 	}
 	_, session, err := s.takeCeremony(ctx, passkeyLogin, l.Session, l.Flow)
@@ -419,8 +422,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 	if err != nil {
 		return Authenticated{}, err
 	}
-	key := "login:" + a.CitizenID
-	if err := s.throttle.Allow(ctx, key); err != nil {
+	keys := passwordKeys(a.CitizenID, l.Client)
+	keys.account = "" // a signature is not guessed: the account's count of wrong passwords is not for it
+	if _, err := s.allowGuess(ctx, keys); err != nil {
 		return Authenticated{}, err
 	}
 	user := &passkeyUser{a: a, creds: []webauthn.Credential{sp.cred}}
@@ -432,10 +436,10 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 	}
 	if err != nil {
 		s.logPasskeyRefusal(ctx, "login", err)
-		return Authenticated{}, s.countFailure(ctx, key, errPasskeyFailed())
+		return Authenticated{}, s.failGuess(ctx, keys, nil, errPasskeyFailed())
 	}
 	if cred.Authenticator.CloneWarning {
-		return Authenticated{}, s.refuseClone(ctx, key, a, sp, cred.Authenticator.SignCount)
+		return Authenticated{}, s.refuseClone(ctx, keys.pair, a, sp, cred.Authenticator.SignCount)
 	}
 	switch a.Status {
 	case StatusActive:
@@ -468,7 +472,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 			raced = true
 			return nil
 		}
-		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+		if err := s.succeedGuess(ctx, tx, keys); err != nil {
 			return err
 		}
 		ctx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID})
@@ -481,7 +485,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 		return Authenticated{}, err
 	}
 	if raced {
-		return Authenticated{}, s.refuseClone(ctx, key, a, sp, cred.Authenticator.SignCount)
+		return Authenticated{}, s.refuseClone(ctx, keys.pair, a, sp, cred.Authenticator.SignCount)
 	}
 	return Authenticated{Account: a, ACR: acr, AMR: amr}, nil
 }

@@ -177,7 +177,7 @@ func (b *browser) postJSON(token, path string, body any) (int, []byte) {
 	if token != "" {
 		req.Header.Set("X-CSRF-Token", token)
 	}
-	resp, err := b.c.Do(req)
+	resp, err := b.do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type Registration struct {
 	FullName  string
 	BirthDate string // YYYY-MM-DD
 	Phone     string
+	// Client is the address the registration comes from; zero when unknown.
+	Client netip.Addr
 }
 
 // Validate checks the form of the fields (not whether they match anyone).
@@ -59,14 +62,25 @@ type Pending struct {
 // and, when they match a person without an account, texts a one-time code to
 // the phone. Its answer is the same whether or not anything matched, so
 // nobody learns from it whether a citizen ID exists or has an account.
+//
+// One client may start five registrations of an ID an hour; one phone gets
+// at most five texts an hour, whoever asks: past that, registrations go on
+// without a text, with the same answer, so that a stranger can neither
+// flood the phone nor stop its holder from registering from elsewhere.
 func (s *Service) StartRegistration(ctx context.Context, r Registration) (Pending, error) {
 	if err := r.Validate(); err != nil {
 		return Pending{}, err
 	}
-	sendKey := "register:" + r.CitizenID
-	if err := s.sends.Allow(ctx, sendKey); err != nil {
+	startKey := "register:" + r.CitizenID + "|" + clientName(r.Client)
+	textKey := "register:" + r.CitizenID
+	locks, err := s.sends.locks(ctx, startKey, textKey)
+	if err != nil {
 		return Pending{}, err
 	}
+	if wait := locks[startKey]; wait > 0 {
+		return Pending{}, lockedError(wait)
+	}
+	mayText := locks[textKey] == 0
 	matched, hasAccount := false, false
 	p, err := s.reg.Person(ctx, r.CitizenID)
 	switch {
@@ -86,8 +100,13 @@ func (s *Service) StartRegistration(ctx context.Context, r Registration) (Pendin
 	token, code := kernel.NewToken(), randomDigits(6)
 	id := hashSecret("flow", token)
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if err := s.sends.Fail(ctx, tx, sendKey); err != nil && kernel.ErrorCode(err) != kernel.TooManyRequests {
+		if _, err := s.sends.fail(ctx, tx, startKey); err != nil {
 			return err
+		}
+		if matched && mayText {
+			if _, err := s.sends.fail(ctx, tx, textKey); err != nil {
+				return err
+			}
 		}
 		ok := 0
 		if matched && !hasAccount {
@@ -100,6 +119,7 @@ func (s *Service) StartRegistration(ctx context.Context, r Registration) (Pendin
 		return Pending{}, kernel.Wrap(err, "identity: start registration")
 	}
 	switch {
+	case !mayText:
 	case matched && hasAccount:
 		// The owner of the phone learns that someone tried; the page shows nothing.
 		s.send(ctx, r.Phone, "civitas: Số định danh của bạn đã có tài khoản. Nếu không phải bạn vừa đăng ký, hãy liên hệ công an xã. / Your ID already has an account; if this was not you, contact the commune police.")
@@ -122,8 +142,11 @@ func (s *Service) send(ctx context.Context, phone, text string) {
 func errCodeWrong() error { return kernel.E(kernel.Invalid, "error.identity.code_wrong") }
 
 // useCode checks code against the flow named by token in tx. A wrong code
-// counts an attempt (committed even though the caller's work fails); the
-// flow dies after maxCodeAttempts.
+// counts an attempt (committed even though the caller's work fails); a flow
+// of a six-digit code (registration, login) dies after maxCodeAttempts. An
+// activation code is too long to guess (twelve characters of 31) and only
+// its throttle bounds it, so that a stranger's wrong guesses cannot spend
+// the holder's code.
 func (s *Service) useCode(ctx context.Context, token, purpose, code string) (codeFlow, error) {
 	var f codeFlow
 	id := hashSecret("flow", token)
@@ -135,7 +158,7 @@ func (s *Service) useCode(ctx context.Context, token, purpose, code string) (cod
 			wrong = !found
 			return err
 		}
-		if f.attempts >= maxCodeAttempts || !f.matched || !equalHash(f.codeHash, hashSecret(id, normalizeCode(code))) {
+		if (f.attempts >= maxCodeAttempts && purpose != purposeActivate) || !f.matched || !equalHash(f.codeHash, hashSecret(id, normalizeCode(code))) {
 			wrong = true
 			return countCodeAttempt(ctx, tx, id)
 		}

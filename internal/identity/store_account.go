@@ -15,13 +15,13 @@ import (
 	"civitas/internal/kernel"
 )
 
-const accountColumns = `id, citizen_id, unit_code, level, status, password_hash, totp_sealed, totp_last_step, phone, contact, created_at, activated_at`
+const accountColumns = `id, citizen_id, unit_code, level, status, password_hash, totp_sealed, totp_last_step, phone, contact, created_at, activated_at, lang`
 
 func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var created, activated, last int64
 	err := sc.Scan(&a.ID, &a.CitizenID, &a.UnitCode, &a.Level, &a.Status, &a.passwordHash, &a.totpSealed, &last,
-		&a.Phone, &a.Contact, &created, &activated)
+		&a.Phone, &a.Contact, &created, &activated, &a.lang)
 	a.totpLastStep = uint64(last)
 	a.CreatedAt = kernel.FromMicros(created)
 	if activated != 0 {
@@ -69,6 +69,12 @@ func insertAccount(ctx context.Context, tx *db.Tx, a *Account) error {
 // updateAccountPassword replaces an account's password hash.
 func updateAccountPassword(ctx context.Context, tx *db.Tx, accountID, hash string) error {
 	_, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, kernel.Micros(tx.Now), accountID)
+	return err
+}
+
+// updateAccountLang records the language the holder signed in with.
+func updateAccountLang(ctx context.Context, tx *db.Tx, accountID, lang string) error {
+	_, err := tx.Exec(ctx, `UPDATE accounts SET lang = ? WHERE id = ?`, lang, accountID)
 	return err
 }
 
