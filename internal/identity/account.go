@@ -148,7 +148,13 @@ func (s *Service) Record(ctx context.Context, tx *db.Tx, accountID, kind, client
 }
 
 func (s *Service) record(ctx context.Context, tx *db.Tx, accountID, kind, clientID string, details map[string]string) error {
-	return insertEvent(ctx, tx, accountID, kind, clientID, kernel.ActorFrom(ctx).OnBehalfOf, details)
+	// "Acting for" in a history is whom the holder acted for: an official
+	// acting for their agency on someone's account is not that.
+	actingFor := ""
+	if a := kernel.ActorFrom(ctx); a.Kind == kernel.ActorCitizen {
+		actingFor = a.OnBehalfOf
+	}
+	return insertEvent(ctx, tx, accountID, kind, clientID, actingFor, details)
 }
 
 // History returns an account's events, newest first, older than before (zero

@@ -18,11 +18,35 @@ type Officer struct {
 	CitizenID string
 	Agency    registry.Agency
 	Role      registry.Role
+	// ACR is the assurance of the login the officer acts in, as the
+	// handler found it in the session. Enrolment and every other act on
+	// someone's account need kernel.ACRLevel2; Posts and Post leave it empty.
+	ACR string
 }
 
 // Area is the administrative unit an officer's post covers: the agency's
 // unit and everything inside it.
 func (o Officer) Area() string { return o.Agency.UnitCode }
+
+// Actor is the officer as audit records name them: an official acting for
+// their agency.
+func (o Officer) Actor() kernel.Actor {
+	return kernel.Actor{Kind: kernel.ActorOfficial, ID: o.AccountID, OnBehalfOf: "agency:" + o.Agency.Code}
+}
+
+func errOfficerLevel2() error { return kernel.E(kernel.Forbidden, "error.identity.officer_level2") }
+
+// mayActOnAccounts checks that o may act on people's accounts: a post that
+// enrols, and a level-2 login.
+func (o Officer) mayActOnAccounts() error {
+	if !o.CanEnrol() {
+		return kernel.E(kernel.Forbidden, "error.identity.not_officer")
+	}
+	if !kernel.AtLeastLevel2(o.ACR) {
+		return errOfficerLevel2()
+	}
+	return nil
+}
 
 // CanEnrol reports whether the post may verify identities in person:
 // police and support points (people's committees, service centres).
@@ -77,10 +101,11 @@ func (s *Service) Post(ctx context.Context, accountID, agencyCode string) (Offic
 }
 
 // LookUp returns a person of the registry for an officer, with their account
-// if they have one. A person outside the officer's area is Forbidden.
+// if they have one. A person outside the officer's area, or an officer not
+// in a level-2 login, is Forbidden.
 func (s *Service) LookUp(ctx context.Context, o Officer, citizenID string) (registry.Person, *Account, error) {
-	if !o.CanEnrol() {
-		return registry.Person{}, nil, kernel.E(kernel.Forbidden, "error.identity.not_officer")
+	if err := o.mayActOnAccounts(); err != nil {
+		return registry.Person{}, nil, err
 	}
 	p, err := s.reg.Person(ctx, strings.TrimSpace(citizenID))
 	if err != nil {
@@ -146,7 +171,11 @@ type Issued struct {
 // Enrol records an in-person verification and issues a level-2 account:
 // a new pending account, or an upgrade of an existing one. The holder
 // activates it with the code sent to the chosen phone or printed.
+// Enrolment needs an officer in a level-2 login.
 func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, error) {
+	if err := o.mayActOnAccounts(); err != nil {
+		return Issued{}, err
+	}
 	p, existing, err := s.LookUp(ctx, o, e.CitizenID)
 	if err != nil {
 		return Issued{}, err
@@ -254,8 +283,12 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 }
 
 // SetStatus disables an account (a stolen phone, a death, a fraud report)
-// or enables it again, for an officer of the holder's area.
+// or enables it again, for an officer of the holder's area in a level-2
+// login.
 func (s *Service) SetStatus(ctx context.Context, o Officer, citizenID, status string) error {
+	if err := o.mayActOnAccounts(); err != nil {
+		return err
+	}
 	if status != StatusActive && status != StatusDisabled {
 		return kernel.E(kernel.Invalid, "error.invalid")
 	}

@@ -136,7 +136,8 @@ func (f *fixture) outboxCount() int {
 	return len(msgs)
 }
 
-// officer returns a demo official of kind and role with an active account.
+// officer returns a demo official of kind and role with an active level-2
+// account, acting in a level-2 login.
 func (f *fixture) officer(kind registry.AgencyKind, role registry.Role, skip int) identity.Officer {
 	f.t.Helper()
 	var cid, agency string
@@ -157,5 +158,25 @@ func (f *fixture) officer(kind registry.AgencyKind, role registry.Role, skip int
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	o.ACR = kernel.ACRLevel2
 	return o
+}
+
+// enableTOTP turns on an authenticator app for an account and returns its
+// seed; the clock moves past the step of the code that confirmed it.
+func (f *fixture) enableTOTP(accountID string) []byte {
+	f.t.Helper()
+	setup, err := f.svc.BeginTOTP(f.ctx, accountID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	secret, err := identity.ParseTOTPSecretText(setup.Text)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.svc.ConfirmTOTP(f.ctx, accountID, setup.Sealed, identity.TOTPAt(secret, f.clock.Now())); err != nil {
+		f.t.Fatal(err)
+	}
+	f.clock.Advance(30 * time.Second)
+	return secret
 }

@@ -109,8 +109,12 @@ func (s *Service) AddDependent(ctx context.Context, accountID, childCitizenID st
 }
 
 // RecordGuardian is the officer's way to make a guardian of a child outside
-// the household (a court-appointed guardian, a grandparent elsewhere).
+// the household (a court-appointed guardian, a grandparent elsewhere). It
+// needs an officer in a level-2 login.
 func (s *Service) RecordGuardian(ctx context.Context, o Officer, guardianCitizenID, childCitizenID, relation string) error {
+	if err := o.mayActOnAccounts(); err != nil {
+		return err
+	}
 	child, _, err := s.LookUp(ctx, o, childCitizenID)
 	if err != nil {
 		return err

@@ -181,8 +181,27 @@ func TestPagesAccessRules(t *testing.T) {
 	if police.Area() == pa.UnitCode {
 		police = f.officer(registry.Police, registry.PoliceOfficer, 3)
 	}
+	// With the password alone (a level-1 session) the officer pages ask for
+	// a level-2 login and the forms are refused, in the service as well.
 	o := f.browser(srv)
 	o.login(police.CitizenID, "officer password", "")
+	for _, path := range []string{"/officer", "/officer/enrol?agency=" + police.Agency.Code} {
+		if st, loc, _ := o.get(path); st != http.StatusSeeOther || loc != "/login?acr=level2&next="+url.QueryEscape(path) {
+			t.Fatalf("officer page %s from a level-1 session: %d %s", path, st, loc)
+		}
+	}
+	for _, path := range []string{"/officer/enrol", "/officer/guardian", "/officer/account-status"} {
+		st, _, body := o.post("/account", path, url.Values{"agency": {police.Agency.Code}, "citizen_id": {pa.CitizenID}}, false)
+		if st != http.StatusForbidden || !strings.Contains(body, f.web.Catalog().T("vi", "error.identity.officer_level2")) {
+			t.Fatalf("officer form %s from a level-1 session: %d", path, st)
+		}
+	}
+	secret := f.enableTOTP(police.AccountID)
+	st, loc, _ = o.post("/login?acr=level2&next=/officer", "/login", url.Values{"username": {police.CitizenID}, "password": {"officer password"},
+		"otp": {identity.TOTPAt(secret, f.clock.Now())}, "acr": {"level2"}, "next": {"/officer"}}, false)
+	if st != http.StatusSeeOther || loc != "/officer" {
+		t.Fatalf("officer's level-2 login: %d %s", st, loc)
+	}
 	if st, _, _ := o.get("/officer"); st != http.StatusOK {
 		t.Fatalf("officer desk: %d", st)
 	}

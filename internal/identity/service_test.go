@@ -474,3 +474,47 @@ func TestConfirmWithTOTP(t *testing.T) {
 		t.Fatalf("%d approvals in the history, want 1", n)
 	}
 }
+
+// TestOfficerActsOnlyAtLevel2: enrolment and every other act of an officer
+// on someone's account need a level-2 login, in the service itself and not
+// only in the pages: an officer whose session is level 1, or whose
+// assurance nobody passed, is refused.
+func TestOfficerActsOnlyAtLevel2(t *testing.T) {
+	f := newFixture(t)
+	police := f.officer(registry.Police, registry.PoliceOfficer, 0)
+	p := f.person("unit_code = ? AND birth_date < '1990-01-01' AND citizen_id NOT IN (SELECT citizen_id FROM accounts)", police.Area())
+	good := identity.Checks{ChipRead: true, FaceMatch: true, Fingerprint: "match", OfficerAttest: true}
+	for _, acr := range []string{kernel.ACRLevel1, ""} {
+		o := police
+		o.ACR = acr
+		for name, act := range map[string]func() error{
+			"enrol": func() error {
+				_, err := f.svc.Enrol(f.ctx, o, identity.Enrolment{CitizenID: p.CitizenID, Checks: good, Contact: identity.ContactLetter})
+				return err
+			},
+			"look up":    func() error { _, _, err := f.svc.LookUp(f.ctx, o, p.CitizenID); return err },
+			"set status": func() error { return f.svc.SetStatus(f.ctx, o, p.CitizenID, identity.StatusDisabled) },
+			"record guardian": func() error {
+				return f.svc.RecordGuardian(f.ctx, o, p.CitizenID, p.CitizenID, "grandparent")
+			},
+		} {
+			t.Run("fail/"+name+" at "+acr, func(t *testing.T) {
+				wantCode(t, act(), kernel.Forbidden, "error.identity.officer_level2")
+			})
+		}
+	}
+	if f.count(`SELECT COUNT(*) FROM enrolments`) != 0 || f.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.person.read'`) != 0 {
+		t.Fatal("a refused officer left a trace of an act")
+	}
+	// At level 2 the same officer enrols, and the audit log names them as an
+	// official acting for their agency.
+	if _, err := f.svc.Enrol(kernel.WithActor(f.ctx, police.Actor()), police, identity.Enrolment{CitizenID: p.CitizenID, Checks: good,
+		Contact: identity.ContactLetter}); err != nil {
+		t.Fatal(err)
+	}
+	var kind, onBehalf string
+	if err := f.db.QueryRow(f.ctx, `SELECT actor_kind, on_behalf_of FROM audit_log WHERE action = 'identity.enrol'`).Scan(&kind, &onBehalf); err != nil ||
+		kind != string(kernel.ActorOfficial) || onBehalf != "agency:"+police.Agency.Code {
+		t.Fatalf("audit of the enrolment: %v %s %s", err, kind, onBehalf)
+	}
+}
