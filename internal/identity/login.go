@@ -84,7 +84,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 		return Authenticated{}, err
 	}
 	var guessed *Account // the account the guesses are at, told when they pile up
-	if err == nil {
+	if err == nil && a.Status == StatusActive {
 		guessed = &a
 	}
 	stored := a.passwordHash
