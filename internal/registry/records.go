@@ -1,0 +1,367 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+)
+
+// Reference is the reference data besides the population, which the demo
+// loader and an import from the national registries write before the
+// persons (officials after them): units and their boundaries, residential
+// areas, agencies, the catalogue of registries, and schools.
+type Reference struct {
+	Units      []Unit
+	Boundaries []Boundary
+	Areas      []ResidentialArea
+	Agencies   []Agency
+	Registries []Registry
+	Schools    []School
+	Officials  []Official
+}
+
+// AddReference writes reference data in one transaction, validating each
+// row, in the order the references between them need.
+func (s *Service) AddReference(ctx context.Context, ref Reference) error {
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if err := insertAll(ctx, tx, "units", "code, name, level, parent_code", ref.Units, Unit.Validate, func(u *Unit) []any {
+			var parent any
+			if u.ParentCode != "" {
+				parent = u.ParentCode
+			}
+			return []any{u.Code, u.Name, string(u.Level), parent}
+		}); err != nil {
+			return err
+		}
+		if err := insertAll(ctx, tx, "unit_boundaries", boundaryColumns, ref.Boundaries, func(b Boundary) error { return b.Validate() }, func(b *Boundary) []any {
+			b.BBox = b.Polygon.BBox()
+			return []any{b.UnitCode, b.MinLat, b.MinLon, b.MaxLat, b.MaxLon, b.Polygon.GeoJSON()}
+		}); err != nil {
+			return err
+		}
+		if err := insertAll(ctx, tx, "residential_areas", areaColumns, ref.Areas, ResidentialArea.Validate, areaRow); err != nil {
+			return err
+		}
+		if err := insertAll(ctx, tx, "agencies", "code, name, kind, unit_code", ref.Agencies, Agency.Validate, func(a *Agency) []any {
+			return []any{a.Code, a.Name, string(a.Kind), a.UnitCode}
+		}); err != nil {
+			return err
+		}
+		if err := insertAll(ctx, tx, "registry_catalogue", registryColumns, ref.Registries, Registry.Validate,
+			func(r *Registry) []any { return []any{r.Code, r.Name, r.AgencyCode} }); err != nil {
+			return err
+		}
+		if err := insertAll(ctx, tx, "schools", "code, level, unit_code, lat, lon", ref.Schools, School.Validate, schoolRow); err != nil {
+			return err
+		}
+		return insertAll(ctx, tx, "officials", "id, citizen_id, agency_code, role", ref.Officials, Official.Validate, func(o *Official) []any {
+			return []any{o.ID, o.CitizenID, o.AgencyCode, string(o.Role)}
+		})
+	})
+	if err == nil && len(ref.Boundaries) > 0 {
+		s.geo.forget()
+	}
+	return err
+}
+
+// insertAll validates and inserts rows with one prepared statement (the
+// SQLite driver's parser is slow enough that parsing each of a few
+// thousand rows' statement shows).
+func insertAll[T any](ctx context.Context, tx *db.Tx, table, cols string, rows []T, validate func(T) error, row func(*T) []any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	stmt, err := tx.Prepare(ctx, "INSERT INTO "+table+" ("+cols+") VALUES ("+strings.TrimSuffix(strings.Repeat("?, ", strings.Count(cols, ",")+1), ", ")+")")
+	if err != nil {
+		return kernel.Wrap(err, "registry: prepare %s", table)
+	}
+	defer stmt.Close()
+	for i := range rows {
+		if err := validate(rows[i]); err != nil {
+			return fmt.Errorf("registry: %s row %d: %w", table, i, err)
+		}
+		if _, err := stmt.ExecContext(ctx, row(&rows[i])...); err != nil {
+			if db.IsUniqueViolation(err) {
+				return kernel.E(kernel.Conflict, "error.registry.duplicate").WithCause(err)
+			}
+			return kernel.Wrap(err, "registry: insert %s", table)
+		}
+	}
+	return nil
+}
+
+// Participation is a card's participant group, as a bulk load writes it
+// beside the card.
+type Participation struct {
+	CardNumber string
+	Kind       string // a code of Participations
+}
+
+// Records are the rows of the registries besides the population that a
+// bulk load writes with WriteRecords: residence, civil status, land,
+// insurance participation, household businesses and schools. The persons
+// they name must be written already (with Write or WriteBatch) where the
+// schema refers to persons: household businesses' owners, pupils and
+// guardians.
+type Records struct {
+	Residences          []Residence
+	Births              []Birth
+	Deaths              []Death
+	Marriages           []Marriage
+	Parcels             []LandParcel // their Owners and Certificate are ignored: see LandOwners, Certificates
+	LandOwners          []LandOwner
+	Certificates        []LandCertificate
+	Participations      []Participation
+	HouseholdBusinesses []HouseholdBusiness
+	Classes             []Class
+	Enrolments          []Enrolment
+	Guardians           []Guardian
+}
+
+// table is the rows of one table for a bulk write.
+type table struct {
+	name string
+	cols string
+	n    int
+	row  func(i int) []any
+}
+
+// tables validates r and lists its tables in the order of their references.
+func (r *Records) tables() ([]table, error) {
+	var ts []table
+	var err error
+	add := func(name, cols string, n int, valid func(i int) error, row func(i int) []any) {
+		for i := 0; i < n && err == nil; i++ {
+			if e := valid(i); e != nil {
+				err = fmt.Errorf("registry: %s row %d: %w", name, i, e)
+			}
+		}
+		if n > 0 {
+			ts = append(ts, table{name, cols, n, row})
+		}
+	}
+	add("residences", residenceColumns, len(r.Residences), func(i int) error { return r.Residences[i].validateLoaded() },
+		func(i int) []any { return residenceRow(&r.Residences[i]) })
+	add("births", birthColumns, len(r.Births), func(i int) error { return r.Births[i].Validate() },
+		func(i int) []any { return birthRow(&r.Births[i]) })
+	add("deaths", deathColumns, len(r.Deaths), func(i int) error { return r.Deaths[i].Validate() },
+		func(i int) []any { return deathRow(&r.Deaths[i]) })
+	add("marriages", marriageColumns, len(r.Marriages), func(i int) error { return r.Marriages[i].Validate() },
+		func(i int) []any { return marriageRow(&r.Marriages[i]) })
+	add("land_parcels", parcelColumns, len(r.Parcels), func(i int) error { return r.Parcels[i].Validate() },
+		func(i int) []any { return parcelRow(&r.Parcels[i]) })
+	add("land_owners", "parcel_id, owner_kind, owner_id", len(r.LandOwners), func(i int) error { return r.LandOwners[i].Validate() },
+		func(i int) []any { o := &r.LandOwners[i]; return []any{o.ParcelID, string(o.Kind), o.OwnerID} })
+	add("land_certificates", certificateColumns, len(r.Certificates), func(i int) error { return r.Certificates[i].Validate() },
+		func(i int) []any { return certificateRow(&r.Certificates[i]) })
+	add("insurance_participations", "card_number, kind", len(r.Participations), func(i int) error {
+		if p := r.Participations[i]; !ValidInsuranceNumber(p.CardNumber) || Participations[p.Kind] == "" {
+			return kernel.E(kernel.Invalid, "error.registry.bad_insurance_card")
+		}
+		return nil
+	}, func(i int) []any { return []any{r.Participations[i].CardNumber, r.Participations[i].Kind} })
+	add("household_businesses", householdBusinessColumns, len(r.HouseholdBusinesses), func(i int) error { return r.HouseholdBusinesses[i].Validate() },
+		func(i int) []any { return householdBusinessRow(&r.HouseholdBusinesses[i]) })
+	add("school_classes", classColumns, len(r.Classes), func(i int) error { return r.Classes[i].Validate() },
+		func(i int) []any { return classRow(&r.Classes[i]) })
+	add("school_pupils", "school_year, citizen_id, class_id", len(r.Enrolments), func(i int) error { return r.Enrolments[i].Validate() },
+		func(i int) []any { e := &r.Enrolments[i]; return []any{e.SchoolYear, e.CitizenID, e.ClassID} })
+	add("school_guardians", "citizen_id, guardian_citizen_id, relation", len(r.Guardians), func(i int) error { return r.Guardians[i].Validate() },
+		func(i int) []any {
+			g := &r.Guardians[i]
+			return []any{g.CitizenID, g.GuardianCitizenID, string(g.Relation)}
+		})
+	return ts, err
+}
+
+// validateLoaded checks a residence arriving with its ID.
+func (r Residence) validateLoaded() error {
+	if len(r.ID) != len(r.CitizenID)+3 || r.ID[:len(r.CitizenID)] != r.CitizenID {
+		return kernel.E(kernel.Invalid, "error.registry.bad_residence")
+	}
+	return r.Validate()
+}
+
+// recordIndexes are the indexes of the tables WriteRecords fills, which
+// StartRecords drops for a bulk load into an empty registry and
+// FinishRecords builds again: one sort at the end instead of inserts all
+// over each index (the way bulk.go treats persons). On SQLite the big
+// tables are rowid tables whose keys are unique indexes too (sqlite): rows
+// are appended, and building the index proves the keys unique. The
+// definitions must match the migrations; dup is the message when a unique
+// index cannot be built.
+var recordIndexes = []struct {
+	name, def, dup string
+	sqlite         bool // SQLite only: PostgreSQL has the key as the table's primary key or constraint
+}{
+	{"residences_key", "CREATE UNIQUE INDEX residences_key ON residences (citizen_id, id)", "error.registry.duplicate", true},
+	{"residences_household", "CREATE INDEX residences_household ON residences (household_id)", "", false},
+	{"residences_area", "CREATE INDEX residences_area ON residences (area_code) WHERE relation = 'head' AND kind = 'permanent' AND until_date = ''", "", false},
+	{"births_key", "CREATE UNIQUE INDEX births_key ON births (citizen_id)", "error.registry.duplicate", true},
+	{"births_entry", "CREATE UNIQUE INDEX births_entry ON births (agency_code, registration_number)", "error.registry.duplicate", true},
+	{"births_mother", "CREATE INDEX births_mother ON births (mother_citizen_id) WHERE mother_citizen_id <> ''", "", false},
+	{"births_father", "CREATE INDEX births_father ON births (father_citizen_id) WHERE father_citizen_id <> ''", "", false},
+	{"deaths_key", "CREATE UNIQUE INDEX deaths_key ON deaths (citizen_id)", "error.registry.duplicate", true},
+	{"deaths_entry", "CREATE UNIQUE INDEX deaths_entry ON deaths (agency_code, registration_number)", "error.registry.duplicate", true},
+	{"marriages_key", "CREATE UNIQUE INDEX marriages_key ON marriages (id)", "error.registry.duplicate", true},
+	{"marriages_entry", "CREATE UNIQUE INDEX marriages_entry ON marriages (agency_code, registration_number)", "error.registry.duplicate", true},
+	{"marriages_husband", "CREATE INDEX marriages_husband ON marriages (husband_citizen_id)", "", false},
+	{"marriages_wife", "CREATE INDEX marriages_wife ON marriages (wife_citizen_id)", "", false},
+	{"land_owners_key", "CREATE UNIQUE INDEX land_owners_key ON land_owners (parcel_id, owner_kind, owner_id)", "error.registry.duplicate", true},
+	{"land_owners_owner", "CREATE INDEX land_owners_owner ON land_owners (owner_id)", "", false},
+	{"land_certificates_parcel", "CREATE INDEX land_certificates_parcel ON land_certificates (parcel_id)", "", false},
+	{"household_businesses_owner", "CREATE INDEX household_businesses_owner ON household_businesses (owner_citizen_id)", "", false},
+	{"school_pupils_key", "CREATE UNIQUE INDEX school_pupils_key ON school_pupils (school_year, citizen_id)", "error.registry.duplicate", true},
+	{"school_pupils_class", "CREATE INDEX school_pupils_class ON school_pupils (class_id)", "", false},
+	{"school_pupils_citizen", "CREATE INDEX school_pupils_citizen ON school_pupils (citizen_id)", "", false},
+	{"school_guardians_key", "CREATE UNIQUE INDEX school_guardians_key ON school_guardians (citizen_id, guardian_citizen_id)", "error.registry.duplicate", true},
+	{"school_guardians_guardian", "CREATE INDEX school_guardians_guardian ON school_guardians (guardian_citizen_id)", "", false},
+}
+
+// StartRecords prepares WriteRecords for a bulk load: into an empty
+// registry (as StartBulk found it) it drops recordIndexes. Until
+// FinishRecords nothing checks the records' keys are unique.
+func (b *Bulk) StartRecords(ctx context.Context) error {
+	if !b.rebuild {
+		return nil
+	}
+	for _, ix := range recordIndexes {
+		if ix.sqlite && b.s.db.Dialect() != db.SQLite {
+			continue
+		}
+		if _, err := b.s.db.WritePool().ExecContext(ctx, "DROP INDEX IF EXISTS "+ix.name); err != nil {
+			return kernel.Wrap(err, "registry: drop index %s", ix.name)
+		}
+	}
+	return nil
+}
+
+// FinishRecords builds the indexes StartRecords dropped. Call it even
+// after a failed load.
+func (b *Bulk) FinishRecords(ctx context.Context) error {
+	if err := b.s.EnsureRecordIndexes(ctx); err != nil {
+		return err
+	}
+	if b.rebuild && b.s.db.Dialect() == db.Postgres {
+		if _, err := b.s.db.WritePool().ExecContext(ctx, "ANALYZE residences, births, deaths, marriages, land_parcels, land_owners, land_certificates, school_pupils, school_guardians"); err != nil {
+			return kernel.Wrap(err, "registry: analyze")
+		}
+	}
+	return nil
+}
+
+// EnsureRecordIndexes recreates any of recordIndexes a bulk load dropped
+// and could not rebuild (the process was killed mid-load); it costs
+// nothing when they exist. The app calls it at start-up, with EnsureIndexes.
+func (s *Service) EnsureRecordIndexes(ctx context.Context) error {
+	for _, ix := range recordIndexes {
+		if ix.sqlite && s.db.Dialect() != db.SQLite {
+			continue
+		}
+		def := strings.Replace(ix.def, " INDEX ", " INDEX IF NOT EXISTS ", 1)
+		if _, err := s.db.WritePool().ExecContext(ctx, def); err != nil {
+			if ix.dup != "" && db.IsUniqueViolation(err) {
+				return kernel.E(kernel.Conflict, ix.dup).WithCause(err)
+			}
+			return kernel.Wrap(err, "registry: ensure index %s", ix.name)
+		}
+	}
+	return nil
+}
+
+// WriteRecords writes the rows of r in one transaction, validating each,
+// the same way WriteBatch writes persons: multi-row INSERTs on SQLite,
+// COPY on PostgreSQL. It may be called before or after Finish.
+func (b *Bulk) WriteRecords(ctx context.Context, r Records) error {
+	ts, err := r.tables()
+	if err != nil || len(ts) == 0 {
+		return err
+	}
+	if b.s.db.Dialect() == db.Postgres {
+		return copyTables(ctx, b.s.db, ts)
+	}
+	return b.s.db.Update(ctx, b.s.clock.Now(), func(tx *db.Tx) error {
+		for _, t := range ts {
+			if err := insertIgnoring(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// insertIgnoring writes a table's rows with multi-row INSERT OR IGNORE
+// statements and counts that every row went in: a row ignored was a
+// duplicate. Plain INSERT would make SQLite keep a statement journal (a
+// copy of every page a statement changes, to undo it should a later row
+// fail), which for rows arriving in random key order — citizen IDs — costs
+// more than the inserts themselves.
+func insertIgnoring(ctx context.Context, tx *db.Tx, t table) error {
+	cols := strings.Count(t.cols, ",") + 1
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	sql := func(rows int) string {
+		return "INSERT OR IGNORE INTO " + t.name + " (" + t.cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+	}
+	full, err := tx.Prepare(ctx, sql(rowsPerInsert))
+	if err != nil {
+		return kernel.Wrap(err, "registry: prepare %s", t.name)
+	}
+	defer full.Close()
+	args := make([]any, 0, cols*rowsPerInsert)
+	for i := 0; i < t.n; i += rowsPerInsert {
+		k := min(rowsPerInsert, t.n-i)
+		args = args[:0]
+		for j := i; j < i+k; j++ {
+			args = append(args, t.row(j)...)
+		}
+		var res interface{ RowsAffected() (int64, error) }
+		if k == rowsPerInsert {
+			res, err = full.ExecContext(ctx, args...)
+		} else {
+			res, err = tx.Exec(ctx, sql(k), args...)
+		}
+		if err != nil {
+			return kernel.Wrap(err, "registry: insert %s", t.name)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(k) {
+			return kernel.E(kernel.Conflict, "error.registry.duplicate").WithCause(fmt.Errorf("registry: %s: %d of %d rows written", t.name, n, k))
+		}
+	}
+	return nil
+}
+
+// copyTables writes tables with COPY in one PostgreSQL transaction.
+func copyTables(ctx context.Context, d *db.DB, ts []table) error {
+	conn, err := d.WritePool().Conn(ctx)
+	if err != nil {
+		return kernel.Wrap(err, "registry: bulk connection")
+	}
+	defer conn.Close()
+	return conn.Raw(func(c any) error {
+		pc := c.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return kernel.Wrap(err, "registry: bulk begin")
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
+		for _, t := range ts {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, strings.Split(t.cols, ", "),
+				pgx.CopyFromSlice(t.n, func(i int) ([]any, error) { return t.row(i), nil })); err != nil {
+				if db.IsUniqueViolation(err) {
+					return kernel.E(kernel.Conflict, "error.registry.duplicate").WithCause(err)
+				}
+				return kernel.Wrap(err, "registry: copy %s", t.name)
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return kernel.Wrap(err, "registry: bulk commit")
+		}
+		return nil
+	})
+}
