@@ -1,10 +1,16 @@
 package registry_test
 
 import (
+	"context"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
+	"civitas/internal/db"
+	"civitas/internal/db/dbtest"
+	"civitas/internal/demo"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 )
@@ -151,4 +157,180 @@ func FuzzPolygonContains(f *testing.F) {
 			}
 		}
 	})
+}
+
+// demoRegistry loads a demo province of persons into a fresh database.
+func demoRegistry(t testing.TB, persons int, o ...func(*demo.Options)) (*registry.Service, *db.DB) {
+	t.Helper()
+	d := dbtest.Open(t)
+	opts := demo.Options{Persons: persons, Seed: 1, Clock: kernel.NewManualClock(time.Date(2025, 10, 1, 3, 0, 0, 0, time.UTC))}
+	for _, f := range o {
+		f(&opts)
+	}
+	if _, err := demo.Load(context.Background(), d, opts); err != nil {
+		t.Fatal(err)
+	}
+	return registry.New(d, opts.Clock), d
+}
+
+// TestBoundariesTileTheProvince checks the demo's map: the city of the
+// province is where Buôn Ma Thuột is; every point of the province lies in
+// exactly one commune, inside that commune's district; the communes'
+// areas add up to their district's and the districts' to the province's;
+// UnitAt finds the commune; every residential area's centre and every
+// school lies in its commune.
+func TestBoundariesTileTheProvince(t *testing.T) {
+	ctx := context.Background()
+	s, _ := demoRegistry(t, 1000)
+	u, err := s.UnitAt(ctx, 12.68, 108.05)
+	if err != nil || u.Level != registry.Commune {
+		t.Fatalf("UnitAt(12.68, 108.05) = %+v, %v", u, err)
+	}
+	if d, err := s.Unit(ctx, u.ParentCode); err != nil || !strings.HasPrefix(d.Name, "Thành phố") {
+		t.Fatalf("the point is in %+v of %+v (%v), not the city", u, d, err)
+	}
+	var all []registry.Boundary
+	for after := ""; ; {
+		bs, err := s.ListBoundaries(ctx, kernel.Page{After: after, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, bs...)
+		if len(bs) < 100 {
+			break
+		}
+		after = bs[len(bs)-1].UnitCode
+	}
+	units := map[string]registry.Unit{}
+	us, err := s.ListUnits(ctx, kernel.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range us {
+		units[u.Code] = u
+	}
+	if len(all) != len(us) {
+		t.Fatalf("%d boundaries for %d units", len(all), len(us))
+	}
+	var province registry.Boundary
+	area := map[string]float64{}   // a unit's own area
+	summed := map[string]float64{} // its children's
+	byLevel := map[registry.Level][]registry.Boundary{}
+	for _, b := range all {
+		u := units[b.UnitCode]
+		if b.BBox != b.Polygon.BBox() {
+			t.Fatalf("%s: stored box %+v, polygon's %+v", b.UnitCode, b.BBox, b.Polygon.BBox())
+		}
+		area[u.Code] = math.Abs(b.Polygon.Area())
+		summed[u.ParentCode] += math.Abs(b.Polygon.Area())
+		byLevel[u.Level] = append(byLevel[u.Level], b)
+		if u.Level == registry.Province {
+			province = b
+		}
+	}
+	for code, a := range area {
+		if units[code].Level == registry.Commune {
+			continue
+		}
+		if math.Abs(summed[code]-a) > 1e-6*a {
+			t.Errorf("%s: area %.9f, its parts' %.9f", code, a, summed[code])
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	hits := 0
+	for range 3000 {
+		p := registry.Point{Lat: province.MinLat + r.Float64()*(province.MaxLat-province.MinLat), Lon: province.MinLon + r.Float64()*(province.MaxLon-province.MinLon)}
+		var in []registry.Boundary
+		for _, b := range byLevel[registry.Commune] {
+			if b.Polygon.Contains(p) {
+				in = append(in, b)
+			}
+		}
+		u, err := s.UnitAt(ctx, p.Lat, p.Lon)
+		if !province.Polygon.Contains(p) {
+			if len(in) != 0 || kernel.ErrorCode(err) != kernel.NotFound {
+				t.Fatalf("%v outside the province is in %d communes; UnitAt: %+v, %v", p, len(in), u, err)
+			}
+			continue
+		}
+		hits++
+		if len(in) != 1 {
+			t.Fatalf("%v is in %d communes", p, len(in))
+		}
+		if err != nil || u.Code != in[0].UnitCode {
+			t.Fatalf("UnitAt(%v) = %+v, %v; the commune is %s", p, u, err, in[0].UnitCode)
+		}
+		district, err := s.Boundary(ctx, u.ParentCode)
+		if err != nil || !district.Polygon.Contains(p) {
+			t.Fatalf("%v in commune %s but not in its district %s: %v", p, u.Code, u.ParentCode, err)
+		}
+	}
+	if hits < 1500 {
+		t.Fatalf("only %d of 3000 points fell in the province", hits)
+	}
+	for _, tt := range []struct {
+		name     string
+		lat, lon float64
+		code     kernel.Code
+	}{
+		{"fail/far away", 21.03, 105.85, kernel.NotFound},
+		{"fail/not a place", 95, 0, kernel.Invalid},
+		{"fail/NaN", math.NaN(), 108, kernel.Invalid},
+	} {
+		if _, err := s.UnitAt(ctx, tt.lat, tt.lon); kernel.ErrorCode(err) != tt.code {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	for after := ""; ; {
+		as, err := s.ListAreas(ctx, kernel.Page{After: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if u, err := s.UnitAt(ctx, a.Centre.Lat, a.Centre.Lon); err != nil || u.Code != a.UnitCode {
+				t.Fatalf("area %+v: centre in %+v, %v", a, u, err)
+			}
+		}
+		if len(as) < 1000 {
+			break
+		}
+		after = as[len(as)-1].Code
+	}
+	schools, err := s.ListSchools(ctx, kernel.Page{Limit: 1000})
+	if err != nil || len(schools) < 300 {
+		t.Fatalf("%d schools, %v", len(schools), err)
+	}
+	for _, sc := range schools {
+		if u, err := s.UnitAt(ctx, sc.Location.Lat, sc.Location.Lon); err != nil || u.Code != sc.UnitCode {
+			t.Fatalf("school %+v: located in %+v, %v", sc, u, err)
+		}
+	}
+}
+
+// BenchmarkUnitAt looks up random points of the demo province's bounding
+// box in the in-memory index.
+func BenchmarkUnitAt(b *testing.B) {
+	ctx := context.Background()
+	s, _ := demoRegistry(b, 1000)
+	pb, err := s.Boundary(ctx, "99")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	pts := make([]registry.Point, 4096)
+	for i := range pts {
+		pts[i] = registry.Point{Lat: pb.MinLat + r.Float64()*(pb.MaxLat-pb.MinLat), Lon: pb.MinLon + r.Float64()*(pb.MaxLon-pb.MinLon)}
+	}
+	if _, err := s.UnitAt(ctx, 12.68, 108.05); err != nil { // build the index
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		p := pts[i%len(pts)]
+		if _, err := s.UnitAt(ctx, p.Lat, p.Lon); err != nil && kernel.ErrorCode(err) != kernel.NotFound {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
