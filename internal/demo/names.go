@@ -75,7 +75,7 @@ var (
 	// villages name a rural commune's residential areas besides the
 	// numbered thôn: the highland's buôn (Ê Đê villages).
 	buonNames = []string{
-		"Buôn Ko Tam", "Buôn Ea Kmar", "Buôn Cuôr Đăng", "Buôn Kô Sier", "Buôn Đôn", "Buôn Ea Bông", "Buôn Tơng Jú",
-		"Buôn Akŏ Dhông", "Buôn Ea Sim", "Buôn Kmrơng Prông", "Buôn Pốk", "Buôn Ea Tu", "Buôn Cư Êbur", "Buôn Jun",
+		"Buôn Ko Tam", "Buôn Ea Kmar", "Buôn Cuôr Kram", "Buôn Kô Sier", "Buôn Ea Rông", "Buôn Ea Bông", "Buôn Tơng Jú",
+		"Buôn Tría", "Buôn Ea Sim", "Buôn Kmrơng Prông", "Buôn Pốk", "Buôn Ea Tu", "Buôn Cư Êbur", "Buôn Jun",
 	}
 )

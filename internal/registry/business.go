@@ -241,6 +241,27 @@ func (s *Service) AgenciesIn(ctx context.Context, unitCode string) ([]Agency, er
 		agencySelect+"WHERE a.unit_code = ? ORDER BY a.code", unitCode)
 }
 
+// AgencyServing returns the agency of a kind that serves a unit: the one
+// seated in the unit itself or, failing that, in the nearest unit above it
+// (a commune's land matters go to its district's branch of the land
+// registration office, or to the province's office). NotFound when no unit
+// up to the province has one; of several in one unit, the first by code.
+func (s *Service) AgencyServing(ctx context.Context, kind AgencyKind, unitCode string) (Agency, error) {
+	for i := 0; i < 8 && unitCode != ""; i++ {
+		a, err := one(s.db.QueryRow(ctx, agencySelect+"WHERE a.unit_code = ? AND a.kind = ? ORDER BY a.code LIMIT 1", unitCode, string(kind)),
+			scanAgency, "error.registry.agency_not_found", "agency")
+		if kernel.ErrorCode(err) != kernel.NotFound {
+			return a, err
+		}
+		u, err := s.Unit(ctx, unitCode)
+		if err != nil {
+			return Agency{}, err
+		}
+		unitCode = u.ParentCode
+	}
+	return Agency{}, kernel.E(kernel.NotFound, "error.registry.agency_not_found")
+}
+
 // Within reports whether unit lies inside area (or is area), walking up the
 // unit tree: a commune is within its district and its province.
 func (s *Service) Within(ctx context.Context, unit, area string) (bool, error) {

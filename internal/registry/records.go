@@ -219,7 +219,6 @@ var recordIndexes = []struct {
 	{"household_businesses_owner", "CREATE INDEX household_businesses_owner ON household_businesses (owner_citizen_id)", "", false},
 	{"school_pupils_key", "CREATE UNIQUE INDEX school_pupils_key ON school_pupils (school_year, citizen_id)", "error.registry.duplicate", true},
 	{"school_pupils_class", "CREATE INDEX school_pupils_class ON school_pupils (class_id)", "", false},
-	{"school_pupils_citizen", "CREATE INDEX school_pupils_citizen ON school_pupils (citizen_id)", "", false},
 	{"school_guardians_key", "CREATE UNIQUE INDEX school_guardians_key ON school_guardians (citizen_id, guardian_citizen_id)", "error.registry.duplicate", true},
 	{"school_guardians_guardian", "CREATE INDEX school_guardians_guardian ON school_guardians (guardian_citizen_id)", "", false},
 }

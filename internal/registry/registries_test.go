@@ -526,6 +526,25 @@ func TestCatalogueAndAgencies(t *testing.T) {
 	if _, err := s.RegistryOwner(ctx, "nope"); kernel.ErrorCode(err) != kernel.NotFound {
 		t.Fatalf("owner of no registry: %v", err)
 	}
+	commune, err := s.UnitAt(ctx, 12.68, 108.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		kind  registry.AgencyKind
+		level registry.Level
+	}{
+		{registry.Police, registry.Commune}, {registry.LandRegistration, registry.District},
+		{registry.Transport, registry.Province}, {registry.Education, registry.District},
+	} {
+		a, err := s.AgencyServing(ctx, tt.kind, commune.Code)
+		if err != nil || a.Kind != tt.kind || a.Level != tt.level {
+			t.Errorf("%s serving %s: %+v, %v", tt.kind, commune.Code, a, err)
+		}
+	}
+	if _, err := s.AgencyServing(ctx, "nothing", commune.Code); kernel.ErrorCode(err) != kernel.NotFound {
+		t.Fatalf("no agency of a kind: %v", err)
+	}
 	// Every kind has an agency, and the kinds the capabilities need have
 	// officials in the document roles.
 	kinds := map[registry.AgencyKind]bool{}

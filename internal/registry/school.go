@@ -292,9 +292,15 @@ func (s *Service) PupilsInCareOf(ctx context.Context, guardianCitizenID, year st
 		guardianCitizenID, year)
 }
 
-// ListPupils lists enrolments of a school year by citizen ID, after p.After.
+// ListPupils lists enrolments of a school year by citizen ID, after
+// p.After; year "" is the latest school year with pupils.
 func (s *Service) ListPupils(ctx context.Context, year string, p kernel.Page) ([]Pupil, error) {
 	p = p.Normalize(100)
+	if year == "" {
+		if err := s.db.QueryRow(ctx, "SELECT COALESCE(MAX(school_year), '') FROM school_pupils").Scan(&year); err != nil {
+			return nil, kernel.Wrap(err, "registry: latest school year")
+		}
+	}
 	ps, err := list(ctx, s.db, scanPupil, "pupils", pupilSelect+"WHERE e.school_year = ? AND e.citizen_id > ? ORDER BY e.citizen_id LIMIT ?", year, p.After, p.Limit)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,6 @@ CREATE TABLE school_pupils (
 );
 CREATE UNIQUE INDEX school_pupils_key ON school_pupils (school_year, citizen_id);
 CREATE INDEX school_pupils_class ON school_pupils (class_id);
-CREATE INDEX school_pupils_citizen ON school_pupils (citizen_id);
 
 CREATE TABLE school_guardians (
 	citizen_id TEXT NOT NULL REFERENCES persons (citizen_id),
