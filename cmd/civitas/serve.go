@@ -16,7 +16,7 @@ import (
 func serveCommand() command {
 	return command{
 		name:  "serve",
-		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]",
+		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo [--demo-province CODE]]",
 		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindServe(fs) },
 		run: func(ctx context.Context, c config.Config, _ []string, _, stderr io.Writer) error {
 			log := c.Logger(os.Stderr)

@@ -34,8 +34,12 @@ type Config struct {
 	Demo           bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
-	LogLevel    string // debug, info, warn, error
-	LogFormat   string // text or json
+	// DemoProvince is the code of the demo province --demo loads (099,
+	// 098 or 097), so that two installations can run side by side
+	// without sharing an identifier.
+	DemoProvince string
+	LogLevel     string // debug, info, warn, error
+	LogFormat    string // text or json
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
 
@@ -55,6 +59,7 @@ func Default() Config {
 		Addr:            "127.0.0.1:8080",
 		DataDir:         "./civitas-data",
 		DemoPersons:     2000,
+		DemoProvince:    "099",
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 15 * time.Second,
@@ -90,6 +95,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
+	fs.StringVar(&c.DemoProvince, "demo-province", c.DemoProvince, "`code` of the province --demo loads: 099, 098 or 097")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
 	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: log or outbox (default: outbox with --demo, else log)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
@@ -165,6 +171,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DemoPersons < 0 || c.DemoPersons > 3_000_000 {
 		errs = append(errs, errors.New("--demo-persons must be between 0 and 3000000"))
+	}
+	switch c.DemoProvince {
+	case "", "097", "098", "099": // the codes no real province has (internal/demo)
+	default:
+		errs = append(errs, errors.New("--demo-province must be 099, 098 or 097"))
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)

@@ -65,6 +65,10 @@ func TestConfig(t *testing.T) {
 		}},
 		{name: "fail/a trusted proxy that is not an address", args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, wantErr: true},
 		{name: "fail/a trusted prefix too long", args: []string{"--trusted-proxies", "10.0.0.0/33"}, wantErr: true},
+		{name: "ok/demo province", args: []string{"--demo", "--demo-province", "098"}, check: func(c Config) bool { return c.Demo && c.DemoProvince == "098" }},
+		{name: "ok/demo province from env", env: map[string]string{"CIVITAS_DEMO_PROVINCE": "097"}, check: func(c Config) bool { return c.DemoProvince == "097" }},
+		{name: "ok/default demo province", check: func(c Config) bool { return c.DemoProvince == "099" }},
+		{name: "fail/a real province's code", args: []string{"--demo-province", "001"}, wantErr: true},
 		{name: "fail/bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "fail/unknown flag", args: []string{"--nope"}, wantErr: true},
 	}
