@@ -102,9 +102,13 @@ func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error)
 	if err != nil {
 		return Stats{}, err
 	}
-	if err := bulk.StartRecords(ctx); err != nil {
-		_ = bulk.Finish(context.WithoutCancel(ctx))
-		return Stats{}, err
+	// Dropping the records' indexes and building them again pays for a
+	// large province only.
+	if o.Persons >= 50_000 {
+		if err := bulk.StartRecords(ctx); err != nil {
+			_ = bulk.Finish(context.WithoutCancel(ctx))
+			return Stats{}, err
+		}
 	}
 	// finish builds the indexes the bulk load dropped, whatever happens.
 	finish := func() {
@@ -143,10 +147,9 @@ func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error)
 		finish()
 		return stats, err
 	}
-	if err := bulk.Finish(ctx); err != nil {
-		finish()
-		return stats, err
-	}
+	// The officials, enterprises, schools and enterprises' land go in
+	// before the indexes are built again: on SQLite the load is still
+	// unchecked and unsynced, and the generator made them valid.
 	officials := g.officials(st.agencies)
 	// The posts of the capabilities come after, from their own source.
 	officials = append(officials, g.moreOfficials(append(slices.Clip(st.agencies), st.ref.agencies...))...)
@@ -167,6 +170,10 @@ func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error)
 	stats.Businesses = len(businesses)
 	last.Parcels, last.LandOwners, last.Certificates = g.enterpriseLand(businesses)
 	if err := bulk.WriteRecords(ctx, last); err != nil {
+		finish()
+		return stats, err
+	}
+	if err := bulk.Finish(ctx); err != nil {
 		finish()
 		return stats, err
 	}

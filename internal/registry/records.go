@@ -29,71 +29,75 @@ type Reference struct {
 // AddReference writes reference data in one transaction, validating each
 // row, in the order the references between them need.
 func (s *Service) AddReference(ctx context.Context, ref Reference) error {
-	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if err := insertAll(ctx, tx, "units", "code, name, level, parent_code", ref.Units, Unit.Validate, func(u *Unit) []any {
-			var parent any
-			if u.ParentCode != "" {
-				parent = u.ParentCode
-			}
-			return []any{u.Code, u.Name, string(u.Level), parent}
-		}); err != nil {
-			return err
+	var ts tables
+	addTable(&ts, "units", "code, name, level, parent_code", ref.Units, Unit.Validate, func(u *Unit) []any {
+		var parent any
+		if u.ParentCode != "" {
+			parent = u.ParentCode
 		}
-		if err := insertAll(ctx, tx, "unit_boundaries", boundaryColumns, ref.Boundaries, func(b Boundary) error { return b.Validate() }, func(b *Boundary) []any {
-			b.BBox = b.Polygon.BBox()
-			return []any{b.UnitCode, b.MinLat, b.MinLon, b.MaxLat, b.MaxLon, b.Polygon.GeoJSON()}
-		}); err != nil {
-			return err
-		}
-		if err := insertAll(ctx, tx, "residential_areas", areaColumns, ref.Areas, ResidentialArea.Validate, areaRow); err != nil {
-			return err
-		}
-		if err := insertAll(ctx, tx, "agencies", "code, name, kind, unit_code", ref.Agencies, Agency.Validate, func(a *Agency) []any {
-			return []any{a.Code, a.Name, string(a.Kind), a.UnitCode}
-		}); err != nil {
-			return err
-		}
-		if err := insertAll(ctx, tx, "registry_catalogue", registryColumns, ref.Registries, Registry.Validate,
-			func(r *Registry) []any { return []any{r.Code, r.Name, r.AgencyCode} }); err != nil {
-			return err
-		}
-		if err := insertAll(ctx, tx, "schools", "code, level, unit_code, lat, lon", ref.Schools, School.Validate, schoolRow); err != nil {
-			return err
-		}
-		return insertAll(ctx, tx, "officials", "id, citizen_id, agency_code, role", ref.Officials, Official.Validate, func(o *Official) []any {
-			return []any{o.ID, o.CitizenID, o.AgencyCode, string(o.Role)}
-		})
+		return []any{u.Code, u.Name, string(u.Level), parent}
 	})
+	addTable(&ts, "unit_boundaries", boundaryColumns, ref.Boundaries, func(b Boundary) error { return b.Validate() }, func(b *Boundary) []any {
+		bb := b.Polygon.BBox()
+		return []any{b.UnitCode, bb.MinLat, bb.MinLon, bb.MaxLat, bb.MaxLon, b.Polygon.GeoJSON()}
+	})
+	addTable(&ts, "residential_areas", areaColumns, ref.Areas, ResidentialArea.Validate, areaRow)
+	addTable(&ts, "agencies", "code, name, kind, unit_code", ref.Agencies, Agency.Validate, func(a *Agency) []any {
+		return []any{a.Code, a.Name, string(a.Kind), a.UnitCode}
+	})
+	addTable(&ts, "registry_catalogue", registryColumns, ref.Registries, Registry.Validate,
+		func(r *Registry) []any { return []any{r.Code, r.Name, r.AgencyCode} })
+	addTable(&ts, "schools", "code, level, unit_code, lat, lon", ref.Schools, School.Validate, schoolRow)
+	addTable(&ts, "officials", "id, citizen_id, agency_code, role", ref.Officials, Official.Validate, func(o *Official) []any {
+		return []any{o.ID, o.CitizenID, o.AgencyCode, string(o.Role)}
+	})
+	if ts.err != nil {
+		return ts.err
+	}
+	err := s.writeTables(ctx, ts.ts)
 	if err == nil && len(ref.Boundaries) > 0 {
 		s.geo.forget()
 	}
 	return err
 }
 
-// insertAll validates and inserts rows with one prepared statement (the
-// SQLite driver's parser is slow enough that parsing each of a few
-// thousand rows' statement shows).
-func insertAll[T any](ctx context.Context, tx *db.Tx, table, cols string, rows []T, validate func(T) error, row func(*T) []any) error {
-	if len(rows) == 0 {
+// tables gathers the validated rows of several tables for one write, and
+// the first invalid row's error.
+type tables struct {
+	ts  []table
+	err error
+}
+
+// addTable validates rows and adds them as a table.
+func addTable[T any](ts *tables, name, cols string, rows []T, validate func(T) error, row func(*T) []any) {
+	for i := 0; i < len(rows) && ts.err == nil; i++ {
+		if err := validate(rows[i]); err != nil {
+			ts.err = fmt.Errorf("registry: %s row %d: %w", name, i, err)
+		}
+	}
+	if len(rows) > 0 {
+		ts.ts = append(ts.ts, table{name, cols, len(rows), func(i int) []any { return row(&rows[i]) }})
+	}
+}
+
+// writeTables writes tables in one transaction: multi-row INSERTs on
+// SQLite, COPY on PostgreSQL (where a round trip a row would cost more
+// than the rows).
+func (s *Service) writeTables(ctx context.Context, ts []table) error {
+	if len(ts) == 0 {
 		return nil
 	}
-	stmt, err := tx.Prepare(ctx, "INSERT INTO "+table+" ("+cols+") VALUES ("+strings.TrimSuffix(strings.Repeat("?, ", strings.Count(cols, ",")+1), ", ")+")")
-	if err != nil {
-		return kernel.Wrap(err, "registry: prepare %s", table)
+	if s.db.Dialect() == db.Postgres {
+		return copyTables(ctx, s.db, ts)
 	}
-	defer stmt.Close()
-	for i := range rows {
-		if err := validate(rows[i]); err != nil {
-			return fmt.Errorf("registry: %s row %d: %w", table, i, err)
-		}
-		if _, err := stmt.ExecContext(ctx, row(&rows[i])...); err != nil {
-			if db.IsUniqueViolation(err) {
-				return kernel.E(kernel.Conflict, "error.registry.duplicate").WithCause(err)
+	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		for _, t := range ts {
+			if err := insertIgnoring(ctx, tx, t); err != nil {
+				return err
 			}
-			return kernel.Wrap(err, "registry: insert %s", table)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Participation is a card's participant group, as a bulk load writes it
@@ -134,50 +138,28 @@ type table struct {
 
 // tables validates r and lists its tables in the order of their references.
 func (r *Records) tables() ([]table, error) {
-	var ts []table
-	var err error
-	add := func(name, cols string, n int, valid func(i int) error, row func(i int) []any) {
-		for i := 0; i < n && err == nil; i++ {
-			if e := valid(i); e != nil {
-				err = fmt.Errorf("registry: %s row %d: %w", name, i, e)
-			}
-		}
-		if n > 0 {
-			ts = append(ts, table{name, cols, n, row})
-		}
-	}
-	add("residences", residenceColumns, len(r.Residences), func(i int) error { return r.Residences[i].validateLoaded() },
-		func(i int) []any { return residenceRow(&r.Residences[i]) })
-	add("births", birthColumns, len(r.Births), func(i int) error { return r.Births[i].Validate() },
-		func(i int) []any { return birthRow(&r.Births[i]) })
-	add("deaths", deathColumns, len(r.Deaths), func(i int) error { return r.Deaths[i].Validate() },
-		func(i int) []any { return deathRow(&r.Deaths[i]) })
-	add("marriages", marriageColumns, len(r.Marriages), func(i int) error { return r.Marriages[i].Validate() },
-		func(i int) []any { return marriageRow(&r.Marriages[i]) })
-	add("land_parcels", parcelColumns, len(r.Parcels), func(i int) error { return r.Parcels[i].Validate() },
-		func(i int) []any { return parcelRow(&r.Parcels[i]) })
-	add("land_owners", "parcel_id, owner_kind, owner_id", len(r.LandOwners), func(i int) error { return r.LandOwners[i].Validate() },
-		func(i int) []any { o := &r.LandOwners[i]; return []any{o.ParcelID, string(o.Kind), o.OwnerID} })
-	add("land_certificates", certificateColumns, len(r.Certificates), func(i int) error { return r.Certificates[i].Validate() },
-		func(i int) []any { return certificateRow(&r.Certificates[i]) })
-	add("insurance_participations", "card_number, kind", len(r.Participations), func(i int) error {
-		if p := r.Participations[i]; !ValidInsuranceNumber(p.CardNumber) || Participations[p.Kind] == "" {
+	var ts tables
+	addTable(&ts, "residences", residenceColumns, r.Residences, Residence.validateLoaded, residenceRow)
+	addTable(&ts, "births", birthColumns, r.Births, Birth.Validate, birthRow)
+	addTable(&ts, "deaths", deathColumns, r.Deaths, Death.Validate, deathRow)
+	addTable(&ts, "marriages", marriageColumns, r.Marriages, Marriage.Validate, marriageRow)
+	addTable(&ts, "land_parcels", parcelColumns, r.Parcels, LandParcel.Validate, parcelRow)
+	addTable(&ts, "land_owners", "parcel_id, owner_kind, owner_id", r.LandOwners, LandOwner.Validate,
+		func(o *LandOwner) []any { return []any{o.ParcelID, string(o.Kind), o.OwnerID} })
+	addTable(&ts, "land_certificates", certificateColumns, r.Certificates, LandCertificate.Validate, certificateRow)
+	addTable(&ts, "insurance_participations", "card_number, kind", r.Participations, func(p Participation) error {
+		if !ValidInsuranceNumber(p.CardNumber) || Participations[p.Kind] == "" {
 			return kernel.E(kernel.Invalid, "error.registry.bad_insurance_card")
 		}
 		return nil
-	}, func(i int) []any { return []any{r.Participations[i].CardNumber, r.Participations[i].Kind} })
-	add("household_businesses", householdBusinessColumns, len(r.HouseholdBusinesses), func(i int) error { return r.HouseholdBusinesses[i].Validate() },
-		func(i int) []any { return householdBusinessRow(&r.HouseholdBusinesses[i]) })
-	add("school_classes", classColumns, len(r.Classes), func(i int) error { return r.Classes[i].Validate() },
-		func(i int) []any { return classRow(&r.Classes[i]) })
-	add("school_pupils", "school_year, citizen_id, class_id", len(r.Enrolments), func(i int) error { return r.Enrolments[i].Validate() },
-		func(i int) []any { e := &r.Enrolments[i]; return []any{e.SchoolYear, e.CitizenID, e.ClassID} })
-	add("school_guardians", "citizen_id, guardian_citizen_id, relation", len(r.Guardians), func(i int) error { return r.Guardians[i].Validate() },
-		func(i int) []any {
-			g := &r.Guardians[i]
-			return []any{g.CitizenID, g.GuardianCitizenID, string(g.Relation)}
-		})
-	return ts, err
+	}, func(p *Participation) []any { return []any{p.CardNumber, p.Kind} })
+	addTable(&ts, "household_businesses", householdBusinessColumns, r.HouseholdBusinesses, HouseholdBusiness.Validate, householdBusinessRow)
+	addTable(&ts, "school_classes", classColumns, r.Classes, Class.Validate, classRow)
+	addTable(&ts, "school_pupils", "school_year, citizen_id, class_id", r.Enrolments, Enrolment.Validate,
+		func(e *Enrolment) []any { return []any{e.SchoolYear, e.CitizenID, e.ClassID} })
+	addTable(&ts, "school_guardians", "citizen_id, guardian_citizen_id, relation", r.Guardians, Guardian.Validate,
+		func(g *Guardian) []any { return []any{g.CitizenID, g.GuardianCitizenID, string(g.Relation)} })
+	return ts.ts, ts.err
 }
 
 // validateLoaded checks a residence arriving with its ID.
@@ -279,20 +261,10 @@ func (s *Service) EnsureRecordIndexes(ctx context.Context) error {
 // COPY on PostgreSQL. It may be called before or after Finish.
 func (b *Bulk) WriteRecords(ctx context.Context, r Records) error {
 	ts, err := r.tables()
-	if err != nil || len(ts) == 0 {
+	if err != nil {
 		return err
 	}
-	if b.s.db.Dialect() == db.Postgres {
-		return copyTables(ctx, b.s.db, ts)
-	}
-	return b.s.db.Update(ctx, b.s.clock.Now(), func(tx *db.Tx) error {
-		for _, t := range ts {
-			if err := insertIgnoring(ctx, tx, t); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return b.s.writeTables(ctx, ts)
 }
 
 // insertIgnoring writes a table's rows with multi-row INSERT OR IGNORE
