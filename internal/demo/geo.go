@@ -33,7 +33,7 @@ func (pl plane) polygon(ring []xy) registry.Polygon {
 		p := pl.from(q)
 		// Seven decimals, as the boundaries are stored: what is tested is
 		// what is written.
-		p.Lat, p.Lon = math.Round(p.Lat*1e7)/1e7, math.Round(p.Lon*1e7)/1e7
+		p.Lat, p.Lon = round7(p.Lat), round7(p.Lon)
 		out[i] = p
 	}
 	return out

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -157,13 +158,8 @@ func (st *structure) addReference(rng *rand.Rand) {
 	}
 }
 
-func round7(f float64) float64 {
-	const s = 1e7
-	if f < 0 {
-		return -float64(int64(-f*s+0.5)) / s
-	}
-	return float64(int64(f*s+0.5)) / s
-}
+// round7 rounds degrees to seven decimals, as boundaries are stored.
+func round7(f float64) float64 { return math.Round(f*1e7) / 1e7 }
 
 // area returns the residential area of commune ci that two draws of the
 // household generator pick, so a household's address names its area.

@@ -132,7 +132,8 @@ func (pg Polygon) GeoJSON() string {
 // ParsePolygon reads a GeoJSON Polygon geometry of one closed ring (RFC
 // 7946: [longitude, latitude] positions, the last repeating the first),
 // as an import or a layer from outside supplies it. Holes, altitudes, and
-// other geometry types are refused.
+// other geometry types are refused; a ring that crosses itself is read as
+// it is drawn, inside where the even-odd rule says (Contains).
 func ParsePolygon(data []byte) (Polygon, error) {
 	var g struct {
 		Type        string        `json:"type"`
