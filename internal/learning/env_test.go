@@ -271,57 +271,13 @@ func (f *fakeOfficials) Posts(_ context.Context, accountID string) ([]Post, erro
 }
 
 // rightAnswers fills an attempt's form with the right answer to every
-// question (the best choice, every positive one, the truth, the first
-// full-mark answer, the pairs).
+// question.
 func rightAnswers(t testing.TB, a storedAttempt) Answers {
 	t.Helper()
 	form := Answers{}
 	for i, it := range a.Items {
-		key := "a" + strconv.Itoa(i+1)
-		switch it.Q.Kind {
-		case KindChoice, KindMulti:
-			best := 0.0
-			for _, c := range it.Q.Choices {
-				best = max(best, c.Fraction)
-			}
-			for pos, idx := range it.Order {
-				if c := it.Q.Choices[idx]; it.Q.Kind == KindChoice && c.Fraction == best || it.Q.Kind == KindMulti && c.Fraction > 0 {
-					form[key] = append(form[key], strconv.Itoa(pos))
-					if it.Q.Kind == KindChoice {
-						break
-					}
-				}
-			}
-		case KindTrueFalse:
-			form[key] = []string{strconv.FormatBool(it.Q.Truth)}
-		case KindShort:
-			for _, ans := range it.Q.Answers {
-				if ans.Fraction >= 0.9999 {
-					form[key] = []string{ans.Text}
-					break
-				}
-			}
-		case KindNumerical:
-			for _, ans := range it.Q.Answers {
-				if ans.Fraction >= 0.9999 {
-					form[key] = []string{strconv.FormatFloat(ans.Value, 'f', -1, 64)}
-					break
-				}
-			}
-		case KindMatching:
-			opts := matchOptions(it.Q)
-			k := 0
-			for _, p := range it.Q.Pairs {
-				if p.Sub == "" {
-					continue
-				}
-				k++
-				for pos, idx := range it.Order {
-					if opts[idx] == p.Answer {
-						form[key+"."+strconv.Itoa(k)] = []string{strconv.Itoa(pos)}
-					}
-				}
-			}
+		for k, v := range rightForm(it, "a"+strconv.Itoa(i+1)) {
+			form[k] = v
 		}
 	}
 	return form
