@@ -16,11 +16,13 @@ import (
 // OpenLearning builds the digital-literacy platform on the e-ID, the
 // registries and the wallet (certificates, issued by the provincial
 // education department unless a school issues its own), and loads the
-// shipped courses. w may be nil (no certificates: operator commands that
-// only import courses).
+// shipped courses. id and w may be nil (no accounts, no certificates: the
+// operator commands that import and list courses).
 func OpenLearning(ctx context.Context, d *db.DB, clock kernel.Clock, reg *registry.Service, id *identity.Service, w *wallet.Service, log *slog.Logger) (*learning.Service, error) {
-	o := learning.Options{DB: d, Clock: clock, People: reg, Accounts: learningAccounts{id},
-		Officials: learningOfficials{id: id, reg: reg, w: w}, UseLog: auditUseLog{}, Logger: log}
+	o := learning.Options{DB: d, Clock: clock, People: reg, Accounts: noAccounts{}, UseLog: auditUseLog{}, Logger: log}
+	if id != nil {
+		o.Accounts, o.Officials = learningAccounts{id}, learningOfficials{id: id, reg: reg, w: w}
+	}
 	if w != nil {
 		o.Certificates = learningCertificates{w}
 		dept, err := certificateIssuer(ctx, reg, w)
@@ -91,6 +93,17 @@ func (a learningAccounts) Dependents(ctx context.Context, accountID string) ([]l
 	}
 	return out, nil
 }
+
+// noAccounts: operator commands act as the operator, never as an account.
+type noAccounts struct{}
+
+var _ learning.Accounts = noAccounts{}
+
+func (noAccounts) Account(context.Context, string) (learning.Account, error) {
+	return learning.Account{}, kernel.E(kernel.NotFound, "learning.error.not_your_learner")
+}
+
+func (noAccounts) Dependents(context.Context, string) ([]learning.Dependent, error) { return nil, nil }
 
 // learningOfficials gives learning the officials' posts: a commune's
 // people's committee or service centre runs its technology team (community

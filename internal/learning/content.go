@@ -539,7 +539,9 @@ func (c *Course) loadBanks(files []string, contents map[string][]byte) ([]Warnin
 		}
 		g, err := ParseGIFT(contents[p], bank)
 		if err != nil {
-			return nil, kernel.E(kernel.Invalid, "learning.course.bad_bank", p).WithCause(err)
+			// The GIFT error, with the file named before its line.
+			key, args := kernel.ErrorKey(err)
+			return nil, kernel.E(kernel.Invalid, strings.Replace(key, "learning.gift.", "learning.gift_file.", 1), append([]any{p}, args...)...)
 		}
 		c.addBank(bank, g.Questions)
 		for _, w := range g.Warnings {

@@ -80,7 +80,7 @@ func TestLoadCourse(t *testing.T) {
 		{"fail/a png that is not", map[string]string{"images/b.png": "GIF89a"}, "learning.course.bad_image"},
 		{"fail/oversized lesson", map[string]string{"02-b.vi.md": "---\ntitle: B\n---\n" + strings.Repeat("x", maxLessonBytes)}, "learning.course.file_too_large"},
 		{"fail/oversized image", map[string]string{"images/b.png": "\x89PNG\r\n\x1a\n" + strings.Repeat("x", maxImageBytes)}, "learning.course.file_too_large"},
-		{"fail/malformed bank", map[string]string{"questions/01-a.gift": "Q {=a"}, "learning.course.bad_bank"},
+		{"fail/malformed bank", map[string]string{"questions/01-a.gift": "Q {=a"}, "learning.gift_file.no_closing_brace"},
 		{"fail/too few questions", map[string]string{"questions/01-a.gift": "Q {=a ~b}"}, "learning.course.too_few_questions"},
 		{"fail/stray file", map[string]string{"notes.txt": "x"}, "learning.course.unexpected_file"},
 		{"fail/stray folder", map[string]string{"src/x.go": "package x"}, "learning.course.unexpected_file"},
