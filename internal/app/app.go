@@ -202,7 +202,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	if cfg.Demo {
-		if err := SeedLearningDemo(ctx, a.learning, a.registry, a.clock); err != nil {
+		if err := SeedLearningDemo(ctx, a.learning); err != nil {
 			return nil, err
 		}
 	}

@@ -177,25 +177,7 @@ func (a *App) Learning() *learning.Service { return a.learning }
 
 // SeedLearningDemo gives the demo province's young people (14 to 17) some
 // progress and a few passed courses, once.
-func SeedLearningDemo(ctx context.Context, s *learning.Service, reg *registry.Service, clock kernel.Clock) error {
-	var young []registry.Person
-	after := ""
-	now := clock.Now()
-	for len(young) < 200 {
-		ps, err := reg.ListPersons(ctx, kernel.Page{After: after, Limit: kernel.MaxPageLimit})
-		if err != nil {
-			return err
-		}
-		if len(ps) == 0 {
-			break
-		}
-		for _, p := range ps {
-			if age := p.AgeOn(now); age >= 14 && age < 18 {
-				young = append(young, p)
-			}
-		}
-		after = ps[len(ps)-1].CitizenID
-	}
-	_, err := s.SeedDemo(ctx, learning.DemoOptions{Learners: young, Seed: 1})
+func SeedLearningDemo(ctx context.Context, s *learning.Service) error {
+	_, err := s.SeedDemo(ctx, learning.DemoOptions{Seed: 1})
 	return err
 }

@@ -15,8 +15,8 @@ import (
 // DemoOptions say whom the demo's progress is for.
 type DemoOptions struct {
 	// Learners are the demo's young people (by citizen ID); the first of
-	// them, in citizen-ID order, get progress. Students of the registry's
-	// classes come first when there are schools.
+	// them, in citizen-ID order, get progress. Nil: the population
+	// registry's people of 14 to 17.
 	Learners []registry.Person
 	// Seed makes the same progress every time.
 	Seed uint64
@@ -48,6 +48,12 @@ func (s *Service) SeedDemo(ctx context.Context, o DemoOptions) (DemoStats, error
 		o.Count = 24
 	}
 	learners := slices.Clone(o.Learners)
+	if learners == nil {
+		var err error
+		if learners, err = s.youngPeople(ctx, o.Count); err != nil {
+			return st, err
+		}
+	}
 	slices.SortFunc(learners, func(a, b registry.Person) int { return compare(a.CitizenID, b.CitizenID) })
 	if len(learners) > o.Count {
 		learners = learners[:o.Count]
@@ -112,6 +118,35 @@ func (s *Service) SeedDemo(ctx context.Context, o DemoOptions) (DemoStats, error
 		}
 	}
 	return st, nil
+}
+
+// youngPeople are the first people aged 14 to 17 by citizen ID.
+func (s *Service) youngPeople(ctx context.Context, n int) ([]registry.Person, error) {
+	today := s.now().In(kernel.Zone())
+	rows, err := s.o.DB.Query(ctx, `SELECT citizen_id FROM persons WHERE birth_date > ? AND birth_date <= ? ORDER BY citizen_id LIMIT ?`,
+		today.AddDate(-18, 0, 0).Format(registry.DateLayout), today.AddDate(-14, 0, 0).Format(registry.DateLayout), n)
+	if err != nil {
+		return nil, kernel.Wrap(err, "learning: demo learners")
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, kernel.Wrap(err, "learning: demo learners")
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []registry.Person
+	for _, id := range ids {
+		p, err := s.o.People.Person(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func compare(a, b string) int {

@@ -467,6 +467,7 @@ type lessonData struct {
 	N, Of      int
 	Slug       string
 	Title      string
+	UITitle    string // the title in the reader's language, above a text in another
 	Lang       string // the text's language, for lang=
 	Dir        string
 	Body       template.HTML
@@ -535,6 +536,9 @@ func (h *pages) lesson(w http.ResponseWriter, r *http.Request) {
 		d.Dir = "rtl"
 	}
 	d.Title = t.Title // the article's own language
+	if t.Lang != uiLang && ls.Titles[uiLang] != "" && ls.Titles[uiLang] != t.Title {
+		d.UITitle = ls.Titles[uiLang] // the title in the reader's language, above a text in another
+	}
 	for _, li := range ls.Langs {
 		name := langNames[li.Code]
 		if name == "" {
