@@ -4,10 +4,12 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"civitas/internal/audit"
@@ -19,11 +21,15 @@ import (
 // FinalQuiz names the final test of a course among its quizzes.
 const FinalQuiz = finalBank
 
-// item is a question as an attempt drew it: the question itself (what
-// scores it stays on the server) and the order its choices are shown in.
+// item is a question as an attempt drew it: the question (what scores it
+// stays on the server) and the order its choices are shown in. The
+// attempt stores the question's ID, which is a hash of its content: the
+// bank keeps every version a question had (retired, never deleted), so
+// the ID names exactly the question drawn.
 type item struct {
-	Q     Question `json:"q"`
-	Order []int    `json:"order,omitempty"` // choice, multi: shown position -> Choices index; matching: -> matchOptions index
+	ID    string   `json:"id"`
+	Order []int    `json:"o,omitempty"` // choice, multi: shown position -> Choices index; matching: -> matchOptions index
+	Q     Question `json:"-"`
 }
 
 // outcome is a scored item as stored.
@@ -79,7 +85,7 @@ func draw(r *rand.Rand, qs []Question, n int, final bool) []Question {
 }
 
 func newItem(r *rand.Rand, q Question) item {
-	it := item{Q: q}
+	it := item{ID: q.ID, Q: q}
 	switch q.Kind {
 	case KindChoice, KindMulti:
 		it.Order = r.Perm(len(q.Choices))
@@ -198,19 +204,20 @@ type storedAttempt struct {
 	ID, Enrolment, Learner, Course, Quiz string
 	StartedAt, SubmittedAt               time.Time
 	Items                                []item
-	Outcomes                             []outcome
+	Outcomes                             []outcome // recomputed from the responses once submitted
 	Score                                int
+	PassMark                             int // the course's, percent
 	Passed, Counted                      bool
 }
 
 func (s *Service) loadAttempt(ctx context.Context, id string) (storedAttempt, error) {
 	var a storedAttempt
 	var started, submitted int64
-	var items, results string
+	var items, responses string
 	var passed, counted int
-	err := s.o.DB.QueryRow(ctx, `SELECT id, enrolment, learner, course, quiz, started_at, submitted_at, items, results, score, passed, counted
-		FROM learning_attempts WHERE id = ?`, id).Scan(&a.ID, &a.Enrolment, &a.Learner, &a.Course, &a.Quiz, &started, &submitted,
-		&items, &results, &a.Score, &passed, &counted)
+	err := s.o.DB.QueryRow(ctx, `SELECT a.id, a.enrolment, a.learner, a.course, a.quiz, a.started_at, a.submitted_at, a.items, a.responses,
+		a.score, a.passed, a.counted, c.pass_mark FROM learning_attempts a JOIN learning_courses c ON c.code = a.course WHERE a.id = ?`, id).
+		Scan(&a.ID, &a.Enrolment, &a.Learner, &a.Course, &a.Quiz, &started, &submitted, &items, &responses, &a.Score, &passed, &counted, &a.PassMark)
 	if err != nil {
 		return a, notFound(err, "learning.error.no_attempt", "attempt")
 	}
@@ -222,12 +229,59 @@ func (s *Service) loadAttempt(ctx context.Context, id string) (storedAttempt, er
 	if err := json.Unmarshal([]byte(items), &a.Items); err != nil {
 		return a, kernel.Wrap(err, "learning: attempt items")
 	}
-	if results != "" {
-		if err := json.Unmarshal([]byte(results), &a.Outcomes); err != nil {
-			return a, kernel.Wrap(err, "learning: attempt results")
+	if err := s.fillQuestions(ctx, a.Course, a.Items); err != nil {
+		return a, err
+	}
+	if responses != "" {
+		var rs []Response
+		if err := json.Unmarshal([]byte(responses), &rs); err != nil {
+			return a, kernel.Wrap(err, "learning: attempt responses")
+		}
+		// The results are the responses scored again: scoring is
+		// deterministic, and the attempt keeps the questions it drew.
+		a.Outcomes = make([]outcome, len(a.Items))
+		for i, it := range a.Items {
+			if i < len(rs) {
+				a.Outcomes[i] = outcomeOf(it, rs[i])
+			}
 		}
 	}
 	return a, nil
+}
+
+// outcomeOf scores an item's response and says what was answered.
+func outcomeOf(it item, r Response) outcome {
+	res := Score(it.Q, r)
+	return outcome{Fraction: res.Fraction, Feedback: res.Feedback, Given: givenOf(it, r)}
+}
+
+// givenOf is what a response answered, as text, for the review.
+func givenOf(it item, r Response) []string {
+	var given []string
+	switch it.Q.Kind {
+	case KindChoice, KindMulti:
+		for _, idx := range r.Choices {
+			if idx >= 0 && idx < len(it.Q.Choices) {
+				given = append(given, plainOf(it.Q.Choices[idx].Text))
+			}
+		}
+	case KindTrueFalse:
+		if r.Bool != nil {
+			given = append(given, strconv.FormatBool(*r.Bool))
+		}
+	case KindShort, KindNumerical:
+		if t := strings.TrimSpace(r.Text); t != "" {
+			given = append(given, t)
+		}
+	case KindMatching:
+		items := matchItems(it.Q)
+		for k, m := range r.Matches {
+			if m != "" && k < len(items) {
+				given = append(given, plainOf(items[k])+" → "+m)
+			}
+		}
+	}
+	return given
 }
 
 // Option is a choice as a page shows it: its value is its position on the
@@ -432,10 +486,9 @@ type Answers map[string][]string
 // responseOf reads an item's answer from the form, mapping the positions
 // the page showed back to the question's own answers. Anything that is not
 // one of the positions shown counts as no answer.
-func responseOf(it item, n int, form Answers) (Response, []string) {
+func responseOf(it item, n int, form Answers) Response {
 	key := "a" + strconv.Itoa(n)
 	var r Response
-	var given []string
 	pos := func(v string) (int, bool) {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 0 || p >= len(it.Order) {
@@ -448,21 +501,18 @@ func responseOf(it item, n int, form Answers) (Response, []string) {
 		if vs := form[key]; len(vs) == 1 {
 			if idx, ok := pos(vs[0]); ok {
 				r.Choices = []int{idx}
-				given = append(given, plainOf(it.Q.Choices[idx].Text))
 			}
 		}
 	case KindMulti:
 		for _, v := range form[key] {
 			if idx, ok := pos(v); ok && !containsInt(r.Choices, idx) && len(r.Choices) < len(it.Q.Choices) {
 				r.Choices = append(r.Choices, idx)
-				given = append(given, plainOf(it.Q.Choices[idx].Text))
 			}
 		}
 	case KindTrueFalse:
 		if vs := form[key]; len(vs) == 1 && (vs[0] == "true" || vs[0] == "false") {
 			b := vs[0] == "true"
 			r.Bool = &b
-			given = append(given, vs[0])
 		}
 	case KindShort, KindNumerical:
 		if vs := form[key]; len(vs) == 1 {
@@ -471,9 +521,6 @@ func responseOf(it item, n int, form Answers) (Response, []string) {
 				t = t[:500]
 			}
 			r.Text = strings.ToValidUTF8(t, "")
-			if strings.TrimSpace(r.Text) != "" {
-				given = append(given, strings.TrimSpace(r.Text))
-			}
 		}
 	case KindMatching:
 		opts := matchOptions(it.Q)
@@ -483,12 +530,11 @@ func responseOf(it item, n int, form Answers) (Response, []string) {
 			if vs := form[key+"."+strconv.Itoa(k+1)]; len(vs) == 1 {
 				if idx, ok := pos(vs[0]); ok && idx < len(opts) {
 					r.Matches[k] = opts[idx]
-					given = append(given, plainOf(items[k])+" → "+opts[idx])
 				}
 			}
 		}
 	}
-	return r, given
+	return r
 }
 
 func containsInt(xs []int, x int) bool {
@@ -532,22 +578,17 @@ func (s *Service) SubmitAttempt(ctx context.Context, id string, form Answers) (S
 	if !a.Counted {
 		return Submission{}, kernel.E(kernel.Conflict, "learning.error.attempt_reset")
 	}
-	passMark, err := s.passMark(ctx, a.Course)
-	if err != nil {
-		return Submission{}, err
-	}
+	passMark := a.PassMark
 	// Scored here, out of the writer's way; the write below checks the
 	// attempt is still open.
-	outcomes := make([]outcome, len(a.Items))
 	responses := make([]Response, len(a.Items))
 	type comp struct{ n, points int }
 	byComp := map[string]*comp{}
 	total := 0.0
 	for i, it := range a.Items {
-		r, given := responseOf(it, i+1, form)
+		r := responseOf(it, i+1, form)
 		res := Score(it.Q, r)
 		responses[i] = r
-		outcomes[i] = outcome{Fraction: res.Fraction, Feedback: res.Feedback, Given: given}
 		total += res.Fraction
 		c := byComp[it.Q.Competence]
 		if c == nil {
@@ -569,8 +610,8 @@ func (s *Service) SubmitAttempt(ctx context.Context, id string, form Answers) (S
 		if sub.Passed {
 			passed = 1
 		}
-		res, err := tx.Exec(ctx, `UPDATE learning_attempts SET submitted_at = ?, responses = ?, results = ?, score = ?, passed = ?
-			WHERE id = ? AND submitted_at = 0 AND counted = 1`, kernel.Micros(tx.Now), mustJSON(responses), mustJSON(outcomes), score, passed, a.ID)
+		res, err := tx.Exec(ctx, `UPDATE learning_attempts SET submitted_at = ?, responses = ?, score = ?, passed = ?
+			WHERE id = ? AND submitted_at = 0 AND counted = 1`, kernel.Micros(tx.Now), mustJSON(responses), score, passed, a.ID)
 		if err != nil {
 			return kernel.Wrap(err, "learning: submit")
 		}
@@ -628,10 +669,75 @@ func (s *Service) SubmitAttempt(ctx context.Context, id string, form Answers) (S
 	return sub, nil
 }
 
-func (s *Service) passMark(ctx context.Context, course string) (int, error) {
-	var pm int
-	if err := s.o.DB.QueryRow(ctx, `SELECT pass_mark FROM learning_courses WHERE code = ?`, course).Scan(&pm); err != nil {
-		return 0, notFound(err, "learning.error.no_course", "course")
+// questionCache keeps questions by course and ID. A question's ID is a
+// hash of its content, so an entry is never stale; the cache is emptied
+// when it grows past its bound.
+type questionCache struct {
+	mu sync.Mutex
+	m  map[string]Question
+}
+
+const maxCachedQuestions = 20000
+
+func (c *questionCache) get(key string) (Question, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q, ok := c.m[key]
+	return q, ok
+}
+
+func (c *questionCache) put(key string, q Question) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedQuestions {
+		c.m = make(map[string]Question, 256)
 	}
-	return pm, nil
+	c.m[key] = q
+}
+
+// fillQuestions gives an attempt's items their questions, from the cache
+// or the bank.
+func (s *Service) fillQuestions(ctx context.Context, course string, items []item) error {
+	var missing []any
+	for i := range items {
+		if q, ok := s.qcache.get(course + "/" + items[i].ID); ok {
+			items[i].Q = q
+		} else {
+			missing = append(missing, items[i].ID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, err := s.o.DB.Query(ctx, `SELECT data FROM learning_questions WHERE course = ? AND id IN (`+placeholders(len(missing))+`)`,
+		append([]any{course}, missing...)...)
+	if err != nil {
+		return kernel.Wrap(err, "learning: attempt questions")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return kernel.Wrap(err, "learning: attempt questions")
+		}
+		var q Question
+		if err := json.Unmarshal([]byte(data), &q); err != nil {
+			return kernel.Wrap(err, "learning: attempt question")
+		}
+		s.qcache.put(course+"/"+q.ID, q)
+		for i := range items {
+			if items[i].ID == q.ID {
+				items[i].Q = q
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return kernel.Wrap(err, "learning: attempt questions")
+	}
+	for _, it := range items {
+		if it.Q.ID == "" {
+			return kernel.Wrap(fmt.Errorf("question %s of course %s is not in its bank", it.ID, course), "learning: attempt questions")
+		}
+	}
+	return nil
 }

@@ -2,6 +2,8 @@ package learning
 
 import (
 	"errors"
+	"html"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -56,6 +58,7 @@ func (h *pages) desk(w http.ResponseWriter, r *http.Request, home string) (Accou
 func (h *pages) mountTeach(ws *web.Server) {
 	ws.HandleFunc("GET /learning/teach", h.teachHome)
 	ws.HandleFunc("GET /learning/teach/classes/{id}", h.teachClass)
+	ws.HandleFunc("GET /learning/teach/classes/{id}/students/{learner}", h.teachStudent)
 	ws.HandleFunc("POST /learning/teach/classes/{id}/assign", h.teachAssign)
 	ws.HandleFunc("POST /learning/teach/classes/{id}/reset", h.teachReset)
 	ws.HandleFunc("POST /learning/teach/classes/{id}/extend", h.teachExtend)
@@ -94,27 +97,16 @@ func (h *pages) teachHome(w http.ResponseWriter, r *http.Request) {
 	h.pages.Render(w, r, http.StatusOK, "learning_teach", d)
 }
 
+// cellView is a student's standing in one course, as the desk shows it.
 type cellView struct {
-	Course      string
-	Title       string
-	Status      string // passed, overdue, started, not_started
-	StatusText  string
-	Read        int
-	Lessons     int
-	Best        int
-	HasBest     bool
-	Used, Of    int
-	Deadline    dateView
-	Extended    bool
-	CanReset    bool
-	Learner     string
-	MinDeadline string
-}
-
-type rowView struct {
-	CitizenID string
-	Name      string
-	Cells     []cellView
+	Course     string
+	Title      string
+	Status     string // passed, overdue, started, not_started
+	StatusText string
+	Detail     string // lessons read, attempts, best score, in words
+	Deadline   dateView
+	Extended   bool
+	CanReset   bool
 }
 
 type assignmentView struct {
@@ -128,9 +120,64 @@ type teachClassData struct {
 	Error       string
 	Class       classLink
 	Assignments []assignmentView
-	Rows        []rowView
+	Rows        template.HTML // the students, written by studentRows
 	Courses     []courseCard
 	Tomorrow    string // the earliest deadline the forms offer, YYYY-MM-DD
+}
+
+// cellOf describes a cell in the reader's language.
+func (h *pages) cellOf(r *http.Request, cell Cell, title string) cellView {
+	cv := cellView{Course: cell.Course, Title: title, Deadline: dayOf(cell.Deadline), Extended: cell.Extended,
+		CanReset: cell.FinalUsed > 0 && !cell.Passed}
+	switch {
+	case cell.Passed:
+		cv.Status = "passed"
+	case cell.Overdue:
+		cv.Status = "overdue"
+	case cell.Enrolled:
+		cv.Status = "started"
+	default:
+		cv.Status = "not_started"
+	}
+	cv.StatusText = h.web.T(r, "learningpages.cell."+cv.Status)
+	cv.Detail = h.web.T(r, "learningpages.course.read_of", cell.LessonsRead, cell.Lessons) + " · " +
+		h.web.T(r, "learningpages.teach.attempts", cell.FinalUsed, cell.Attempts)
+	if cell.Best >= 0 {
+		cv.Detail += " · " + h.web.T(r, "learningpages.course.best", percent(cell.Best))
+	}
+	return cv
+}
+
+// studentRows writes a class's students, escaped here: forty students of
+// three courses through html/template cost the page most of its time in
+// the escapers' reflective calls. Every value goes through
+// html.EscapeString; classes and statuses are our own tokens.
+func (h *pages) studentRows(r *http.Request, rep ClassReport, lang string) template.HTML {
+	e := html.EscapeString
+	deadline, manage, extended := h.web.T(r, "learningpages.course.deadline"), h.web.T(r, "learningpages.teach.manage"), h.web.T(r, "learningpages.teach.extended")
+	titles := make([]string, len(rep.Assignments))
+	for k, a := range rep.Assignments {
+		titles[k] = a.Course.Title(lang)
+	}
+	var b strings.Builder
+	b.Grow(len(rep.Rows) * 900)
+	for _, row := range rep.Rows {
+		id := e(row.Student.CitizenID)
+		b.WriteString(`<li class="card student" id="student-` + id + `">` + "\n<h3>" + e(row.Student.Name) + "</h3>\n")
+		for k, cell := range row.Cells {
+			cv := h.cellOf(r, cell, titles[k])
+			b.WriteString(`<div class="cell cell-` + cv.Status + `"><p><strong>` + e(cv.Title) + `</strong>: <span class="status status-` + cv.Status + `">` +
+				e(cv.StatusText) + "</span></p>\n")
+			b.WriteString(`<p class="hint">` + e(cv.Detail) + ` · ` + e(deadline) + ` <time datetime="` + e(cv.Deadline.ISO) + `" dir="ltr">` + e(cv.Deadline.Text) + `</time>`)
+			if cv.Extended {
+				b.WriteString(" (" + e(extended) + ")")
+			}
+			b.WriteString("</p></div>\n")
+		}
+		b.WriteString(`<p><a class="manage" href="/learning/teach/classes/` + url.PathEscape(rep.Class.ID) + `/students/` + url.PathEscape(row.Student.CitizenID) + `">` +
+			e(manage) + "</a></p>\n</li>\n")
+	}
+	return template.HTML(b.String())
 }
 
 func (h *pages) teachClass(w http.ResponseWriter, r *http.Request) {
@@ -155,27 +202,7 @@ func (h *pages) renderClass(w http.ResponseWriter, r *http.Request, status int, 
 	for _, a := range rep.Assignments {
 		d.Assignments = append(d.Assignments, assignmentView{Code: a.Course.Code, Title: a.Course.Title(lang), Deadline: dayOf(a.Deadline)})
 	}
-	for _, row := range rep.Rows {
-		rv := rowView{CitizenID: row.Student.CitizenID, Name: row.Student.Name}
-		for k, cell := range row.Cells {
-			cv := cellView{Course: cell.Course, Title: rep.Assignments[k].Course.Title(lang), Read: cell.LessonsRead, Lessons: cell.Lessons,
-				Best: percent(cell.Best), HasBest: cell.Best >= 0, Used: cell.FinalUsed, Of: cell.Attempts, Deadline: dayOf(cell.Deadline),
-				Extended: cell.Extended, CanReset: cell.FinalUsed > 0 && !cell.Passed, Learner: row.Student.CitizenID}
-			switch {
-			case cell.Passed:
-				cv.Status = "passed"
-			case cell.Overdue:
-				cv.Status = "overdue"
-			case cell.Enrolled:
-				cv.Status = "started"
-			default:
-				cv.Status = "not_started"
-			}
-			cv.StatusText = h.web.T(r, "learningpages.cell."+cv.Status)
-			rv.Cells = append(rv.Cells, cv)
-		}
-		d.Rows = append(d.Rows, rv)
-	}
+	d.Rows = h.studentRows(r, rep, lang)
 	courses, err := h.s.Courses(ctx)
 	if err != nil {
 		h.web.Error(w, r, err)
@@ -185,6 +212,62 @@ func (h *pages) renderClass(w http.ResponseWriter, r *http.Request, status int, 
 		d.Courses = append(d.Courses, h.card(r, co))
 	}
 	h.pages.Render(w, r, status, "learning_teach_class", d)
+}
+
+type attemptRow struct {
+	ID      string
+	Started dateView
+	Score   int
+	Open    bool
+	Passed  bool
+	Counted bool
+}
+
+type teachStudentData struct {
+	Style    string
+	Notice   string
+	Error    string
+	Class    classLink
+	Name     string
+	Learner  string
+	Cells    []cellView
+	Attempts map[string][]attemptRow
+	Tomorrow string
+}
+
+func (h *pages) teachStudent(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.desk(w, r, "/learning/teach"); !ok {
+		return
+	}
+	h.renderStudent(w, r, http.StatusOK, "")
+}
+
+func (h *pages) renderStudent(w http.ResponseWriter, r *http.Request, status int, errText string) {
+	ctx := r.Context()
+	learner := r.PathValue("learner")
+	if learner == "" {
+		learner = r.PostFormValue("learner")
+	}
+	rep, err := h.s.StudentProgress(ctx, r.PathValue("id"), learner)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	lang := web.LangFrom(ctx)
+	c := rep.Class
+	d := teachStudentData{Style: h.style, Notice: notice(r), Error: errText, Name: rep.Student.Name, Learner: rep.Student.CitizenID,
+		Class:    classLink{ID: c.ID, Name: c.Name, School: c.SchoolName, SchoolCode: c.SchoolCode},
+		Attempts: map[string][]attemptRow{}, Tomorrow: h.s.now().In(kernel.Zone()).AddDate(0, 0, 1).Format(time.DateOnly)}
+	for k, cell := range rep.Cells {
+		d.Cells = append(d.Cells, h.cellOf(r, cell, rep.Assignments[k].Course.Title(lang)))
+	}
+	for course, as := range rep.Attempts {
+		for _, a := range as {
+			d.Attempts[course] = append(d.Attempts[course], attemptRow{ID: a.ID, Started: dateOf(a.StartedAt), Score: percent(a.Score),
+				Open: a.SubmittedAt.IsZero(), Passed: a.Passed, Counted: a.Counted})
+		}
+	}
+	h.pages.Render(w, r, status, "learning_teach_student", d)
 }
 
 // deadlineOf reads a form's date (YYYY-MM-DD) as the end of that day in
@@ -198,13 +281,22 @@ func deadlineOf(s string) (time.Time, error) {
 }
 
 func (h *pages) classDone(w http.ResponseWriter, r *http.Request, err error, done string) {
+	learner := r.PostFormValue("learner")
 	if err != nil {
 		if msg, status, ok := h.refusal(w, r, err); ok {
-			h.renderClass(w, r, status, msg)
+			if learner != "" {
+				h.renderStudent(w, r, status, msg)
+			} else {
+				h.renderClass(w, r, status, msg)
+			}
 		}
 		return
 	}
-	http.Redirect(w, r, "/learning/teach/classes/"+url.PathEscape(r.PathValue("id"))+"?done="+done, http.StatusSeeOther)
+	to := "/learning/teach/classes/" + url.PathEscape(r.PathValue("id"))
+	if learner != "" {
+		to += "/students/" + url.PathEscape(learner)
+	}
+	http.Redirect(w, r, to+"?done="+done, http.StatusSeeOther)
 }
 
 func (h *pages) teachAssign(w http.ResponseWriter, r *http.Request) {
@@ -237,25 +329,41 @@ func (h *pages) teachExtend(w http.ResponseWriter, r *http.Request) {
 	h.classDone(w, r, err, "extended")
 }
 
-type schoolCell struct {
-	Enrolled, Completed, Roll int
-	Percent                   int
-	Assigned                  bool
-	Deadline                  dateView
-}
-
-type schoolRow struct {
-	Class classLink
-	Cells []schoolCell
+type schoolSection struct {
+	Code, Title string
+	Total       string        // the school's figure, in words
+	Rows        template.HTML // one row per class, written by schoolRows
 }
 
 type teachSchoolData struct {
 	Style   string
 	School  string
-	Courses []courseCard
-	Rows    []schoolRow
-	Totals  []schoolCell
 	Roll    int
+	Courses []schoolSection
+}
+
+// schoolRows writes a course's table rows, one per class, escaped here
+// (fifty classes of three courses through html/template cost most of the
+// page's time).
+func schoolRows(rep SchoolReport, course string) template.HTML {
+	e := html.EscapeString
+	var b strings.Builder
+	b.Grow(len(rep.Classes) * 160)
+	for _, cl := range rep.Classes {
+		f := rep.Figures[cl.ID][course]
+		pct := 0
+		if cl.Students > 0 {
+			pct = f.Completed * 100 / cl.Students
+		}
+		b.WriteString(`<tr><th scope="row">` + e(cl.Name) + `</th><td>` + strconv.Itoa(f.Completed) + "/" + strconv.Itoa(cl.Students) +
+			" (" + strconv.Itoa(pct) + "%)</td><td>" + strconv.Itoa(f.Enrolled))
+		if dl, ok := rep.Assigned[cl.ID][course]; ok {
+			d := dayOf(dl)
+			b.WriteString(` · <time datetime="` + e(d.ISO) + `" dir="ltr">` + e(d.Text) + `</time>`)
+		}
+		b.WriteString("</td></tr>\n")
+	}
+	return template.HTML(b.String())
 }
 
 func (h *pages) teachSchool(w http.ResponseWriter, r *http.Request) {
@@ -267,30 +375,16 @@ func (h *pages) teachSchool(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
+	lang := web.LangFrom(r.Context())
 	d := teachSchoolData{Style: h.style, School: rep.School.Name, Roll: rep.Roll}
 	for _, c := range rep.Courses {
-		d.Courses = append(d.Courses, h.card(r, c))
 		t := rep.Totals[c.Code]
-		cell := schoolCell{Enrolled: t.Enrolled, Completed: t.Completed, Roll: rep.Roll}
+		pct := 0
 		if rep.Roll > 0 {
-			cell.Percent = t.Completed * 100 / rep.Roll
+			pct = t.Completed * 100 / rep.Roll
 		}
-		d.Totals = append(d.Totals, cell)
-	}
-	for _, cl := range rep.Classes {
-		row := schoolRow{Class: classLink{ID: cl.ID, Name: cl.Name, Grade: cl.Grade, Students: cl.Students}}
-		for _, c := range rep.Courses {
-			f := rep.Figures[cl.ID][c.Code]
-			cell := schoolCell{Enrolled: f.Enrolled, Completed: f.Completed, Roll: cl.Students}
-			if cl.Students > 0 {
-				cell.Percent = f.Completed * 100 / cl.Students
-			}
-			if dl, ok := rep.Assigned[cl.ID][c.Code]; ok {
-				cell.Assigned, cell.Deadline = true, dayOf(dl)
-			}
-			row.Cells = append(row.Cells, cell)
-		}
-		d.Rows = append(d.Rows, row)
+		d.Courses = append(d.Courses, schoolSection{Code: c.Code, Title: c.Title(lang),
+			Total: h.web.T(r, "learningpages.school.total", t.Completed, rep.Roll, pct, t.Enrolled), Rows: schoolRows(rep, c.Code)})
 	}
 	h.pages.Render(w, r, http.StatusOK, "learning_teach_school", d)
 }

@@ -301,6 +301,21 @@ func TestPagesDesksNeedLevel2(t *testing.T) {
 	if code != http.StatusOK || strings.Count(page, `class="card student"`) != len(s.teens) {
 		t.Fatalf("class page: %d", code)
 	}
+	student := s.teens[0].CitizenID
+	if code, page := tb.get("/learning/teach/classes/" + class.ID + "/students/" + student); code != http.StatusOK || !strings.Contains(page, s.teens[0].FullName) {
+		t.Fatalf("student page: %d", code)
+	}
+	form := url.Values{"learner": {student}, "course": {"traffic-safety"}, "deadline": {"2026-05-01"}}
+	if code, loc := tb.post("/learning/teach/classes/"+class.ID+"/extend", form); code != http.StatusSeeOther || !strings.Contains(loc, "/students/"+student+"?done=extended") {
+		t.Fatalf("extend: %d %s", code, loc)
+	}
+	form.Set("deadline", "2026-03-01")
+	if code, page := tb.post("/learning/teach/classes/"+class.ID+"/extend", form); code != http.StatusBadRequest || !strings.Contains(page, "learning-error") {
+		t.Fatalf("extend into the past: %d", code)
+	}
+	if code, _ := tb.get("/learning/teach/classes/" + class.ID + "/students/" + s.persons[3].CitizenID); code != http.StatusNotFound {
+		t.Fatalf("a student not in the class: %d", code)
+	}
 	if code, page := tb.get("/learning/teach/schools/S1"); code != http.StatusOK || !strings.Contains(page, "Trường THPT Sông Xanh") {
 		t.Fatalf("school page: %d", code)
 	}

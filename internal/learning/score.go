@@ -12,10 +12,10 @@ import (
 // Response is a learner's answer to one question, in the question's own
 // terms (the pages map the positions they showed back to these).
 type Response struct {
-	Choices []int    // choice, multi: indexes into Question.Choices
-	Bool    *bool    // truefalse
-	Text    string   // short, numerical
-	Matches []string // matching: for each item (pair with a Sub, in order), the answer chosen ("" none)
+	Choices []int    `json:"c,omitempty"` // choice, multi: indexes into Question.Choices
+	Bool    *bool    `json:"b,omitempty"` // truefalse
+	Text    string   `json:"t,omitempty"` // short, numerical
+	Matches []string `json:"m,omitempty"` // matching: for each item (pair with a Sub, in order), the answer chosen ("" none)
 }
 
 // Result is a question scored.

@@ -132,7 +132,8 @@ type Options struct {
 
 // Service is the digital-literacy platform.
 type Service struct {
-	o Options
+	o      Options
+	qcache *questionCache // questions of attempts, by course and ID
 }
 
 // New checks o and makes the service.
@@ -143,7 +144,7 @@ func New(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{o: o}, nil
+	return &Service{o: o, qcache: &questionCache{}}, nil
 }
 
 // now is the service's clock, truncated to what the database keeps.

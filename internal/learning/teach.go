@@ -150,9 +150,15 @@ func (s *Service) ClassProgress(ctx context.Context, classID string) (ClassRepor
 	if err != nil {
 		return ClassReport{}, err
 	}
+	return s.classProgress(ctx, c, roll, "class:"+c.ID)
+}
+
+// classProgress is ClassProgress for the students of roll.
+func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, caseRef string) (ClassReport, error) {
+	classID := c.ID
 	rep := ClassReport{Class: c}
 	now := s.now()
-	err = s.o.DB.View(ctx, func(tx *db.Tx) error {
+	err := s.o.DB.View(ctx, func(tx *db.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, course, deadline FROM learning_assignments WHERE class = ? ORDER BY course`, classID)
 		if err != nil {
 			return kernel.Wrap(err, "learning: class progress")
@@ -255,7 +261,7 @@ func (s *Service) ClassProgress(ctx context.Context, classID string) (ClassRepor
 			for _, st := range roll {
 				if err := s.o.UseLog.Record(ctx, tx, kernel.DataUse{Subject: st.CitizenID, ReaderName: c.SchoolName + " – " + c.Name,
 					Channel: "learning.class", Service: "progress", Fields: []string{"lessons_read", "best_score", "attempts", "passed"},
-					Purpose: PurposeTeaching, CaseRef: "class:" + c.ID}); err != nil {
+					Purpose: PurposeTeaching, CaseRef: caseRef}); err != nil {
 					return err
 				}
 			}
@@ -263,6 +269,69 @@ func (s *Service) ClassProgress(ctx context.Context, classID string) (ClassRepor
 		})
 	}
 	return rep, err
+}
+
+// AttemptSummary is an attempt as a teacher's list shows it.
+type AttemptSummary struct {
+	ID          string
+	Quiz        string
+	StartedAt   time.Time
+	SubmittedAt time.Time // zero while open
+	Score       int       // per mille; -1 while open
+	Passed      bool
+	Counted     bool // false once the teacher reset the attempts
+}
+
+// StudentReport is one student's progress in the courses set to their
+// class, with their attempts at each.
+type StudentReport struct {
+	Class       Class
+	Student     Student
+	Assignments []Assignment
+	Cells       []Cell
+	Attempts    map[string][]AttemptSummary // by course
+}
+
+// StudentProgress returns a student of the teacher's class, their
+// progress and attempts; the read is logged.
+func (s *Service) StudentProgress(ctx context.Context, classID, learner string) (StudentReport, error) {
+	c, _, err := s.teacherOf(ctx, classID)
+	if err != nil {
+		return StudentReport{}, err
+	}
+	st, err := s.onRoll(ctx, classID, learner)
+	if err != nil {
+		return StudentReport{}, err
+	}
+	rep, err := s.classProgress(ctx, c, []Student{st}, "student:"+c.ID)
+	if err != nil {
+		return StudentReport{}, err
+	}
+	out := StudentReport{Class: c, Student: st, Assignments: rep.Assignments, Attempts: map[string][]AttemptSummary{}}
+	if len(rep.Rows) == 1 {
+		out.Cells = rep.Rows[0].Cells
+	}
+	rows, err := s.o.DB.Query(ctx, `SELECT id, course, quiz, started_at, submitted_at, score, passed, counted FROM learning_attempts
+		WHERE learner = ? AND quiz = ? ORDER BY started_at`, learner, FinalQuiz)
+	if err != nil {
+		return out, kernel.Wrap(err, "learning: student's attempts")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a AttemptSummary
+		var course string
+		var started, submitted int64
+		var passed, counted int
+		if err := rows.Scan(&a.ID, &course, &a.Quiz, &started, &submitted, &a.Score, &passed, &counted); err != nil {
+			return out, kernel.Wrap(err, "learning: student's attempts")
+		}
+		a.StartedAt, a.Passed, a.Counted = kernel.FromMicros(started), passed == 1, counted == 1
+		if submitted != 0 {
+			a.SubmittedAt = kernel.FromMicros(submitted)
+		}
+		out.Attempts[course] = append(out.Attempts[course], a)
+	}
+	return out, kernel.Wrap(rows.Err(), "learning: student's attempts")
 }
 
 func placeholders(n int) string {

@@ -88,7 +88,7 @@ CREATE TABLE learning_enrolments (
 	UNIQUE (course, learner)
 );
 CREATE INDEX learning_enrolments_learner ON learning_enrolments (learner);
-CREATE INDEX learning_enrolments_school ON learning_enrolments (school, class, course);
+CREATE INDEX learning_enrolments_school ON learning_enrolments (school, class, course, passed_at);
 CREATE INDEX learning_enrolments_cert ON learning_enrolments (cert_state, passed_at);
 
 CREATE TABLE learning_reads (
@@ -99,7 +99,8 @@ CREATE TABLE learning_reads (
 );
 
 -- A quiz attempt: the questions drawn (with what scores them, never sent
--- to the learner before submission), the answers, the results.
+-- to the learner before submission) and the answers, whose results are
+-- scored again from them when shown.
 CREATE TABLE learning_attempts (
 	id TEXT PRIMARY KEY,
 	enrolment TEXT NOT NULL,
@@ -110,7 +111,6 @@ CREATE TABLE learning_attempts (
 	submitted_at BIGINT NOT NULL DEFAULT 0,
 	items TEXT NOT NULL,
 	responses TEXT NOT NULL DEFAULT '',
-	results TEXT NOT NULL DEFAULT '',
 	score INTEGER NOT NULL DEFAULT -1,     -- per mille
 	passed INTEGER NOT NULL DEFAULT 0,
 	counted INTEGER NOT NULL DEFAULT 1     -- 0 once a teacher reset the attempts
