@@ -19,7 +19,8 @@ import (
 // shipped courses. id and w may be nil (no accounts, no certificates: the
 // operator commands that import and list courses).
 func OpenLearning(ctx context.Context, d *db.DB, clock kernel.Clock, reg *registry.Service, id *identity.Service, w *wallet.Service, log *slog.Logger) (*learning.Service, error) {
-	o := learning.Options{DB: d, Clock: clock, People: reg, Accounts: noAccounts{}, UseLog: auditUseLog{}, Logger: log}
+	o := learning.Options{DB: d, Clock: clock, People: reg, Accounts: noAccounts{}, Schools: &learningSchools{reg: reg, d: d, clock: clock},
+		UseLog: auditUseLog{}, Logger: log}
 	if id != nil {
 		o.Accounts, o.Officials = learningAccounts{id}, learningOfficials{id: id, reg: reg, w: w}
 	}
@@ -105,10 +106,11 @@ func (noAccounts) Account(context.Context, string) (learning.Account, error) {
 
 func (noAccounts) Dependents(context.Context, string) ([]learning.Dependent, error) { return nil, nil }
 
-// learningOfficials gives learning the officials' posts: a commune's
-// people's committee or service centre runs its technology team (community
-// classes); a province-level agency that may issue course certificates
-// (the education department) imports question banks.
+// learningOfficials gives learning the officials' posts: members of a
+// community digital technology team, and the officials of a commune's
+// people's committee or service centre, run community classes; a
+// province-level agency that may issue course certificates (the education
+// department) imports question banks.
 type learningOfficials struct {
 	id  *identity.Service
 	reg *registry.Service
@@ -138,8 +140,9 @@ func (o learningOfficials) Posts(ctx context.Context, accountID string) ([]learn
 			return nil, err
 		}
 		lp := learning.Post{AgencyCode: p.Agency.Code, AgencyName: p.Agency.Name, UnitCode: p.Agency.UnitCode,
-			Trainer: u.Level == registry.Commune && (p.Agency.Kind == registry.PeopleCommittee || p.Agency.Kind == registry.ServiceCentre),
-			Author:  u.Level == registry.Province && cert.IssuedBy(p.Agency.Kind)}
+			Trainer: p.Role == registry.CommunityTech ||
+				u.Level == registry.Commune && (p.Agency.Kind == registry.PeopleCommittee || p.Agency.Kind == registry.ServiceCentre),
+			Author: u.Level == registry.Province && cert.IssuedBy(p.Agency.Kind)}
 		if lp.Trainer || lp.Author {
 			out = append(out, lp)
 		}

@@ -9,10 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"civitas/internal/identity"
+	"civitas/internal/kernel"
 	"civitas/internal/learning"
+	"civitas/internal/registry"
 	"civitas/internal/sdjwt"
 	"civitas/internal/wallet"
 )
@@ -53,6 +57,12 @@ func TestLearningCertificateInTheWallet(t *testing.T) {
 	}
 	if doc.Claims["full_name"] != person.FullName || doc.Claims["score_band"] != "90–100%" {
 		t.Fatalf("claims %v", doc.Claims)
+	}
+	// The pupil's school issues it (a school is an agency); anyone else's,
+	// the provincial education department.
+	issuer, err := s.a.registry.Agency(s.ctx, doc.Agency)
+	if err != nil || (issuer.Kind != registry.SchoolAgency && issuer.Kind != registry.Education) || doc.Claims["issued_by"] != issuer.Name {
+		t.Fatalf("issued by %+v (%v), claims say %v", issuer, err, doc.Claims["issued_by"])
 	}
 	v, err := sdjwt.Verify(s.ctx, doc.Credential, sdjwt.VerifyOptions{Key: s.a.wallet.IssuerKey, Now: time.Now()})
 	if err != nil {
@@ -105,4 +115,68 @@ func TestLearningCertificateInTheWallet(t *testing.T) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// The registry's schools through the adapter: a homeroom teacher has their
+// class, its roll is the registry's pupils, a pupil is in it this school
+// year, and the teacher sets it a course and sees its progress.
+func TestLearningSchoolsFromTheRegistry(t *testing.T) {
+	s := startSite(t)
+	classes, err := s.a.registry.ListClasses(s.ctx, kernel.Page{Limit: kernel.MaxPageLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var class registry.Class
+	var pupils []registry.Pupil
+	for _, c := range classes {
+		if c.TeacherCitizenID == "" {
+			continue
+		}
+		if pupils, err = s.a.registry.PupilsOf(s.ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(pupils) > 0 {
+			class = c
+			break
+		}
+	}
+	if class.ID == "" {
+		t.Fatal("the demo has no class with a teacher and pupils")
+	}
+	sc := &learningSchools{reg: s.a.registry, d: s.a.db, clock: s.a.clock}
+	mine, err := sc.TeacherClasses(s.ctx, class.TeacherCitizenID)
+	if err != nil || !slices.ContainsFunc(mine, func(c learning.Class) bool { return c.ID == class.ID && c.Students == len(pupils) }) {
+		t.Fatalf("the teacher's classes %+v, %v", mine, err)
+	}
+	got, err := sc.StudentClass(s.ctx, pupils[0].CitizenID)
+	if err != nil || got.ID != class.ID || got.SchoolCode != class.SchoolCode || got.SchoolName == "" {
+		t.Fatalf("the pupil's class %+v, %v", got, err)
+	}
+	if _, err := sc.StudentClass(s.ctx, class.TeacherCitizenID); kernel.ErrorCode(err) != kernel.NotFound {
+		t.Fatalf("a teacher as a pupil: %v", err)
+	}
+	all, err := sc.Classes(s.ctx, class.SchoolCode)
+	if err != nil || !slices.ContainsFunc(all, func(c learning.Class) bool { return c.ID == class.ID && c.Students == len(pupils) }) {
+		t.Fatalf("the school's classes %+v, %v", all, err)
+	}
+
+	teacher, err := s.a.identity.AddAccount(s.ctx, identity.NewAccount{CitizenID: class.TeacherCitizenID, Level: 2, Password: "a long test password 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := kernel.WithActor(context.Background(), kernel.Actor{Kind: kernel.ActorCitizen, ID: teacher.ID})
+	if err := s.a.learning.Assign(tctx, class.ID, "traffic-safety", time.Now().Add(7*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.a.learning.ClassProgress(tctx, class.ID)
+	if err != nil || len(rep.Rows) != len(pupils) || len(rep.Assignments) != 1 {
+		t.Fatalf("class progress: %d rows for %d pupils, %v", len(rep.Rows), len(pupils), err)
+	}
+	var logged int
+	if err := s.a.db.QueryRow(s.ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'datause.read' AND actor_id = ?`, teacher.ID).Scan(&logged); err != nil {
+		t.Fatal(err)
+	}
+	if logged != len(pupils) {
+		t.Fatalf("%d reads logged for %d pupils", logged, len(pupils))
+	}
 }
