@@ -94,29 +94,31 @@ function readBanks(dir) {
 const bank = readBanks(join(here, '..', '..', 'internal', 'learning', 'content', 'traffic-safety', 'questions'));
 assert.ok(bank.length >= 30, `the traffic-safety banks have ${bank.length} questions`);
 
-// --- The student: a young person of the demo (14 to 17) with an account.
-// The demo's own progress is for the first of them by citizen ID; the
-// student is the last, so they start from nothing.
+// --- The student: a pupil of an upper-secondary class (15 to 17, old
+// enough for an account of their own) with a homeroom teacher. The demo's
+// own progress is for the first young people by citizen ID; the student is
+// the last, so they start from nothing. The teacher is their class's.
 let student;
+let teacher;
 let browser;
+const teacherPassword = 'learning teacher password';
 before(async () => {
-  const today = new Date();
-  const age = (birth) => {
-    const b = new Date(birth);
-    let a = today.getFullYear() - b.getFullYear();
-    if (today.getMonth() < b.getMonth() || (today.getMonth() === b.getMonth() && today.getDate() < b.getDate())) a--;
-    return a;
-  };
-  const officials = new Set(jsonLines(civitas('registry', 'list', 'officials', '--data', data, '--json')).map((o) => o.citizen_id));
-  const young = jsonLines(civitas('registry', 'list', 'persons', '--data', data, '--json'))
-    .filter((p) => age(p.birth_date) >= 14 && age(p.birth_date) < 18 && !officials.has(p.citizen_id));
-  student = young[young.length - 1];
-  assert.ok(student, 'a young person in the demo');
-  try {
-    execFileSync(bin, ['account', 'add', '--data', data, '--citizen-id', student.citizen_id, '--level', '1', '--password-stdin'],
-      { input: `${password}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
-  } catch (e) {
-    assert.match(String(e.stderr), /account|tài khoản/i, String(e.stderr)); // a second run
+  const classes = new Map(jsonLines(civitas('registry', 'list', 'classes', '--data', data, '--json')).map((c) => [c.id, c]));
+  const persons = new Map(jsonLines(civitas('registry', 'list', 'persons', '--data', data, '--json')).map((p) => [p.citizen_id, p]));
+  const pupils = jsonLines(civitas('registry', 'list', 'pupils', '--data', data, '--json'))
+    .filter((p) => p.grade >= 10 && classes.get(p.class_id)?.teacher_citizen_id)
+    .sort((a, b) => (a.citizen_id < b.citizen_id ? -1 : 1));
+  const pupil = pupils[pupils.length - 1];
+  assert.ok(pupil, 'an upper-secondary pupil with a homeroom teacher in the demo');
+  student = persons.get(pupil.citizen_id);
+  teacher = persons.get(classes.get(pupil.class_id).teacher_citizen_id);
+  for (const [who, level, pass] of [[student, '1', password], [teacher, '2', teacherPassword]]) {
+    try {
+      execFileSync(bin, ['account', 'add', '--data', data, '--citizen-id', who.citizen_id, '--level', level, '--password-stdin'],
+        { input: `${pass}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
+    } catch (e) {
+      assert.match(String(e.stderr), /account|tài khoản/i, String(e.stderr)); // a second run
+    }
   }
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -125,6 +127,14 @@ before(async () => {
   });
 });
 after(async () => { await browser?.close(); });
+
+async function login(page, citizenID, pass) {
+  await page.goto(`${base}/login?lang=vi`);
+  await page.fill('#username', citizenID);
+  await page.fill('#password', pass);
+  await submit(page, 'form[action="/login"] button[type=submit]');
+  assert.doesNotMatch(page.url(), /\/login/, 'signed in');
+}
 
 async function newPage(viewport = phone) {
   const context = await browser.newContext({ viewport, locale: 'vi-VN' });
@@ -225,11 +235,7 @@ async function readQR(page) {
 
 test('vi: a student takes the traffic-safety course, passes the final test and shows the certificate by QR to a teacher', { timeout: 240_000 }, async () => {
   const page = await newPage();
-  await page.goto(`${base}/login?lang=vi`);
-  await page.fill('#username', student.citizen_id);
-  await page.fill('#password', password);
-  await submit(page, 'form[action="/login"] button[type=submit]');
-  assert.doesNotMatch(page.url(), /\/login/, 'signed in');
+  await login(page, student.citizen_id, password);
 
   await page.goto(`${base}/learning`);
   assert.equal(await page.getAttribute('html', 'lang'), 'vi');
@@ -284,18 +290,19 @@ test('vi: a student takes the traffic-safety course, passes the final test and s
   await fitsPhone(page, 'the share page');
   await page.screenshot({ path: join(shots, 'learning-certificate-share-vi.png'), fullPage: true });
 
-  // The teacher's phone reads the QR code.
-  const teacher = await newPage();
-  const res = await teacher.goto(url);
+  // The teacher, signed in on their phone, reads the QR code.
+  const teacherPage = await newPage();
+  await login(teacherPage, teacher.citizen_id, teacherPassword);
+  const res = await teacherPage.goto(url);
   assert.equal(res.status(), 200);
-  assert.match(await teacher.getAttribute('#verdict', 'class'), /verdict-valid/);
-  assert.equal((await teacher.textContent('#verdict-claims .claim-course_title')).trim(), 'An toàn giao thông cho học sinh');
-  assert.equal((await teacher.textContent('#verdict-claims .claim-full_name')).trim(), student.full_name);
-  assert.equal(await teacher.locator('#verdict-claims dd').count(), 3, 'exactly the three items shared');
-  assert.ok(!(await teacher.content()).includes(student.birth_date), 'the birth date was not shared');
-  await teacher.screenshot({ path: join(shots, 'learning-certificate-verdict-vi.png'), fullPage: true });
+  assert.match(await teacherPage.getAttribute('#verdict', 'class'), /verdict-valid/);
+  assert.equal((await teacherPage.textContent('#verdict-claims .claim-course_title')).trim(), 'An toàn giao thông cho học sinh');
+  assert.equal((await teacherPage.textContent('#verdict-claims .claim-full_name')).trim(), student.full_name);
+  assert.equal(await teacherPage.locator('#verdict-claims dd').count(), 3, 'exactly the three items shared');
+  assert.ok(!(await teacherPage.content()).includes(student.birth_date), 'the birth date was not shared');
+  await teacherPage.screenshot({ path: join(shots, 'learning-certificate-verdict-vi.png'), fullPage: true });
 
-  for (const p of [page, teacher]) {
+  for (const p of [page, teacherPage]) {
     assert.deepEqual(p.problems, [], 'no console errors (CSP violations show here)');
     await p.context().close();
   }
