@@ -205,6 +205,24 @@ func validText(s string, max int) bool {
 // every question bank parsed now, so a course that loads is a course that
 // shows; warnings say what a GIFT import left out.
 func LoadCourse(fsys fs.FS) (*Course, []Warning, error) {
+	f, err := readCourseFiles(fsys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.parse()
+}
+
+// courseFiles are a course folder's files, read and hashed.
+type courseFiles struct {
+	names    []string // sorted
+	contents map[string][]byte
+	hash     string
+	meta     *Course // course.md's front matter
+}
+
+// readCourseFiles reads a course folder within its limits, hashes it and
+// reads course.md: enough to know whether the course changed.
+func readCourseFiles(fsys fs.FS) (*courseFiles, error) {
 	var files []string
 	total := 0
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -236,9 +254,9 @@ func LoadCourse(fsys fs.FS) (*Course, []Warning, error) {
 	})
 	if err != nil {
 		if kernel.ErrorCode(err) == kernel.Internal {
-			return nil, nil, kernel.E(kernel.Invalid, "learning.course.unreadable").WithCause(err)
+			return nil, kernel.E(kernel.Invalid, "learning.course.unreadable").WithCause(err)
 		}
-		return nil, nil, err
+		return nil, err
 	}
 	slices.Sort(files)
 	read := func(p string, limit int) ([]byte, error) {
@@ -263,7 +281,7 @@ func LoadCourse(fsys fs.FS) (*Course, []Warning, error) {
 		}
 		b, err := read(p, limit)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		contents[p] = b
 		hash.Write([]byte(p))
@@ -273,13 +291,19 @@ func LoadCourse(fsys fs.FS) (*Course, []Warning, error) {
 	}
 	meta, ok := contents["course.md"]
 	if !ok {
-		return nil, nil, courseErr("learning.course.no_course_file", "course.md")
+		return nil, courseErr("learning.course.no_course_file", "course.md")
 	}
 	c, err := courseMeta(string(meta))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c.Hash = hex.EncodeToString(hash.Sum(nil))
+	return &courseFiles{names: files, contents: contents, hash: c.Hash, meta: c}, nil
+}
+
+// parse checks and renders the files into a course.
+func (f *courseFiles) parse() (*Course, []Warning, error) {
+	files, contents, c := f.names, f.contents, f.meta
 	c.Images = map[string]Image{}
 	for _, p := range files {
 		if name, ok := strings.CutPrefix(p, "images/"); ok {

@@ -91,7 +91,15 @@ type Imported struct {
 // longer in a bank are retired, kept for the attempts that drew them).
 // A shipped course (SourceBuiltin) does not replace an operator's import.
 func (s *Service) ImportCourse(ctx context.Context, fsys fs.FS, source string) (Imported, error) {
-	c, warnings, err := LoadCourse(fsys)
+	files, err := readCourseFiles(fsys)
+	if err != nil {
+		return Imported{}, err
+	}
+	// The same files as stored: nothing to render (every start of serve).
+	if old, err := s.courseHash(ctx, files.meta.Code); err == nil && old.Hash == files.hash {
+		return Imported{Code: old.Code, Lessons: old.Lessons, Questions: old.Questions, Unchanged: true}, nil
+	}
+	c, warnings, err := files.parse()
 	if err != nil {
 		return Imported{}, err
 	}
@@ -116,6 +124,16 @@ func (s *Service) ImportCourse(ctx context.Context, fsys fs.FS, source string) (
 			Details: map[string]any{"lessons": len(c.Lessons), "questions": len(c.Questions), "source": source, "hash": c.Hash}})
 	})
 	return out, err
+}
+
+// courseHash reads a stored course's counts and hash.
+func (s *Service) courseHash(ctx context.Context, code string) (CourseInfo, error) {
+	c := CourseInfo{Code: code}
+	err := s.o.DB.QueryRow(ctx, `SELECT lessons, questions, hash FROM learning_courses WHERE code = ?`, code).Scan(&c.Lessons, &c.Questions, &c.Hash)
+	if err != nil {
+		return c, notFound(err, "learning.error.no_course", "course")
+	}
+	return c, nil
 }
 
 // EnsureBuiltin loads the shipped courses: new ones, and changed ones that
