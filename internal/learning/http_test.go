@@ -343,3 +343,35 @@ func TestPagesDesksNeedLevel2(t *testing.T) {
 		t.Fatalf("GIFT with a Moodle image: %d", code)
 	}
 }
+
+// A guardian sees their child's courses on /learning, and learns for the
+// child by acting for them: the enrolment is the child's.
+func TestPagesGuardianAndChild(t *testing.T) {
+	s := newSite(t)
+	guardian, child := s.persons[0], s.children[0]
+	s.as(guardian.CitizenID)
+	s.accounts.deps["acct-"+guardian.CitizenID] = []Dependent{{CitizenID: child.CitizenID, Name: child.FullName}}
+	if _, err := s.s.Enrol(kernel.WithActor(context.Background(), kernel.Actor{Kind: kernel.ActorCitizen, ID: "acct-" + guardian.CitizenID}),
+		child.CitizenID, "traffic-safety"); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser(guardian.CitizenID, true)
+	_, home := b.get("/learning")
+	if !strings.Contains(home, html.EscapeString(child.FullName)) || !strings.Contains(home, `id="learner-1"`) || !strings.Contains(home, "/learning/courses/traffic-safety\">") {
+		t.Fatalf("the guardian's page does not show the child's course:\n%s", home)
+	}
+	b.get("/test/act/person:" + child.CitizenID)
+	if code, _ := b.post("/learning/courses/online-safety/enrol", nil); code != http.StatusSeeOther {
+		t.Fatalf("enrol for the child: %d", code)
+	}
+	if _, page := b.get("/learning/courses/online-safety"); !strings.Contains(page, `id="acting-for"`) {
+		t.Fatal("the course page does not say whom the guardian learns for")
+	}
+	lc, err := s.s.LearnerCourses(s.ctx, child.CitizenID)
+	if err != nil || len(lc) != 2 {
+		t.Fatalf("the child's courses: %+v, %v", lc, err)
+	}
+	if mine, _ := s.s.LearnerCourses(s.ctx, guardian.CitizenID); len(mine) != 0 {
+		t.Fatalf("the guardian was enrolled: %+v", mine)
+	}
+}
