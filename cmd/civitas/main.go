@@ -42,6 +42,7 @@ Usage:
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
+  civitas learning import --course DIR | import-gift --course CODE --file QUESTIONS.gift [--bank NAME] | courses [--json]  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -83,6 +84,7 @@ func commands() map[string]command {
 		"verify":   verifyCommand(),
 		"trust":    trustCommand(),
 		"wallet":   walletCommand(),
+		"learning": learningCommand(),
 	}
 }
 
