@@ -28,7 +28,7 @@ import (
 const usage = `civitas — the digital-citizen platform
 
 Usage:
-  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]
+  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo] [--peer-addr HOST:PORT]
   civitas migrate  [--data DIR] [--db DSN]
   civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
   civitas audit verify [--data DIR] [--db DSN]
@@ -39,6 +39,8 @@ Usage:
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
+  civitas exchange services|grant|revoke|grants|log|verify|purposes  (the data exchange; see --help)
+  civitas peer     add --name NAME --url URL --ca ROOT.pem | list | remove --name NAME  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -80,6 +82,8 @@ func commands() map[string]command {
 		"verify":   verifyCommand(),
 		"trust":    trustCommand(),
 		"wallet":   walletCommand(),
+		"exchange": exchangeCommand(),
+		"peer":     peerCommand(),
 	}
 }
 

@@ -31,7 +31,10 @@ type Config struct {
 	// TrustedProxies lists the reverse proxies (addresses and CIDR
 	// prefixes, comma-separated) whose X-Forwarded-For names the client.
 	TrustedProxies string
-	Demo           bool // load the demo province into an empty database
+	// PeerAddr is where the peer listener of the data exchange listens
+	// (HOST:PORT, mutual TLS); "" for none.
+	PeerAddr string
+	Demo     bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
 	LogLevel    string // debug, info, warn, error
@@ -88,6 +91,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	c.BindLog(fs)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` HOST:PORT")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
+	fs.StringVar(&c.PeerAddr, "peer-addr", c.PeerAddr, "`address` HOST:PORT of the data exchange's listener for peer provinces (mutual TLS); none when empty")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
@@ -147,6 +151,11 @@ func (c *Config) Validate() error {
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("--addr must be HOST:PORT: %w", err))
+		}
+	}
+	if c.PeerAddr != "" {
+		if _, port, err := net.SplitHostPort(c.PeerAddr); err != nil || port == "" {
+			errs = append(errs, errors.New("--peer-addr must be HOST:PORT"))
 		}
 	}
 	if c.PublicURL == "" && c.Addr != "" {
