@@ -508,12 +508,15 @@ func (s *Service) queryPeer(ctx context.Context, peerName, code string, req Requ
 	}
 	actx := kernel.WithActor(ctx, c.Actor)
 	err = s.o.DB.Batch(actx, now, func(tx *db.Tx) error {
+		if err := audit.Queue(actx, tx, audit.Entry{Action: "exchange.query_sent", SubjectType: subjectType(ref.Kind), SubjectID: ref.ID,
+			Purpose: purpose.Code, Details: map[string]any{"service": code, "peer": peerName, "consumer": c.Name, "fields": claims.Fields,
+				"message": claims.ID, "case_ref": caseRef}}); err != nil {
+			return err
+		}
 		keep(tx, Entry{Kind: KindSent, SubjectKind: ref.Kind, Subject: ref.ID, ReaderKind: string(c.Actor.Kind), ReaderID: c.Actor.ID,
 			Consumer: c.Name, Agency: c.Agency, ReaderName: label, Channel: channel, Service: code + "@" + peerName, Fields: claims.Fields,
 			Purpose: purpose.Code, CaseRef: caseRef, Peer: peerName, Message: claims.ID, DataSHA256: claims.DataSHA256, Receipt: out.Receipt})
-		return audit.Queue(actx, tx, audit.Entry{Action: "exchange.query_sent", SubjectType: subjectType(ref.Kind), SubjectID: ref.ID,
-			Purpose: purpose.Code, Details: map[string]any{"service": code, "peer": peerName, "consumer": c.Name, "fields": claims.Fields,
-				"message": claims.ID, "case_ref": caseRef}})
+		return nil
 	})
 	if err != nil {
 		return Answer{}, err

@@ -190,7 +190,18 @@ func (s *Service) Query(ctx context.Context, req Request) (Answer, error) {
 		ReaderName: label, Post: c.Post, Channel: channel, Service: sp.Code, Purpose: purpose.Code, CaseRef: caseRef, Peer: c.Peer, Message: id,
 		DataSHA256: claims.DataSHA256, Receipt: receipt}
 	actx := kernel.WithActor(ctx, c.Actor)
+	// The audit record is queued first and the log's entries after it: every
+	// transaction takes the audit head before the log's (PostgreSQL locks
+	// both), as the capabilities that record reads after auditing do.
 	err = s.o.DB.Batch(actx, now, func(tx *db.Tx) error {
+		details := map[string]any{"service": sp.Code, "consumer": c.Name, "fields": given, "message": id, "case_ref": caseRef}
+		if c.Peer != "" {
+			details["peer"] = c.Peer
+		}
+		if err := audit.Queue(actx, tx, audit.Entry{Action: "exchange.query", SubjectType: subjectType(ref.Kind), SubjectID: ref.ID,
+			Purpose: purpose.Code, Details: details}); err != nil {
+			return err
+		}
 		e := base
 		e.ID, e.SubjectKind, e.Subject, e.Unit, e.Fields = id, ref.Kind, ref.ID, unit, given
 		keep(tx, e)
@@ -205,12 +216,7 @@ func (s *Service) Query(ctx context.Context, req Request) (Answer, error) {
 			}
 		}
 		tally.Add(actx, tx, indicatorQueries, unit, 1)
-		details := map[string]any{"service": sp.Code, "consumer": c.Name, "fields": given, "message": id, "case_ref": caseRef}
-		if c.Peer != "" {
-			details["peer"] = c.Peer
-		}
-		return audit.Queue(actx, tx, audit.Entry{Action: "exchange.query", SubjectType: subjectType(ref.Kind), SubjectID: ref.ID,
-			Purpose: purpose.Code, Details: details})
+		return nil
 	})
 	if err != nil {
 		return Answer{}, err
