@@ -82,7 +82,9 @@ func (f fakeAccounts) Dependents(_ context.Context, id string) ([]exchange.Depen
 
 type fakeOfficials map[string][]exchange.Post
 
-func (f fakeOfficials) Posts(_ context.Context, id string) ([]exchange.Post, error) { return f[id], nil }
+func (f fakeOfficials) Posts(_ context.Context, id string) ([]exchange.Post, error) {
+	return f[id], nil
+}
 
 // organisations names agencies for the seals.
 type organisations struct{ reg *registry.Service }

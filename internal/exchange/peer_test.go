@@ -2,8 +2,8 @@ package exchange_test
 
 import (
 	"crypto/tls"
-	"encoding/base64"
 	"crypto/x509"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
