@@ -66,6 +66,8 @@ type logKey struct{}
 // reads a person's data for another party calls (through its own UseLog
 // interface). The reader is ActorFrom(ctx) when u.Reader is zero; the
 // person reading their own data is not recorded, so callers do not call.
+// Call it after queueing the transaction's audit record: on PostgreSQL
+// every transaction then takes the audit log's head before this log's.
 func (s *Service) Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error {
 	if _, err := registry.ParseCitizenID(u.Subject); err != nil {
 		return kernel.E(kernel.Invalid, "exchange.error.bad_subject").WithCause(err)
