@@ -220,8 +220,11 @@ type UseQuery struct {
 // checked that whoever asks is the person or their guardian.
 func (s *Service) Uses(ctx context.Context, q UseQuery) ([]Entry, string, error) {
 	p := q.Page.Normalize(50)
-	where := "subject = ? AND kind = ? AND subject_kind = ?"
-	args := []any{q.Subject, KindUse, SubjectPerson}
+	// The subject is a citizen ID (12 digits), which no enterprise code (10)
+	// is: subject_kind need not be asked, and the filters are answered from
+	// the index exchange_log_subject alone, in the order of seq.
+	where := "subject = ? AND kind = ?"
+	args := []any{q.Subject, KindUse}
 	for _, f := range []struct{ col, v string }{{"service", q.Service}, {"purpose", q.Purpose}, {"agency", q.Agency}, {"channel", q.Channel}} {
 		if f.v != "" {
 			where += " AND " + f.col + " = ?"
@@ -245,7 +248,7 @@ func (s *Service) Uses(ctx context.Context, q UseQuery) ([]Entry, string, error)
 		args = append(args, after)
 	}
 	args = append(args, p.Limit+1)
-	rows, err := s.o.DB.Query(ctx, "SELECT "+logColumns+" FROM exchange_log WHERE "+where+" ORDER BY subject, seq DESC LIMIT ?", args...)
+	rows, err := s.o.DB.Query(ctx, "SELECT "+logColumns+" FROM exchange_log WHERE "+where+" ORDER BY seq DESC LIMIT ?", args...)
 	if err != nil {
 		return nil, "", kernel.Wrap(err, "exchange: uses")
 	}

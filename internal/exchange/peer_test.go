@@ -15,7 +15,7 @@ import (
 
 // twoProvinces are two installations, each with its own database and CA,
 // peers of each other over mutual TLS on loopback.
-func twoProvinces(t *testing.T) (a, b *env) {
+func twoProvinces(t testing.TB) (a, b *env) {
 	t.Helper()
 	a, b = newEnvWith(t, 300, 7), newEnvWith(t, 300, 11)
 	a.servePeers()

@@ -25,7 +25,7 @@ CREATE TABLE exchange_grants (
 -- row is chained to the one before it (prev_hash, hash) like the audit log.
 CREATE TABLE exchange_log (
 	seq BIGINT PRIMARY KEY,
-	id TEXT NOT NULL UNIQUE,
+	id TEXT NOT NULL,
 	at BIGINT NOT NULL,
 	kind TEXT NOT NULL,
 	subject_kind TEXT NOT NULL,
@@ -50,8 +50,9 @@ CREATE TABLE exchange_log (
 	prev_hash TEXT NOT NULL,
 	hash TEXT NOT NULL
 );
-CREATE INDEX exchange_log_subject ON exchange_log (subject, seq);
-CREATE INDEX exchange_log_at ON exchange_log (at);
+-- A person's reads, newest first, with what the page filters on: a
+-- filtered page is found in the index and only its rows are read.
+CREATE INDEX exchange_log_subject ON exchange_log (subject, kind, seq, service, purpose, channel, at);
 
 CREATE TABLE exchange_log_head (
 	id INTEGER PRIMARY KEY CHECK (id = 1),
