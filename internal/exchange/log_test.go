@@ -3,6 +3,7 @@ package exchange_test
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"civitas/internal/exchange"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
+	"civitas/internal/tally"
 )
 
 // queries makes n answered queries about persons and returns them.
@@ -266,5 +268,38 @@ func TestDataUsePaging(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%s seen %d times", c, n)
 		}
+	}
+}
+
+// TestTalliesRecount: the queries counted as they were answered are the
+// queries counted again from the log.
+func TestTalliesRecount(t *testing.T) {
+	e := newEnv(t)
+	e.queries(5)
+	err := e.d.Batch(e.ctx, e.clock.Now(), func(tx *db.Tx) error { // a read recorded by another capability is no query
+		return e.x.Record(e.ctx, tx, kernel.DataUse{Subject: e.persons(func(registry.Person) bool { return true })[0].CitizenID,
+			Reader: kernel.Actor{Kind: kernel.ActorClient, ID: "x"}, Channel: "wallet.query", Service: "t"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []tally.Row
+	if err := e.d.View(e.ctx, func(tx *db.Tx) error {
+		var err error
+		stored, err = tally.Rows(e.ctx, tx, []string{"exchange.queries"}, "", "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.x.RecountTallies(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, r := range again {
+		sum += r.Value
+	}
+	if sum != 5 || !slices.Equal(stored, again) {
+		t.Fatalf("stored %+v, recounted %+v", stored, again)
 	}
 }

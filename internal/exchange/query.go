@@ -278,3 +278,39 @@ func minimise(sp Spec, found Found, granted []string) (map[string]any, []string)
 	}
 	return data, ordered
 }
+
+// RecountTallies counts the exchange's figures again from the log, as the
+// incremental tallies should hold them: every answered query (a log entry
+// with a message that is no other person's related read) by its subject's
+// commune and day. A rebuild compares the two.
+func (s *Service) RecountTallies(ctx context.Context) ([]tally.Row, error) {
+	rows, err := s.o.DB.Query(ctx, "SELECT unit, at FROM exchange_log WHERE kind = ? AND related = 0 AND message <> ''", KindUse)
+	if err != nil {
+		return nil, kernel.Wrap(err, "exchange: recount")
+	}
+	defer rows.Close()
+	type key struct{ unit, day string }
+	counts := map[key]int64{}
+	var order []key
+	for rows.Next() {
+		var unit string
+		var at int64
+		if err := rows.Scan(&unit, &at); err != nil {
+			return nil, kernel.Wrap(err, "exchange: recount")
+		}
+		k := key{unit, tally.Day(kernel.FromMicros(at))}
+		if _, ok := counts[k]; !ok {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, kernel.Wrap(err, "exchange: recount")
+	}
+	out := make([]tally.Row, 0, len(order))
+	for _, k := range order {
+		out = append(out, tally.Row{Name: indicatorQueries, Unit: k.unit, Day: k.day, Value: counts[k]})
+	}
+	slices.SortFunc(out, func(a, b tally.Row) int { return strings.Compare(a.Unit+a.Day, b.Unit+b.Day) })
+	return out, nil
+}
