@@ -13,6 +13,7 @@ import (
 
 	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
+	"civitas/internal/exchange"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 )
@@ -180,5 +181,29 @@ func BenchmarkPeerQuery(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
 		b.ReportMetric(lat.quantile(0.99).Seconds()*1000, "p99_ms")
 		b.ReportMetric(lat.quantile(0.5).Seconds()*1000, "p50_ms")
+	})
+}
+
+// BenchmarkQuery is Query in process, without HTTP or tokens: the grant
+// read, the registry, the seal, the log and the audit, by 32 callers.
+func BenchmarkQuery(b *testing.B) {
+	b.Run(dbtest.Name(), func(b *testing.B) {
+		e := newEnvWith(b, 2000, 7)
+		ps := e.persons(func(registry.Person) bool { return true })
+		e.grant("bench", "population.person", "citizen_id", "full_name", "birth_date", "sex", "unit")
+		c := exchange.Consumer{Name: "bench", Actor: kernel.Actor{Kind: kernel.ActorClient, ID: "bench"}, Agency: e.agency(registry.ServiceCentre, true).Code}
+		ask := func(n int) error {
+			_, err := e.x.Query(e.ctx, exchange.Request{Service: "population.person", Subject: exchange.SubjectRef{Kind: exchange.SubjectPerson,
+				ID: ps[n%len(ps)].CitizenID}, Purpose: "tax", CaseRef: "HS-1", Consumer: c})
+			return err
+		}
+		for n := range 64 {
+			if err := ask(n); err != nil {
+				b.Fatal(err)
+			}
+		}
+		lat := drive(b, 32, ask)
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+		b.ReportMetric(lat.quantile(0.99).Seconds()*1000, "p99_ms")
 	})
 }
