@@ -24,7 +24,7 @@ import (
 // HTTP, through the whole platform: each request carries a client
 // credentials token verified by the OpenID Provider, the grant is read,
 // the registry answers, the provider's seal signs the receipt, the log
-// entry (hash-chained) and the audit record are written. 32 clients on
+// entry (hash-chained) and the audit record are written. 16 clients on
 // warm keep-alive connections share the machine with the server (-cpu 2:
 // 2 cores for both). It reports answers/s and the p99 latency, and the raw
 // ECDSA P-256 sign rate of the same machine in the same run, measured just
@@ -46,7 +46,7 @@ func BenchmarkExchangeQuery(b *testing.B) {
 		for i, p := range persons {
 			bodies[i] = `{"service":"population.person","subject":{"citizen_id":"` + p.CitizenID + `"},"purpose":"administrative_procedure","case_ref":"HS-` + p.CitizenID[6:] + `"}`
 		}
-		const clients = 32
+		const clients = 16
 		tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 		cl := &http.Client{Transport: tr}
 		b.Cleanup(tr.CloseIdleConnections)
