@@ -33,7 +33,12 @@ func RechainForTest(ctx context.Context, tx *db.Tx, from int64) error {
 	}
 	rows.Close()
 	h := sha256.New()
+	hc, err := loadHeaders(ctx, tx)
+	if err != nil {
+		return err
+	}
 	for _, e := range es {
+		e.Receipt = hc.expand(e.Receipt)
 		e.PrevHash = prev
 		e.Hash = e.computeHash(h)
 		prev = e.Hash

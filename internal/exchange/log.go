@@ -136,23 +136,37 @@ func chainLog(ctx context.Context, tx *db.Tx, es []Entry) error {
 		es[i].Hash = es[i].computeHash(h)
 		prev = es[i].Hash
 	}
+	stored := make([]string, len(es))
+	var headers map[string]string
+	for i, e := range es {
+		var digest, header string
+		if stored[i], digest, header = compactReceipt(e.Receipt); digest != "" {
+			if headers == nil {
+				headers = map[string]string{}
+			}
+			headers[digest] = header
+		}
+	}
+	if err := keepHeaders(ctx, tx, headers); err != nil {
+		return err
+	}
 	args := make([]any, 0, logColumnCount*logInsertRows)
-	for rest := es; len(rest) > 0; {
+	for i, rest := 0, es; len(rest) > 0; {
 		n := min(len(rest), logInsertRows)
 		args = args[:0]
-		for _, e := range rest[:n] {
+		for j, e := range rest[:n] {
 			related := 0
 			if e.Related {
 				related = 1
 			}
 			args = append(args, e.Seq, e.ID, kernel.Micros(e.At), e.Kind, e.SubjectKind, e.Subject, related, e.Unit, e.ReaderKind, e.ReaderID,
 				e.Consumer, e.Agency, e.ReaderName, e.Post, e.Channel, e.Service, strings.Join(e.Fields, " "), e.Purpose, e.CaseRef, e.Peer,
-				e.Message, e.DataSHA256, e.Receipt, e.PrevHash, e.Hash)
+				e.Message, e.DataSHA256, stored[i+j], e.PrevHash, e.Hash)
 		}
 		if _, err := tx.Exec(ctx, logInserts[n], args...); err != nil {
 			return kernel.Wrap(err, "exchange: write log")
 		}
-		rest = rest[n:]
+		rest, i = rest[n:], i+n
 	}
 	if _, err := tx.Exec(ctx, "UPDATE exchange_log_head SET seq = ?, hash = ? WHERE id = 1", seq, prev); err != nil {
 		return kernel.Wrap(err, "exchange: move log head")
@@ -263,6 +277,16 @@ func (s *Service) Uses(ctx context.Context, q UseQuery) ([]Entry, string, error)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", kernel.Wrap(err, "exchange: uses")
+	}
+	rows.Close()
+	if len(out) > 0 {
+		hc, err := loadHeaders(ctx, s.o.DB)
+		if err != nil {
+			return nil, "", err
+		}
+		for i := range out {
+			out[i].Receipt = hc.expand(out[i].Receipt)
+		}
 	}
 	next := ""
 	if len(out) > p.Limit {

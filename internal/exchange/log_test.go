@@ -69,6 +69,8 @@ func TestLogTamperingIsFound(t *testing.T) {
 			func() { exec("UPDATE exchange_log SET seq = 2 WHERE seq = 102") }, 2},
 		{"fail/a dropped tail", func() { exec("UPDATE exchange_log SET seq = seq + 100 WHERE seq = 6") },
 			func() { exec("UPDATE exchange_log SET seq = 6 WHERE seq = 106") }, 6},
+		{"fail/a receipt's header changed where it is kept", func() { exec("UPDATE exchange_receipt_headers SET header = header || 'AA'") },
+			func() { exec("UPDATE exchange_receipt_headers SET header = substr(header, 1, length(header) - 2)") }, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.tamper()

@@ -87,6 +87,10 @@ func VerifyLog(ctx context.Context, d *db.DB, tsa *x509.Certificate) (LogReport,
 		if err := tx.QueryRow(ctx, "SELECT seq, hash FROM exchange_log_head WHERE id = 1").Scan(&rep.HeadSeq, &rep.HeadHash); err != nil {
 			return kernel.Wrap(err, "exchange: read log head")
 		}
+		hc, err := loadHeaders(ctx, tx)
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, "SELECT "+logColumns+" FROM exchange_log ORDER BY seq")
 		if err != nil {
 			return kernel.Wrap(err, "exchange: read log")
@@ -99,6 +103,7 @@ func VerifyLog(ctx context.Context, d *db.DB, tsa *x509.Certificate) (LogReport,
 			if err != nil {
 				return err
 			}
+			e.Receipt = hc.expand(e.Receipt)
 			switch {
 			case e.Seq != prev.Seq+1:
 				rep.FirstBad, rep.Problem = prev.Seq+1, fmt.Sprintf("entry %d is missing (next present is %d)", prev.Seq+1, e.Seq)

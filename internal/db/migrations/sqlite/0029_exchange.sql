@@ -54,6 +54,14 @@ CREATE TABLE exchange_log (
 -- filtered page is found in the index and only its rows are read.
 CREATE INDEX exchange_log_subject ON exchange_log (subject, kind, seq, service, purpose, channel, at);
 
+-- The protected headers of the receipts in the log, by the SHA-256 of
+-- their base64url text: every receipt a seal signs has the same header
+-- (its x5c chain is most of a receipt), kept once; the log's rows name it.
+CREATE TABLE exchange_receipt_headers (
+	digest TEXT PRIMARY KEY,
+	header TEXT NOT NULL
+);
+
 CREATE TABLE exchange_log_head (
 	id INTEGER PRIMARY KEY CHECK (id = 1),
 	seq BIGINT NOT NULL,
