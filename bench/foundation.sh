@@ -30,7 +30,7 @@ done
 
 echo
 echo "## HTTP throughput, 2 cores, wrk -t2 -c64 -d10s (civitas and wrk share the 2 cores)"
-"$bin" serve --addr 127.0.0.1:18080 --data "$work/ready1" --log-level warn >/dev/null 2>&1 &
+"$bin" serve --addr 127.0.0.1:18080 --data "$work/ready1" --demo --log-level warn >/dev/null 2>&1 &
 pids+=($!)
 "$work/rawhttp" 127.0.0.1:18081 &
 pids+=($!)

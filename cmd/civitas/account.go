@@ -63,7 +63,7 @@ func accountCommand() command {
 				return err
 			}
 			svc, err := identity.New(identity.Options{DB: d, Clock: kernel.SystemClock{}, Registry: registry.New(d, kernel.SystemClock{}),
-				Box: box, SMS: identity.LogSMS{Log: log}, Logger: log})
+				Box: box, SMS: app.CommandSMS(log), Logger: log})
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,9 @@
 //	civitas serve    run the whole platform
 //	civitas migrate  apply database migrations
 //	civitas demo     load the demo province
-//	civitas audit verify
-//	civitas registry list units|persons|agencies|officials
+//	civitas audit verify|witness
+//	civitas registry list units|persons|households|land|schools|...
+//	civitas registry at LAT LON
 //
 // Every flag can also be given as CIVITAS_<NAME>, and secrets as CIVITAS_<NAME>_FILE.
 package main
@@ -28,11 +29,13 @@ import (
 const usage = `civitas — the digital-citizen platform
 
 Usage:
-  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo] [--peer-addr HOST:PORT]
+  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo [--demo-province CODE] | --sms http|smpp ...) [--peer-addr HOST:PORT]
   civitas migrate  [--data DIR] [--db DSN]
-  civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
-  civitas audit verify [--data DIR] [--db DSN]
-  civitas registry list units|persons|agencies|officials [--data DIR] [--db DSN] [--limit N] [--json]
+  civitas demo     [--data DIR] [--db DSN] --persons N [--seed S] [--province 099|098|097]
+  civitas audit verify [--data DIR] [--db DSN] [--witness FILE|URL]
+  civitas audit witness --from URL --out FILE   (keep copies of a province's signed audit checkpoints)
+  civitas registry list REGISTRY [--data DIR] [--db DSN] [--limit N] [--json]   (units, persons, households, land, ...; see --help)
+  civitas registry at LAT LON [--json]   (the commune at a place)
   civitas client add --client-id ID ... [--agency CODE --scope wallet.issue ...]   (OpenID clients; see --help)
   civitas ca init|export, cert issue|revoke   (trust services; see --help)
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
@@ -164,6 +167,11 @@ func message(err error) string {
 			return "internal error: " + ke.Err.Error()
 		}
 		return "internal error"
+	}
+	// kernel.Wrap around a coded cause keeps its code and key: the detail
+	// worth showing is the innermost such error's own cause.
+	for inner := ke; errors.As(ke.Err, &inner) && inner.Code == ke.Code && inner.Key == ke.Key; {
+		ke = inner
 	}
 	key, args := kernel.ErrorKey(err)
 	text := key

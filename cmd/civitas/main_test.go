@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
+	"civitas/internal/kernel"
 )
 
 func civitas(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -32,15 +35,45 @@ func TestUsage(t *testing.T) {
 		{"ok/serve --help", []string{"serve", "--help"}, exitOK, "--public-url"},
 		{"fail/bad flag", []string{"migrate", "--nope"}, exitUsage, "flag provided but not defined"},
 		{"fail/bad addr", []string{"serve", "--addr", "nowhere"}, exitUsage, "HOST:PORT"},
+		{"fail/serve without --demo needs a real SMS driver", []string{"serve", "--data", t.TempDir()}, exitUsage, "--sms must be http or smpp"},
+		{"fail/serve without --demo refuses the log driver", []string{"serve", "--data", t.TempDir(), "--sms", "log"}, exitUsage, "--sms must be http or smpp"},
+		{"fail/serve with smpp needs its SMSC", []string{"serve", "--data", t.TempDir(), "--sms", "smpp"}, exitUsage, "--smpp-addr"},
 		{"fail/demo too big", []string{"demo", "--data", t.TempDir(), "--persons", "0"}, exitUsage, "--persons"},
 		{"fail/audit without verb", []string{"audit", "--data", t.TempDir()}, exitUsage, "audit verify"},
 		{"fail/registry unknown table", []string{"registry", "list", "cats", "--data", t.TempDir()}, exitUsage, "unknown registry"},
+		{"fail/registry at nowhere", []string{"registry", "at", "north", "east", "--data", t.TempDir()}, exitUsage, "LAT LON"},
+		{"fail/demo of a real province", []string{"demo", "--data", t.TempDir(), "--persons", "1000", "--province", "001"}, exitUsage, "--province"},
+		{"fail/serve a real province", []string{"serve", "--demo", "--demo-province", "079"}, exitUsage, "--demo-province"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errs := civitas(t, tt.args...)
 			if code != tt.code || !strings.Contains(out+errs, tt.want) {
 				t.Fatalf("exit %d, want %d; output:\n%s%s", code, tt.code, out, errs)
+			}
+		})
+	}
+}
+
+// The operator reads the catalogue text of a coded error with its own
+// cause (however often kernel.Wrap added context), and the whole chain of
+// an internal one.
+func TestMessage(t *testing.T) {
+	missing := kernel.E(kernel.NotFound, "error.not_found").WithCause(errors.New("no row 42"))
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"ok/coded", missing, "We could not find the page or item you asked for.: no row 42"},
+		{"ok/coded under Wrap", kernel.Wrap(kernel.Wrap(missing, "registry: unit"), "demo: load"), "We could not find the page or item you asked for.: no row 42"},
+		{"ok/coded under fmt", fmt.Errorf("cli: %w", missing), "We could not find the page or item you asked for.: no row 42"},
+		{"ok/internal shows its chain", kernel.Wrap(errors.New("disk full"), "db: write"), "internal error: db: write: disk full"},
+		{"ok/plain", errors.New("bad flag"), "bad flag"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := message(tt.err); got != tt.want {
+				t.Fatalf("message = %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -96,6 +129,22 @@ func TestOperatorCommands(t *testing.T) {
 		{"persons", []string{"citizen_id", "full_name", "birth_date"}},
 		{"agencies", []string{"code", "name"}},
 		{"officials", []string{"citizen_id", "agency", "role"}},
+		{"boundaries", []string{"unit"}},
+		{"areas", []string{"code", "name", "kind", "unit"}},
+		{"households", []string{"id", "address", "area_code", "head_citizen_id"}},
+		{"residences", []string{"id", "citizen_id", "kind", "address", "from"}},
+		{"births", []string{"citizen_id", "full_name", "place_of_birth", "registration_number", "agency"}},
+		{"deaths", []string{"citizen_id", "died_on", "registration_number"}},
+		{"marriages", []string{"id", "husband_citizen_id", "wife_citizen_id", "married_on"}},
+		{"land", []string{"parcel_id", "land_use", "unit"}},
+		{"insurance", []string{"card_number", "citizen_id", "participation"}},
+		{"vehicles", []string{"plate", "owner"}},
+		{"businesses", []string{"reg_number", "name", "legal_rep", "kind"}},
+		{"household-businesses", []string{"reg_number", "name", "owner", "activity"}},
+		{"schools", []string{"code", "name", "level"}},
+		{"classes", []string{"id", "school", "school_year"}},
+		{"pupils", []string{"citizen_id", "class_id", "school"}},
+		{"registries", []string{"code", "name", "agency"}},
 	} {
 		code, out, errs := civitas(t, append([]string{"registry", "list", tt.table, "--limit", "3", "--json"}, storage...)...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -113,6 +162,9 @@ func TestOperatorCommands(t *testing.T) {
 				}
 			}
 		}
+	}
+	if code, out, errs := civitas(t, append([]string{"registry", "at", "12.68", "108.05", "--json"}, storage...)...); code != exitOK || !strings.Contains(out, `"level":"commune"`) {
+		t.Fatalf("registry at: %d %s %s", code, out, errs)
 	}
 	code, out, _ := civitas(t, append([]string{"registry", "list", "persons"}, storage...)...)
 	if code != exitOK || strings.Count(out, "\n") != 1000 {

@@ -16,9 +16,15 @@ import (
 func serveCommand() command {
 	return command{
 		name:  "serve",
-		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] [--demo]",
+		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo [--demo-province CODE] | --sms http|smpp ...) [--metrics-addr HOST:PORT] [--metrics-token-file FILE]",
 		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindServe(fs) },
 		run: func(ctx context.Context, c config.Config, _ []string, _, stderr io.Writer) error {
+			// A one-time code must reach a phone: outside a demo, a driver
+			// that sends nothing would leave people locked out (and the log
+			// driver once wrote codes to the log).
+			if err := c.RealSMS(); err != nil {
+				return usageError(err.Error())
+			}
 			log := c.Logger(os.Stderr)
 			app.TuneRuntime()
 			a, err := app.New(ctx, c, log)
@@ -30,7 +36,14 @@ func serveCommand() command {
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", c.Addr, err)
 			}
-			return a.Serve(ctx, ln)
+			var metrics net.Listener
+			if c.MetricsAddr != "" {
+				if metrics, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+					ln.Close()
+					return fmt.Errorf("listen on %s: %w", c.MetricsAddr, err)
+				}
+			}
+			return a.Serve(ctx, ln, metrics)
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/notify"
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
@@ -47,6 +49,8 @@ type App struct {
 	db       *db.DB
 	registry *registry.Service
 	identity *identity.Service
+	notify   *notify.Service
+	closeSMS func() // unbinds an SMPP link
 	oidc     *oidc.Provider
 	pki      *pki.Service
 	anchors  *pki.Anchors // imported trust anchors, for validation
@@ -84,8 +88,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.registry.EnsureIndexes(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.registry.EnsureRecordIndexes(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Demo {
-		if _, err := LoadDemo(ctx, d, a.clock, demo.Options{Persons: cfg.DemoPersons, Seed: 1}); err != nil && kernel.ErrorCode(err) != kernel.Conflict {
+		if _, err := LoadDemo(ctx, d, a.clock, demo.Options{Persons: cfg.DemoPersons, Seed: 1, Province: cfg.DemoProvince}); err != nil && kernel.ErrorCode(err) != kernel.Conflict {
 			return nil, err
 		}
 	}
@@ -113,7 +120,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	a.web, err = web.NewServer(web.Options{
 		DB: d, Logger: log, Clock: a.clock, PublicURL: public, Metrics: metrics,
-		Catalog: catalog, Ready: a.ready, Version: Version, TrustedProxies: proxies,
+		Catalog: catalog, Ready: a.ready, Version: Version, TrustedProxies: proxies, MetricsToken: cfg.MetricsToken,
 	})
 	if err != nil {
 		return nil, err
@@ -123,14 +130,25 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, err
 	}
-	var sms identity.SMS = identity.LogSMS{Log: log}
-	var outbox *identity.Outbox
-	if cfg.SMS == "outbox" || cfg.SMS == "" && cfg.Demo {
-		outbox = &identity.Outbox{DB: d, Clock: a.clock}
-		sms = outbox
+	a.notify, a.closeSMS, err = OpenNotify(cfg, d, a.clock, catalog, accountPhones{a}, log)
+	if err != nil {
+		return nil, err
 	}
-	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: sms,
-		Logger: log, Issuer: "civitas " + public.Host})
+	defer func() {
+		if err != nil {
+			a.closeSMS()
+		}
+	}()
+	if err := a.notify.Mount(a.web); err != nil {
+		return nil, err
+	}
+	supportPoints, err := cfg.SupportPoints()
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid").WithCause(err)
+	}
+	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: identitySMS{a.notify},
+		Logger: log, Issuer: "civitas " + public.Host, Messages: catalog,
+		SupportPoints: supportPoints, SupportPointBudget: cfg.SupportPointBudget})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +161,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.oidc.Mount(); err != nil {
 		return nil, err
 	}
-	if err := a.identity.Mount(a.web, identity.MountOptions{Outbox: outbox, Apps: connectedApps{a.oidc}}); err != nil {
+	if err := a.identity.Mount(a.web, identity.MountOptions{Apps: connectedApps{a.oidc}}); err != nil {
 		return nil, err
 	}
 	// Trust services: the hierarchy is made on first start with the software
@@ -231,6 +249,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			_, err := a.identity.Cleanup(ctx)
 			return err
 		}},
+		{Name: "notify.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.notify.Cleanup(ctx)
+			return err
+		}},
 		{Name: "oidc.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.oidc.Cleanup(ctx)
 			return err
@@ -248,9 +270,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			_, err := a.exchange.Checkpoint(ctx, a.pki.Stamper())
 			return err
 		}},
-		{Name: "audit.checkpoint", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
-			_, _, err := a.pki.Checkpoint(ctx, a.pki.Stamper())
-			return err
+		// Every minute or 1,000 records: looks every second for the lease's minute.
+		{Name: "audit.checkpoint", Every: time.Minute, Run: func(ctx context.Context) error {
+			return a.pki.KeepCheckpoints(ctx, a.pki.Stamper(), pki.DefaultCheckpointPolicy())
 		}},
 	}}
 	return a, nil
@@ -298,17 +320,17 @@ func (a *App) DB() *db.DB { return a.db }
 
 // Serve answers HTTP on ln and runs the background jobs until ctx ends, then
 // shuts down gracefully: no new connections, requests under way finish
-// (within ShutdownTimeout), jobs stop, the database closes.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+// (within ShutdownTimeout), jobs stop, the database closes. metrics, when
+// not nil, is the operator's listener (--metrics-addr): it serves /metrics
+// and nothing else, and stops with ln.
+func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
+	srv := a.httpServer(ctx, a.Handler())
+	var msrv *http.Server
+	mserved := make(chan error, 1)
+	if metrics != nil {
+		msrv = a.httpServer(ctx, a.web.MetricsHandler())
+		go func() { mserved <- msrv.Serve(metrics) }()
+		a.log.Info("civitas serving metrics", slog.String("addr", metrics.Addr().String()))
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	jobsDone := make(chan struct{})
@@ -317,6 +339,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer close(pollDone); a.pollRevocations(jobCtx) }()
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); a.signing.RunWebhooks(jobCtx, 5*time.Second) }()
+	noticesDone := make(chan struct{})
+	go func() { defer close(noticesDone); a.notify.Run(jobCtx, 5*time.Second) }()
 
 	peersDone := make(chan error, 1)
 	if a.cfg.PeerAddr != "" {
@@ -326,6 +350,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			<-jobsDone
 			<-pollDone
 			<-hooksDone
+			<-noticesDone
 			return fmt.Errorf("app: listen for peers on %s: %w", a.cfg.PeerAddr, err)
 		}
 		go func() {
@@ -347,6 +372,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	var err error
 	select {
 	case err = <-served:
+	case err = <-mserved:
+		_ = srv.Close()
+		<-served
 	case <-ctx.Done():
 		a.log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
@@ -354,10 +382,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		cancel()
 		<-served
 	}
+	if msrv != nil {
+		_ = msrv.Close() // a scrape in flight is simply cut: the next one sees the new process
+	}
 	stopJobs()
 	<-jobsDone
 	<-pollDone
 	<-hooksDone
+	<-noticesDone
 	if perr := <-peersDone; perr != nil && err == nil {
 		err = perr
 	}
@@ -365,6 +397,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// httpServer is an HTTP server with the limits every listener gets.
+func (a *App) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 }
 
 // pollRevocations brings revocations made by other processes (an operator's
@@ -411,6 +457,9 @@ func (a *App) Close() error {
 	if a.keys != nil {
 		a.keys()
 	}
+	if a.closeSMS != nil {
+		a.closeSMS()
+	}
 	return a.db.Close()
 }
 
@@ -428,7 +477,7 @@ func LoadDemo(ctx context.Context, d *db.DB, clock kernel.Clock, o demo.Options)
 	err = d.Update(ctx, clock.Now(), func(tx *db.Tx) error {
 		_, err := audit.Append(ctx, tx, audit.Entry{
 			Action: "demo.load", SubjectType: "registry", SubjectID: "demo",
-			Details: map[string]any{"persons": st.Persons, "seed": o.Seed},
+			Details: map[string]any{"persons": st.Persons, "seed": o.Seed, "province": cmp.Or(o.Province, demo.ProvinceCode)},
 		})
 		return err
 	})

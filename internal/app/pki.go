@@ -20,7 +20,7 @@ import (
 // operator commands use it as serve does.
 func OpenPKI(ctx context.Context, d *db.DB, clock kernel.Clock, box *sealed.Box, keys pki.KeyBackend, cfg config.Config, log *slog.Logger) (*pki.Service, error) {
 	reg := registry.New(d, clock)
-	id, err := identity.New(identity.Options{DB: d, Clock: clock, Registry: reg, Box: box, SMS: identity.LogSMS{Log: log}, Logger: log})
+	id, err := identity.New(identity.Options{DB: d, Clock: clock, Registry: reg, Box: box, SMS: CommandSMS(log), Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,12 @@
 //
 // Each record is written inside the transaction of the change it records and
 // commits to its predecessor's hash, so an edited, deleted or reordered
-// record breaks the chain and Verify names it. The head (last sequence number
-// and hash) is what a signed checkpoint will sign: checkpoints come with the
-// trust services and will be checked by Verify beside the chain.
+// record breaks the chain and Verify names it. The chain alone cannot show
+// its newest records deleted with the head set back: the head (last
+// sequence number and hash) is what the trust services seal in signed
+// checkpoints every minute or 1,000 records (internal/pki), published at
+// /audit/checkpoints for witnesses outside to keep, and checked beside the
+// chain by civitas audit verify, with --witness against those copies.
 //
 // The package must never update or delete a record, and must never store
 // personal data in Details beyond identifiers the subject already names.

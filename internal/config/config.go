@@ -24,23 +24,46 @@ type Config struct {
 	// hex digits). Empty: DataDir/secret.key, created on first start, which
 	// is for demos; production passes a file from outside the data directory.
 	KeyFile string
-	// SMS names the text-message driver: "log" or "outbox" (the demo outbox
-	// page). Empty: outbox with --demo, log otherwise.
+	// SMS names the text-message driver: "http" (an SMS gateway), "smpp"
+	// (a carrier's SMSC), or for demos "outbox" (texts shown at /demo/sms)
+	// and "log" (a log line says a text would have gone, never the text).
+	// Empty: outbox with --demo; serve refuses to start without --demo
+	// unless it is http or smpp.
 	SMS       string
+	Notify    Notify
 	PublicURL string // how the outside world reaches us; default http://Addr
 	// TrustedProxies lists the reverse proxies (addresses and CIDR
 	// prefixes, comma-separated) whose X-Forwarded-For names the client.
 	TrustedProxies string
+	// SupportPointAddrs lists the addresses (and CIDR prefixes,
+	// comma-separated) of support points, where many citizens sign in from
+	// one address; each may make SupportPointBudget wrong guesses of
+	// passwords and codes within ten minutes, where any other client may
+	// make 30.
+	SupportPointAddrs  string
+	SupportPointBudget int
 	// PeerAddr is where the peer listener of the data exchange listens
 	// (HOST:PORT, mutual TLS); "" for none.
 	PeerAddr string
 	Demo     bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
-	LogLevel    string // debug, info, warn, error
-	LogFormat   string // text or json
+	// DemoProvince is the code of the demo province --demo loads (099,
+	// 098 or 097), so that two installations can run side by side
+	// without sharing an identifier.
+	DemoProvince string
+	LogLevel     string // debug, info, warn, error
+	LogFormat    string // text or json
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
+	// MetricsAddr, when set, is a second listen address (HOST:PORT) that
+	// serves /metrics and nothing else, for the operator's network only.
+	MetricsAddr string
+	// MetricsTokenFile names a file holding the bearer token a scrape must
+	// send (at least MinMetricsToken characters); Validate reads it into
+	// MetricsToken. With neither, the main listener has no /metrics.
+	MetricsTokenFile string
+	MetricsToken     string // read from MetricsTokenFile by Validate
 
 	// KeyBackend is where the CA makes and keeps keys: "software" (sealed
 	// under the key-encryption key) or "pkcs11" (an HSM token).
@@ -52,17 +75,57 @@ type Config struct {
 	PKCS11PIN    string // user PIN: give it as CIVITAS_PKCS11_PIN_FILE, not on the command line
 }
 
+// Notify configures the SMS drivers and e-mail. Secrets (passwords,
+// tokens) come best from CIVITAS_NAME_FILE.
+type Notify struct {
+	// Brandname is the sender of texts: the name registered with the
+	// carriers (SMPP source address, {brandname} of the HTTP templates).
+	Brandname   string
+	CountryCode string // of national numbers (0912...): 84
+
+	HTTPURL         string // the gateway's URL template
+	HTTPMethod      string // POST when there is a body, else GET
+	HTTPBody        string // the body template
+	HTTPContentType string // of the body; application/json
+	HTTPAuth        string // none, basic, bearer or header:NAME
+	HTTPUser        string
+	HTTPPassword    string
+	HTTPToken       string
+	HTTPOKJSON      string // PATH=VALUE the answer must hold
+	HTTPOKRegex     string // a pattern the answer must match
+	HTTPTimeout     time.Duration
+
+	SMPPAddr        string // the SMSC, HOST:PORT
+	SMPPSystemID    string
+	SMPPPassword    string
+	SMPPSystemType  string
+	SMPPASCII       string // gsm7 or latin1: the SMSC's default alphabet
+	SMPPTLS         bool
+	SMPPEnquireLink time.Duration
+	SMPPTimeout     time.Duration
+
+	SMTPAddr     string // the relay, HOST:PORT; empty: no e-mail
+	SMTPFrom     string
+	SMTPUser     string
+	SMTPPassword string
+	SMTPTLS      string // starttls, require or implicit
+}
+
 // Default returns the defaults of the command-line contract.
 func Default() Config {
 	return Config{
 		Addr:            "127.0.0.1:8080",
 		DataDir:         "./civitas-data",
 		DemoPersons:     2000,
+		DemoProvince:    "099",
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 15 * time.Second,
 		KeyBackend:      "software",
 		KeyAlgorithm:    "ecdsa-p256",
+		Notify: Notify{CountryCode: "84", HTTPTimeout: 10 * time.Second, SMPPASCII: "gsm7",
+			SMPPEnquireLink: 30 * time.Second, SMPPTimeout: 10 * time.Second, SMTPTLS: "starttls"},
+		SupportPointBudget: 300,
 	}
 }
 
@@ -94,9 +157,58 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.PeerAddr, "peer-addr", c.PeerAddr, "`address` HOST:PORT of the data exchange's listener for peer provinces (mutual TLS); none when empty")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
+	fs.StringVar(&c.DemoProvince, "demo-province", c.DemoProvince, "`code` of the province --demo loads: 099, 098 or 097")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
-	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: log or outbox (default: outbox with --demo, else log)")
+	fs.StringVar(&c.SupportPointAddrs, "support-point-addrs", c.SupportPointAddrs, "addresses of support points (`CIDR,...`), where many citizens share one address: they get --support-point-budget")
+	fs.IntVar(&c.SupportPointBudget, "support-point-budget", c.SupportPointBudget, "wrong passwords and codes a support point's address may send within 10 minutes, across accounts (`number`; other clients: 30)")
+	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: http or smpp; outbox or log with --demo (default: outbox with --demo)")
+	c.BindNotify(fs)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "second listen `address` HOST:PORT serving only /metrics (default: none)")
+	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", c.MetricsTokenFile, "`file` with the bearer token a /metrics scrape must send (openssl rand -hex 32)")
+}
+
+// MinMetricsToken is the shortest metrics token accepted.
+const MinMetricsToken = 32
+
+// BindNotify registers the flags of the SMS drivers and of e-mail.
+func (c *Config) BindNotify(fs *flag.FlagSet) {
+	n := &c.Notify
+	fs.StringVar(&n.Brandname, "sms-brandname", n.Brandname, "sender `name` of texts registered with the carriers (SMPP source address, {brandname})")
+	fs.StringVar(&n.CountryCode, "sms-country-code", n.CountryCode, "country `code` of national numbers (0912...)")
+	fs.StringVar(&n.HTTPURL, "sms-http-url", n.HTTPURL, "SMS gateway `URL` template: {phone} {phone_local} {phone_e164} {text} {brandname} {user} {password} {token} {id}")
+	fs.StringVar(&n.HTTPMethod, "sms-http-method", n.HTTPMethod, "SMS gateway `method`: GET, POST or PUT (default POST with a body, else GET)")
+	fs.StringVar(&n.HTTPBody, "sms-http-body", n.HTTPBody, "SMS gateway body `template` (same placeholders, escaped for the content type)")
+	fs.StringVar(&n.HTTPContentType, "sms-http-content-type", n.HTTPContentType, "content `type` of the gateway body (default application/json)")
+	fs.StringVar(&n.HTTPAuth, "sms-http-auth", n.HTTPAuth, "gateway `auth`: none, basic (user, password), bearer (token) or header:NAME (token)")
+	fs.StringVar(&n.HTTPUser, "sms-http-user", n.HTTPUser, "gateway `user`")
+	fs.StringVar(&n.HTTPPassword, "sms-http-password", n.HTTPPassword, "gateway `password`; prefer CIVITAS_SMS_HTTP_PASSWORD_FILE")
+	fs.StringVar(&n.HTTPToken, "sms-http-token", n.HTTPToken, "gateway `token` or API key; prefer CIVITAS_SMS_HTTP_TOKEN_FILE")
+	fs.StringVar(&n.HTTPOKJSON, "sms-http-ok-json", n.HTTPOKJSON, "`PATH=VALUE` the gateway's JSON answer must hold for success (e.g. code=00)")
+	fs.StringVar(&n.HTTPOKRegex, "sms-http-ok-regex", n.HTTPOKRegex, "`pattern` the gateway's answer must match for success")
+	fs.DurationVar(&n.HTTPTimeout, "sms-http-timeout", n.HTTPTimeout, "how long a gateway request may take")
+	fs.StringVar(&n.SMPPAddr, "smpp-addr", n.SMPPAddr, "the carrier's SMSC `HOST:PORT`")
+	fs.StringVar(&n.SMPPSystemID, "smpp-system-id", n.SMPPSystemID, "SMPP system_id (`account`)")
+	fs.StringVar(&n.SMPPPassword, "smpp-password", n.SMPPPassword, "SMPP `password`; prefer CIVITAS_SMPP_PASSWORD_FILE")
+	fs.StringVar(&n.SMPPSystemType, "smpp-system-type", n.SMPPSystemType, "SMPP system_type, if the carrier asks for one")
+	fs.StringVar(&n.SMPPASCII, "smpp-ascii", n.SMPPASCII, "`alphabet` of texts without diacritics: gsm7 or latin1 (the SMSC's default alphabet); others go in UCS-2")
+	fs.BoolVar(&n.SMPPTLS, "smpp-tls", n.SMPPTLS, "SMPP over TLS")
+	fs.DurationVar(&n.SMPPEnquireLink, "smpp-enquire-link", n.SMPPEnquireLink, "SMPP keep-alive period")
+	fs.DurationVar(&n.SMPPTimeout, "smpp-timeout", n.SMPPTimeout, "how long the SMSC may take to answer")
+	fs.StringVar(&n.SMTPAddr, "smtp-addr", n.SMTPAddr, "e-mail relay `HOST:PORT` (empty: no e-mail)")
+	fs.StringVar(&n.SMTPFrom, "smtp-from", n.SMTPFrom, "sender `address` of e-mails")
+	fs.StringVar(&n.SMTPUser, "smtp-user", n.SMTPUser, "relay `user` (AUTH PLAIN, over TLS only)")
+	fs.StringVar(&n.SMTPPassword, "smtp-password", n.SMTPPassword, "relay `password`; prefer CIVITAS_SMTP_PASSWORD_FILE")
+	fs.StringVar(&n.SMTPTLS, "smtp-tls", n.SMTPTLS, "`mode`: starttls (when offered), require or implicit (port 465)")
+}
+
+// RealSMS says why serve must not start: without --demo a one-time code
+// must reach a phone, so --sms must name a driver that texts.
+func (c *Config) RealSMS() error {
+	if c.Demo || c.SMS == "http" || c.SMS == "smpp" {
+		return nil
+	}
+	return errors.New("--sms must be http or smpp without --demo (outbox and log send no text; they are for demos)")
 }
 
 // EnvName returns the environment variable for a flag: --public-url => CIVITAS_PUBLIC_URL.
@@ -158,6 +270,24 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("--peer-addr must be HOST:PORT"))
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr must be HOST:PORT: %w", err))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("--metrics-addr must differ from --addr"))
+		}
+	}
+	if c.MetricsTokenFile != "" {
+		b, err := os.ReadFile(c.MetricsTokenFile)
+		c.MetricsToken = strings.TrimSpace(string(b))
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--metrics-token-file: %w", err))
+		case len(c.MetricsToken) < MinMetricsToken || strings.ContainsAny(c.MetricsToken, " \t\r\n"):
+			c.MetricsToken = ""
+			errs = append(errs, fmt.Errorf("--metrics-token-file must hold one token of at least %d characters", MinMetricsToken))
+		}
+	}
 	if c.PublicURL == "" && c.Addr != "" {
 		c.PublicURL = "http://" + c.Addr
 	}
@@ -172,17 +302,24 @@ func (c *Config) Validate() error {
 	if _, err := c.Proxies(); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies must list addresses or CIDR prefixes: %w", err))
 	}
+	if _, err := c.SupportPoints(); err != nil {
+		errs = append(errs, fmt.Errorf("--support-point-addrs must list addresses or CIDR prefixes: %w", err))
+	}
+	if c.SupportPointBudget < 1 || c.SupportPointBudget > 100_000 {
+		errs = append(errs, errors.New("--support-point-budget must be between 1 and 100000"))
+	}
 	if c.DemoPersons < 0 || c.DemoPersons > 3_000_000 {
 		errs = append(errs, errors.New("--demo-persons must be between 0 and 3000000"))
+	}
+	switch c.DemoProvince {
+	case "", "097", "098", "099": // the codes no real province has (internal/demo)
+	default:
+		errs = append(errs, errors.New("--demo-province must be 099, 098 or 097"))
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)
 	}
-	switch c.SMS {
-	case "", "log", "outbox":
-	default:
-		errs = append(errs, errors.New("--sms must be log or outbox"))
-	}
+	errs = append(errs, c.validateNotify()...)
 	switch c.KeyBackend {
 	case "", "software":
 	case "pkcs11":
@@ -206,6 +343,44 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+func (c *Config) validateNotify() []error {
+	var errs []error
+	n := c.Notify
+	switch c.SMS {
+	case "", "log", "outbox":
+	case "http":
+		if n.HTTPURL == "" {
+			errs = append(errs, errors.New("--sms http needs --sms-http-url"))
+		}
+	case "smpp":
+		if n.SMPPAddr == "" || n.SMPPSystemID == "" || n.Brandname == "" {
+			errs = append(errs, errors.New("--sms smpp needs --smpp-addr, --smpp-system-id and --sms-brandname (the password as CIVITAS_SMPP_PASSWORD_FILE)"))
+		}
+		if n.SMPPASCII != "gsm7" && n.SMPPASCII != "latin1" {
+			errs = append(errs, errors.New("--smpp-ascii must be gsm7 or latin1"))
+		}
+	default:
+		errs = append(errs, errors.New("--sms must be http, smpp, outbox or log"))
+	}
+	if n.CountryCode == "" || strings.Trim(n.CountryCode, "0123456789") != "" || n.CountryCode[0] == '0' || len(n.CountryCode) > 3 {
+		errs = append(errs, errors.New("--sms-country-code must be 1 to 3 digits, not starting with 0"))
+	}
+	if n.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(n.SMTPAddr); err != nil {
+			errs = append(errs, errors.New("--smtp-addr must be HOST:PORT"))
+		}
+		if n.SMTPFrom == "" {
+			errs = append(errs, errors.New("--smtp-addr needs --smtp-from"))
+		}
+		switch n.SMTPTLS {
+		case "starttls", "require", "implicit":
+		default:
+			errs = append(errs, errors.New("--smtp-tls must be starttls, require or implicit"))
+		}
+	}
+	return errs
+}
+
 // SlogLevel parses LogLevel.
 func (c *Config) SlogLevel() (slog.Level, error) {
 	var l slog.Level
@@ -227,9 +402,15 @@ func (c *Config) Logger(w *os.File) *slog.Logger {
 
 // Proxies reads TrustedProxies, a comma-separated list of addresses and
 // CIDR prefixes ("10.0.0.0/8, 192.0.2.7"); empty gives none.
-func (c Config) Proxies() ([]netip.Prefix, error) {
+func (c Config) Proxies() ([]netip.Prefix, error) { return prefixes(c.TrustedProxies) }
+
+// SupportPoints reads SupportPointAddrs, a list like TrustedProxies.
+func (c Config) SupportPoints() ([]netip.Prefix, error) { return prefixes(c.SupportPointAddrs) }
+
+// prefixes reads a comma-separated list of addresses and CIDR prefixes.
+func prefixes(list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for f := range strings.SplitSeq(c.TrustedProxies, ",") {
+	for f := range strings.SplitSeq(list, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +32,15 @@ func parse(t *testing.T, args []string, env map[string]string, files map[string]
 }
 
 func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	token := dir + "/metrics.token"
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short := dir + "/short.token"
+	if err := os.WriteFile(short, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -65,8 +76,55 @@ func TestConfig(t *testing.T) {
 		}},
 		{name: "fail/a trusted proxy that is not an address", args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, wantErr: true},
 		{name: "fail/a trusted prefix too long", args: []string{"--trusted-proxies", "10.0.0.0/33"}, wantErr: true},
+		{name: "ok/metrics off by default", check: func(c Config) bool { return c.MetricsAddr == "" && c.MetricsToken == "" }},
+		{name: "ok/metrics listener", args: []string{"--metrics-addr", "127.0.0.1:9100"}, check: func(c Config) bool {
+			return c.MetricsAddr == "127.0.0.1:9100" && c.MetricsToken == ""
+		}},
+		{name: "ok/metrics token file", args: []string{"--metrics-token-file", token}, check: func(c Config) bool {
+			return c.MetricsToken == "0123456789abcdef0123456789abcdef"
+		}},
+		{name: "ok/metrics token file from env", env: map[string]string{"CIVITAS_METRICS_TOKEN_FILE": token}, check: func(c Config) bool {
+			return c.MetricsToken == "0123456789abcdef0123456789abcdef"
+		}},
+		{name: "fail/metrics token too short", args: []string{"--metrics-token-file", short}, wantErr: true},
+		{name: "fail/metrics token file missing", args: []string{"--metrics-token-file", dir + "/nope"}, wantErr: true},
+		{name: "fail/metrics addr not host:port", args: []string{"--metrics-addr", "9100"}, wantErr: true},
+		{name: "fail/metrics addr is the main addr", args: []string{"--metrics-addr", "127.0.0.1:8080"}, wantErr: true},
+		{name: "ok/support points", args: []string{"--support-point-addrs", "203.0.113.0/24, 198.51.100.7", "--support-point-budget", "500"}, check: func(c Config) bool {
+			p, err := c.SupportPoints()
+			return err == nil && len(p) == 2 && p[0].String() == "203.0.113.0/24" && p[1].String() == "198.51.100.7/32" && c.SupportPointBudget == 500
+		}},
+		{name: "ok/no support points, default budget", check: func(c Config) bool {
+			p, err := c.SupportPoints()
+			return err == nil && len(p) == 0 && c.SupportPointBudget == 300
+		}},
+		{name: "fail/a support point that is not an address", args: []string{"--support-point-addrs", "commune-a.local"}, wantErr: true},
+		{name: "fail/a support-point budget of nothing", args: []string{"--support-point-budget", "0"}, wantErr: true},
+		{name: "ok/demo province", args: []string{"--demo", "--demo-province", "098"}, check: func(c Config) bool { return c.Demo && c.DemoProvince == "098" }},
+		{name: "ok/demo province from env", env: map[string]string{"CIVITAS_DEMO_PROVINCE": "097"}, check: func(c Config) bool { return c.DemoProvince == "097" }},
+		{name: "ok/default demo province", check: func(c Config) bool { return c.DemoProvince == "099" }},
+		{name: "fail/a real province's code", args: []string{"--demo-province", "001"}, wantErr: true},
 		{name: "fail/bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "fail/unknown flag", args: []string{"--nope"}, wantErr: true},
+		{name: "ok/smpp with its password from a file", args: []string{"--sms", "smpp", "--smpp-addr", "smsc.example.vn:2775", "--smpp-system-id", "civitas", "--sms-brandname", "CIVITAS"},
+			env: map[string]string{"CIVITAS_SMPP_PASSWORD_FILE": "/run/secrets/smpp"}, files: map[string]string{"/run/secrets/smpp": "s3cret\n"},
+			check: func(c Config) bool {
+				return c.SMS == "smpp" && c.Notify.SMPPPassword == "s3cret" && c.Notify.SMPPASCII == "gsm7" && c.Notify.CountryCode == "84"
+			}},
+		{name: "fail/smpp without an SMSC", args: []string{"--sms", "smpp", "--smpp-system-id", "civitas", "--sms-brandname", "CIVITAS"}, wantErr: true},
+		{name: "fail/smpp without a sender", args: []string{"--sms", "smpp", "--smpp-addr", "smsc.example.vn:2775", "--smpp-system-id", "civitas"}, wantErr: true},
+		{name: "fail/smpp in an unknown alphabet", args: []string{"--sms", "smpp", "--smpp-addr", "s:1", "--smpp-system-id", "c", "--sms-brandname", "C", "--smpp-ascii", "ucs2"}, wantErr: true},
+		{name: "ok/http with its token from a file", args: []string{"--sms", "http", "--sms-http-url", "https://gw.example.vn/send?to={phone}&text={text}", "--sms-http-auth", "bearer"},
+			env: map[string]string{"CIVITAS_SMS_HTTP_TOKEN_FILE": "/run/secrets/gw"}, files: map[string]string{"/run/secrets/gw": "tok\n"},
+			check: func(c Config) bool { return c.SMS == "http" && c.Notify.HTTPToken == "tok" }},
+		{name: "fail/http without a URL", args: []string{"--sms", "http"}, wantErr: true},
+		{name: "fail/an unknown driver", args: []string{"--sms", "pigeon"}, wantErr: true},
+		{name: "fail/a country code with a letter", args: []string{"--sms-country-code", "8a"}, wantErr: true},
+		{name: "ok/smtp", args: []string{"--smtp-addr", "mail.example.vn:587", "--smtp-from", "civitas <no-reply@example.vn>"}, check: func(c Config) bool {
+			return c.Notify.SMTPAddr == "mail.example.vn:587" && c.Notify.SMTPTLS == "starttls"
+		}},
+		{name: "fail/smtp without a sender", args: []string{"--smtp-addr", "mail.example.vn:587"}, wantErr: true},
+		{name: "fail/smtp in an unknown TLS mode", args: []string{"--smtp-addr", "m:25", "--smtp-from", "a@b.vn", "--smtp-tls", "maybe"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,5 +142,33 @@ func TestConfig(t *testing.T) {
 func TestEnvName(t *testing.T) {
 	if got := EnvName("public-url"); got != "CIVITAS_PUBLIC_URL" {
 		t.Fatal(got)
+	}
+}
+
+// Without --demo a code must reach a phone: serve asks RealSMS.
+func TestRealSMS(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Config
+		ok   bool
+	}{
+		{"ok/demo with the outbox", Config{Demo: true}, true},
+		{"ok/demo with the log", Config{Demo: true, SMS: "log"}, true},
+		{"ok/http", Config{SMS: "http"}, true},
+		{"ok/smpp", Config{SMS: "smpp"}, true},
+		{"fail/nothing named", Config{}, false},
+		{"fail/the log", Config{SMS: "log"}, false},
+		{"fail/the demo outbox", Config{SMS: "outbox"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.c.RealSMS()
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "--sms") {
+				t.Fatalf("the error does not name --sms: %v", err)
+			}
+		})
 	}
 }

@@ -193,7 +193,26 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 }
 
+// createPrivate creates the SQLite file, readable and writable by its owner
+// only, when it does not exist: SQLite would make it 0644 (less the umask),
+// and it holds every person's data. SQLite gives the -wal and -shm files
+// it makes later the database file's mode. An existing file keeps its mode:
+// the operator may have chosen one.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("db: create %s: %w", filepath.Base(path), err)
+	}
+	return f.Close()
+}
+
 func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// WAL lets readers run beside the single writer; busy_timeout makes a
 	// second process (a CLI command beside serve) wait instead of failing;
 	// _txlock=immediate takes the write lock at BEGIN so a transaction never

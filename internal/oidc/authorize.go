@@ -32,6 +32,10 @@ type authRequest struct {
 	MaxAge      int64  `json:"max_age"` // -1: none
 	DPoPJKT     string `json:"dpop_jkt,omitempty"`
 	Started     int64  `json:"started"` // Unix µs the flow began
+	// Consented is set once the user allowed on this flow's consent
+	// screen: prompt=consent is then answered, and asking again would
+	// never end.
+	Consented bool `json:"consented,omitempty"`
 }
 
 func (a *authRequest) scopes() []string { return strings.Fields(a.Scope) }
@@ -43,9 +47,9 @@ var knownScopes = []string{"openid", "profile", "phone", "email", "citizen_id", 
 
 func acrRank(acr string) int {
 	switch acr {
-	case ACRLevel2:
+	case kernel.ACRLevel2:
 		return 2
-	case ACRLevel1:
+	case kernel.ACRLevel1:
 		return 1
 	}
 	return 0
@@ -88,7 +92,7 @@ func (p *Provider) parseRequest(q url.Values, c *Client, redirectURI string) (*a
 		}
 	}
 	req := &authRequest{ClientID: c.ID, RedirectURI: redirectURI, State: q.Get("state"), Nonce: q.Get("nonce"),
-		Prompt: q.Get("prompt"), MaxAge: -1, DPoPJKT: q.Get("dpop_jkt"), ACR: ACRLevel1}
+		Prompt: q.Get("prompt"), MaxAge: -1, DPoPJKT: q.Get("dpop_jkt"), ACR: kernel.ACRLevel1}
 	if len(req.State) > 1024 || len(req.Nonce) > 512 {
 		return nil, oerr(400, "invalid_request", "state or nonce is too long")
 	}
@@ -167,8 +171,8 @@ func withQuery(base string, v url.Values) string {
 
 // par is the pushed authorization request endpoint (RFC 9126).
 func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		p.writeOAuthError(w, r, oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))
+	if err := parseForm(r); err != nil {
+		p.writeOAuthError(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -210,9 +214,7 @@ func (p *Provider) par(w http.ResponseWriter, r *http.Request) {
 		if err := recordJTIs(ctx, tx, ac.jtis, oerr(400, "invalid_request", "client assertion or DPoP proof used before (replay)")); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_requests (id_hash, kind, client_id, params, created_at, expires_at) VALUES (?, 'par', ?, ?, ?, ?)`,
-			hashSecret(token), ac.ID, string(params), kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(parTTL)))
-		return err
+		return insertRequest(ctx, tx, kindPAR, hashSecret(token), ac.ID, string(params), parTTL)
 	})
 	if err != nil {
 		p.writeOAuthError(w, r, err)
@@ -274,8 +276,8 @@ func (p *Provider) takePAR(ctx context.Context, clientID, requestURI string) (*a
 	var params, owner string
 	var found bool
 	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT client_id, params FROM oidc_requests WHERE id_hash = ? AND kind = 'par' AND expires_at > ?`,
-			hashSecret(token), kernel.Micros(tx.Now)).Scan(&owner, &params)
+		var err error
+		owner, params, err = findRequest(ctx, tx, kindPAR, hashSecret(token), tx.Now)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -283,7 +285,7 @@ func (p *Provider) takePAR(ctx context.Context, clientID, requestURI string) (*a
 			return err
 		}
 		found = true
-		_, err = tx.Exec(ctx, `DELETE FROM oidc_requests WHERE id_hash = ?`, hashSecret(token))
+		_, err = deleteRequest(ctx, tx, hashSecret(token))
 		return err
 	})
 	if err != nil {
@@ -303,9 +305,7 @@ func (p *Provider) saveFlow(ctx context.Context, req *authRequest) (string, erro
 	token := kernel.NewToken()
 	params, _ := json.Marshal(req)
 	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_requests (id_hash, kind, client_id, params, created_at, expires_at) VALUES (?, 'flow', ?, ?, ?, ?)`,
-			hashSecret(token), req.ClientID, string(params), kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(flowTTL)))
-		return err
+		return insertRequest(ctx, tx, kindFlow, hashSecret(token), req.ClientID, string(params), flowTTL)
 	})
 	if err != nil {
 		return "", kernel.Wrap(err, "oidc: save flow")
@@ -314,9 +314,7 @@ func (p *Provider) saveFlow(ctx context.Context, req *authRequest) (string, erro
 }
 
 func (p *Provider) loadFlow(ctx context.Context, token string) (*authRequest, error) {
-	var params string
-	err := p.db.QueryRow(ctx, `SELECT params FROM oidc_requests WHERE id_hash = ? AND kind = 'flow' AND expires_at > ?`,
-		hashSecret(token), kernel.Micros(p.clock.Now())).Scan(&params)
+	_, params, err := findRequest(ctx, p.db, kindFlow, hashSecret(token), p.clock.Now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kernel.E(kernel.Invalid, "oidc.error.flow_expired")
 	}
@@ -362,12 +360,16 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string,
 		return
 	}
 	force := req.prompt("login")
-	started := kernel.FromMicros(req.Started)
+	// A login made since the flow began answers prompt=login and max_age
+	// (OpenID Connect Core §3.1.2.1), however long the user took over it:
+	// comparing with the clock alone would send max_age=0 back to the
+	// login page for ever.
+	fresh := err == nil && !login.AuthTime.Before(kernel.FromMicros(req.Started).Truncate(time.Second))
 	needLogin := err != nil || acrRank(login.ACR) < acrRank(req.ACR)
-	if !needLogin && force && login.AuthTime.Before(started.Truncate(time.Second)) {
+	if !needLogin && force && !fresh {
 		needLogin = true
 	}
-	if !needLogin && req.MaxAge >= 0 && p.clock.Now().Sub(login.AuthTime) > time.Duration(req.MaxAge)*time.Second {
+	if !needLogin && req.MaxAge >= 0 && !fresh && p.clock.Now().Sub(login.AuthTime) > time.Duration(req.MaxAge)*time.Second {
 		needLogin, force = true, true
 	}
 	var acct Account
@@ -394,7 +396,7 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, token string,
 		p.web.Error(w, r, err)
 		return
 	}
-	if req.prompt("consent") || !covers(granted, req.scopes()) {
+	if req.prompt("consent") && !req.Consented || !covers(granted, req.scopes()) {
 		if req.prompt("none") {
 			p.redirectError(w, r, req, oerr(400, "consent_required", "the user has not consented to scope "+req.Scope))
 			return
@@ -418,8 +420,7 @@ func covers(granted, wanted []string) bool {
 
 // granted returns the scopes an account granted a client.
 func (p *Provider) granted(ctx context.Context, accountID, clientID string) ([]string, error) {
-	var scope string
-	err := p.db.QueryRow(ctx, `SELECT scope FROM oidc_grants WHERE account_id = ? AND client_id = ?`, accountID, clientID).Scan(&scope)
+	scope, err := findGrantScope(ctx, p.db, accountID, clientID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -452,7 +453,7 @@ func (p *Provider) renderConsent(w http.ResponseWriter, r *http.Request, token s
 		p.web.Error(w, r, kernel.E(kernel.Invalid, "oidc.error.unknown_client"))
 		return
 	}
-	d := consentData{Flow: token, Client: c.Name, Purpose: c.Purpose, Level2: req.ACR == ACRLevel2}
+	d := consentData{Flow: token, Client: c.Name, Purpose: c.Purpose, Level2: kernel.AtLeastLevel2(req.ACR)}
 	for _, s := range req.scopes() {
 		if key, ok := scopeClaims[s]; ok {
 			d.Claims = append(d.Claims, p.web.T(r, key))
@@ -482,14 +483,22 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 		p.redirectError(w, r, req, oerr(400, "access_denied", "the user declined"))
 		return
 	}
-	actx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: login.AccountID})
-	err = p.db.Update(actx, p.clock.Now(), func(tx *db.Tx) error {
-		var old string
-		err := tx.QueryRow(actx, `SELECT scope FROM oidc_grants WHERE account_id = ? AND client_id = ?`, login.AccountID, req.ClientID).Scan(&old)
+	req.Consented = true
+	params, _ := json.Marshal(req)
+	// The acting person is the session's, which the web layer names.
+	err = p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+		// The flow remembers the answer, should it pass the login page again.
+		n, err := updateFlow(ctx, tx, hashSecret(token), string(params))
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return kernel.E(kernel.Invalid, "oidc.error.flow_expired")
+		}
+		old, err := findGrantScope(ctx, tx, login.AccountID, req.ClientID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.Exec(actx, `INSERT INTO oidc_grants (account_id, client_id, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				login.AccountID, req.ClientID, req.Scope, kernel.Micros(tx.Now), kernel.Micros(tx.Now))
+			err = insertGrant(ctx, tx, login.AccountID, req.ClientID, req.Scope)
 		case err == nil:
 			merged := strings.Fields(old)
 			for _, s := range req.scopes() {
@@ -497,18 +506,17 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 					merged = append(merged, s)
 				}
 			}
-			_, err = tx.Exec(actx, `UPDATE oidc_grants SET scope = ?, updated_at = ? WHERE account_id = ? AND client_id = ?`,
-				strings.Join(merged, " "), kernel.Micros(tx.Now), login.AccountID, req.ClientID)
+			err = updateGrantScope(ctx, tx, login.AccountID, req.ClientID, strings.Join(merged, " "))
 		}
 		if err != nil {
 			return err
 		}
 		if p.history != nil {
-			if err := p.history.Record(actx, tx, login.AccountID, "consent.given", req.ClientID, map[string]string{"scope": req.Scope}); err != nil {
+			if err := p.history.Record(ctx, tx, login.AccountID, "consent.given", req.ClientID, map[string]string{"scope": req.Scope}); err != nil {
 				return err
 			}
 		}
-		_, err = audit.Append(actx, tx, audit.Entry{Action: "oidc.consent.give", SubjectType: "account", SubjectID: login.AccountID,
+		_, err = audit.Append(ctx, tx, audit.Entry{Action: "oidc.consent.give", SubjectType: "account", SubjectID: login.AccountID,
 			Details: map[string]any{"client": req.ClientID, "scope": req.Scope}})
 		return err
 	})
@@ -521,7 +529,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) dropFlow(ctx context.Context, token string) error {
 	return p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM oidc_requests WHERE id_hash = ?`, hashSecret(token))
+		_, err := deleteRequest(ctx, tx, hashSecret(token))
 		return err
 	})
 }
@@ -537,22 +545,22 @@ type grantData struct {
 
 // issueCode ends the flow with an authorization code.
 func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, token string, req *authRequest, login Login) {
-	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: login.AccountID})
+	ctx := r.Context() // the acting person is the session's, which the web layer names
 	code := kernel.NewToken()
 	gd, _ := json.Marshal(grantData{Scope: req.Scope, ACR: login.ACR, AMR: login.AMR, AuthTime: login.AuthTime.Unix(), SID: login.SessionID})
 	err := p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error {
 		if token != "" {
-			res, err := tx.Exec(ctx, `DELETE FROM oidc_requests WHERE id_hash = ?`, hashSecret(token))
+			n, err := deleteRequest(ctx, tx, hashSecret(token))
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if n != 1 {
 				return kernel.E(kernel.Invalid, "oidc.error.flow_expired")
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO oidc_codes (code_hash, client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hashSecret(code), req.ClientID, login.AccountID, string(gd), req.RedirectURI,
-			req.Challenge, req.Nonce, req.DPoPJKT, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(codeTTL))); err != nil {
+		if err := insertCode(ctx, tx, hashSecret(code), codeRow{clientID: req.ClientID, accountID: login.AccountID, grantData: string(gd),
+			redirectURI: req.RedirectURI, challenge: req.Challenge, nonce: req.Nonce, jkt: req.DPoPJKT,
+			expires: kernel.Micros(tx.Now.Add(codeTTL))}); err != nil {
 			return err
 		}
 		if p.history == nil {

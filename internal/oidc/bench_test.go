@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"civitas/internal/app"
-	"civitas/internal/oidc"
+	"civitas/internal/kernel"
 )
 
 // The token endpoint under concurrent relying parties, over real HTTP on
@@ -88,7 +88,7 @@ func serving(b *testing.B) {
 func BenchmarkRefreshGrant(b *testing.B) {
 	serving(b)
 	e := newEnv(b)
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	// One token family per worker: refresh tokens rotate, so a chain belongs to one client.
 	chains := make(chan string, 256)
 	for i := 0; i < 64; i++ {
@@ -132,7 +132,7 @@ func BenchmarkRefreshGrant(b *testing.B) {
 func BenchmarkCodeFlow(b *testing.B) {
 	serving(b)
 	e := newEnv(b)
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	uri, verifier, _, _ := e.par(nil) // consent once
 	e.exchange(e.authorize(uri), verifier)
 	c := benchClient()

@@ -7,11 +7,12 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,24 +116,12 @@ func (p *Provider) AddClient(ctx context.Context, c Client) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	uris, _ := json.Marshal(c.RedirectURIs)
-	jwks := ""
-	if c.AuthMethod == AuthPrivateKeyJWT {
-		b, _ := json.Marshal(c.JWKS)
-		jwks = string(b)
-	}
 	secret := ""
 	if c.AuthMethod == AuthSecretBasic {
 		secret = hashSecret(c.Secret)
 	}
-	par := 0
-	if c.RequirePAR {
-		par = 1
-	}
 	return p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_clients (id, name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, agency, scopes, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Name, c.Purpose, string(uris), c.AuthMethod, secret, jwks, par, c.Sector,
-			c.Agency, strings.Join(c.Scopes, " "), kernel.Micros(tx.Now))
+		err := insertClient(ctx, tx, &c, secret)
 		if db.IsUniqueViolation(err) {
 			return kernel.E(kernel.Conflict, "oidc.error.client_exists")
 		}
@@ -165,25 +154,11 @@ func (p *Provider) client(ctx context.Context, id string) (*Client, error) {
 		}
 		return cc.c, nil
 	}
-	c := &Client{ID: id}
-	var uris, jwks, scopes string
-	var par int
-	err := p.db.QueryRow(ctx, `SELECT name, purpose, redirect_uris, auth_method, secret_hash, jwks, require_par, sector, agency, scopes FROM oidc_clients WHERE id = ?`, id).
-		Scan(&c.Name, &c.Purpose, &uris, &c.AuthMethod, &c.secretHash, &jwks, &par, &c.Sector, &c.Agency, &scopes)
+	c, err := findClient(ctx, p.db, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		c = nil
 	} else if err != nil {
 		return nil, kernel.Wrap(err, "oidc: read client")
-	} else {
-		c.RequirePAR, c.Scopes = par == 1, strings.Fields(scopes)
-		if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
-			return nil, kernel.Wrap(err, "oidc: client %s", id)
-		}
-		if jwks != "" {
-			if err := json.Unmarshal([]byte(jwks), &c.JWKS); err != nil {
-				return nil, kernel.Wrap(err, "oidc: client %s", id)
-			}
-		}
 	}
 	p.mu.Lock()
 	if len(p.clients) > 10000 {
@@ -218,6 +193,26 @@ func oerr(status int, code, desc string) *oauthError {
 func IsOAuthError(err error) bool {
 	var oe *oauthError
 	return errors.As(err, &oe)
+}
+
+// parseForm reads the form body of a back-channel request. A body over the
+// limit is refused with 413, still in the protocol's JSON.
+func parseForm(r *http.Request) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "application/x-www-form-urlencoded" && (ct != "" || r.ContentLength != 0) {
+		// A JSON body would be ignored, and the error would then name a
+		// missing parameter rather than the mistake.
+		return oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
+	}
+	err := r.ParseForm()
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return oerr(http.StatusRequestEntityTooLarge, "invalid_request", "the body is larger than "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+	}
+	return oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
 }
 
 // writeOAuthError answers a back-channel request with RFC 6749 §5.2 JSON.
@@ -387,15 +382,7 @@ func (p *Provider) verifyAssertion(c *Client, assertion string, audiences []stri
 // recordJTIs stores single-use IDs in tx, in one statement; a second use is
 // a replay.
 func recordJTIs(ctx context.Context, tx *db.Tx, recs []jtiRecord, replay *oauthError) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	q := `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(recs)-1)
-	args := make([]any, 0, 2*len(recs))
-	for _, rec := range recs {
-		args = append(args, rec.hash, kernel.Micros(rec.expires))
-	}
-	_, err := tx.Exec(ctx, q, args...)
+	err := insertJTIs(ctx, tx, recs)
 	if db.IsUniqueViolation(err) {
 		return replay
 	}
@@ -410,16 +397,7 @@ func (p *Provider) spendJTIs(ctx context.Context, recs []jtiRecord, replay *oaut
 	if p.db.Dialect() != db.Postgres {
 		return p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error { return recordJTIs(ctx, tx, recs, replay) })
 	}
-	if len(recs) == 0 {
-		return nil
-	}
-	q := `INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(recs)-1) + ` RETURNING expires_at`
-	args := make([]any, 0, 2*len(recs))
-	for _, rec := range recs {
-		args = append(args, rec.hash, kernel.Micros(rec.expires))
-	}
-	var at int64
-	err := p.db.WriteRowRelaxed(ctx, q, args...).Scan(&at)
+	err := insertJTIsRelaxed(ctx, p.db, recs)
 	if db.IsUniqueViolation(err) {
 		return replay
 	}

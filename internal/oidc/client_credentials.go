@@ -96,8 +96,7 @@ func (p *Provider) clientCredentials(ctx context.Context, ac *authenticatedClien
 		if err := recordJTIs(actx, tx, jtis, errReplay); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(actx, `INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at) VALUES (?, ?, '', ?, ?, ?, ?)`,
-			fam.id, ac.ID, string(gd), fam.jkt, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(clientTokenTTL))); err != nil {
+		if err := insertFamily(actx, tx, fam, string(gd), clientTokenTTL); err != nil {
 			return err
 		}
 		return audit.Queue(actx, tx, audit.Entry{Action: "oidc.client_credentials", SubjectType: "oidc_client", SubjectID: ac.ID,

@@ -254,7 +254,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 		t.Fatalf("DPoP-bound token as Bearer: %d", st)
 	}
 	// A person's token is not a client's own token.
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	uri, verifier, _, _ := e.par(nil)
 	_, tok := e.exchange(e.authorize(uri), verifier)
 	if st, out := e.resource(tok["access_token"].(string), e.dpopKey); st != http.StatusUnauthorized || !strings.Contains(out["error"].(string), "granted by a person") {

@@ -14,4 +14,7 @@
 // level-1 login to a request that asked for level 2, never keep a token or code
 // in a form that can be replayed (only hashes are stored), and never log one.
 // It knows nothing of passwords: the login side is the Authenticator.
+//
+// Its SQL is in store.go, one helper per statement, run in the caller's
+// transaction (or, for a read of one statement, on the reader pool).
 package oidc

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"civitas/internal/oidc"
+	"civitas/internal/kernel"
 )
 
 // FuzzBackChannel sends untrusted input to every parser behind the token,
@@ -19,7 +19,7 @@ import (
 // machine-readable OAuth error or a success, never a 500 and never a page.
 func FuzzBackChannel(f *testing.F) {
 	e := newEnv(f)
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	uri, verifier, _, _ := e.par(nil)
 	_, tok := e.exchange(e.authorize(uri), verifier)
 	rt, _ := tok["refresh_token"].(string)

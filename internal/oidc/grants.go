@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"civitas/internal/audit"
@@ -25,39 +24,25 @@ type Grant struct {
 
 // Grants lists the relying parties an account consented to.
 func (p *Provider) Grants(ctx context.Context, accountID string) ([]Grant, error) {
-	rows, err := p.db.Query(ctx, `SELECT g.client_id, c.name, c.purpose, g.scope, g.updated_at FROM oidc_grants g
-		JOIN oidc_clients c ON c.id = g.client_id WHERE g.account_id = ? ORDER BY c.name`, accountID)
+	gs, err := listGrants(ctx, p.db, accountID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "oidc: grants")
 	}
-	defer rows.Close()
-	var out []Grant
-	for rows.Next() {
-		var g Grant
-		var scope string
-		var at int64
-		if err := rows.Scan(&g.ClientID, &g.Name, &g.Purpose, &scope, &at); err != nil {
-			return nil, kernel.Wrap(err, "oidc: grants")
-		}
-		g.Scopes, g.GrantedAt = strings.Fields(scope), kernel.FromMicros(at)
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return gs, nil
 }
 
 // RevokeGrant withdraws an account's consent to a client and revokes every
 // token the client holds for the account.
 func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) error {
 	return p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = ? AND client_id = ?`, accountID, clientID)
+		n, err := deleteGrant(ctx, tx, accountID, clientID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return kernel.E(kernel.NotFound, "oidc.error.no_grant")
 		}
-		if _, err := tx.Exec(ctx, `UPDATE oidc_families SET revoked_at = ? WHERE account_id = ? AND client_id = ? AND revoked_at = 0`,
-			kernel.Micros(tx.Now), accountID, clientID); err != nil {
+		if err := revokeClientFamilies(ctx, tx, accountID, clientID); err != nil {
 			return err
 		}
 		if p.history != nil {
@@ -74,31 +59,11 @@ func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) 
 // Cleanup deletes expired requests, flows, codes, families with their
 // refresh tokens, and single-use IDs past their window.
 func (p *Provider) Cleanup(ctx context.Context) (int64, error) {
-	now := kernel.Micros(p.clock.Now())
 	var n int64
 	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		// A family lives familyTTL from its creation, so every refresh token
-		// older than that belongs to an expired family.
-		for _, del := range []struct {
-			q      string
-			before int64
-		}{
-			{`DELETE FROM oidc_requests WHERE expires_at < ?`, now},
-			{`DELETE FROM oidc_codes WHERE expires_at < ?`, now},
-			{`DELETE FROM oidc_preauth_codes WHERE expires_at < ?`, now},
-			{`DELETE FROM oidc_jti WHERE expires_at < ?`, now},
-			{`DELETE FROM oidc_refresh WHERE created_at < ?`, kernel.Micros(p.clock.Now().Add(-familyTTL))},
-			{`DELETE FROM oidc_families WHERE expires_at < ?`, now},
-		} {
-			res, err := tx.Exec(ctx, del.q, del.before)
-			if err != nil {
-				return err
-			}
-			k, _ := res.RowsAffected()
-			n += k
-		}
-		// Used refresh tokens are kept while their family lives, to detect reuse.
-		return nil
+		var err error
+		n, err = deleteExpired(ctx, tx)
+		return err
 	})
 	if err != nil {
 		return 0, kernel.Wrap(err, "oidc: cleanup")

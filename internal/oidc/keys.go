@@ -53,19 +53,14 @@ func (k *keyring) load(ctx context.Context) ([]signingKey, error) {
 	if k.keys != nil && now.Sub(k.loaded) < keyCacheTTL && !now.Before(k.loaded) {
 		return k.keys, nil
 	}
-	rows, err := k.p.db.Query(ctx, `SELECT kid, private_sealed, public_jwk, active_from FROM oidc_keys ORDER BY active_from, kid`)
+	stored, err := listKeys(ctx, k.p.db)
 	if err != nil {
 		return nil, kernel.Wrap(err, "oidc: load keys")
 	}
-	defer rows.Close()
 	var keys []signingKey
-	for rows.Next() {
-		var kid, sealedKey, pub string
-		var from int64
-		if err := rows.Scan(&kid, &sealedKey, &pub, &from); err != nil {
-			return nil, kernel.Wrap(err, "oidc: load keys")
-		}
-		raw, err := base64.StdEncoding.DecodeString(sealedKey)
+	for _, row := range stored {
+		kid, pub, from := row.kid, row.publicJWK, row.activeFrom
+		raw, err := base64.StdEncoding.DecodeString(row.sealed)
 		if err != nil {
 			return nil, kernel.Wrap(err, "oidc: key %s", kid)
 		}
@@ -82,9 +77,6 @@ func (k *keyring) load(ctx context.Context) ([]signingKey, error) {
 			return nil, kernel.Wrap(err, "oidc: key %s", kid)
 		}
 		keys = append(keys, signingKey{kid: kid, priv: priv, jwk: jwk, activeFrom: kernel.FromMicros(from)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, kernel.Wrap(err, "oidc: load keys")
 	}
 	k.keys, k.loaded = keys, now
 	return keys, nil
@@ -183,8 +175,7 @@ func (k *keyring) add(ctx context.Context, activeFrom time.Time) error {
 	sealedKey := base64.StdEncoding.EncodeToString(k.p.box.Seal(der, []byte("oidc-key:"+jwk.Kid)))
 	ctx = kernel.WithActor(ctx, kernel.System("oidc.keys"))
 	err = k.p.db.Update(ctx, k.p.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO oidc_keys (kid, alg, private_sealed, public_jwk, created_at, active_from) VALUES (?, 'ES256', ?, ?, ?, ?)`,
-			jwk.Kid, sealedKey, string(pub), kernel.Micros(tx.Now), kernel.Micros(activeFrom)); err != nil {
+		if err := insertKey(ctx, tx, keyRow{kid: jwk.Kid, sealed: sealedKey, publicJWK: string(pub), activeFrom: kernel.Micros(activeFrom)}); err != nil {
 			return err
 		}
 		_, err := audit.Append(ctx, tx, audit.Entry{Action: "oidc.key.add", SubjectType: "oidc_key", SubjectID: jwk.Kid,
@@ -233,7 +224,7 @@ func (p *Provider) RotateKeys(ctx context.Context) error {
 	}
 	err = p.db.Update(ctx, now, func(tx *db.Tx) error {
 		for _, kid := range old {
-			if _, err := tx.Exec(ctx, `DELETE FROM oidc_keys WHERE kid = ?`, kid); err != nil {
+			if err := deleteKey(ctx, tx, kid); err != nil {
 				return err
 			}
 		}
@@ -247,8 +238,7 @@ func (p *Provider) RotateKeys(ctx context.Context) error {
 func (p *Provider) setting(ctx context.Context, name string) ([]byte, error) {
 	aad := []byte("oidc-setting:" + name)
 	read := func() ([]byte, error) {
-		var v string
-		err := p.db.QueryRow(ctx, `SELECT value FROM oidc_settings WHERE name = ?`, name).Scan(&v)
+		v, err := findSetting(ctx, p.db, name)
 		if err != nil {
 			return nil, err
 		}
@@ -270,9 +260,7 @@ func (p *Provider) setting(ctx context.Context, name string) ([]byte, error) {
 		return nil, kernel.Wrap(err, "oidc: setting %s", name)
 	}
 	err = p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_settings (name, value) VALUES (?, ?)`, name,
-			base64.StdEncoding.EncodeToString(p.box.Seal(secret, aad)))
-		return err
+		return insertSetting(ctx, tx, name, base64.StdEncoding.EncodeToString(p.box.Seal(secret, aad)))
 	})
 	if err != nil && !db.IsUniqueViolation(err) {
 		return nil, kernel.Wrap(err, "oidc: setting %s", name)

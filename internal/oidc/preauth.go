@@ -64,10 +64,7 @@ func (p *Provider) PreAuthorize(ctx context.Context, pa PreAuthorization) (strin
 	var expires time.Time
 	err := p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
 		expires = tx.Now.Add(ttl)
-		_, err := tx.Exec(ctx, `INSERT INTO oidc_preauth_codes (code_hash, account_id, resource, details, tx_code_hash, acr, auth_time, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, hashSecret(code), pa.AccountID, pa.Resource, string(pa.Details), txHash, pa.ACR,
-			pa.AuthTime.Unix(), kernel.Micros(tx.Now), kernel.Micros(expires))
-		return err
+		return insertPreAuth(ctx, tx, hashSecret(code), pa, txHash, expires)
 	})
 	if err != nil {
 		return "", time.Time{}, kernel.Wrap(err, "oidc: pre-authorize")
@@ -103,39 +100,32 @@ func (p *Provider) preAuthorizedToken(w http.ResponseWriter, r *http.Request) {
 	var refusal *oauthError
 	err = p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error {
 		refusal = nil
-		var txHash, details, oldFamily string
-		var authTime, expires, used int64
-		var failures int
-		err := tx.QueryRow(ctx, `SELECT account_id, resource, details, tx_code_hash, acr, auth_time, failures, expires_at, used_at, family_id
-			FROM oidc_preauth_codes WHERE code_hash = ?`+forUpdate(tx), hashSecret(code)).
-			Scan(&fam.accountID, &gd.Resource, &details, &txHash, &gd.ACR, &authTime, &failures, &expires, &used, &oldFamily)
+		c, err := findPreAuth(ctx, tx, hashSecret(code))
+		fam.accountID, gd.Resource, gd.ACR = c.accountID, c.resource, c.acr
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			refusal = oerr(400, "invalid_grant", "unknown or expired pre-authorized code")
 			return nil
 		case err != nil:
 			return err
-		case used != 0:
+		case c.used != 0:
 			// A code used twice was copied: what its first use got is revoked.
 			refusal = oerr(400, "invalid_grant", "the pre-authorized code was already used; the tokens issued for it are revoked")
-			return revokeFamily(ctx, tx, oldFamily, "pre-authorized code replay")
-		case expires <= kernel.Micros(tx.Now):
+			return revokeFamily(ctx, tx, c.familyID, "pre-authorized code replay")
+		case c.expires <= kernel.Micros(tx.Now):
 			refusal = oerr(400, "invalid_grant", "the pre-authorized code expired")
 			return nil
-		case txHash != "" && txCode == "":
+		case c.txHash != "" && txCode == "":
 			refusal = oerr(400, "invalid_request", "tx_code is required for this pre-authorized code")
 			return nil
-		case txHash != "" && subtle.ConstantTimeCompare([]byte(hashSecret(code+"|"+txCode)), []byte(txHash)) != 1:
+		case c.txHash != "" && subtle.ConstantTimeCompare([]byte(hashSecret(code+"|"+txCode)), []byte(c.txHash)) != 1:
 			// Kept: the failure counts even though the request fails.
-			failures++
+			failures := c.failures + 1
 			refusal = oerr(400, "invalid_grant", "wrong tx_code")
 			if failures >= maxTxCodeFailures {
 				refusal = oerr(400, "invalid_grant", "wrong tx_code too many times; ask for a new offer")
-				_, err = tx.Exec(ctx, `UPDATE oidc_preauth_codes SET failures = ?, used_at = ? WHERE code_hash = ?`, failures, kernel.Micros(tx.Now), hashSecret(code))
-			} else {
-				_, err = tx.Exec(ctx, `UPDATE oidc_preauth_codes SET failures = ? WHERE code_hash = ?`, failures, hashSecret(code))
 			}
-			return err
+			return failPreAuth(ctx, tx, hashSecret(code), failures, failures >= maxTxCodeFailures)
 		}
 		if proof != nil {
 			fam.jkt = proof.jkt
@@ -143,19 +133,17 @@ func (p *Provider) preAuthorizedToken(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		gd.AuthTime, gd.Details = authTime, json.RawMessage(details)
+		gd.AuthTime, gd.Details = c.authTime, json.RawMessage(c.details)
 		b, err := json.Marshal(gd)
 		if err != nil {
 			return err
 		}
 		fam.id, fam.data = kernel.NewID(), gd.grantData
-		if _, err := tx.Exec(ctx, `UPDATE oidc_preauth_codes SET used_at = ?, family_id = ? WHERE code_hash = ?`, kernel.Micros(tx.Now), fam.id, hashSecret(code)); err != nil {
+		if err := spendPreAuth(ctx, tx, hashSecret(code), fam.id); err != nil {
 			return err
 		}
 		// The family lives as long as its one access token: no refresh.
-		_, err = tx.Exec(ctx, `INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at) VALUES (?, '', ?, ?, ?, ?, ?)`,
-			fam.id, fam.accountID, string(b), fam.jkt, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(accessTTL)))
-		return err
+		return insertFamily(ctx, tx, fam, string(b), accessTTL)
 	})
 	if err == nil && refusal != nil {
 		err = refusal
@@ -225,8 +213,8 @@ func (p *Provider) VerifyResourceToken(r *http.Request, resource string) (Resour
 	if err != nil || audience == p.issuer {
 		return ResourceToken{TokenInfo: ti}, err
 	}
-	var raw string
-	if err := p.db.QueryRow(r.Context(), `SELECT grant_data FROM oidc_families WHERE id = ?`, ti.family).Scan(&raw); err != nil {
+	raw, err := findFamilyGrantData(r.Context(), p.db, ti.family)
+	if err != nil {
 		return ResourceToken{}, kernel.Wrap(err, "oidc: read grant")
 	}
 	var gd preAuthGrantData

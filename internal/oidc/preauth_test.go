@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"civitas/internal/kernel"
 	"civitas/internal/oidc"
 )
 
@@ -29,7 +30,7 @@ func (e *env) resourceRequest(resource, at, dpop string) *http.Request {
 
 func (e *env) preAuthorize(resource, txCode string) string {
 	e.t.Helper()
-	code, exp, err := e.p.PreAuthorize(context.Background(), oidc.PreAuthorization{AccountID: "acct-1", ACR: oidc.ACRLevel2,
+	code, exp, err := e.p.PreAuthorize(context.Background(), oidc.PreAuthorization{AccountID: "acct-1", ACR: kernel.ACRLevel2,
 		AuthTime: e.clock.Now(), Resource: resource, Details: json.RawMessage(`{"document":"d1"}`), TxCode: txCode})
 	if err != nil || !exp.After(e.clock.Now()) || exp.After(e.clock.Now().Add(5*time.Minute)) {
 		e.t.Fatalf("pre-authorize: %v %v", exp, err)
@@ -65,7 +66,7 @@ func TestPreAuthorizedCode(t *testing.T) {
 	}
 	at := tok["access_token"].(string)
 	rt, err := e.p.VerifyResourceToken(e.resourceRequest(resource, at, ""), resource)
-	if err != nil || rt.AccountID != "acct-1" || string(rt.Details) != `{"document":"d1"}` || rt.ACR != oidc.ACRLevel2 {
+	if err != nil || rt.AccountID != "acct-1" || string(rt.Details) != `{"document":"d1"}` || rt.ACR != kernel.ACRLevel2 {
 		t.Fatalf("resource token: %+v %v", rt, err)
 	}
 	// Good at its resource only: not at userinfo, nor as an ordinary token.
@@ -149,7 +150,7 @@ func TestCredentialScopeCodeFlow(t *testing.T) {
 		!slices.Contains(md.Scopes, scope) || !md.Anonymous {
 		t.Fatalf("discovery: %s", body)
 	}
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	verifier, challenge := pkce()
 	q := url.Values{"response_type": {"code"}, "client_id": {walletApp}, "redirect_uri": {cb}, "scope": {scope}, "state": {"st-1"},
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "resource": {e.issuer}}

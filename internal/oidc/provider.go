@@ -15,11 +15,13 @@ import (
 	"civitas/internal/web"
 )
 
-// Assurance levels (acr values): level 1 is a password login; level 2 is a
-// level-2 account (verified in person) with two factors in this login.
+// ACRLevel1 and ACRLevel2 are the kernel's assurance levels, named here for
+// callers that have not moved to them yet.
+//
+// Deprecated: use kernel.ACRLevel1 and kernel.ACRLevel2.
 const (
-	ACRLevel1 = "urn:civitas:acr:level1"
-	ACRLevel2 = "urn:civitas:acr:level2"
+	ACRLevel1 = kernel.ACRLevel1
+	ACRLevel2 = kernel.ACRLevel2
 )
 
 // Login is a browser's login, as the Authenticator reports it.
@@ -138,6 +140,9 @@ func (p *Provider) Mount() error {
 	// The back-channel endpoints live under /oauth/: relying parties call
 	// them with their own credentials, never with a browser session.
 	p.web.ExemptFromCSRF("/oauth/")
+	// Every error there is RFC 6749 JSON, those of the HTTP layer too (an
+	// oversized body, an unknown path, a wrong method).
+	p.web.UseOAuthErrors("/oauth/")
 	p.web.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	p.web.HandleFunc("GET /oidc/jwks", p.jwks)
 	p.web.HandleFunc("POST /oauth/par", p.par)
@@ -176,7 +181,7 @@ func (p *Provider) metadata() map[string]any {
 		"token_endpoint_auth_signing_alg_values_supported": assertionAlgs,
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"dpop_signing_alg_values_supported":                proofAlgs,
-		"acr_values_supported":                             []string{ACRLevel1, ACRLevel2},
+		"acr_values_supported":                             []string{kernel.ACRLevel1, kernel.ACRLevel2},
 		"claims_parameter_supported":                       false,
 		"request_parameter_supported":                      false,
 		"require_pushed_authorization_requests":            false,

@@ -50,7 +50,11 @@ func (f *fakeLogin) Current(*http.Request) (oidc.Login, error) {
 }
 
 func (f *fakeLogin) LoginURL(next, acr string, force bool) string {
-	return "/login?" + url.Values{"next": {next}, "acr": {acr}}.Encode()
+	q := url.Values{"next": {next}, "acr": {acr}}
+	if force {
+		q.Set("force", "1")
+	}
+	return "/login?" + q.Encode()
 }
 
 func (f *fakeLogin) SignOut(http.ResponseWriter, *http.Request) error { f.set(nil); return nil }
@@ -87,12 +91,13 @@ type env struct {
 	browser  *http.Client
 	clientID string
 	redirect string
+	account  string // who e.login logs in
 }
 
 func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	d := dbtest.Open(t)
-	e := &env{t: t, authn: &fakeLogin{}, history: &history{}, clientID: "rp1", redirect: "https://rp.example/cb"}
+	e := &env{t: t, authn: &fakeLogin{}, history: &history{}, clientID: "rp1", redirect: "https://rp.example/cb", account: "acct-1"}
 	e.clock = kernel.NewManualClock(time.Now())
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
@@ -130,7 +135,7 @@ func newEnv(t testing.TB) *env {
 }
 
 func (e *env) login(acr string) {
-	e.authn.set(&oidc.Login{AccountID: "acct-1", ACR: acr, AMR: []string{"pwd", "otp"}, AuthTime: e.clock.Now(), SessionID: "sid-1"})
+	e.authn.set(&oidc.Login{AccountID: e.account, ACR: acr, AMR: []string{"pwd", "otp"}, AuthTime: e.clock.Now(), SessionID: "sid-1"})
 }
 
 func (e *env) assertion(aud string) string {
@@ -212,24 +217,32 @@ func (e *env) get(target string) (*http.Response, string) {
 
 var hidden = regexp.MustCompile(`name="(csrf_token|flow)" value="([^"]+)"`)
 
+// consentAllow answers the consent screen in body with "allow" and
+// returns the answer and its body.
+func (e *env) consentAllow(body string) (*http.Response, string) {
+	e.t.Helper()
+	form := url.Values{"decision": {"allow"}}
+	for _, m := range hidden.FindAllStringSubmatch(body, -1) {
+		form.Set(m[1], m[2])
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oidc/consent", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.issuer)
+	resp, err := e.browser.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
 // authorize runs the browser part and returns the code.
 func (e *env) authorize(requestURI string) string {
 	e.t.Helper()
 	resp, body := e.get(e.issuer + "/oidc/authorize?" + url.Values{"client_id": {e.clientID}, "request_uri": {requestURI}}.Encode())
 	if resp.StatusCode == http.StatusOK { // the consent screen
-		form := url.Values{"decision": {"allow"}}
-		for _, m := range hidden.FindAllStringSubmatch(body, -1) {
-			form.Set(m[1], m[2])
-		}
-		req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oidc/consent", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", e.issuer)
-		r2, err := e.browser.Do(req)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		r2.Body.Close()
-		resp = r2
+		resp, _ = e.consentAllow(body)
 	}
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
@@ -263,8 +276,8 @@ func (e *env) userinfo(at string, key *ecdsa.PrivateKey) (int, map[string]any) {
 func TestCodeFlowWithPARDPoPAndPrivateKeyJWT(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.login(oidc.ACRLevel2)
-	uri, verifier, st, out := e.par(url.Values{"acr_values": {oidc.ACRLevel2}})
+	e.login(kernel.ACRLevel2)
+	uri, verifier, st, out := e.par(url.Values{"acr_values": {kernel.ACRLevel2}})
 	if st != http.StatusCreated || !strings.HasPrefix(uri, "urn:ietf:params:oauth:request_uri:") {
 		t.Fatalf("PAR: %d %v", st, out)
 	}
@@ -289,7 +302,7 @@ func TestCodeFlowWithPARDPoPAndPrivateKeyJWT(t *testing.T) {
 		Nonce string   `json:"nonce"`
 		SID   string   `json:"sid"`
 	}
-	if err := idt.Claims(&claims); err != nil || claims.ACR != oidc.ACRLevel2 || claims.Nonce != "n-1" || claims.SID != "sid-1" {
+	if err := idt.Claims(&claims); err != nil || claims.ACR != kernel.ACRLevel2 || claims.Nonce != "n-1" || claims.SID != "sid-1" {
 		t.Fatalf("ID token claims: %+v %v", claims, err)
 	}
 	if idt.Subject == "acct-1" || len(idt.Subject) != 43 {
@@ -330,7 +343,7 @@ func TestCodeFlowWithPARDPoPAndPrivateKeyJWT(t *testing.T) {
 
 func TestRefreshRotationAndReuse(t *testing.T) {
 	e := newEnv(t)
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	uri, verifier, _, _ := e.par(nil)
 	_, tok := e.exchange(e.authorize(uri), verifier)
 	rt1 := tok["refresh_token"].(string)
@@ -369,7 +382,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 
 func TestProtocolAttacks(t *testing.T) {
 	e := newEnv(t)
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	// PKCE downgrade: plain, or none at all.
 	for _, extra := range []url.Values{{"code_challenge_method": {"plain"}}, {"code_challenge": {""}}} {
 		if _, _, st, out := e.par(extra); st != http.StatusBadRequest || out["error"] != "invalid_request" {
@@ -457,15 +470,15 @@ func TestStepUpAndPromptNone(t *testing.T) {
 		t.Fatalf("prompt=none: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// A level-1 login asked for level 2 goes to the login page to step up, never gets a code.
-	e.login(oidc.ACRLevel1)
-	uri, verifier, _, _ := e.par(url.Values{"acr_values": {oidc.ACRLevel2}})
+	e.login(kernel.ACRLevel1)
+	uri, verifier, _, _ := e.par(url.Values{"acr_values": {kernel.ACRLevel2}})
 	resp, _ = e.get(e.issuer + "/oidc/authorize?" + url.Values{"client_id": {e.clientID}, "request_uri": {uri}}.Encode())
 	loc, _ = url.Parse(resp.Header.Get("Location"))
-	if loc == nil || loc.Path != "/login" || loc.Query().Get("acr") != oidc.ACRLevel2 {
+	if loc == nil || loc.Path != "/login" || loc.Query().Get("acr") != kernel.ACRLevel2 {
 		t.Fatalf("step-up: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// After stepping up, the same flow continues to a level-2 code.
-	e.login(oidc.ACRLevel2)
+	e.login(kernel.ACRLevel2)
 	resp, body := e.get(e.issuer + loc.Query().Get("next"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "consent-allow") {
 		t.Fatalf("continue after step-up: %d", resp.StatusCode)
@@ -530,7 +543,7 @@ func TestDiscoveryAndKeyRotation(t *testing.T) {
 // succeeds and the grant ends.
 func TestConcurrentRefresh(t *testing.T) {
 	e := newEnv(t)
-	e.login(oidc.ACRLevel1)
+	e.login(kernel.ACRLevel1)
 	const grants = 12
 	tokens := make([]string, grants)
 	for i := range tokens {

@@ -16,39 +16,7 @@ import (
 // the grants per second up; alone, a request waits for nothing more than
 // its own statement. Each request still succeeds or fails on its own.
 //
-// The statement, per request (ord): record its single-use IDs (a key
-// already present makes that request a replay and nothing else of it
-// happens); spend the token if the secret matches, it is unspent and its
-// family stands, belongs to the client, has not expired and is bound to
-// this DPoP key; insert the successor only if the spend happened. Two
-// requests spending one token (even in the same statement) cannot both
-// win: the row is updated once, and a concurrent statement waits for its
-// lock and then finds it spent.
-const rotateSQL = `WITH req AS (
-	SELECT * FROM unnest(?::int[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[])
-		AS r(ord, id, secret_hash, client_id, jkt, next_hash)
-), jin AS (
-	SELECT * FROM unnest(?::int[], ?::text[], ?::bigint[]) AS j(ord, jti_hash, expires_at)
-), j AS (
-	INSERT INTO oidc_jti (jti_hash, expires_at) SELECT jti_hash, expires_at FROM jin
-	ON CONFLICT DO NOTHING RETURNING jti_hash, expires_at
-), replayed AS (
-	SELECT DISTINCT jin.ord FROM jin
-	WHERE NOT EXISTS (SELECT 1 FROM j WHERE j.jti_hash = jin.jti_hash AND j.expires_at = jin.expires_at)
-), u AS (
-	UPDATE oidc_refresh t SET used_at = ? FROM req r, oidc_families f
-	WHERE t.id = r.id AND t.secret_hash = r.secret_hash AND t.used_at = 0
-		AND f.id = t.family_id AND f.revoked_at = 0 AND f.expires_at > ? AND f.client_id = r.client_id
-		AND (f.dpop_jkt = '' OR f.dpop_jkt = r.jkt)
-		AND NOT EXISTS (SELECT 1 FROM replayed WHERE replayed.ord = r.ord)
-	RETURNING r.ord, f.id AS family_id, f.account_id, f.grant_data, f.dpop_jkt, r.next_hash
-), n AS (
-	INSERT INTO oidc_refresh (secret_hash, family_id, created_at) SELECT next_hash, family_id, ? FROM u
-	RETURNING id, secret_hash
-)
-SELECT u.ord, n.id, u.family_id, u.account_id, u.grant_data, u.dpop_jkt FROM u JOIN n ON n.secret_hash = u.next_hash
-UNION ALL
-SELECT ord, 0, '', '', '', '' FROM replayed`
+// The statement is rotateSQL (store.go).
 
 // maxRotations bounds one statement.
 const maxRotations = 64
@@ -104,9 +72,7 @@ func (r *rotator) run(batch []*rotation) {
 		expires int64
 	}
 	seen := make(map[key]bool)
-	var ords, jOrds []int32
-	var ids, jExp []int64
-	var secrets, clients, jkts, nexts, jHashes []string
+	var b rotationBatch
 	for i, rot := range batch {
 		// The same single-use ID twice in one statement: the later use is
 		// the replay (the database sees one insert of the key).
@@ -123,24 +89,23 @@ func (r *rotator) run(batch []*rotation) {
 			continue
 		}
 		for _, j := range rot.jtis {
-			jOrds = append(jOrds, int32(i))
-			jHashes = append(jHashes, j.hash)
-			jExp = append(jExp, kernel.Micros(j.expires))
+			b.jOrds = append(b.jOrds, int32(i))
+			b.jHashes = append(b.jHashes, j.hash)
+			b.jExp = append(b.jExp, kernel.Micros(j.expires))
 		}
-		ords = append(ords, int32(i))
-		ids = append(ids, rot.id)
-		secrets = append(secrets, rot.secretHash)
-		clients = append(clients, rot.clientID)
-		jkts = append(jkts, rot.jkt)
-		nexts = append(nexts, hashSecret(rot.next))
+		b.ords = append(b.ords, int32(i))
+		b.ids = append(b.ids, rot.id)
+		b.secrets = append(b.secrets, rot.secretHash)
+		b.clients = append(b.clients, rot.clientID)
+		b.jkts = append(b.jkts, rot.jkt)
+		b.nexts = append(b.nexts, hashSecret(rot.next))
 	}
-	if len(ords) == 0 {
+	if len(b.ords) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	now := kernel.Micros(r.p.clock.Now())
-	rows, err := r.p.db.QueryRelaxed(ctx, rotateSQL, ords, ids, secrets, clients, jkts, nexts, jOrds, jHashes, jExp, now, now, now)
+	rows, err := rotateRefreshTokens(ctx, r.p.db, &b, r.p.clock.Now())
 	if err != nil {
 		r.fail(batch, kernel.Wrap(err, "oidc: rotate refresh tokens"))
 		return

@@ -43,8 +43,8 @@ type tokenResponse struct {
 // first, then the code or refresh token is spent, the new refresh token
 // stored and the single-use IDs recorded together.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		p.writeOAuthError(w, r, oerr(400, "invalid_request", "the body must be application/x-www-form-urlencoded"))
+	if err := parseForm(r); err != nil {
+		p.writeOAuthError(w, r, err)
 		return
 	}
 	if r.PostForm.Get("grant_type") == PreAuthorizedCodeGrant {
@@ -122,39 +122,36 @@ func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, pr
 	var nonce, refreshToken string
 	replayed := false
 	err := p.db.Batch(ctx, p.clock.Now(), func(tx *db.Tx) error {
-		var gd, redirect, challenge, jkt, oldFamily string
-		var expires, used int64
-		err := tx.QueryRow(ctx, `SELECT client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, expires_at, used_at, family_id
-			FROM oidc_codes WHERE code_hash = ?`+forUpdate(tx), hashSecret(code)).
-			Scan(&fam.clientID, &fam.accountID, &gd, &redirect, &challenge, &nonce, &jkt, &expires, &used, &oldFamily)
+		c, err := findCode(ctx, tx, hashSecret(code))
 		if errors.Is(err, sql.ErrNoRows) {
 			return oerr(400, "invalid_grant", "unknown or expired code")
 		}
 		if err != nil {
 			return err
 		}
+		fam.clientID, fam.accountID, nonce = c.clientID, c.accountID, c.nonce
 		if fam.clientID != ac.ID {
 			return oerr(400, "invalid_grant", "the code was issued to another client")
 		}
-		if used != 0 {
+		if c.used != 0 {
 			// A code used twice was stolen: revoke what the first use got (RFC 6749 §4.1.2).
 			replayed = true
-			return revokeFamily(ctx, tx, oldFamily, "code replay")
+			return revokeFamily(ctx, tx, c.familyID, "code replay")
 		}
-		if expires <= kernel.Micros(tx.Now) {
+		if c.expires <= kernel.Micros(tx.Now) {
 			return oerr(400, "invalid_grant", "the code expired")
 		}
-		if redirectURI != redirect {
+		if redirectURI != c.redirectURI {
 			return oerr(400, "invalid_grant", "redirect_uri differs from the authorization request")
 		}
 		sum := sha256.Sum256([]byte(verifier))
-		if b64(sum[:]) != challenge {
+		if b64(sum[:]) != c.challenge {
 			return oerr(400, "invalid_grant", "code_verifier does not match code_challenge (S256)")
 		}
 		switch {
-		case jkt != "" && proof == nil:
+		case c.jkt != "" && proof == nil:
 			return oerr(400, "invalid_dpop_proof", "the authorization request was bound to a DPoP key: send a DPoP proof")
-		case jkt != "" && proof.jkt != jkt:
+		case c.jkt != "" && proof.jkt != c.jkt:
 			return oerr(400, "invalid_dpop_proof", "the DPoP key differs from the one bound at authorization")
 		}
 		if proof != nil {
@@ -163,15 +160,14 @@ func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, pr
 		if err := recordJTIs(ctx, tx, jtis, errReplay); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+		if err := json.Unmarshal([]byte(c.grantData), &fam.data); err != nil {
 			return err
 		}
 		fam.id = kernel.NewID()
-		if _, err := tx.Exec(ctx, `UPDATE oidc_codes SET used_at = ?, family_id = ? WHERE code_hash = ?`, kernel.Micros(tx.Now), fam.id, hashSecret(code)); err != nil {
+		if err := spendCode(ctx, tx, hashSecret(code), fam.id); err != nil {
 			return err
 		}
-		if _, err = tx.Exec(ctx, `INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			fam.id, fam.clientID, fam.accountID, gd, fam.jkt, kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(familyTTL))); err != nil {
+		if err := insertFamily(ctx, tx, fam, c.grantData, familyTTL); err != nil {
 			return err
 		}
 		refreshToken, err = newRefresh(ctx, tx, fam.id)
@@ -196,45 +192,22 @@ func (p *Provider) exchangeCode(ctx context.Context, ac *authenticatedClient, pr
 // spent or mismatched code) is errSpent, for the transactional path to
 // answer precisely.
 func (p *Provider) exchangeInOneStatement(ctx context.Context, ac *authenticatedClient, proof *dpopProof, jtis []jtiRecord, code, redirectURI, verifier string) (tokenResponse, error) {
-	var fam family
-	var gd, redirect, challenge, jkt, nonce string
-	var expires, used int64
-	err := p.db.QueryRow(ctx, `SELECT client_id, account_id, grant_data, redirect_uri, challenge, nonce, dpop_jkt, expires_at, used_at
-		FROM oidc_codes WHERE code_hash = ?`, hashSecret(code)).
-		Scan(&fam.clientID, &fam.accountID, &gd, &redirect, &challenge, &nonce, &jkt, &expires, &used)
+	c, err := peekCode(ctx, p.db, hashSecret(code))
 	sum := sha256.Sum256([]byte(verifier))
 	now := p.clock.Now()
-	if err != nil || fam.clientID != ac.ID || used != 0 || expires <= kernel.Micros(now) || redirectURI != redirect ||
-		b64(sum[:]) != challenge || jkt != "" && (proof == nil || proof.jkt != jkt) {
+	if err != nil || c.clientID != ac.ID || c.used != 0 || c.expires <= kernel.Micros(now) || redirectURI != c.redirectURI ||
+		b64(sum[:]) != c.challenge || c.jkt != "" && (proof == nil || proof.jkt != c.jkt) {
 		return tokenResponse{}, errSpent
 	}
+	fam := family{id: kernel.NewID(), clientID: c.clientID, accountID: c.accountID}
 	if proof != nil {
 		fam.jkt = proof.jkt
 	}
-	if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+	if err := json.Unmarshal([]byte(c.grantData), &fam.data); err != nil {
 		return tokenResponse{}, kernel.Wrap(err, "oidc: grant data")
 	}
-	fam.id = kernel.NewID()
 	secret := kernel.NewToken()
-	var q strings.Builder
-	var args []any
-	q.WriteString("WITH ")
-	if len(jtis) > 0 {
-		q.WriteString("j AS (INSERT INTO oidc_jti (jti_hash, expires_at) VALUES (?, ?)" + strings.Repeat(", (?, ?)", len(jtis)-1) + "), ")
-		for _, rec := range jtis {
-			args = append(args, rec.hash, kernel.Micros(rec.expires))
-		}
-	}
-	q.WriteString(`c AS (UPDATE oidc_codes SET used_at = ?, family_id = ? WHERE code_hash = ? AND used_at = 0 RETURNING client_id),
-		f AS (INSERT INTO oidc_families (id, client_id, account_id, grant_data, dpop_jkt, created_at, expires_at)
-			SELECT ?, client_id, ?, ?, ?, ?, ? FROM c RETURNING id)
-		INSERT INTO oidc_refresh (secret_hash, family_id, created_at) SELECT ?, id, ? FROM f RETURNING id`)
-	at := kernel.Micros(now)
-	args = append(args, at, fam.id, hashSecret(code),
-		fam.id, fam.accountID, gd, fam.jkt, at, kernel.Micros(now.Add(familyTTL)),
-		hashSecret(secret), at)
-	var id int64
-	err = p.db.WriteRowRelaxed(ctx, q.String(), args...).Scan(&id)
+	id, err := exchangeCodeRelaxed(ctx, p.db, jtis, hashSecret(code), fam, c.grantData, hashSecret(secret), now)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return tokenResponse{}, errSpent
@@ -243,16 +216,9 @@ func (p *Provider) exchangeInOneStatement(ctx context.Context, ac *authenticated
 	case err != nil:
 		return tokenResponse{}, kernel.Wrap(err, "oidc: exchange code")
 	}
-	resp, err := p.issueTokens(ctx, ac.Client, fam, nonce, true)
+	resp, err := p.issueTokens(ctx, ac.Client, fam, c.nonce, true)
 	resp.RefreshToken = strconv.FormatInt(id, 10) + "." + secret
 	return resp, err
-}
-
-func forUpdate(tx *db.Tx) string {
-	if tx.Dialect() == db.Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *dpopProof, jtis []jtiRecord, token string) (tokenResponse, error) {
@@ -284,34 +250,31 @@ func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *
 	}
 	// Read first, from a reader: the single writer is held only for the
 	// three statements that spend the token.
-	var used, expires, revoked int64
-	var gd, secretHash string
-	err := p.db.QueryRow(ctx, `SELECT t.secret_hash, f.id, f.client_id, f.account_id, f.grant_data, f.dpop_jkt, f.expires_at, f.revoked_at, t.used_at
-		FROM oidc_refresh t JOIN oidc_families f ON f.id = t.family_id WHERE t.id = ?`, id).
-		Scan(&secretHash, &fam.id, &fam.clientID, &fam.accountID, &gd, &fam.jkt, &expires, &revoked, &used)
+	t, err := findRefresh(ctx, p.db, id)
+	fam = t.fam
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return tokenResponse{}, unknown
 	case err != nil:
 		return tokenResponse{}, kernel.Wrap(err, "oidc: read refresh token")
-	case !hmac.Equal([]byte(secretHash), []byte(hashSecret(secret))):
+	case !hmac.Equal([]byte(t.secretHash), []byte(hashSecret(secret))):
 		// A wrong secret is not a reuse: guessing ids must not revoke grants.
 		return tokenResponse{}, unknown
 	case fam.clientID != ac.ID:
 		return tokenResponse{}, oerr(400, "invalid_grant", "the refresh token was issued to another client")
-	case revoked != 0:
+	case t.revoked != 0:
 		return tokenResponse{}, oerr(400, "invalid_grant", "the refresh token was revoked")
-	case expires <= kernel.Micros(p.clock.Now()):
+	case t.expires <= kernel.Micros(p.clock.Now()):
 		return tokenResponse{}, oerr(400, "invalid_grant", "the refresh token expired; log in again")
 	case fam.jkt != "" && proof == nil:
 		return tokenResponse{}, oerr(400, "invalid_dpop_proof", "this refresh token is bound to a DPoP key: send a DPoP proof")
 	case fam.jkt != "" && proof.jkt != fam.jkt:
 		return tokenResponse{}, oerr(400, "invalid_dpop_proof", "the DPoP key differs from the one the refresh token is bound to")
 	}
-	if err := json.Unmarshal([]byte(gd), &fam.data); err != nil {
+	if err := json.Unmarshal([]byte(t.grantData), &fam.data); err != nil {
 		return tokenResponse{}, kernel.Wrap(err, "oidc: grant data")
 	}
-	if used == 0 {
+	if t.used == 0 {
 		now := p.clock.Now()
 		if p.db.Dialect() == db.Postgres {
 			// The statement above refused for a reason this read did not see:
@@ -324,12 +287,11 @@ func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *
 				}
 				// Spent only if unspent and the family still stands: two requests
 				// racing with one token cannot both win.
-				res, err := tx.Exec(ctx, `UPDATE oidc_refresh SET used_at = ? WHERE id = ? AND used_at = 0
-					AND EXISTS (SELECT 1 FROM oidc_families WHERE id = ? AND revoked_at = 0)`, kernel.Micros(tx.Now), id, fam.id)
+				n, err := spendRefresh(ctx, tx, id, fam.id)
 				if err != nil {
 					return err
 				}
-				if n, _ := res.RowsAffected(); n != 1 {
+				if n != 1 {
 					return errSpent
 				}
 				newToken, err = newRefresh(ctx, tx, fam.id)
@@ -361,9 +323,7 @@ func (p *Provider) refresh(ctx context.Context, ac *authenticatedClient, proof *
 // endpoint writes few pages); only the secret's hash is stored.
 func newRefresh(ctx context.Context, tx *db.Tx, familyID string) (string, error) {
 	secret := kernel.NewToken()
-	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO oidc_refresh (secret_hash, family_id, created_at) VALUES (?, ?, ?) RETURNING id`,
-		hashSecret(secret), familyID, kernel.Micros(tx.Now)).Scan(&id)
+	id, err := insertRefresh(ctx, tx, hashSecret(secret), familyID)
 	if err != nil {
 		return "", err
 	}
@@ -389,7 +349,7 @@ func revokeFamily(ctx context.Context, tx *db.Tx, familyID, why string) error {
 	if familyID == "" {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE oidc_families SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, kernel.Micros(tx.Now), familyID); err != nil {
+	if err := markFamilyRevoked(ctx, tx, familyID); err != nil {
 		return err
 	}
 	_, err := audit.Append(kernel.WithActor(ctx, kernel.System("oidc")), tx, audit.Entry{Action: "oidc.family.revoke",
@@ -525,9 +485,7 @@ func (p *Provider) verifyAccessToken(r *http.Request, audience string) (TokenInf
 	} else if strings.EqualFold(scheme, "DPoP") {
 		return TokenInfo{}, oerr(401, "invalid_token", "this access token is not DPoP-bound: use the Bearer scheme")
 	}
-	var accountID string
-	var revoked, expires int64
-	err = p.db.QueryRow(ctx, `SELECT account_id, revoked_at, expires_at FROM oidc_families WHERE id = ?`, c.Family).Scan(&accountID, &revoked, &expires)
+	accountID, revoked, expires, err := findFamilyState(ctx, p.db, c.Family)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (revoked != 0 || expires <= kernel.Micros(p.clock.Now())) {
 		return TokenInfo{}, oerr(401, "invalid_token", "the grant of this access token was revoked")
 	}

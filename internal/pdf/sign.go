@@ -337,13 +337,16 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 	offsets[sigRef] = d.size + int64(b.Len())
 	fmt.Fprintf(&b, "%d 0 obj\n<<", sigRef.Num)
 	sd := Dict{"Filter": Name("Adobe.PPKLite"), "SubFilter": Name(o.SubFilter)}
+	// /M on a document time-stamp too: the token holds the real time, but
+	// viewers that do not read it (poppler's pdfsig) show /M, and without
+	// one they show the epoch.
+	if !o.SignTime.IsZero() {
+		sd["M"] = String(formatDate(o.SignTime))
+	}
 	if o.SubFilter == SubFilterRFC3161 {
 		sd["Type"] = Name("DocTimeStamp")
 	} else {
 		sd["Type"] = Name("Sig")
-		if !o.SignTime.IsZero() {
-			sd["M"] = String(formatDate(o.SignTime))
-		}
 		for k, v := range map[Name]string{"Name": o.Name, "Reason": o.Reason, "Location": o.Location, "ContactInfo": o.ContactInfo} {
 			if v != "" {
 				sd[k] = textString(v)

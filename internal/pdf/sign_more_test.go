@@ -273,6 +273,17 @@ func TestSignatureTime(t *testing.T) {
 	if !sigs[0].Time.Equal(at) {
 		t.Errorf("read back %v", sigs[0].Time)
 	}
+	// A document time-stamp carries /M too: viewers that do not read the
+	// token show it, and show the epoch without it.
+	ts, _, err := signMem(t, out, pdf.SignOptions{SubFilter: pdf.SubFilterRFC3161, SignTime: at.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ = pdf.Open(bytes.NewReader(ts), int64(len(ts)))
+	sigs, _ = d.Signatures()
+	if len(sigs) != 2 || sigs[1].Type != "DocTimeStamp" || !sigs[1].Time.Equal(at.Add(time.Hour)) {
+		t.Errorf("document time-stamp: %+v", sigs)
+	}
 }
 
 // TestXrefKind: the update's cross-reference section is of the same kind

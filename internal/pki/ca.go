@@ -346,13 +346,22 @@ func (s *Service) baseURL() string {
 	return s.o.PublicURL
 }
 
-// sign issues tmpl for pub under issuer with a fresh random serial.
+// sign issues tmpl for pub under issuer with a fresh random serial. Every
+// certificate names its key (Subject Key Identifier, RFC 5280 §4.2.1.2):
+// crypto/x509 does so only for CAs, and validators building chains by key
+// identifier (and zlint) want it on end entities too. The Authority Key
+// Identifier comes from the issuer's.
 func (s *Service) sign(tmpl *x509.Certificate, pub crypto.PublicKey, issuer *CA) (*x509.Certificate, error) {
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
 	tmpl.SerialNumber = serial
+	if len(tmpl.SubjectKeyId) == 0 {
+		if tmpl.SubjectKeyId, err = keyID(pub); err != nil {
+			return nil, kernel.Wrap(err, "pki: key identifier")
+		}
+	}
 	parent := tmpl
 	if issuer.Cert != nil {
 		parent = issuer.Cert
@@ -362,6 +371,25 @@ func (s *Service) sign(tmpl *x509.Certificate, pub crypto.PublicKey, issuer *CA)
 		return nil, kernel.Wrap(err, "pki: sign certificate")
 	}
 	return x509.ParseCertificate(der)
+}
+
+// keyID is the key identifier of pub by method 1 of RFC 7093 §2: the
+// leftmost 160 bits of the SHA-256 hash of the subjectPublicKey bits, as
+// crypto/x509 makes it for CAs.
+func keyID(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &spki); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(spki.PublicKey.Bytes)
+	return sum[:20], nil
 }
 
 // newSerial is a positive 128-bit random serial (RFC 5280 allows 20 octets;

@@ -18,7 +18,8 @@ var templateFS embed.FS
 
 // Mount serves the fixed trust-service endpoints under the public URL:
 // /pki/ca/{ca}.crt (DER), /pki/crl/{ca}.crl (DER), /pki/ocsp (RFC 6960,
-// POST and GET) and /pki/tsa (RFC 3161). Relying parties call them from
+// POST and GET), /pki/tsa (RFC 3161) and the audit log's signed
+// checkpoints at /audit/checkpoints. Relying parties call them from
 // anywhere, without a session, so /pki/ is exempt from CSRF. The hierarchy
 // must exist (Init).
 func (s *Service) Mount(ws *web.Server) error {
@@ -34,6 +35,7 @@ func (s *Service) Mount(ws *web.Server) error {
 	ws.Handle("POST /pki/ocsp", on.ocsp)
 	ws.HandleUncleaned("/pki/ocsp/", http.StripPrefix("/pki/ocsp", on.ocsp))
 	ws.Handle("/pki/tsa", on.tsa)
+	s.mountCheckpoints(ws)
 	ws.HandleFunc("GET /account/certificates", func(w http.ResponseWriter, r *http.Request) { s.certificatesPage(ws, pages, w, r) })
 	ws.HandleFunc("POST /account/certificates/revoke", func(w http.ResponseWriter, r *http.Request) { s.revokeOwn(ws, w, r) })
 	ws.HandleFunc("GET /officer/certificates", func(w http.ResponseWriter, r *http.Request) { s.officerPage(ws, pages, w, r) })

@@ -76,6 +76,9 @@ func (s *Service) MountAPI(ws *web.Server, tokens Tokens, certs Certificates) {
 	a := &api{s: s, web: ws, tokens: tokens, certs: certs}
 	ws.ExemptFromCSRF("/api/signing/")
 	ws.ExemptFromCSRF("/api/csc/")
+	// The HTTP layer's own errors there (an unknown path, a wrong method, an
+	// oversized body) take the CSC (OAuth 2.0) form too.
+	ws.UseOAuthErrors("/api/csc/")
 	ws.HandleFunc("GET /api/signing/v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openAPI)
@@ -143,7 +146,8 @@ func (a *api) cscDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 // fields are refused, so a misspelt field is an error the developer sees,
 // not a silent default.
 func (a *api) decodeWith(w http.ResponseWriter, r *http.Request, v any, limit int64, fail failFunc, emptyOK bool) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
+	// A body past the limit is a MaxBytesError (413), not a JSON cut short.
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !(emptyOK && errors.Is(err, io.EOF)) {
 		var tooBig *http.MaxBytesError

@@ -31,7 +31,7 @@ import (
 func BenchmarkWalletPage(b *testing.B) {
 	e := newEnv(b)
 	box, _ := sealed.New(bytes.Repeat([]byte{3}, sealed.KeySize))
-	id, err := identity.New(identity.Options{DB: e.d, Clock: e.clock, Registry: e.reg, Box: box, SMS: identity.LogSMS{},
+	id, err := identity.New(identity.Options{DB: e.d, Clock: e.clock, Registry: e.reg, Box: box, SMS: noSMS{},
 		Password: identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}})
 	if err != nil {
 		b.Fatal(err)

@@ -99,7 +99,7 @@ func newPDFSite(t *testing.T, on bool) (*walletSite, *atomic.Int64) {
 		t.Fatal(err)
 	}
 
-	id, err := identity.New(identity.Options{DB: e.d, Clock: e.clock, Registry: e.reg, Box: e.opts.Box, SMS: identity.LogSMS{},
+	id, err := identity.New(identity.Options{DB: e.d, Clock: e.clock, Registry: e.reg, Box: e.opts.Box, SMS: noSMS{},
 		Password: identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 // Package web is the HTTP face of civitas that every capability shares: the
 // middleware chain (panic recovery, request IDs, access log, Prometheus
 // metrics, security headers, body limits, language choice, sessions and
-// CSRF protection), the page layout and its templates, error pages and RFC
-// 9457 problem details, content-hashed static files, and the operational
-// endpoints /healthz, /readyz and /metrics.
+// CSRF protection), the page layout and its templates, error pages, RFC
+// 9457 problem details and OAuth 2.0 error JSON (each path answers every
+// error in one form, whatever layer raised it), content-hashed static files,
+// and the operational endpoints /healthz, /readyz and /metrics (the last
+// only with the operator's token, or on a listener of its own).
 //
 // It owns the web_sessions table and the layout. Capabilities add their
 // routes with Server.Handle and render their own embedded templates inside

@@ -106,8 +106,9 @@ func byteSize(n int64) string {
 }
 
 // Error answers the request with err: an HTML page in the reader's language
-// with the request ID, or an RFC 9457 problem document for /api/ paths and
-// clients that prefer JSON. The status comes from the error's kernel code.
+// with the request ID, an RFC 9457 problem document for /api/ paths and
+// clients that prefer JSON, or OAuth 2.0 error JSON under the prefixes given
+// to UseOAuthErrors. The status comes from the error's kernel code.
 // Internal errors are logged in full with the request ID; the reader only
 // ever sees the generic message.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
@@ -141,6 +142,10 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	h.Del("ETag")
 	h.Del("Last-Modified")
 	h.Del("Content-Encoding")
+	if s.oauthErrors(r.URL.Path) {
+		s.writeOAuthError(w, r, status, code, key, args)
+		return
+	}
 	if wantsJSON(r) {
 		p := problem{
 			Type:      s.problemType(code),
@@ -169,6 +174,55 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 		w.WriteHeader(status)
 		_, _ = fmt.Fprintf(w, "%s\n%s\n%s %s\n", title, detail, s.catalog.T(lang, "error.request_id"), kernel.RequestIDFrom(r.Context()))
 	}
+}
+
+// writeOAuthError writes the error in the form of OAuth 2.0 (RFC 6749
+// §5.2): "error", one of its codes, and "error_description", which must be
+// ASCII and is therefore in English, with the request ID to quote.
+func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, status int, code, key string, args []any) {
+	h := w.Header()
+	h.Set("Content-Language", "en")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="civitas"`)
+	}
+	s.JSON(w, r, status, map[string]string{
+		"error":             oauthCode(status),
+		"error_description": oauthDescription(s.catalog.T("en", key, args...)),
+		"request_id":        kernel.RequestIDFrom(r.Context()),
+	})
+}
+
+// oauthCode names the OAuth 2.0 error code (RFC 6749 §5.2, RFC 6750 §3.1)
+// closest to an HTTP-level failure.
+func oauthCode(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "invalid_client"
+	case status == http.StatusForbidden:
+		return "access_denied"
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+		return "temporarily_unavailable"
+	case status >= 500:
+		return "server_error"
+	}
+	return "invalid_request"
+}
+
+// oauthDescription keeps to the characters RFC 6749 allows in an
+// error_description: printable ASCII without '"' and '\'.
+func oauthDescription(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\' || c == '\u2018' || c == '\u2019' || c == '\u201c' || c == '\u201d':
+			b = append(b, '\'')
+		case c >= 0x20 && c <= 0x7e:
+			b = append(b, byte(c))
+		case c == '\u2013' || c == '\u2014':
+			b = append(b, '-')
+		}
+	}
+	return string(b)
 }
 
 // errorPage is the data of templates/error.html.

@@ -51,3 +51,18 @@ func FuzzWantsJSON(f *testing.F) {
 		_ = acceptsGzip(r)
 	})
 }
+
+// FuzzOAuthDescription: whatever a translation holds, an OAuth
+// error_description keeps to the characters RFC 6749 §5.2 allows.
+func FuzzOAuthDescription(f *testing.F) {
+	f.Add("What you sent is too large. The limit is 1 MB.")
+	f.Add("Không tìm thấy trang — “quoted” \\ \"x\"")
+	f.Add("\x00\xff\n\t")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range []byte(oauthDescription(s)) {
+			if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				t.Fatalf("%q gives %q", s, oauthDescription(s))
+			}
+		}
+	})
+}

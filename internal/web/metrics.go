@@ -1,10 +1,13 @@
 package web
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,4 +57,43 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "OTHER"
+}
+
+// newScrape guards the Prometheus handler h with a bearer token; an empty
+// token guards nothing (a listener of the operator's own).
+func newScrape(h http.Handler, token string) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Hashing both sides makes the comparison constant-time whatever
+		// the lengths.
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writePlain(w, http.StatusUnauthorized, "unauthorized\n")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// MetricsHandler serves /metrics alone, for a listener of its own (serve
+// --metrics-addr) that only the operator's network reaches; it asks for the
+// token when Options.MetricsToken is set. Every other path is a plain 404.
+// Scrapes here are neither logged nor counted.
+func (s *Server) MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != "/metrics":
+			writePlain(w, http.StatusNotFound, "not found\n")
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			writePlain(w, http.StatusMethodNotAllowed, "method not allowed\n")
+		default:
+			s.scrape.ServeHTTP(w, r)
+		}
+	})
 }

@@ -50,6 +50,12 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (config.Config.Proxies); none: the connection's address is the client's.
 	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token a scrape must send:
+	// Handler then serves /metrics to those who send it (401 to others),
+	// and MetricsHandler asks for it too. Empty: Handler has no /metrics
+	// (404), and MetricsHandler, for a listener of its own, asks for
+	// nothing.
+	MetricsToken string
 }
 
 // Server is the shared HTTP layer. Build it with NewServer, add routes with
@@ -69,6 +75,7 @@ type Server struct {
 	mux     *http.ServeMux
 	cop     *http.CrossOriginProtection
 	metrics *httpMetrics
+	scrape  http.Handler // /metrics behind the operator's token, if any
 	assets  *assets
 	base    *template.Template // the layout; only ever cloned, never executed
 	own     *Pages             // home, error and problem pages
@@ -79,6 +86,7 @@ type Server struct {
 	mu       sync.RWMutex
 	patterns map[string]bool  // registered patterns: the only route labels metrics use
 	exempt   []string         // path prefixes exempt from CSRF checks and sessions
+	oauth    []string         // path prefixes whose errors take the OAuth 2.0 form
 	raw      []rawRoute       // prefixes served without the mux's path cleaning
 	uploads  map[string]int64 // exact paths allowed larger bodies (uploads), and their limit
 	nav      []NavItem        // the service navigation, in order (nav.go)
@@ -168,10 +176,14 @@ func NewServer(o Options) (*Server, error) {
 	s.AddNav(NavItem{Key: "nav.home", Path: "/", Order: 0})
 	s.Handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.Handle("GET /readyz", http.HandlerFunc(s.readyz))
-	s.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	s.scrape = newScrape(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError,
-	}))
+	}), o.MetricsToken)
+	if o.MetricsToken != "" {
+		// Public listener: only with the operator's token.
+		s.Handle("GET /metrics", s.scrape)
+	}
 	s.Handle("GET /static/{file}", http.HandlerFunc(s.static))
 	s.Handle("GET /problems/{code}", http.HandlerFunc(s.problemPage))
 	s.handler = s.chain()
@@ -256,6 +268,34 @@ func (s *Server) isExempt(path string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, p := range s.exempt {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// UseOAuthErrors makes every error answered under prefix (which must start
+// and end with "/", such as "/oauth/") take the JSON form of OAuth 2.0 (RFC
+// 6749 §5.2: {"error": ..., "error_description": ...}) instead of an HTML
+// page or an RFC 9457 problem: the errors of this layer (an oversized body,
+// an unknown path, a wrong method, a panic) and those handlers pass to
+// Error. It is for the back-channel endpoints of an authorization server
+// and for APIs specified with OAuth errors (the CSC API). It panics on a
+// malformed prefix.
+func (s *Server) UseOAuthErrors(prefix string) {
+	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") || prefix == "/" {
+		panic(fmt.Sprintf("web: OAuth error prefix %q must be a path prefix like /oauth/", prefix))
+	}
+	s.mu.Lock()
+	s.oauth = append(s.oauth, prefix)
+	s.mu.Unlock()
+}
+
+func (s *Server) oauthErrors(path string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, p := range s.oauth {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

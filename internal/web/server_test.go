@@ -312,7 +312,8 @@ func TestScenarios(t *testing.T) {
 			contains: []string{"What you sent is too large. The limit is 1 MB."}},
 		{name: "fail/oversized body on exempt api", method: "POST", url: "/api/bearer/echo", body: big, status: 413,
 			contains: []string{`"code":"body_too_large"`, `"status":413`}},
-		{name: "ok/metrics", url: "/metrics", status: 200, contains: []string{"civitas_http_request_duration_seconds_bucket"}},
+		{name: "fail/metrics are not public without a token", url: "/metrics", status: 404,
+			notContains: []string{"civitas_http_request_duration_seconds_bucket"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, f) })
@@ -525,7 +526,9 @@ func TestMetrics(t *testing.T) {
 	f.do("GET", "/no-such-page/"+kernel.NewID(), nil, "")
 	f.do("GET", "/test/panic", nil, "")
 	f.do("BREW", "/", nil, "")
-	body := f.do("GET", "/metrics", nil, "").Body.String()
+	w := httptest.NewRecorder()
+	f.srv.MetricsHandler().ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1:9100/metrics", nil))
+	body := w.Body.String()
 	for _, want := range []string{
 		`civitas_http_requests_total{code="200",method="GET",route="GET /{$}"} 2`,
 		`civitas_http_requests_total{code="404",method="GET",route="unmatched"} 1`,

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -81,6 +82,12 @@ type sessionState struct {
 	loaded   bool
 	sess     *Session
 	err      error
+	// slide is the session's new deadline, written once the handler is
+	// done (zero: none). Not at lookup: the actor source may look the
+	// session up inside the handler's write transaction, and a write there
+	// would wait for ever for the writer that transaction holds.
+	slide     time.Time
+	slideHash string // the session it is for
 }
 
 func (s *Server) sessions(next http.Handler) http.Handler {
@@ -99,7 +106,27 @@ func (s *Server) sessions(next http.Handler) http.Handler {
 			return kernel.Actor{Kind: kernel.ActorCitizen, ID: sess.AccountID, OnBehalfOf: sess.ActingFor}
 		})
 		next.ServeHTTP(w, r.WithContext(ctx))
+		st.mu.Lock()
+		slide, hash := st.slide, st.slideHash
+		st.slide = time.Time{}
+		st.mu.Unlock()
+		if !slide.IsZero() {
+			s.slideSession(context.WithoutCancel(r.Context()), hash, slide)
+		}
 	})
+}
+
+// slideSession moves a session's deadline forward. A failure costs the
+// session some idle time, never the request: it is logged only.
+func (s *Server) slideSession(ctx context.Context, idHash string, next time.Time) {
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE web_sessions SET expires_at = ? WHERE id_hash = ? AND expires_at < ?`,
+			kernel.Micros(next), idHash, kernel.Micros(next))
+		return err
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "web: extend session", slog.String("request_id", kernel.RequestIDFrom(ctx)), slog.Any("err", err))
+	}
 }
 
 func stateOf(r *http.Request) *sessionState {
@@ -132,7 +159,10 @@ func (s *Server) loadLocked(r *http.Request, st *sessionState) (*Session, error)
 	if !st.loaded {
 		st.loaded = true
 		if c, err := r.Cookie(s.cookieName()); err == nil && validToken(c.Value) {
-			st.sess, st.err = s.findSession(r.Context(), c.Value)
+			st.sess, st.slide, st.err = s.findSession(r.Context(), c.Value)
+			if st.sess != nil {
+				st.slideHash = st.sess.idHash
+			}
 		} else {
 			st.err = errNoSession()
 		}
@@ -140,10 +170,11 @@ func (s *Server) loadLocked(r *http.Request, st *sessionState) (*Session, error)
 	return st.sess, st.err
 }
 
-// findSession looks a session up by its cookie token and slides its idle
-// deadline forward. To spare the database a write per request, the deadline
-// moves only once half the idle time has passed.
-func (s *Server) findSession(ctx context.Context, token string) (*Session, error) {
+// findSession looks a session up by its cookie token, and says how far its
+// idle deadline slides forward (zero: not at all). To spare the database a
+// write per request, the deadline moves only once half the idle time has
+// passed. It only reads.
+func (s *Server) findSession(ctx context.Context, token string) (*Session, time.Time, error) {
 	now := s.clock.Now()
 	sess := &Session{idHash: hashToken(token)}
 	var created, expires, authTime int64
@@ -154,10 +185,10 @@ func (s *Server) findSession(ctx context.Context, token string) (*Session, error
 		sess.idHash, kernel.Micros(now)).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires,
 		&sess.ACR, &amr, &authTime, &sess.ActingFor, &sess.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNoSession()
+		return nil, time.Time{}, errNoSession()
 	}
 	if err != nil {
-		return nil, kernel.Wrap(err, "web: find session")
+		return nil, time.Time{}, kernel.Wrap(err, "web: find session")
 	}
 	sess.CreatedAt, sess.ExpiresAt = kernel.FromMicros(created), kernel.FromMicros(expires)
 	if authTime != 0 {
@@ -170,16 +201,10 @@ func (s *Server) findSession(ctx context.Context, token string) (*Session, error
 		if next.After(limit) {
 			next = limit
 		}
-		err := s.db.Update(ctx, now, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE web_sessions SET expires_at = ? WHERE id_hash = ?`, kernel.Micros(next), sess.idHash)
-			return err
-		})
-		if err != nil {
-			return nil, kernel.Wrap(err, "web: extend session")
-		}
 		sess.ExpiresAt = next
+		return sess, next, nil
 	}
-	return sess, nil
+	return sess, time.Time{}, nil
 }
 
 // EnsureSession returns the request's session, starting an anonymous one

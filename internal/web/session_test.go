@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"civitas/internal/db"
 	"civitas/internal/kernel"
 )
 
@@ -216,5 +218,53 @@ func TestExemptPathsIgnoreSessions(t *testing.T) {
 	})
 	if w := f.do("POST", "/api/bearer/whoami", map[string]string{"Cookie": cookie}, ""); w.Code != http.StatusNoContent {
 		t.Fatalf("status %d", w.Code)
+	}
+}
+
+// TestActorAskedInsideAWrite: a service asks for the acting person inside
+// its write transaction (an audit record) on a request whose handler never
+// loaded the session. The lookup must not need the writer the transaction
+// holds — sliding the session's deadline would — or the request waits for
+// ever on SQLite's single writer.
+func TestActorAskedInsideAWrite(t *testing.T) {
+	f := newFixture(t, func(o *Options) {
+		o.SessionIdle = time.Hour
+		o.SessionMax = 3 * time.Hour
+	})
+	// A GET: the CSRF checks, which load the session, do not run first (a
+	// page that records who read something is such a request).
+	f.srv.HandleFunc("GET /test/audited", func(w http.ResponseWriter, r *http.Request) {
+		var who kernel.Actor
+		err := f.db.Update(r.Context(), f.clock.Now(), func(tx *db.Tx) error {
+			who = kernel.ActorFrom(r.Context())
+			_, err := tx.Exec(r.Context(), `DELETE FROM web_sessions WHERE expires_at < 0`)
+			return err
+		})
+		if err != nil {
+			f.srv.Error(w, r, err)
+			return
+		}
+		f.srv.JSON(w, r, http.StatusOK, map[string]string{"id": who.ID})
+	})
+	cookie, token := f.session(t)
+	w := f.do("POST", "/test/login", map[string]string{"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+		"csrf_token="+token+"&account=acct-9")
+	c := cookieFrom(t, w.Result(), sessionCookie)
+	if w.Code != http.StatusOK || c == nil {
+		t.Fatalf("login: %d %v", w.Code, w.Header())
+	}
+	cookie = sessionCookie + "=" + c.Value
+	f.clock.Advance(40 * time.Minute) // past half the idle time: a lookup now slides the deadline
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		done <- f.do("GET", "/test/audited", map[string]string{"Cookie": cookie}, "")
+	}()
+	select {
+	case w := <-done:
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"id":"acct-9"`) {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request hangs: the actor lookup waits for the writer its own transaction holds")
 	}
 }
