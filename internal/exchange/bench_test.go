@@ -207,7 +207,7 @@ func BenchmarkPeerQuery(b *testing.B) {
 // read, the registry, the seal, the log and the audit, by 32 callers.
 func BenchmarkQuery(b *testing.B) {
 	b.Run(dbtest.Name(), func(b *testing.B) {
-		e := newEnvWith(b, 2000, 7)
+		e := newEnvWith(b, 2000, 7, "")
 		ps := e.persons(func(registry.Person) bool { return true })
 		e.grant("bench", "population.person", "citizen_id", "full_name", "birth_date", "sex", "unit")
 		c := exchange.Consumer{Name: "bench", Actor: kernel.Actor{Kind: kernel.ActorClient, ID: "bench"}, Agency: e.agency(registry.ServiceCentre, true).Code}

@@ -31,8 +31,12 @@ type Field struct {
 type Spec struct {
 	Code    string // "population.person": the registry, a dot, what it answers
 	Version int    // of the answer's schema; a change of fields is a new version
-	// Provider is the kind of agency that owns the registry: the agency of
-	// that kind at the province level answers and seals the receipts.
+	// Registry is the registry's code in the catalogue of registries
+	// (registry.RegistryPopulation, ...): the agency owning it answers and
+	// seals the receipts.
+	Registry string
+	// Provider is the kind of that agency: without a catalogue entry, the
+	// agency of this kind at the province level answers.
 	Provider registry.AgencyKind
 	Subject  string // SubjectPerson or SubjectOrganisation
 	// List says the answer is a list of records, as {"items": [...]}; else

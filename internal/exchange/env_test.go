@@ -103,16 +103,17 @@ func (o organisations) Official(context.Context, string, string) (pki.Official, 
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvWith(t, 300, 7)
+	return newEnvWith(t, 300, 7, "")
 }
 
-// newEnvWith makes a province of persons people from seed.
-func newEnvWith(t testing.TB, persons int, seed int64) *env {
+// newEnvWith makes a demo province (the default's when "") of persons
+// people from seed.
+func newEnvWith(t testing.TB, persons int, seed int64, province string) *env {
 	t.Helper()
 	e := &env{t: t, ctx: kernel.WithActor(context.Background(), kernel.Actor{Kind: kernel.ActorOperator, ID: "test"}), d: dbtest.Open(t),
 		clock: kernel.NewManualClock(time.Now()), tokens: fakeTokens{},
 		accounts: fakeAccounts{citizens: map[string]string{}, children: map[string][]exchange.Dependent{}}, officials: fakeOfficials{}}
-	if _, err := demo.Load(e.ctx, e.d, demo.Options{Persons: persons, Seed: seed, Clock: e.clock}); err != nil {
+	if _, err := demo.Load(e.ctx, e.d, demo.Options{Persons: persons, Seed: seed, Clock: e.clock, Province: province}); err != nil {
 		t.Fatal(err)
 	}
 	e.reg = registry.New(e.d, e.clock)

@@ -17,7 +17,7 @@ import (
 // peers of each other over mutual TLS on loopback.
 func twoProvinces(t testing.TB) (a, b *env) {
 	t.Helper()
-	a, b = newEnvWith(t, 300, 7), newEnvWith(t, 300, 11)
+	a, b = newEnvWith(t, 300, 7, ""), newEnvWith(t, 300, 11, "098") // two different provinces
 	a.servePeers()
 	b.servePeers()
 	pa, err := a.exchangeAt().AddPeer(a.ctx, "bprov", b.srv.URL, b.rootPEM())
@@ -74,7 +74,7 @@ func TestTwoProvinces(t *testing.T) {
 		}
 	}
 	// Refusals come back as such.
-	unknown := registry.FormatCitizenID("099", registry.Female, 1991, 999_998)
+	unknown := registry.FormatCitizenID("098", registry.Female, 1991, 999_998)
 	if r := a.query(tok, body("insurance.card@bprov", unknown, "health_care", "KCB-2")); r.status != 404 {
 		t.Fatalf("an unknown person there: %d %s", r.status, r.body)
 	}
@@ -101,7 +101,7 @@ func TestTwoProvinces(t *testing.T) {
 // is not a peer is refused at the handshake; none at all too.
 func TestStrangerAtThePeerListener(t *testing.T) {
 	a, b := twoProvinces(t)
-	c := newEnvWith(t, 300, 13)
+	c := newEnvWith(t, 300, 13, "097")
 	stranger, err := c.x.PeerCertificateForTest(c.ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -363,3 +363,42 @@ func TestPublicMetadata(t *testing.T) {
 		t.Fatalf("%v %s", err, page)
 	}
 }
+
+// TestCivilStatusAndLand: the birth registration names the parents, whose
+// data it is too; a person's parcels list the co-owners. Each is answered
+// by its registry's owner in the catalogue of registries.
+func TestCivilStatusAndLand(t *testing.T) {
+	e := newEnv(t)
+	var child, mother string
+	if err := e.d.QueryRow(e.ctx, "SELECT citizen_id, mother_citizen_id FROM births WHERE mother_citizen_id <> '' LIMIT 1").Scan(&child, &mother); err != nil {
+		t.Skip("no birth with a mother in the demo")
+	}
+	tok := e.client("tp-sys", e.agency(registry.ServiceCentre, true).Code)
+	e.grant("tp-sys", "civil_status.birth", "full_name", "mother_name")
+	a := e.query(tok, body("civil_status.birth", child, "civil_status", "KS-1"))
+	if a.status != 200 || !strings.Contains(string(a.data), `"mother_name"`) || strings.Contains(string(a.data), "mother_citizen_id") {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	if uses := e.uses(mother); len(uses) != 1 || !uses[0].Related || !slices.Equal(uses[0].Fields, []string{"mother_name"}) {
+		t.Fatalf("the mother's log: %+v", uses)
+	}
+	owner, err := e.reg.RegistryOwner(e.ctx, registry.RegistryCivilStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := e.ca.CA("root")
+	roots := x509.NewCertPool()
+	roots.AddCert(root.Cert)
+	if c, _, err := exchange.VerifyReceipt(a.receipt, roots); err != nil || c.Provider != owner.Code {
+		t.Fatalf("answered by %+v, the registry's owner is %s: %v", c, owner.Code, err)
+	}
+	var holder string
+	if err := e.d.QueryRow(e.ctx, "SELECT owner_id FROM land_owners WHERE owner_kind = 'person' LIMIT 1").Scan(&holder); err != nil {
+		t.Skip("no parcel held by a person in the demo")
+	}
+	e.grant("tp-sys", "land.parcels_of_owner", "parcel_id", "area_m2", "certificate")
+	a = e.query(tok, body("land.parcels_of_owner", holder, "administrative_procedure", "DD-1"))
+	if a.status != 200 || !strings.Contains(string(a.data), `"items":[{`) || strings.Contains(string(a.data), "owners") {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+}

@@ -71,7 +71,7 @@ type Service struct {
 	cat *Catalogue
 
 	mu        sync.Mutex
-	providers map[registry.AgencyKind]registry.Agency
+	providers map[string]registry.Agency // by registry and kind
 	names     map[string]string // agency code -> name
 	seals     map[string]cachedSeal
 
@@ -114,7 +114,7 @@ func New(o Options) (*Service, error) {
 			return nil, err
 		}
 	}
-	s := &Service{o: o, cat: cat, providers: map[registry.AgencyKind]registry.Agency{}, names: map[string]string{},
+	s := &Service{o: o, cat: cat, providers: map[string]registry.Agency{}, names: map[string]string{},
 		seals: map[string]cachedSeal{}, peerClients: map[string]*peerClient{}}
 	s.peerMux = http.NewServeMux()
 	s.peerMux.HandleFunc("POST /peer/v1/exchange/query", s.peerQuery)
@@ -124,15 +124,33 @@ func New(o Options) (*Service, error) {
 // Catalogue returns the services.
 func (s *Service) Catalogue() *Catalogue { return s.cat }
 
-// Provider returns the agency that answers for a service: the agency of
-// the service's provider kind at the province level. Agencies do not
-// change while civitas runs, so the answer is kept.
+// Provider returns the agency that answers for a service: the owner of its
+// registry in the catalogue of registries, or else the agency of the
+// service's provider kind at the province level. Agencies and owners do
+// not change while civitas runs, so the answer is kept.
 func (s *Service) Provider(ctx context.Context, sp Spec) (registry.Agency, error) {
+	key := sp.Registry + "/" + string(sp.Provider)
 	s.mu.Lock()
-	a, ok := s.providers[sp.Provider]
+	a, ok := s.providers[key]
 	s.mu.Unlock()
 	if ok {
 		return a, nil
+	}
+	remember := func(a registry.Agency) (registry.Agency, error) {
+		s.mu.Lock()
+		s.providers[key] = a
+		s.names[a.Code] = a.Name
+		s.mu.Unlock()
+		return a, nil
+	}
+	if sp.Registry != "" {
+		a, err := s.o.Registry.RegistryOwner(ctx, sp.Registry)
+		if err == nil {
+			return remember(a)
+		}
+		if kernel.ErrorCode(err) != kernel.NotFound {
+			return registry.Agency{}, err
+		}
 	}
 	var after string
 	for {
@@ -149,11 +167,7 @@ func (s *Service) Provider(ctx context.Context, sp Spec) (registry.Agency, error
 				return registry.Agency{}, err
 			}
 			if u.Level == registry.Province {
-				s.mu.Lock()
-				s.providers[sp.Provider] = ag
-				s.names[ag.Code] = ag.Name
-				s.mu.Unlock()
-				return ag, nil
+				return remember(ag)
 			}
 		}
 		if len(as) < kernel.MaxPageLimit {

@@ -25,7 +25,7 @@ var member = map[string]any{"type": "object", "additionalProperties": false, "pr
 func DefaultServices() []Spec {
 	return []Spec{
 		{
-			Code: "population.person", Version: 1, Provider: registry.Police, Subject: SubjectPerson,
+			Code: "population.person", Version: 1, Registry: registry.RegistryPopulation, Provider: registry.Police, Subject: SubjectPerson,
 			Fields: []Field{{"citizen_id", citizenID}, {"full_name", str}, {"birth_date", date}, {"sex", sex},
 				{"household_id", str}, {"unit", str}, {"phone", str}},
 			Fetch: func(_ context.Context, _ *registry.Service, s Subject) (Found, error) {
@@ -39,17 +39,22 @@ func DefaultServices() []Spec {
 			},
 		},
 		{
-			Code: "residence.household", Version: 1, Provider: registry.Police, Subject: SubjectPerson,
-			Fields: []Field{{"household_id", str}, {"unit", str}, {"members", map[string]any{"type": "array", "items": member}}},
+			Code: "residence.household", Version: 1, Registry: registry.RegistryResidence, Provider: registry.Police, Subject: SubjectPerson,
+			Fields: []Field{{"household_id", str}, {"unit", str}, {"address", str}, {"area_code", str}, {"head_citizen_id", citizenID},
+				{"members", map[string]any{"type": "array", "items": member}}},
 			Fetch: func(ctx context.Context, reg *registry.Service, s Subject) (Found, error) {
 				if s.Person.HouseholdID == "" {
 					return Found{}, nil
 				}
-				ms, err := reg.HouseholdMembers(ctx, s.Person.HouseholdID)
+				h, err := reg.Household(ctx, s.Person.HouseholdID)
 				if kernel.ErrorCode(err) == kernel.NotFound {
 					return Found{}, nil
 				}
 				if err != nil {
+					return Found{}, err
+				}
+				ms, err := reg.HouseholdMembers(ctx, s.Person.HouseholdID)
+				if err != nil && kernel.ErrorCode(err) != kernel.NotFound {
 					return Found{}, err
 				}
 				members := make([]any, len(ms))
@@ -60,12 +65,89 @@ func DefaultServices() []Spec {
 						others = append(others, m.CitizenID)
 					}
 				}
-				rec := map[string]any{"household_id": s.Person.HouseholdID, "unit": s.Person.UnitCode, "members": members}
-				return Found{Records: []map[string]any{rec}, Related: map[string][]string{"members": others}}, nil
+				rec := map[string]any{"household_id": h.ID, "unit": h.UnitCode, "address": h.Address, "members": members}
+				if h.AreaCode != "" {
+					rec["area_code"] = h.AreaCode
+				}
+				rel := map[string][]string{"members": others}
+				if h.HeadCitizenID != "" {
+					rec["head_citizen_id"] = h.HeadCitizenID
+					if h.HeadCitizenID != s.ID {
+						rel["head_citizen_id"] = []string{h.HeadCitizenID}
+					}
+				}
+				return Found{Records: []map[string]any{rec}, Related: rel}, nil
 			},
 		},
 		{
-			Code: "insurance.card", Version: 1, Provider: registry.SocialInsurance, Subject: SubjectPerson,
+			Code: "civil_status.birth", Version: 1, Registry: registry.RegistryCivilStatus, Provider: registry.CivilStatus, Subject: SubjectPerson,
+			Fields: []Field{{"citizen_id", citizenID}, {"full_name", str}, {"birth_date", date}, {"sex", sex}, {"place_of_birth", str},
+				{"mother_citizen_id", citizenID}, {"mother_name", str}, {"father_citizen_id", citizenID}, {"father_name", str},
+				{"registration_number", str}, {"registered_on", date}, {"agency", str}},
+			Fetch: func(ctx context.Context, reg *registry.Service, s Subject) (Found, error) {
+				b, err := reg.Birth(ctx, s.ID)
+				if kernel.ErrorCode(err) == kernel.NotFound {
+					return Found{}, nil
+				}
+				if err != nil {
+					return Found{}, err
+				}
+				rec := map[string]any{"citizen_id": b.CitizenID, "full_name": b.FullName, "birth_date": b.BirthDate, "sex": string(b.Sex),
+					"place_of_birth": b.PlaceOfBirth, "registration_number": b.RegistrationNumber, "registered_on": b.RegisteredOn, "agency": b.AgencyCode}
+				rel := map[string][]string{}
+				// A parent's name and number are the parent's data too.
+				for _, p := range []struct{ idField, nameField, id, name string }{
+					{"mother_citizen_id", "mother_name", b.MotherCitizenID, b.MotherName},
+					{"father_citizen_id", "father_name", b.FatherCitizenID, b.FatherName}} {
+					if p.name != "" {
+						rec[p.nameField] = p.name
+					}
+					if p.id != "" {
+						rec[p.idField] = p.id
+						rel[p.idField], rel[p.nameField] = []string{p.id}, []string{p.id}
+					}
+				}
+				return Found{Records: []map[string]any{rec}, Related: rel}, nil
+			},
+		},
+		{
+			Code: "land.parcels_of_owner", Version: 1, Registry: registry.RegistryLand, Provider: registry.NaturalResources, Subject: SubjectPerson, List: true,
+			Fields: []Field{{"parcel_id", str}, {"unit", str}, {"map_sheet", map[string]any{"type": "integer"}}, {"parcel_number", map[string]any{"type": "integer"}},
+				{"area_m2", map[string]any{"type": "number"}}, {"land_use", str}, {"address", str},
+				{"owners", map[string]any{"type": "array", "items": map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
+					"owner_kind": map[string]any{"type": "string", "enum": []any{"person", "business"}}, "owner_id": str}}}},
+				{"certificate", map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
+					"certificate_number": str, "issued_on": date, "agency": str, "cancelled_on": date}}}},
+			Fetch: func(ctx context.Context, reg *registry.Service, s Subject) (Found, error) {
+				ps, err := reg.ParcelsOf(ctx, s.ID)
+				if err != nil {
+					return Found{}, err
+				}
+				out := Found{Related: map[string][]string{}}
+				for _, p := range ps {
+					owners := make([]any, len(p.Owners))
+					for i, o := range p.Owners {
+						owners[i] = map[string]any{"owner_kind": string(o.Kind), "owner_id": o.OwnerID}
+						if o.Kind == registry.OwnerPerson && o.OwnerID != s.ID {
+							out.Related["owners"] = append(out.Related["owners"], o.OwnerID) // a co-owner
+						}
+					}
+					rec := map[string]any{"parcel_id": p.ID, "unit": p.UnitCode, "map_sheet": p.MapSheet, "parcel_number": p.ParcelNumber,
+						"area_m2": p.AreaM2, "land_use": p.LandUse, "address": p.Address, "owners": owners}
+					if c := p.Certificate; c != nil {
+						cert := map[string]any{"certificate_number": c.Number, "issued_on": c.IssuedOn, "agency": c.AgencyCode}
+						if c.CancelledOn != "" {
+							cert["cancelled_on"] = c.CancelledOn
+						}
+						rec["certificate"] = cert
+					}
+					out.Records = append(out.Records, rec)
+				}
+				return out, nil
+			},
+		},
+		{
+			Code: "insurance.card", Version: 1, Registry: registry.RegistryInsurance, Provider: registry.SocialInsurance, Subject: SubjectPerson,
 			Fields: []Field{{"card_number", map[string]any{"type": "string", "pattern": "^[0-9]{10}$"}}, {"citizen_id", citizenID},
 				{"hospital", str}, {"benefit_level", str}, {"valid_from", date}, {"valid_to", date}},
 			Fetch: func(ctx context.Context, reg *registry.Service, s Subject) (Found, error) {
@@ -85,7 +167,7 @@ func DefaultServices() []Spec {
 			},
 		},
 		{
-			Code: "vehicle.of_owner", Version: 1, Provider: registry.Police, Subject: SubjectPerson, List: true,
+			Code: "vehicle.of_owner", Version: 1, Registry: registry.RegistryVehicles, Provider: registry.Police, Subject: SubjectPerson, List: true,
 			Fields: []Field{{"plate", str}, {"owner", citizenID}, {"make", str}, {"model", str}, {"colour", str},
 				{"registered_on", date}, {"frame_number", str}, {"engine_number", str}},
 			Fetch: func(ctx context.Context, reg *registry.Service, s Subject) (Found, error) {
@@ -107,9 +189,7 @@ func DefaultServices() []Spec {
 			},
 		},
 		{
-			// The business registry is kept by the tax authority here: the
-			// enterprise code is also the tax code.
-			Code: "business.enterprise", Version: 1, Provider: registry.Tax, Subject: SubjectOrganisation,
+			Code: "business.enterprise", Version: 1, Registry: registry.RegistryBusiness, Provider: registry.PlanningInvestment, Subject: SubjectOrganisation,
 			Fields: []Field{{"reg_number", regNumber}, {"name", str}, {"legal_rep", citizenID}, {"unit", str}, {"registered_on", date}},
 			Fetch: func(_ context.Context, _ *registry.Service, s Subject) (Found, error) {
 				b := s.Business
@@ -119,7 +199,7 @@ func DefaultServices() []Spec {
 			},
 		},
 		{
-			Code: "business.of_representative", Version: 1, Provider: registry.Tax, Subject: SubjectPerson, List: true,
+			Code: "business.of_representative", Version: 1, Registry: registry.RegistryBusiness, Provider: registry.PlanningInvestment, Subject: SubjectPerson, List: true,
 			Fields: []Field{{"reg_number", regNumber}, {"name", str}, {"legal_rep", citizenID}, {"unit", str}, {"registered_on", date}},
 			Fetch: func(ctx context.Context, reg *registry.Service, s Subject) (Found, error) {
 				bs, err := reg.BusinessesOf(ctx, s.ID)
