@@ -72,7 +72,7 @@ type Service struct {
 
 	mu        sync.Mutex
 	providers map[string]registry.Agency // by registry and kind
-	names     map[string]string // agency code -> name
+	names     map[string]string          // agency code -> name
 	seals     map[string]cachedSeal
 
 	peerMu      sync.Mutex
