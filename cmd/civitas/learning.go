@@ -73,7 +73,7 @@ func learningCommand() command {
 			}
 			defer d.Close()
 			clock := kernel.SystemClock{}
-			s, err := app.OpenLearning(ctx, d, clock, registry.New(d, clock), nil, nil, slog.New(slog.DiscardHandler))
+			s, err := app.OpenLearning(ctx, d, clock, registry.New(d, clock), nil, nil, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"civitas/internal/config"
 	"civitas/internal/db"
 	"civitas/internal/demo"
+	"civitas/internal/exchange"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
@@ -59,7 +60,8 @@ type App struct {
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
 	learning *learning.Service
-	keys     func() // logs out of the PKCS#11 token, if any
+	exchange *exchange.Service // the data exchange and the data-use log
+	keys     func()            // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -205,14 +207,20 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
-	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log, font)
+	if a.exchange, err = OpenExchange(d, a.clock, a.registry, a.pki, cfg); err != nil {
+		return nil, err
+	}
+	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log, font, a.exchange)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.mountWallet(box); err != nil {
 		return nil, err
 	}
-	a.learning, err = OpenLearning(ctx, d, a.clock, a.registry, a.identity, a.wallet, log)
+	if err := a.mountExchange(); err != nil {
+		return nil, err
+	}
+	a.learning, err = OpenLearning(ctx, d, a.clock, a.registry, a.identity, a.wallet, a.exchange, log)
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +282,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.signing.Cleanup(ctx)
+			return err
+		}},
+		{Name: "exchange.log.checkpoint", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.exchange.Checkpoint(ctx, a.pki.Stamper())
 			return err
 		}},
 		// Every minute or 1,000 records: looks every second for the lease's minute.
@@ -348,6 +360,28 @@ func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	noticesDone := make(chan struct{})
 	go func() { defer close(noticesDone); a.notify.Run(jobCtx, 5*time.Second) }()
 
+	peersDone := make(chan error, 1)
+	if a.cfg.PeerAddr != "" {
+		pln, err := net.Listen("tcp", a.cfg.PeerAddr)
+		if err != nil {
+			stopJobs()
+			<-jobsDone
+			<-pollDone
+			<-hooksDone
+			<-noticesDone
+			return fmt.Errorf("app: listen for peers on %s: %w", a.cfg.PeerAddr, err)
+		}
+		go func() {
+			err := a.exchange.ServePeers(jobCtx, pln)
+			if err != nil {
+				a.log.Error("the peer listener stopped", slog.Any("error", err))
+			}
+			peersDone <- err
+		}()
+	} else {
+		peersDone <- nil
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.log.Info("civitas serving", slog.String("addr", ln.Addr().String()), slog.String("public_url", a.cfg.PublicURL),
@@ -374,6 +408,9 @@ func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	<-pollDone
 	<-hooksDone
 	<-noticesDone
+	if perr := <-peersDone; perr != nil && err == nil {
+		err = perr
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
-	"civitas/internal/audit"
 	"civitas/internal/db"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
@@ -17,10 +17,15 @@ import (
 // registries and the wallet (certificates, issued by the provincial
 // education department unless a school issues its own), and loads the
 // shipped courses. id and w may be nil (no accounts, no certificates: the
-// operator commands that import and list courses).
-func OpenLearning(ctx context.Context, d *db.DB, clock kernel.Clock, reg *registry.Service, id *identity.Service, w *wallet.Service, log *slog.Logger) (*learning.Service, error) {
+// operator commands that import and list courses). Teachers' and teams'
+// reads of a person's progress go to uses, the data-use log the person reads
+// (the exchange's); nil for the operator commands, which read no one's.
+func OpenLearning(ctx context.Context, d *db.DB, clock kernel.Clock, reg *registry.Service, id *identity.Service, w *wallet.Service, uses learning.UseLog, log *slog.Logger) (*learning.Service, error) {
+	if uses == nil {
+		uses = noUses{}
+	}
 	o := learning.Options{DB: d, Clock: clock, People: reg, Accounts: noAccounts{}, Schools: &learningSchools{reg: reg, d: d, clock: clock},
-		UseLog: auditUseLog{}, Logger: log}
+		UseLog: uses, Logger: log}
 	if id != nil {
 		o.Accounts, o.Officials = learningAccounts{id}, learningOfficials{id: id, reg: reg, w: w}
 	}
@@ -164,15 +169,14 @@ func (c learningCertificates) IssueCertificate(ctx context.Context, agency, citi
 	return doc.ID, nil
 }
 
-// auditUseLog records reads of a person's data by others in the audit log,
-// until the exchange's data-use log (which the person reads) takes them.
-type auditUseLog struct{}
+// noUses is the data-use log of operator commands, which read nobody's
+// progress: a read reaching it is a wiring mistake, refused.
+type noUses struct{}
 
-var _ learning.UseLog = auditUseLog{}
+var _ learning.UseLog = noUses{}
 
-func (auditUseLog) Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error {
-	return audit.Queue(ctx, tx, audit.Entry{Action: "datause.read", SubjectType: "person", SubjectID: u.Subject, Purpose: u.Purpose,
-		Details: map[string]any{"channel": u.Channel, "service": u.Service, "fields": u.Fields, "reader": u.ReaderName, "case": u.CaseRef}})
+func (noUses) Record(context.Context, *db.Tx, kernel.DataUse) error {
+	return kernel.Wrap(errors.New("no data-use log in this command"), "app: learning")
 }
 
 // Learning returns the digital-literacy platform.

@@ -173,7 +173,7 @@ func TestLearningSchoolsFromTheRegistry(t *testing.T) {
 		t.Fatalf("class progress: %d rows for %d pupils, %v", len(rep.Rows), len(pupils), err)
 	}
 	var logged int
-	if err := s.a.db.QueryRow(s.ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'datause.read' AND actor_id = ?`, teacher.ID).Scan(&logged); err != nil {
+	if err := s.a.db.QueryRow(s.ctx, `SELECT COUNT(*) FROM exchange_log WHERE reader_id = ? AND channel LIKE 'learning%'`, teacher.ID).Scan(&logged); err != nil {
 		t.Fatal(err)
 	}
 	if logged != len(pupils) {
