@@ -86,6 +86,17 @@ type gjParser struct {
 	count int   // positions read
 }
 
+// syntaxOffset finds the first syntax error of the whole file, at its
+// offset in the file (the decoder's offsets count from the value it was
+// reading): -1 when the file is valid JSON.
+func (p *gjParser) syntaxOffset() int {
+	var se *json.SyntaxError
+	if err := json.Unmarshal(p.src, new(json.RawMessage)); errors.As(err, &se) {
+		return int(se.Offset)
+	}
+	return -1
+}
+
 // line returns the 1-based line of byte offset off.
 func (p *gjParser) line(off int) int {
 	if p.nl == nil {
@@ -119,9 +130,8 @@ func (p *gjParser) fail(off int, reason string) error {
 
 // syntaxFail turns a decoder error into a fault on its line.
 func (p *gjParser) syntaxFail(err error, base int, fallback int) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return p.fail(base+int(se.Offset)-1, "syntax")
+	if off := p.syntaxOffset(); off >= 0 {
+		return p.fail(max(off-1, 0), "syntax")
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
@@ -223,6 +233,9 @@ func (p *gjParser) parse(nameProperty string) ([]Feature, error) {
 		return nil, p.syntaxFail(err, 0, len(p.src))
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if off := p.syntaxOffset(); off >= 0 {
+			return nil, p.fail(max(off-1, 0), "syntax")
+		}
 		return nil, p.fail(p.tokenStart(int(dec.InputOffset())), "syntax")
 	}
 	switch typ {
@@ -516,7 +529,7 @@ func (p *gjParser) position(c coords) (Point, error) {
 		return Point{}, p.fail(c.off, "position")
 	}
 	lon, lat := c.pos[0], c.pos[1]
-	if math.IsNaN(lon) || math.IsNaN(lat) || lon < -180 || lon > 180 || lat < -90 || lat > 90 {
+	if math.IsNaN(lon) || math.IsNaN(lat) || math.Abs(lon) > 180 || math.Abs(lat) > 180 {
 		return Point{}, p.fail(c.off, "position")
 	}
 	if !ValidCoordinates(lat, lon) {

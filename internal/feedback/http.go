@@ -555,7 +555,7 @@ func (h *pages) refuse(w http.ResponseWriter, r *http.Request, ref *refs, c *Cat
 	lg := lang(r)
 	d := newData{Style: h.style, SignedIn: h.account(r) != "", MaxPhotos: MaxPhotos, PhotoMB: MaxPhotoBytes >> 20, Step2: true,
 		Error: msg, Desc: dr.Description, Anonymous: dr.Anonymous, Address: dr.Place.Address, ByAddress: dr.Place.ByAddress,
-		Category: categoryChoice{Code: c.Code, Name: c.Name(lg), Sensitive: c.Sensitive, Chosen: true},
+		Category:   categoryChoice{Code: c.Code, Name: c.Name(lg), Sensitive: c.Sensitive, Chosen: true},
 		Attributes: attributeFields(c, lg, dr.Attributes)}
 	d.Categories = h.categoryChoices(ref, lg, c.Code, false)
 	d.Picker = picker{Unit: ref.units[ref.province]}
@@ -656,7 +656,7 @@ func (h *pages) view(r *http.Request, ref *refs, d PublicDetail, events []Public
 	lg := lang(r)
 	v := reportView{ID: d.ID, Ref: shortRef(d.ID), Category: d.Category, Commune: ref.unitName(d.Commune), CommuneCode: d.Commune,
 		District: ref.unitName(d.District),
-		Lat: strconv.FormatFloat(d.Lat, 'f', 5, 64), Lon: strconv.FormatFloat(d.Lon, 'f', 5, 64), ByAddress: d.ByAddress,
+		Lat:      strconv.FormatFloat(d.Lat, 'f', 5, 64), Lon: strconv.FormatFloat(d.Lon, 'f', 5, 64), ByAddress: d.ByAddress,
 		Address: d.Address, Description: d.Description, Status: d.Status, StatusText: h.web.T(r, "feedback.status."+string(d.Status)),
 		StatusNote: d.StatusNote, Agency: ref.agencyName(d.Agency), Supporters: d.Supporters, Rating: d.Rating,
 		Created: when(d.CreatedAt, lg), Due: when(d.DueAt, lg), Overdue: d.Overdue}
