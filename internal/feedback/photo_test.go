@@ -141,4 +141,3 @@ func TestPhotoRefused(t *testing.T) {
 		t.Fatalf("%d photos kept, %v", n, err)
 	}
 }
-
