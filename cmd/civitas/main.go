@@ -162,6 +162,11 @@ func message(err error) string {
 		}
 		return "internal error"
 	}
+	// kernel.Wrap around a coded cause keeps its code and key: the detail
+	// worth showing is the innermost such error's own cause.
+	for inner := ke; errors.As(ke.Err, &inner) && inner.Code == ke.Code && inner.Key == ke.Key; {
+		ke = inner
+	}
 	key, args := kernel.ErrorKey(err)
 	text := key
 	if cat, cerr := i18n.LoadLanguage("en"); cerr == nil {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
+	"civitas/internal/kernel"
 )
 
 func civitas(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -44,6 +47,30 @@ func TestUsage(t *testing.T) {
 			code, out, errs := civitas(t, tt.args...)
 			if code != tt.code || !strings.Contains(out+errs, tt.want) {
 				t.Fatalf("exit %d, want %d; output:\n%s%s", code, tt.code, out, errs)
+			}
+		})
+	}
+}
+
+// The operator reads the catalogue text of a coded error with its own
+// cause (however often kernel.Wrap added context), and the whole chain of
+// an internal one.
+func TestMessage(t *testing.T) {
+	missing := kernel.E(kernel.NotFound, "error.not_found").WithCause(errors.New("no row 42"))
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"ok/coded", missing, "We could not find the page or item you asked for.: no row 42"},
+		{"ok/coded under Wrap", kernel.Wrap(kernel.Wrap(missing, "registry: unit"), "demo: load"), "We could not find the page or item you asked for.: no row 42"},
+		{"ok/coded under fmt", fmt.Errorf("cli: %w", missing), "We could not find the page or item you asked for.: no row 42"},
+		{"ok/internal shows its chain", kernel.Wrap(errors.New("disk full"), "db: write"), "internal error: db: write: disk full"},
+		{"ok/plain", errors.New("bad flag"), "bad flag"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := message(tt.err); got != tt.want {
+				t.Fatalf("message = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"civitas/internal/cms"
+	"civitas/internal/pki/pkitest"
 )
 
 // A signature against the bare ECDSA operation it is built around, side by
@@ -16,7 +17,7 @@ import (
 //	go test -run '^$' -bench . -benchtime 2s ./internal/cms/
 
 func benchSetup(b *testing.B) (*ecdsa.PrivateKey, *testPKI, []byte) {
-	key := newECDSAKey(b, elliptic.P256())
+	key := pkitest.ECKey(b, elliptic.P256())
 	return key, newTestPKI(b, key), sum256([]byte("benchmark"))
 }
 

@@ -8,51 +8,19 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
-	"math/big"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"civitas/internal/cms"
+	"civitas/internal/kernel"
+	"civitas/internal/pki/pkitest"
 )
 
-// The DER we write, read back with encoding/asn1 rather than our parser.
-
-type contentInfo struct {
-	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,tag:0"`
-}
-
-type signedData struct {
-	Version          int
-	DigestAlgorithms []pkix.AlgorithmIdentifier `asn1:"set"`
-	EncapContentInfo struct {
-		EContentType asn1.ObjectIdentifier
-		EContent     asn1.RawValue `asn1:"optional,explicit,tag:0"`
-	}
-	Certificates []asn1.RawValue `asn1:"optional,set,tag:0"`
-	SignerInfos  []signerInfo    `asn1:"set"`
-}
-
-type signerInfo struct {
-	Version int
-	SID     struct {
-		Issuer asn1.RawValue
-		Serial *big.Int
-	}
-	DigestAlgorithm    pkix.AlgorithmIdentifier
-	SignedAttrs        asn1.RawValue
-	SignatureAlgorithm pkix.AlgorithmIdentifier
-	Signature          []byte
-	UnsignedAttrs      asn1.RawValue `asn1:"optional,tag:1"`
-}
-
-type attribute struct {
-	Type   asn1.ObjectIdentifier
-	Values asn1.RawValue `asn1:"set"`
-}
+// The DER we write is read back with encoding/asn1 (pkitest.ParseSignedData)
+// rather than our parser.
 
 var (
 	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
@@ -65,29 +33,8 @@ var (
 	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
 )
 
-func parseOurs(t *testing.T, der []byte) (signedData, []attribute) {
-	t.Helper()
-	var ci contentInfo
-	if rest, err := asn1.Unmarshal(der, &ci); err != nil || len(rest) != 0 {
-		t.Fatalf("ContentInfo: %v", err)
-	}
-	var sd signedData
-	if rest, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(rest) != 0 {
-		t.Fatalf("SignedData: %v", err)
-	}
-	if len(sd.SignerInfos) != 1 {
-		t.Fatalf("%d signers", len(sd.SignerInfos))
-	}
-	signed := append([]byte{0x31}, sd.SignerInfos[0].SignedAttrs.FullBytes[1:]...)
-	var attrs []attribute
-	if rest, err := asn1.UnmarshalWithParams(signed, &attrs, "set"); err != nil || len(rest) != 0 {
-		t.Fatalf("signed attributes: %v", err)
-	}
-	return sd, attrs
-}
-
 func TestSignVerify(t *testing.T) {
-	rk := newRSAKey(t)
+	rk := pkitest.RSAKey(t, 2048)
 	at := time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.FixedZone("ICT", 7*3600))
 	for _, tc := range []struct {
 		name        string
@@ -96,10 +43,10 @@ func TestSignVerify(t *testing.T) {
 		signingTime time.Time
 		sigAlg      asn1.ObjectIdentifier
 	}{
-		{"ok/ecdsa-p256/pades", newECDSAKey(t, elliptic.P256()), 0, time.Time{}, oidECDSASHA256},
-		{"ok/ecdsa-p256/cades", newECDSAKey(t, elliptic.P256()), crypto.SHA256, at, oidECDSASHA256},
-		{"ok/ecdsa-p384/sha384", newECDSAKey(t, elliptic.P384()), crypto.SHA384, at, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}},
-		{"ok/ecdsa-p521/sha512", newECDSAKey(t, elliptic.P521()), crypto.SHA512, at, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}},
+		{"ok/ecdsa-p256/pades", pkitest.ECKey(t, elliptic.P256()), 0, time.Time{}, oidECDSASHA256},
+		{"ok/ecdsa-p256/cades", pkitest.ECKey(t, elliptic.P256()), crypto.SHA256, at, oidECDSASHA256},
+		{"ok/ecdsa-p384/sha384", pkitest.ECKey(t, elliptic.P384()), crypto.SHA384, at, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}},
+		{"ok/ecdsa-p521/sha512", pkitest.ECKey(t, elliptic.P521()), crypto.SHA512, at, asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}},
 		{"ok/rsa-2048/sha256", rk, crypto.SHA256, at, oidRSASHA256},
 		{"ok/rsa-2048/sha512", rk, crypto.SHA512, time.Time{}, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}},
 	} {
@@ -117,7 +64,7 @@ func TestSignVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res.Signer.Equal(p.signer) || res.Hash != h || len(res.Chains) != 1 || len(res.Chains[0]) != 3 || len(res.Certificates) != 2 || res.Timestamp != nil {
+			if !res.Signer.Equal(p.Signer.Cert) || res.Hash != h || len(res.Chains) != 1 || len(res.Chains[0]) != 3 || len(res.Certificates) != 2 || res.Timestamp != nil {
 				t.Fatalf("result %+v", res)
 			}
 			if want := tc.signingTime.UTC().Truncate(time.Second); !res.SigningTime.Equal(want) {
@@ -127,16 +74,16 @@ func TestSignVerify(t *testing.T) {
 				t.Errorf("DigestAlgorithm = %v, %v", got, err)
 			}
 
-			sd, attrs := parseOurs(t, sig)
+			sd, attrs := pkitest.ParseSignedData(t, sig)
 			si := sd.SignerInfos[0]
 			if sd.Version != 1 || len(sd.DigestAlgorithms) != 1 || len(sd.EncapContentInfo.EContent.FullBytes) != 0 ||
 				!sd.EncapContentInfo.EContentType.Equal(oidData) || len(sd.Certificates) != 2 {
 				t.Errorf("SignedData %+v", sd)
 			}
-			if !bytes.Equal(sd.Certificates[0].FullBytes, lesser(p.signer.Raw, p.issuer.Raw)) {
+			if !bytes.Equal(sd.Certificates[0].FullBytes, lesser(p.Signer.Cert.Raw, p.Citizens.Cert.Raw)) {
 				t.Error("certificates are not in DER SET OF order")
 			}
-			if si.Version != 1 || si.SID.Serial.Cmp(p.signer.SerialNumber) != 0 || !bytes.Equal(si.SID.Issuer.FullBytes, p.signer.RawIssuer) ||
+			if si.Version != 1 || si.SID.Serial.Cmp(p.Signer.Cert.SerialNumber) != 0 || !bytes.Equal(si.SID.Issuer.FullBytes, p.Signer.Cert.RawIssuer) ||
 				!si.SignatureAlgorithm.Algorithm.Equal(tc.sigAlg) || !si.DigestAlgorithm.Algorithm.Equal(sd.DigestAlgorithms[0].Algorithm) {
 				t.Errorf("SignerInfo %+v", si)
 			}
@@ -194,7 +141,7 @@ func lesser(a, b []byte) []byte {
 
 // The remote-signing flow: the key signs Digest elsewhere, later.
 func TestTwoPhase(t *testing.T) {
-	key := newECDSAKey(t, elliptic.P256())
+	key := pkitest.ECKey(t, elliptic.P256())
 	p := newTestPKI(t, key)
 	digest := sum256([]byte("Quyết định số 42/QĐ-UBND"))
 	o := p.signOptions()
@@ -228,7 +175,7 @@ func TestTwoPhase(t *testing.T) {
 		if _, err := cms.Verify(sig, digest, p.verifyOptions()); err != nil {
 			t.Fatal(err)
 		}
-		sd, _ := parseOurs(t, sig)
+		sd, _ := pkitest.ParseSignedData(t, sig)
 		if got := sd.SignerInfos[0].SignedAttrs.FullBytes; got[0] != 0xa0 || !bytes.Equal(got[1:], tbs[1:]) {
 			t.Fatal("signedAttrs are not ToBeSigned under [0]")
 		}
@@ -250,7 +197,7 @@ func TestTwoPhase(t *testing.T) {
 		}
 	})
 	t.Run("fail/another key", func(t *testing.T) {
-		other := newECDSAKey(t, elliptic.P256())
+		other := pkitest.ECKey(t, elliptic.P256())
 		sigValue, err := ecdsa.SignASN1(rand.Reader, other, pending.Digest())
 		if err != nil {
 			t.Fatal(err)
@@ -273,9 +220,9 @@ func TestTwoPhase(t *testing.T) {
 }
 
 func TestPrepareOptions(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t, elliptic.P256()))
-	p224 := newECDSAKey(t, elliptic.P224())
-	weak := issue(t, leafTemplate("P-224", 9), p.issuer, p224.Public(), p.issuerKey)
+	p := newTestPKI(t, pkitest.ECKey(t, elliptic.P256()))
+	p224 := pkitest.ECKey(t, elliptic.P224())
+	weak := p.certify(t, "P-224", p224)
 	for _, tc := range []struct {
 		name   string
 		digest []byte
@@ -308,18 +255,18 @@ func TestPrepareOptions(t *testing.T) {
 		}
 	})
 	t.Run("fail/signer is not the certificate's key", func(t *testing.T) {
-		if _, err := cms.Sign(sum256(nil), newECDSAKey(t, elliptic.P256()), p.signOptions()); err == nil {
+		if _, err := cms.Sign(sum256(nil), pkitest.ECKey(t, elliptic.P256()), p.signOptions()); err == nil {
 			t.Fatal("no error")
 		}
 	})
 	t.Run("ok/other content type verifies", func(t *testing.T) {
 		o := p.signOptions()
 		o.ContentType = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 99}
-		sig := sign(t, sum256(nil), p.key, o)
+		sig := sign(t, sum256(nil), p.Signer.Key, o)
 		if _, err := cms.Verify(sig, sum256(nil), p.verifyOptions()); err != nil {
 			t.Fatal(err)
 		}
-		if sd, _ := parseOurs(t, sig); sd.Version != 3 {
+		if sd, _ := pkitest.ParseSignedData(t, sig); sd.Version != 3 {
 			t.Fatalf("version %d, want 3 for a content type other than id-data", sd.Version)
 		}
 	})
@@ -339,7 +286,7 @@ func flip(t *testing.T, der, part []byte) []byte {
 }
 
 func TestVerifyFailures(t *testing.T) {
-	key := newECDSAKey(t, elliptic.P256())
+	key := pkitest.ECKey(t, elliptic.P256())
 	p := newTestPKI(t, key)
 	content := randomContent(t, 4096)
 	digest := sum256(content)
@@ -348,25 +295,25 @@ func TestVerifyFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := asn1.Marshal(p.signer.SerialNumber)
-	sid := append(bytes.Clone(p.signer.RawIssuer), serial...)
+	serial, _ := asn1.Marshal(p.Signer.Cert.SerialNumber)
+	sid := append(bytes.Clone(p.Signer.Cert.RawIssuer), serial...)
 	idData, _ := asn1.Marshal(oidData)
-	certHash := sha256.Sum256(p.signer.Raw)
+	certHash := sha256.Sum256(p.Signer.Cert.Raw)
 
 	// A certificate for the same key with another serial number: the
 	// signature value is the same, only the ESS attribute tells them apart.
-	twin := issue(t, leafTemplate("Nguyễn Văn A", 0x99), p.issuer, key.Public(), p.issuerKey)
+	twin := p.certify(t, "Nguyễn Văn A", key)
 	pending, err := cms.Prepare(digest, cms.SignOptions{Certificate: twin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cms.SubstituteSigner(pending, p.signer)
+	cms.SubstituteSigner(pending, p.Signer.Cert)
 	substituted, err := pending.Finish(must(ecdsa.SignASN1(rand.Reader, key, pending.Digest())))
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	otherRoot := newTestPKI(t, newECDSAKey(t, elliptic.P256()))
+	otherRoot := newTestPKI(t, pkitest.ECKey(t, elliptic.P256()))
 	for _, tc := range []struct {
 		name   string
 		sig    []byte
@@ -384,7 +331,7 @@ func TestVerifyFailures(t *testing.T) {
 		{"fail/ESS hash changed", flip(t, sig, certHash[:]), digest, nil, cms.ErrSigningCertificateMismatch},
 		{"fail/certificate substituted", substituted, digest, nil, cms.ErrSigningCertificateMismatch},
 		{"fail/no roots", sig, digest, func(o *cms.VerifyOptions) { o.Roots = nil }, cms.ErrUntrusted},
-		{"fail/another root", sig, digest, func(o *cms.VerifyOptions) { o.Roots = otherRoot.roots() }, cms.ErrUntrusted},
+		{"fail/another root", sig, digest, func(o *cms.VerifyOptions) { o.Roots = pkitest.Pool(otherRoot.Root.Cert) }, cms.ErrUntrusted},
 		{"fail/expired", sig, digest, func(o *cms.VerifyOptions) { o.At = time.Now().Add(30 * 24 * time.Hour) }, cms.ErrExpired},
 		{"fail/not yet valid", sig, digest, func(o *cms.VerifyOptions) { o.At = time.Now().Add(-30 * 24 * time.Hour) }, cms.ErrExpired},
 		{"fail/key usage", sig, digest, func(o *cms.VerifyOptions) { o.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} }, cms.ErrKeyUsage},
@@ -400,7 +347,7 @@ func TestVerifyFailures(t *testing.T) {
 			}
 			res, err := cms.Verify(tc.sig, tc.digest, o)
 			if tc.want == nil {
-				if err != nil || !res.Signer.Equal(p.signer) {
+				if err != nil || !res.Signer.Equal(p.Signer.Cert) {
 					t.Fatalf("Verify: %v", err)
 				}
 				return
@@ -418,4 +365,28 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A key backend's own coded error (a token that cannot sign now) reaches
+// the caller with its code and message; any other failure of the key is
+// internal.
+func TestSignKeyFailure(t *testing.T) {
+	key := pkitest.Key(t)
+	p := newTestPKI(t, key)
+	for _, tc := range []struct {
+		name    string
+		err     error
+		code    kernel.Code
+		message string
+	}{
+		{"fail/coded failure keeps its code", kernel.E(kernel.Unavailable, "error.unavailable"), kernel.Unavailable, "error.unavailable"},
+		{"fail/plain failure is internal", errors.New("token unplugged"), kernel.Internal, "error.internal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cms.Sign(sum256(nil), pkitest.FailingSigner{Signer: key, Err: tc.err}, p.signOptions())
+			if got, _ := kernel.ErrorKey(err); kernel.ErrorCode(err) != tc.code || got != tc.message || !errors.Is(err, tc.err) {
+				t.Fatalf("error %v: code %q key %q, want %q %q", err, kernel.ErrorCode(err), got, tc.code, tc.message)
+			}
+		})
+	}
 }

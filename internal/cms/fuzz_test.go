@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"civitas/internal/cms"
+	"civitas/internal/pki/pkitest"
 )
 
 // FuzzVerify: whatever arrives, Verify and the other readers of a signature
 // answer without panicking, and what Verify accepts is signed by a key of
 // the test hierarchy over the digest it was given.
 func FuzzVerify(f *testing.F) {
-	key := newECDSAKey(f, elliptic.P256())
+	key := pkitest.ECKey(f, elliptic.P256())
 	p := newTestPKI(f, key)
 	a := p.authority(f, nil)
 	digest := sum256([]byte("fuzz"))
@@ -27,20 +28,20 @@ func FuzzVerify(f *testing.F) {
 	// No RSA seed: generating an RSA key in a coverage-instrumented
 	// worker takes longer than a short fuzzing run. A P-384 signature with
 	// SHA-384 and a signing time gives the other branches instead.
-	p384 := newTestPKI(f, newECDSAKey(f, elliptic.P384()))
+	p384 := newTestPKI(f, pkitest.ECKey(f, elliptic.P384()))
 	o384 := p384.signOptions()
 	o384.Hash, o384.SigningTime = crypto.SHA384, time.Now()
 	f.Add(sig)
 	f.Add(stamped)
 	d384 := sha512.Sum384([]byte("fuzz"))
-	f.Add(sign(f, d384[:], p384.key, o384))
+	f.Add(sign(f, d384[:], p384.Signer.Key, o384))
 	f.Add(append(bytes.Clone(sig), 0))
 	f.Add(sig[:len(sig)-7])
 	f.Add([]byte{})
 	f.Add([]byte("garbage"))
 	f.Add([]byte{0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02, 0x00, 0x00})
 	o := p.verifyOptions()
-	o.Intermediates = p384.roots()
+	o.Intermediates = pkitest.Pool(p384.Root.Cert)
 	token := stamp(f, a, digest, true)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		res, err := cms.Verify(in, digest, o)
@@ -59,7 +60,7 @@ func FuzzVerify(f *testing.F) {
 
 // FuzzParseTimestampToken: no panic, and an accepted token stamps the digest.
 func FuzzParseTimestampToken(f *testing.F) {
-	p := newTestPKI(f, newECDSAKey(f, elliptic.P256()))
+	p := newTestPKI(f, pkitest.ECKey(f, elliptic.P256()))
 	a := p.authority(f, nil)
 	digest := sum256([]byte("fuzz"))
 	tok := stamp(f, a, digest, true)
@@ -70,7 +71,7 @@ func FuzzParseTimestampToken(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		ts, err := cms.ParseTimestampToken(in, digest, p.tsa)
+		ts, err := cms.ParseTimestampToken(in, digest, p.TSA.Cert)
 		if err == nil && (ts == nil || ts.TSA == nil || ts.Time.IsZero()) {
 			t.Fatalf("accepted an incomplete token: %+v", ts)
 		}

@@ -13,35 +13,36 @@ import (
 	"time"
 
 	"civitas/internal/cms"
+	"civitas/internal/pki/pkitest"
 )
 
 // OpenSSL, an independent implementation, verifies what we sign (and checks
 // our ESS signing-certificate-v2 with -cades), and signs what we verify.
 
 func TestOpenSSLVerifiesOurs(t *testing.T) {
-	needOpenSSL(t)
-	keys := map[string]crypto.Signer{"ecdsa-p256": newECDSAKey(t, elliptic.P256()), "rsa-2048": newRSAKey(t)}
+	pkitest.NeedOpenSSL(t)
+	keys := map[string]crypto.Signer{"ecdsa-p256": pkitest.ECKey(t, elliptic.P256()), "rsa-2048": pkitest.RSAKey(t, 2048)}
 	for _, kind := range []string{"ecdsa-p256", "rsa-2048"} {
 		t.Run("ok/"+kind, func(t *testing.T) {
 			p := newTestPKI(t, keys[kind])
 			dir := t.TempDir()
 			content := randomContent(t, 10_000)
-			file := writeFile(t, dir, "document.bin", content)
-			ca := writePEM(t, dir, "ca.pem", p.root)
+			file := pkitest.WriteFile(t, dir, "document.bin", content)
+			ca := pkitest.WritePEM(t, dir, "ca.pem", p.Root.Cert)
 			o := p.signOptions()
 			o.SigningTime = time.Now()
-			sig := sign(t, sum256(content), p.key, o)
-			p7s := writeFile(t, dir, "sig.p7s", sig)
+			sig := sign(t, sum256(content), p.Signer.Key, o)
+			p7s := pkitest.WriteFile(t, dir, "sig.p7s", sig)
 
 			verify := []string{"cms", "-verify", "-binary", "-inform", "DER", "-in", p7s, "-content", file, "-CAfile", ca, "-purpose", "any", "-out", os.DevNull}
-			if out := openssl(t, verify...); !strings.Contains(out, "Verification successful") {
+			if out := pkitest.OpenSSL(t, verify...); !strings.Contains(out, "Verification successful") {
 				t.Fatalf("openssl: %s", out)
 			}
-			if out := openssl(t, append(verify, "-cades")...); !strings.Contains(out, "Verification successful") {
+			if out := pkitest.OpenSSL(t, append(verify, "-cades")...); !strings.Contains(out, "Verification successful") {
 				t.Fatalf("openssl -cades: %s", out)
 			}
-			text := openssl(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", p7s)
-			for _, want := range []string{"id-smime-aa-signingCertificateV2", "signingTime", "messageDigest", "contentType", "CN=Test Officials CA"} {
+			text := pkitest.OpenSSL(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", p7s)
+			for _, want := range []string{"id-smime-aa-signingCertificateV2", "signingTime", "messageDigest", "contentType", "CN=Civitas Citizens CA"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("openssl -print lacks %q:\n%s", want, text)
 				}
@@ -49,7 +50,7 @@ func TestOpenSSLVerifiesOurs(t *testing.T) {
 
 			// One changed byte of the content: OpenSSL and we both say no.
 			content[len(content)/2] ^= 0x20
-			writeFile(t, dir, "document.bin", content)
+			pkitest.WriteFile(t, dir, "document.bin", content)
 			if out, err := exec.Command("openssl", verify...).CombinedOutput(); err == nil {
 				t.Fatalf("openssl accepts changed content: %s", out)
 			}
@@ -60,19 +61,19 @@ func TestOpenSSLVerifiesOurs(t *testing.T) {
 }
 
 func TestWeVerifyOpenSSL(t *testing.T) {
-	needOpenSSL(t)
-	keys := map[string]crypto.Signer{"ecdsa-p256": newECDSAKey(t, elliptic.P256()), "rsa-2048": newRSAKey(t)}
+	pkitest.NeedOpenSSL(t)
+	keys := map[string]crypto.Signer{"ecdsa-p256": pkitest.ECKey(t, elliptic.P256()), "rsa-2048": pkitest.RSAKey(t, 2048)}
 	for _, kind := range []string{"ecdsa-p256", "rsa-2048"} {
 		p := newTestPKI(t, keys[kind])
-		second := newTestPKI(t, newECDSAKey(t, elliptic.P256()))
+		second := newTestPKI(t, pkitest.ECKey(t, elliptic.P256()))
 		dir := t.TempDir()
 		content := randomContent(t, 5000)
-		file := writeFile(t, dir, "document.bin", content)
-		cert := writePEM(t, dir, "cert.pem", p.signer)
-		key := writeKey(t, dir, "key.pem", p.key)
-		issuer := writePEM(t, dir, "issuer.pem", p.issuer)
-		cert2 := writePEM(t, dir, "cert2.pem", second.signer)
-		key2 := writeKey(t, dir, "key2.pem", second.key)
+		file := pkitest.WriteFile(t, dir, "document.bin", content)
+		cert := pkitest.WritePEM(t, dir, "cert.pem", p.Signer.Cert)
+		key := pkitest.WriteKey(t, dir, "key.pem", p.Signer.Key)
+		issuer := pkitest.WritePEM(t, dir, "issuer.pem", p.Citizens.Cert)
+		cert2 := pkitest.WritePEM(t, dir, "cert2.pem", second.Signer.Cert)
+		key2 := pkitest.WriteKey(t, dir, "key2.pem", second.Signer.Key)
 		base := []string{"cms", "-sign", "-binary", "-outform", "DER", "-signer", cert, "-inkey", key, "-in", file, "-nosmimecap"}
 
 		for _, tc := range []struct {
@@ -98,7 +99,7 @@ func TestWeVerifyOpenSSL(t *testing.T) {
 				if strings.Contains(tc.name, "smime capabilities") {
 					args = slices.DeleteFunc(args, func(a string) bool { return a == "-nosmimecap" })
 				}
-				openssl(t, append(args, "-out", out)...)
+				pkitest.OpenSSL(t, append(args, "-out", out)...)
 				der, err := os.ReadFile(out)
 				if err != nil {
 					t.Fatal(err)
@@ -106,7 +107,7 @@ func TestWeVerifyOpenSSL(t *testing.T) {
 				o := p.verifyOptions()
 				if tc.intermediates {
 					o.Intermediates = x509.NewCertPool()
-					o.Intermediates.AddCert(p.issuer)
+					o.Intermediates.AddCert(p.Citizens.Cert)
 				}
 				h := crypto.SHA256
 				if tc.want == nil {
@@ -122,22 +123,22 @@ func TestWeVerifyOpenSSL(t *testing.T) {
 					return
 				}
 				if err != nil {
-					t.Fatalf("Verify: %v\n%s", err, openssl(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", out))
+					t.Fatalf("Verify: %v\n%s", err, pkitest.OpenSSL(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", out))
 				}
-				if !res.Signer.Equal(p.signer) || res.Hash != h || res.SigningTime.IsZero() || time.Since(res.SigningTime) > time.Minute {
+				if !res.Signer.Equal(p.Signer.Cert) || res.Hash != h || res.SigningTime.IsZero() || time.Since(res.SigningTime) > time.Minute {
 					t.Fatalf("result %+v", res)
 				}
 			})
 		}
 	}
 	t.Run("fail/rsa-pss", func(t *testing.T) {
-		p := newTestPKI(t, newRSAKey(t))
+		p := newTestPKI(t, pkitest.RSAKey(t, 2048))
 		dir := t.TempDir()
 		content := randomContent(t, 100)
 		out := filepath.Join(dir, "o.p7s")
-		openssl(t, "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256", "-nosmimecap",
-			"-signer", writePEM(t, dir, "cert.pem", p.signer), "-inkey", writeKey(t, dir, "key.pem", p.key),
-			"-keyopt", "rsa_padding_mode:pss", "-in", writeFile(t, dir, "d", content), "-out", out)
+		pkitest.OpenSSL(t, "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256", "-nosmimecap",
+			"-signer", pkitest.WritePEM(t, dir, "cert.pem", p.Signer.Cert), "-inkey", pkitest.WriteKey(t, dir, "key.pem", p.Signer.Key),
+			"-keyopt", "rsa_padding_mode:pss", "-in", pkitest.WriteFile(t, dir, "d", content), "-out", out)
 		der, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
-	"fmt"
 	"math/big"
 	"slices"
 	"time"
@@ -223,12 +222,8 @@ func Sign(contentDigest []byte, signer crypto.Signer, o SignOptions) ([]byte, er
 	}
 	sig, err := signer.Sign(rand.Reader, p.digest, p.hash)
 	if err != nil {
-		// A key backend's own coded error (a locked token, a refusal) is
-		// kept as it is, so the caller can tell the user what happened.
-		var ke *kernel.Error
-		if errors.As(err, &ke) {
-			return nil, fmt.Errorf("cms: sign: %w", err)
-		}
+		// A key backend's own coded error (a locked token, a refusal)
+		// keeps its code, so the caller can tell the user what happened.
 		return nil, kernel.Wrap(err, "cms: sign")
 	}
 	return p.Finish(sig)

@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"civitas/internal/cms"
+	"civitas/internal/pki/pkitest"
 )
 
 // CAdES-T: a signature time-stamp from civitas's TSA (internal/pki/tsa)
 // over the signature value, added as an unsigned attribute.
 func TestSignatureTimestamp(t *testing.T) {
-	key := newECDSAKey(t, elliptic.P256())
+	key := pkitest.ECKey(t, elliptic.P256())
 	p := newTestPKI(t, key)
 	a := p.authority(t, nil)
 	content := randomContent(t, 2000)
@@ -49,7 +50,7 @@ func TestSignatureTimestamp(t *testing.T) {
 		if ts.Time.Before(before) || ts.Time.After(after) {
 			t.Errorf("time-stamp at %v, not between %v and %v", ts.Time, before, after)
 		}
-		if !ts.TSA.Equal(p.tsa) || !ts.Policy.Equal(testPolicy) || ts.Accuracy != time.Second || ts.Hash != crypto.SHA256 ||
+		if !ts.TSA.Equal(p.TSA.Cert) || !ts.Policy.Equal(pkitest.TSAPolicy) || ts.Accuracy != time.Second || ts.Hash != crypto.SHA256 ||
 			ts.Serial.Sign() <= 0 || len(ts.Chains) != 1 || len(ts.Chains[0]) != 3 {
 			t.Errorf("time-stamp %+v", ts)
 		}
@@ -61,15 +62,15 @@ func TestSignatureTimestamp(t *testing.T) {
 	})
 
 	t.Run("ok/openssl still verifies", func(t *testing.T) {
-		needOpenSSL(t)
+		pkitest.NeedOpenSSL(t)
 		dir := t.TempDir()
-		p7s := writeFile(t, dir, "sig.p7s", stamped)
-		out := openssl(t, "cms", "-verify", "-binary", "-inform", "DER", "-in", p7s, "-content", writeFile(t, dir, "d", content),
-			"-CAfile", writePEM(t, dir, "ca.pem", p.root), "-purpose", "any", "-cades", "-out", os.DevNull)
+		p7s := pkitest.WriteFile(t, dir, "sig.p7s", stamped)
+		out := pkitest.OpenSSL(t, "cms", "-verify", "-binary", "-inform", "DER", "-in", p7s, "-content", pkitest.WriteFile(t, dir, "d", content),
+			"-CAfile", pkitest.WritePEM(t, dir, "ca.pem", p.Root.Cert), "-purpose", "any", "-cades", "-out", os.DevNull)
 		if !strings.Contains(out, "Verification successful") {
 			t.Fatalf("openssl: %s", out)
 		}
-		if text := openssl(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", p7s); !strings.Contains(text, "id-smime-aa-timeStampToken") {
+		if text := pkitest.OpenSSL(t, "cms", "-cmsout", "-print", "-inform", "DER", "-in", p7s); !strings.Contains(text, "id-smime-aa-timeStampToken") {
 			t.Fatalf("openssl -print shows no time-stamp:\n%s", text)
 		}
 	})
@@ -93,10 +94,8 @@ func TestSignatureTimestamp(t *testing.T) {
 		// A certificate that expired an hour ago, used two hours ago and
 		// stamped then: valid at the time-stamp's time, not now.
 		now := time.Now()
-		tmpl := leafTemplate("Trần Thị B", 77)
-		tmpl.NotBefore, tmpl.NotAfter = now.Add(-3*time.Hour), now.Add(-time.Hour)
-		old := issue(t, tmpl, p.issuer, key.Public(), p.issuerKey)
-		sig := sign(t, digest, key, cms.SignOptions{Certificate: old, Chain: []*x509.Certificate{p.issuer}})
+		old := p.certify(t, "Trần Thị B", key, pkitest.WithValidity(now.Add(-3*time.Hour), now.Add(-time.Hour)))
+		sig := sign(t, digest, key, cms.SignOptions{Certificate: old, Chain: []*x509.Certificate{p.Citizens.Cert}})
 		past := p.authority(t, func() time.Time { return now.Add(-2 * time.Hour) })
 		stamped, err := cms.AddTimestamp(sig, signatureStamp(t, past, sig))
 		if err != nil {
@@ -152,7 +151,7 @@ func TestSignatureTimestamp(t *testing.T) {
 
 	t.Run("fail/TSA not trusted", func(t *testing.T) {
 		o := p.verifyOptions()
-		o.TSARoots = newTestPKI(t, newECDSAKey(t, elliptic.P256())).roots()
+		o.TSARoots = pkitest.Pool(newTestPKI(t, pkitest.ECKey(t, elliptic.P256())).Root.Cert)
 		_, err := cms.Verify(stamped, digest, o)
 		wantReason(t, err, cms.ErrTimestamp)
 	})
@@ -162,14 +161,14 @@ func TestSignatureTimestamp(t *testing.T) {
 		bare := stamp(t, a, sum256(v), false)
 		_, err := cms.AddTimestamp(sig, bare)
 		wantReason(t, err, cms.ErrSignerNotFound)
-		if _, err := cms.ParseTimestampToken(bare, sum256(v), p.tsa); err != nil {
+		if _, err := cms.ParseTimestampToken(bare, sum256(v), p.TSA.Cert); err != nil {
 			t.Fatalf("with the TSA's certificate given: %v", err)
 		}
 	})
 }
 
 func TestParseTimestampToken(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t, elliptic.P256()))
+	p := newTestPKI(t, pkitest.ECKey(t, elliptic.P256()))
 	a := p.authority(t, nil)
 	digest := sum256([]byte("a PDF's byte range"))
 	tok := stamp(t, a, digest, true)
@@ -180,7 +179,7 @@ func TestParseTimestampToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !ts.TSA.Equal(p.tsa) || len(ts.Certificates) != 2 || time.Since(ts.Time) > time.Minute {
+	if !ts.TSA.Equal(p.TSA.Cert) || len(ts.Certificates) != 2 || time.Since(ts.Time) > time.Minute {
 		t.Fatalf("token %+v", ts)
 	}
 	for _, tc := range []struct {
@@ -192,7 +191,7 @@ func TestParseTimestampToken(t *testing.T) {
 		{"fail/another digest", tok, sum256([]byte("another")), cms.ErrImprintMismatch},
 		{"fail/a digest of another length", tok, make([]byte, 48), cms.ErrImprintMismatch},
 		{"fail/trailing byte", append(bytes.Clone(tok), 0), digest, cms.ErrMalformed},
-		{"fail/a signature, not a token", sign(t, digest, p.key, p.signOptions()), digest, cms.ErrMalformed},
+		{"fail/a signature, not a token", sign(t, digest, p.Signer.Key, p.signOptions()), digest, cms.ErrMalformed},
 		{"fail/garbage", []byte("garbage"), digest, cms.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,8 +204,8 @@ func TestParseTimestampToken(t *testing.T) {
 // OpenSSL's TSA makes the tokens: with ESS signing-certificate v1 (SHA-1)
 // and v2 (SHA-256), millisecond fractions and a full accuracy.
 func TestOpenSSLTimestamp(t *testing.T) {
-	needOpenSSL(t)
-	key := newECDSAKey(t, elliptic.P256())
+	pkitest.NeedOpenSSL(t)
+	key := pkitest.ECKey(t, elliptic.P256())
 	p := newTestPKI(t, key)
 	content := randomContent(t, 300)
 	digest := sum256(content)
@@ -218,10 +217,10 @@ func TestOpenSSLTimestamp(t *testing.T) {
 	for _, essAlg := range []string{"sha1", "sha256"} {
 		t.Run("ok/ess-"+essAlg, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "serial", []byte("01\n"))
-			writePEM(t, dir, "tsa.pem", p.tsa)
-			writePEM(t, dir, "chain.pem", p.issuer)
-			writeKey(t, dir, "tsakey.pem", p.tsaKey)
+			pkitest.WriteFile(t, dir, "serial", []byte("01\n"))
+			pkitest.WritePEM(t, dir, "tsa.pem", p.TSA.Cert)
+			pkitest.WritePEM(t, dir, "chain.pem", p.Officials.Cert)
+			pkitest.WriteKey(t, dir, "tsakey.pem", p.TSA.Key)
 			conf := fmt.Sprintf(`[ tsa ]
 default_tsa = tsa1
 [ tsa1 ]
@@ -241,11 +240,11 @@ tsa_name = yes
 ess_cert_id_chain = no
 ess_cert_id_alg = %s
 `, dir, essAlg)
-			cnf := writeFile(t, dir, "tsa.cnf", []byte(conf))
-			data := writeFile(t, dir, "sigvalue", v)
+			cnf := pkitest.WriteFile(t, dir, "tsa.cnf", []byte(conf))
+			data := pkitest.WriteFile(t, dir, "sigvalue", v)
 			tsq, tok := filepath.Join(dir, "req.tsq"), filepath.Join(dir, "token.der")
-			openssl(t, "ts", "-query", "-data", data, "-sha384", "-cert", "-out", tsq)
-			openssl(t, "ts", "-reply", "-config", cnf, "-queryfile", tsq, "-token_out", "-out", tok)
+			pkitest.OpenSSL(t, "ts", "-query", "-data", data, "-sha384", "-cert", "-out", tsq)
+			pkitest.OpenSSL(t, "ts", "-reply", "-config", cnf, "-queryfile", tsq, "-token_out", "-out", tok)
 			token, err := os.ReadFile(tok)
 			if err != nil {
 				t.Fatal(err)

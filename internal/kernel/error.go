@@ -31,6 +31,11 @@ type Error struct {
 	Key  string
 	Args []any
 	Err  error
+
+	// wrapped marks an Error made by Wrap around a coded cause: Err then
+	// holds the context and the cause, whose code and key are already in
+	// its text.
+	wrapped bool
 }
 
 // E builds an Error with a code and a catalogue key.
@@ -38,16 +43,30 @@ func E(code Code, key string, args ...any) *Error {
 	return &Error{Code: code, Key: key, Args: args}
 }
 
-// Wrap builds an Internal error around a cause, with a package prefix for the logs.
-// A nil cause gives nil.
+// Wrap adds context for the logs (a package prefix, what was being done)
+// to a cause. A cause that already carries an *Error keeps its code, key
+// and arguments: the user is told what the cause says (a locked token, a
+// person not found), so a caller need not tell coded causes from others
+// before wrapping. Any other cause becomes Internal. A nil cause gives nil.
 func Wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Code: Internal, Key: "error.internal", Err: fmt.Errorf(format+": %w", append(args, err)...)}
+	cause := fmt.Errorf(format+": %w", append(args, err)...)
+	var ke *Error
+	if errors.As(err, &ke) {
+		return &Error{Code: ke.Code, Key: ke.Key, Args: ke.Args, Err: cause, wrapped: true}
+	}
+	return &Error{Code: Internal, Key: "error.internal", Err: cause}
 }
 
+// Error is the log text: the code, the key and its arguments, then the
+// cause. Around a coded cause Wrap's text is its context, then the cause's
+// own text, so the code and key are said once.
 func (e *Error) Error() string {
+	if e.wrapped {
+		return e.Err.Error()
+	}
 	s := string(e.Code)
 	if e.Key != "" {
 		s += ": " + e.Key
@@ -67,6 +86,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) WithCause(err error) *Error {
 	c := *e
 	c.Err = err
+	c.wrapped = false
 	return &c
 }
 

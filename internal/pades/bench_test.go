@@ -3,7 +3,7 @@ package pades_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
@@ -22,7 +22,7 @@ func BenchmarkSealBB1MiB(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		out.b = out.b[:0]
-		if _, err := pades.Sign(context.Background(), out, bytes.NewReader(in), int64(len(in)), e.seal.key, o); err != nil {
+		if _, err := pades.Sign(context.Background(), out, bytes.NewReader(in), int64(len(in)), e.seal.Key, o); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -37,7 +37,7 @@ func BenchmarkRawLimit1MiB(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sum := sha256.Sum256(in)
-		if _, err := ecdsa.SignASN1(rand.Reader, e.seal.key, sum[:]); err != nil {
+		if _, err := e.seal.Key.Sign(rand.Reader, sum[:], crypto.SHA256); err != nil {
 			b.Fatal(err)
 		}
 	}

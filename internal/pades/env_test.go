@@ -5,23 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,218 +21,68 @@ import (
 	"civitas/internal/pades"
 	"civitas/internal/pki"
 	"civitas/internal/pki/ocsp"
-	"civitas/internal/pki/tsa"
+	"civitas/internal/pki/pkitest"
 )
 
 var (
 	_ pades.Stamper    = pki.LocalStamper{}
-	_ pades.Revocation = (*revocationSource)(nil)
-	_ ocsp.Source      = (*mapSource)(nil)
+	_ pades.Revocation = (*pkitest.Revocation)(nil)
+	_ ocsp.Source      = (*pkitest.Statuses[ocsp.Status])(nil)
 )
 
-// party is a certificate holder with its key.
-type party struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-// env is a small national PKI: a root; a citizens CA (with a delegated OCSP
-// signer) issuing to people and the agency seal; an officials CA issuing
-// the TSA's certificate; OCSP responders for both CAs and a CRL from the
-// root for the two CAs.
+// env is a small national PKI, a pkitest.Hierarchy: a root; a citizens CA
+// (with a delegated OCSP signer) issuing to people (Signer is one) and the
+// agency seal; an officials CA issuing the TSA's certificate; civitas's own
+// TSA and OCSP responders for both CAs, and a CRL from the root for the two
+// CAs. Its keys cost a few milliseconds: each test makes its own.
 type env struct {
-	root, citizensCA, officialsCA party
-	citizen, leader, seal         party
-	revoked                       party // revoked 30 minutes ago
-	tsaCert                       party
-	stamper                       pki.LocalStamper
-	rev                           *revocationSource
-	trust                         pades.Trust
+	*pkitest.Hierarchy
+	leader, seal pkitest.Party
+	revoked      pkitest.Party // revoked 30 minutes ago
+	stamper      pki.LocalStamper
+	rev          *pkitest.Revocation
+	trust        pades.Trust
 }
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-var serials atomic.Int64
-
-func issue(t testing.TB, tmpl *x509.Certificate, parent *party, key *ecdsa.PrivateKey) party {
-	t.Helper()
-	tmpl.SerialNumber = big.NewInt(1000 + serials.Add(1))
-	if tmpl.NotBefore.IsZero() {
-		tmpl.NotBefore = time.Now().Add(-2 * time.Hour)
-		tmpl.NotAfter = time.Now().Add(48 * time.Hour)
-	}
-	issuerCert, issuerKey := tmpl, key
-	if parent != nil {
-		issuerCert, issuerKey = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuerCert, &key.PublicKey, issuerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return party{cert: c, key: key}
-}
-
-func caTemplate(cn string) *x509.Certificate {
-	return &x509.Certificate{
-		Subject:  pkix.Name{CommonName: cn, Organization: []string{"civitas test"}, Country: []string{"VN"}},
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
-	}
-}
-
-func personTemplate(cn string) *x509.Certificate {
-	return &x509.Certificate{
-		Subject:  pkix.Name{CommonName: cn, Organization: []string{"civitas test"}, Country: []string{"VN"}},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-	}
-}
-
-var (
-	envOnce sync.Once
-	shared  *env
-)
-
-// newEnv builds the PKI once per test binary: keys and responders are
-// expensive enough to share, and nothing in them changes.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	envOnce.Do(func() { shared = buildEnv(t) })
-	if shared == nil {
-		t.Fatal("test PKI could not be built")
+	h := pkitest.NewHierarchy(t, pkitest.Options{})
+	e := &env{Hierarchy: h,
+		leader:  h.Citizens.Signer(t, "Trần Văn Bình"),
+		seal:    h.Citizens.Signer(t, "UBND Phường 1"),
+		revoked: h.Citizens.Signer(t, "Lê Văn Cũ"),
+		trust:   pades.Trust{Roots: h.Roots()},
 	}
-	return shared
-}
+	e.stamper = pki.LocalStamper{TSA: h.Authority(t)}
 
-func buildEnv(t testing.TB) *env {
-	e := &env{}
-	e.root = issue(t, caTemplate("Civitas Test Root"), nil, newKey(t))
-	e.citizensCA = issue(t, caTemplate("Civitas Citizens CA"), &e.root, newKey(t))
-	e.officialsCA = issue(t, caTemplate("Civitas Officials CA"), &e.root, newKey(t))
-	e.citizen = issue(t, personTemplate("Nguyễn Thị Ánh"), &e.citizensCA, newKey(t))
-	e.leader = issue(t, personTemplate("Trần Văn Bình"), &e.citizensCA, newKey(t))
-	e.seal = issue(t, personTemplate("UBND Phường 1"), &e.citizensCA, newKey(t))
-	e.revoked = issue(t, personTemplate("Lê Văn Cũ"), &e.citizensCA, newKey(t))
-
-	// The TSA's extended key usage must be critical (RFC 3161 §2.3), which
-	// crypto/x509 does not write: by hand.
-	eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
-	tsaTmpl := personTemplate("Civitas TSA")
-	tsaTmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tsaTmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}
-	e.tsaCert = issue(t, tsaTmpl, &e.officialsCA, newKey(t))
-	authority, err := tsa.New(tsa.Options{Signer: e.tsaCert.key, Certificate: e.tsaCert.cert, Chain: []*x509.Certificate{e.officialsCA.cert},
-		Policy: asn1.ObjectIdentifier(pki.PolicyTimestamp), Accuracy: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.stamper = pki.LocalStamper{TSA: authority}
-
-	// The citizens CA answers OCSP through a delegated signer, the
+	// The citizens CA answers OCSP through its delegated signer, the
 	// officials CA signs its answers itself.
-	ocspTmpl := personTemplate("Civitas Citizens OCSP")
-	ocspTmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	ocspTmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}
-	ocspTmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}, Value: []byte{0x05, 0x00}}}
-	delegate := issue(t, ocspTmpl, &e.citizensCA, newKey(t))
-	src := &mapSource{m: map[string]ocsp.Status{}}
-	for _, p := range []party{e.citizen, e.leader, e.seal, e.tsaCert} {
-		src.m[p.cert.SerialNumber.Text(16)] = ocsp.Status{Known: true}
+	src := &pkitest.Statuses[ocsp.Status]{}
+	for _, p := range []pkitest.Party{h.Signer, e.leader, e.seal, h.TSA} {
+		src.Set(p.Cert.SerialNumber, ocsp.Status{Known: true})
 	}
-	src.m[e.revoked.cert.SerialNumber.Text(16)] = ocsp.Status{Known: true, Revoked: true, RevokedAt: time.Now().Add(-30 * time.Minute), Reason: xocsp.KeyCompromise}
-	citizensOCSP, err := ocsp.NewResponder(ocsp.Options{Issuer: e.citizensCA.cert, Signer: delegate.key, SignerCert: delegate.cert, Source: src})
+	src.Set(e.revoked.Cert.SerialNumber, ocsp.Status{Known: true, Revoked: true, RevokedAt: time.Now().Add(-30 * time.Minute), Reason: xocsp.KeyCompromise})
+	citizensOCSP, err := ocsp.NewResponder(ocsp.Options{Issuer: h.Citizens.Cert, Signer: h.OCSP.Key, SignerCert: h.OCSP.Cert, Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	officialsOCSP, err := ocsp.NewResponder(ocsp.Options{Issuer: e.officialsCA.cert, Signer: e.officialsCA.key, Source: src})
+	officialsOCSP, err := ocsp.NewResponder(ocsp.Options{Issuer: h.Officials.Cert, Signer: h.Officials.Key, Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(24 * time.Hour),
-	}, e.root.cert, e.root.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.rev = &revocationSource{root: e.root.cert, crl: crl, responders: map[*x509.Certificate]*ocsp.Responder{
-		e.citizensCA.cert: citizensOCSP, e.officialsCA.cert: officialsOCSP,
+	e.rev = &pkitest.Revocation{Root: h.Root.Cert, CRL: h.CRL, Responders: map[*x509.Certificate]pkitest.Responder{
+		h.Citizens.Cert: citizensOCSP, h.Officials.Cert: officialsOCSP,
 	}}
-
-	roots := x509.NewCertPool()
-	roots.AddCert(e.root.cert)
-	e.trust = pades.Trust{Roots: roots}
 	return e
 }
 
 // options for a signer at a level, with everything the levels need.
-func (e *env) options(p party, level pades.Level, name string) pades.Options {
+func (e *env) options(p pkitest.Party, level pades.Level, name string) pades.Options {
 	return pades.Options{
-		Level: level, Certificate: p.cert, Chain: []*x509.Certificate{e.citizensCA.cert, e.root.cert},
-		Stamper: e.stamper, TSAChain: []*x509.Certificate{e.tsaCert.cert, e.officialsCA.cert, e.root.cert},
+		Level: level, Certificate: p.Cert, Chain: e.Chain(),
+		Stamper: e.stamper, TSAChain: e.TSAChain(),
 		Revocation: e.rev, PDF: pdfOptions(name),
 	}
-}
-
-// mapSource is an ocsp.Source over a map of serials.
-type mapSource struct {
-	mu sync.Mutex
-	m  map[string]ocsp.Status
-}
-
-func (s *mapSource) Status(_ context.Context, serial *big.Int) (ocsp.Status, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.m[serial.Text(16)], nil
-}
-
-// revocationSource answers as a relying party's client would: OCSP from
-// the issuing CA's responder for each certificate, the root's CRL for the
-// CAs under it.
-type revocationSource struct {
-	root       *x509.Certificate
-	crl        []byte
-	responders map[*x509.Certificate]*ocsp.Responder
-	calls      atomic.Int64
-}
-
-func (r *revocationSource) Evidence(ctx context.Context, chain []*x509.Certificate) ([][]byte, [][]byte, error) {
-	r.calls.Add(1)
-	var ocsps, crls [][]byte
-	for i := 0; i+1 < len(chain); i++ {
-		c, issuer := chain[i], chain[i+1]
-		if issuer.Equal(r.root) {
-			crls = append(crls, r.crl)
-			continue
-		}
-		for ca, resp := range r.responders {
-			if !ca.Equal(issuer) {
-				continue
-			}
-			der, err := xocsp.CreateRequest(c, issuer, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			req, err := xocsp.ParseRequest(der)
-			if err != nil {
-				return nil, nil, err
-			}
-			answer, err := resp.Response(ctx, req)
-			if err != nil {
-				return nil, nil, err
-			}
-			ocsps = append(ocsps, answer)
-		}
-	}
-	return ocsps, crls, nil
 }
 
 // memFile is an in-memory file, readable and writable at offsets.
@@ -380,13 +221,10 @@ func (e *env) nssDB(t testing.TB) string {
 	needTool(t, "certutil")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nss")
-	rootPEM := filepath.Join(dir, "root.pem")
 	if err := os.Mkdir(db, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.root.cert.Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rootPEM := pkitest.WritePEM(t, dir, "root.pem", e.Root.Cert)
 	run(t, "certutil", "-N", "-d", "sql:"+db, "--empty-password")
 	run(t, "certutil", "-A", "-d", "sql:"+db, "-n", "civitas-root", "-t", "CT,C,C", "-i", rootPEM)
 	return "sql:" + db

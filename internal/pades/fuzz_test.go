@@ -14,9 +14,9 @@ func FuzzValidate(f *testing.F) {
 	e := newEnv(f)
 	in := testPDF(1, 0)
 	f.Add(in)
-	f.Add(signMem(f, e, in, e.citizen, pades.LevelBB))
+	f.Add(signMem(f, e, in, e.Signer, pades.LevelBB))
 	f.Add(signMem(f, e, in, e.seal, pades.LevelBLTA))
-	f.Add(appendPageChange(f, signMem(f, e, in, e.citizen, pades.LevelBT)))
+	f.Add(appendPageChange(f, signMem(f, e, in, e.Signer, pades.LevelBT)))
 	f.Add([]byte("%PDF-1.7\ngarbage\nstartxref\n9\n%%EOF\n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -49,11 +49,7 @@ func Sign(ctx context.Context, w io.WriterAt, r io.ReaderAt, size int64, signer 
 	}
 	sig, err := signer.Sign(rand.Reader, s.Digest, crypto.SHA256)
 	if err != nil {
-		var ke *kernel.Error
-		if errors.As(err, &ke) {
-			// A key backend's own coded error (a locked token) says more.
-			return 0, fmt.Errorf("pades: sign: %w", err)
-		}
+		// A key backend's own coded error (a locked token) keeps its code.
 		return 0, kernel.Wrap(err, "pades: sign")
 	}
 	// The certificates and signed attributes are at hand: no need to read

@@ -3,9 +3,10 @@ package pades_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
+	"crypto"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"civitas/internal/kernel"
 	"civitas/internal/pades"
 	"civitas/internal/pdf"
+	"civitas/internal/pki/pkitest"
 )
 
 func pdfOptions(name string) pdf.SignOptions {
@@ -104,7 +107,7 @@ func TestLevelsCorpus(t *testing.T) {
 		for _, level := range levels {
 			t.Run(fmt.Sprintf("ok/%s/%s", name, level), func(t *testing.T) {
 				out := filepath.Join(dir, fmt.Sprintf("%s-%s.pdf", name, level))
-				signFile(t, files[name], out, e.seal.key, e.options(e.seal, level, "UBND Phường 1"))
+				signFile(t, files[name], out, e.seal.Key, e.options(e.seal, level, "UBND Phường 1"))
 				qpdfCheck(t, out)
 				want, ts := 1, 0
 				if level == pades.LevelBLTA {
@@ -145,14 +148,14 @@ func TestThreeSignatures(t *testing.T) {
 	for name, in := range corpus(t, dir) {
 		t.Run("ok/"+name, func(t *testing.T) {
 			steps := []struct {
-				who   party
+				who   pkitest.Party
 				level pades.Level
 				name  string
-			}{{e.citizen, pades.LevelBT, "Nguyễn Thị Ánh"}, {e.leader, pades.LevelBLT, "Trần Văn Bình"}, {e.seal, pades.LevelBLTA, "UBND Phường 1"}}
+			}{{e.Signer, pades.LevelBT, "Nguyễn Thị Ánh"}, {e.leader, pades.LevelBLT, "Trần Văn Bình"}, {e.seal, pades.LevelBLTA, "UBND Phường 1"}}
 			cur := in
 			for i, s := range steps {
 				next := filepath.Join(dir, fmt.Sprintf("%s-three-%d.pdf", name, i+1))
-				signFile(t, cur, next, s.who.key, e.options(s.who, s.level, s.name))
+				signFile(t, cur, next, s.who.Key, e.options(s.who, s.level, s.name))
 				qpdfCheck(t, next)
 				cur = next
 			}
@@ -212,7 +215,7 @@ func TestTwoPhase(t *testing.T) {
 	ctx := context.Background()
 	for _, level := range levels {
 		t.Run("ok/"+string(level), func(t *testing.T) {
-			o := e.options(e.citizen, level, "Nguyễn Thị Ánh")
+			o := e.options(e.Signer, level, "Nguyễn Thị Ánh")
 			o.PDF.SignTime = time.Date(2025, 5, 1, 8, 0, 0, 0, time.UTC)
 			var a memFile
 			s, err := pades.Begin(ctx, &a, bytes.NewReader(in), int64(len(in)), o)
@@ -227,7 +230,7 @@ func TestTwoPhase(t *testing.T) {
 			if err := json.Unmarshal(js, &back); err != nil {
 				t.Fatal(err)
 			}
-			sig, err := ecdsa.SignASN1(rand.Reader, e.citizen.key, back.ToSign())
+			sig, err := e.Signer.Key.Sign(rand.Reader, back.ToSign(), crypto.SHA256)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,7 +239,7 @@ func TestTwoPhase(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b memFile
-			m, err := pades.Sign(ctx, &b, bytes.NewReader(in), int64(len(in)), e.citizen.key, o)
+			m, err := pades.Sign(ctx, &b, bytes.NewReader(in), int64(len(in)), e.Signer.Key, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,24 +262,51 @@ func TestTwoPhase(t *testing.T) {
 	}
 	t.Run("fail/wrong_key", func(t *testing.T) {
 		var a memFile
-		s, err := pades.Begin(ctx, &a, bytes.NewReader(in), int64(len(in)), e.options(e.citizen, pades.LevelBB, ""))
+		s, err := pades.Begin(ctx, &a, bytes.NewReader(in), int64(len(in)), e.options(e.Signer, pades.LevelBB, ""))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, _ := ecdsa.SignASN1(rand.Reader, e.leader.key, s.ToSign())
+		sig, _ := e.leader.Key.Sign(rand.Reader, s.ToSign(), crypto.SHA256)
 		if _, err := pades.Complete(ctx, &a, s, sig, pades.Options{}); err == nil {
 			t.Fatal("a signature by another key was accepted")
 		}
 	})
 	t.Run("fail/options", func(t *testing.T) {
 		for name, o := range map[string]pades.Options{
-			"level":      {Level: "B-X", Certificate: e.citizen.cert},
-			"stamper":    {Level: pades.LevelBT, Certificate: e.citizen.cert},
-			"revocation": {Level: pades.LevelBLT, Certificate: e.citizen.cert, Stamper: e.stamper},
+			"level":      {Level: "B-X", Certificate: e.Signer.Cert},
+			"stamper":    {Level: pades.LevelBT, Certificate: e.Signer.Cert},
+			"revocation": {Level: pades.LevelBLT, Certificate: e.Signer.Cert, Stamper: e.stamper},
 		} {
 			if _, err := pades.Begin(ctx, &memFile{}, bytes.NewReader(in), int64(len(in)), o); err == nil {
 				t.Errorf("%s: accepted", name)
 			}
 		}
 	})
+}
+
+// A key backend's own coded error (a token that cannot sign now) reaches
+// the caller with its code and message; any other failure of the key is
+// internal.
+func TestSignKeyFailure(t *testing.T) {
+	e := newEnv(t)
+	in := testPDF(1, 0)
+	unavailable := kernel.E(kernel.Unavailable, "error.unavailable")
+	for _, tc := range []struct {
+		name string
+		err  error
+		code kernel.Code
+		key  string
+	}{
+		{"fail/coded failure keeps its code", unavailable, kernel.Unavailable, "error.unavailable"},
+		{"fail/plain failure is internal", errors.New("token unplugged"), kernel.Internal, "error.internal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f memFile
+			key := pkitest.FailingSigner{Signer: e.Signer.Key, Err: tc.err}
+			_, err := pades.Sign(context.Background(), &f, bytes.NewReader(in), int64(len(in)), key, e.options(e.Signer, pades.LevelBB, "x"))
+			if got, _ := kernel.ErrorKey(err); kernel.ErrorCode(err) != tc.code || got != tc.key || !errors.Is(err, tc.err) {
+				t.Fatalf("error %v: code %q key %q, want %q %q", err, kernel.ErrorCode(err), got, tc.code, tc.key)
+			}
+		})
+	}
 }

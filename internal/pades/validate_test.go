@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,12 +19,13 @@ import (
 	"civitas/internal/cms"
 	"civitas/internal/pades"
 	"civitas/internal/pdf"
+	"civitas/internal/pki/pkitest"
 )
 
-func signMem(t testing.TB, e *env, in []byte, p party, level pades.Level) []byte {
+func signMem(t testing.TB, e *env, in []byte, p pkitest.Party, level pades.Level) []byte {
 	t.Helper()
 	var f memFile
-	if _, err := pades.Sign(context.Background(), &f, bytes.NewReader(in), int64(len(in)), p.key, e.options(p, level, p.cert.Subject.CommonName)); err != nil {
+	if _, err := pades.Sign(context.Background(), &f, bytes.NewReader(in), int64(len(in)), p.Key, e.options(p, level, p.Cert.Subject.CommonName)); err != nil {
 		t.Fatal(err)
 	}
 	return f.b
@@ -52,7 +52,7 @@ func wantReport(t testing.TB, rep *pades.Report, verdict pades.Verdict, reason s
 // and by us.
 func TestTamper(t *testing.T) {
 	e := newEnv(t)
-	signed := signMem(t, e, testPDF(1, 0), e.citizen, pades.LevelBT)
+	signed := signMem(t, e, testPDF(1, 0), e.Signer, pades.LevelBT)
 	i := bytes.Index(signed, []byte("(Trang 1)"))
 	bad := bytes.Clone(signed)
 	bad[i+7] = '7'
@@ -114,7 +114,7 @@ func cat2ref(d *pdf.Document) string { return d.Trailer()["Root"].(pdf.Ref).Stri
 // bytes intact, so the signature verifies, but the document fails.
 func TestModifiedAfter(t *testing.T) {
 	e := newEnv(t)
-	signed := signMem(t, e, testPDF(1, 0), e.citizen, pades.LevelBT)
+	signed := signMem(t, e, testPDF(1, 0), e.Signer, pades.LevelBT)
 	changed := appendPageChange(t, signed)
 	rep := validateMem(t, changed, e.trust, e.rev)
 	wantReport(t, rep, pades.Failed, "pades.reason.modified")
@@ -144,16 +144,15 @@ func TestRevokedAndUntrusted(t *testing.T) {
 		wantReport(t, validateMem(t, signMem(t, e, in, e.revoked, pades.LevelBB), e.trust, e.rev), pades.Indeterminate, "pades.reason.revoked_no_poe")
 	})
 	t.Run("fail/untrusted_root", func(t *testing.T) {
-		other := x509.NewCertPool()
-		other.AddCert(issue(t, caTemplate("Another Root"), nil, newKey(t)).cert)
-		rep := validateMem(t, signMem(t, e, in, e.citizen, pades.LevelBB), pades.Trust{Roots: other}, e.rev)
+		other := pkitest.Pool(pkitest.NewRoot(t, "Another Root").Cert)
+		rep := validateMem(t, signMem(t, e, in, e.Signer, pades.LevelBB), pades.Trust{Roots: other}, e.rev)
 		wantReport(t, rep, pades.Indeterminate, "pades.reason.untrusted")
 		if rep.Signatures[0].SignerName != "Nguyễn Thị Ánh" {
 			t.Errorf("signer name %q", rep.Signatures[0].SignerName)
 		}
 	})
 	t.Run("fail/offline_without_evidence", func(t *testing.T) {
-		wantReport(t, validateMem(t, signMem(t, e, in, e.citizen, pades.LevelBT), e.trust, nil), pades.Indeterminate, "pades.reason.revocation_not_checked")
+		wantReport(t, validateMem(t, signMem(t, e, in, e.Signer, pades.LevelBT), e.trust, nil), pades.Indeterminate, "pades.reason.revocation_not_checked")
 	})
 	t.Run("fail/no_signatures", func(t *testing.T) {
 		if _, err := pades.Validate(context.Background(), bytes.NewReader(in), int64(len(in)), e.trust, nil); err == nil {
@@ -168,7 +167,7 @@ func TestValidateCMS(t *testing.T) {
 	ctx := context.Background()
 	content := bytes.Repeat([]byte("Giấy xác nhận cư trú\n"), 1000)
 	sum := sha256.Sum256(content)
-	ours, err := cms.Sign(sum[:], e.citizen.key, cms.SignOptions{Certificate: e.citizen.cert, Chain: []*x509.Certificate{e.citizensCA.cert}, SigningTime: time.Now()})
+	ours, err := cms.Sign(sum[:], e.Signer.Key, cms.SignOptions{Certificate: e.Signer.Cert, Chain: []*x509.Certificate{e.Citizens.Cert}, SigningTime: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,25 +180,12 @@ func TestValidateCMS(t *testing.T) {
 	rep, _ = pades.ValidateCMS(ctx, ours, bytes.NewReader(content), e.trust)
 	wantReport(t, rep, pades.Indeterminate, "pades.reason.revocation_not_checked")
 
-	needTool(t, "openssl")
+	pkitest.NeedOpenSSL(t)
 	dir := t.TempDir()
-	write := func(name string, blocks ...*pem.Block) string {
-		var b bytes.Buffer
-		for _, bl := range blocks {
-			pem.Encode(&b, bl)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(e.leader.key)
-	cert := write("cert.pem", &pem.Block{Type: "CERTIFICATE", Bytes: e.leader.cert.Raw})
-	key := write("key.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	chain := write("chain.pem", &pem.Block{Type: "CERTIFICATE", Bytes: e.citizensCA.cert.Raw})
-	in := filepath.Join(dir, "content.txt")
-	os.WriteFile(in, content, 0o600)
+	cert := pkitest.WritePEM(t, dir, "cert.pem", e.leader.Cert)
+	key := pkitest.WriteKey(t, dir, "key.pem", e.leader.Key)
+	chain := pkitest.WritePEM(t, dir, "chain.pem", e.Citizens.Cert)
+	in := pkitest.WriteFile(t, dir, "content.txt", content)
 	p7s, err := exec.Command("openssl", "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256", "-cades", "-nosmimecap",
 		"-signer", cert, "-inkey", key, "-certfile", chain, "-in", in).Output()
 	if err != nil {

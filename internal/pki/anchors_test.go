@@ -2,34 +2,22 @@ package pki_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"testing"
 	"time"
 
 	"civitas/internal/audit"
 	"civitas/internal/kernel"
 	"civitas/internal/pki"
+	"civitas/internal/pki/pkitest"
 )
 
 // selfSigned makes a certificate of another hierarchy: a CA or not, valid
 // from notBefore for a year.
 func selfSigned(t *testing.T, name string, ca bool, notBefore time.Time) *x509.Certificate {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: notBefore, NotAfter: notBefore.AddDate(1, 0, 0), BasicConstraintsValid: true, IsCA: ca,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return c
+	return pkitest.NewRoot(t, name, pkitest.WithValidity(notBefore, notBefore.AddDate(1, 0, 0)),
+		pkitest.WithTemplate(func(c *x509.Certificate) { c.IsCA = ca })).Cert
 }
 
 func TestAnchors(t *testing.T) {

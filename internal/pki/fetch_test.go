@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"math/big"
 	"net/http"
@@ -18,36 +17,28 @@ import (
 	xocsp "golang.org/x/crypto/ocsp"
 
 	"civitas/internal/pki"
+	"civitas/internal/pki/pkitest"
 )
 
 // foreign is another hierarchy: a root and a leaf it certified, whose
 // OCSP responder and CRL are on srv, answering as mode says.
 type foreign struct {
 	root, leaf *x509.Certificate
-	rootKey    *ecdsa.PrivateKey
+	rootKey    crypto.Signer
 	mode       string // "ok", "ocsp-down", "forged"
 }
 
 func newForeign(t *testing.T, base string) *foreign {
 	t.Helper()
-	f := &foreign{mode: "ok"}
-	f.rootKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	now := time.Now()
-	rt := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Foreign Root"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.AddDate(1, 0, 0), BasicConstraintsValid: true, IsCA: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, _ := x509.CreateCertificate(rand.Reader, rt, rt, &f.rootKey.PublicKey, f.rootKey)
-	f.root, _ = x509.ParseCertificate(der)
-	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	lt := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "Foreign Signer"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
-		OCSPServer: []string{"ldap://nowhere/", base + "/ocsp"}, CRLDistributionPoints: []string{base + "/crl"}}
-	der, _ = x509.CreateCertificate(rand.Reader, lt, f.root, &leafKey.PublicKey, f.rootKey)
-	f.leaf, _ = x509.ParseCertificate(der)
-	return f
+	root := pkitest.NewRoot(t, "Foreign Root")
+	leaf := root.Signer(t, "Foreign Signer", pkitest.WithTemplate(func(c *x509.Certificate) {
+		c.OCSPServer, c.CRLDistributionPoints = []string{"ldap://nowhere/", base + "/ocsp"}, []string{base + "/crl"}
+	}))
+	return &foreign{root: root.Cert, leaf: leaf.Cert, rootKey: root.Key, mode: "ok"}
 }
 
 func (f *foreign) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	signer := crypto.Signer(f.rootKey)
+	signer := f.rootKey
 	if f.mode == "forged" {
 		signer, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	}

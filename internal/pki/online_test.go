@@ -8,14 +8,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,6 +26,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/pki"
+	"civitas/internal/pki/pkitest"
 	"civitas/internal/web"
 )
 
@@ -53,31 +52,11 @@ func (e *env) serve(s *pki.Service, extra ...func(*web.Server)) *httptest.Server
 	return srv
 }
 
-func writePEM(t *testing.T, path string, der ...[]byte) string {
-	t.Helper()
-	var b bytes.Buffer
-	for _, d := range der {
-		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: d})
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func openssl(t *testing.T, args ...string) string {
-	t.Helper()
-	out, _ := exec.Command("openssl", args...).CombinedOutput()
-	return string(out)
-}
-
 // OCSP through /pki/ocsp: openssl checks the delegated responder's
 // signature; a revocation in this process shows at once, one made by
 // another process (another Service on the same database) after a poll.
 func TestOCSPEndpoint(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
+	pkitest.NeedOpenSSL(t)
 	e := newEnv(t)
 	ctx := context.Background()
 	srv := e.serve(e.s)
@@ -92,12 +71,12 @@ func TestOCSPEndpoint(t *testing.T) {
 	dir := t.TempDir()
 	root, _ := e.s.CA(pki.Root)
 	citizens, _ := e.s.CA(pki.Citizens)
-	issuer := writePEM(t, filepath.Join(dir, "citizens.pem"), citizens.Cert.Raw)
-	chain := writePEM(t, filepath.Join(dir, "chain.pem"), root.Cert.Raw, citizens.Cert.Raw)
-	leafA := writePEM(t, filepath.Join(dir, "a.pem"), a.Cert.Raw)
-	leafB := writePEM(t, filepath.Join(dir, "b.pem"), b.Cert.Raw)
+	issuer := pkitest.WritePEM(t, dir, "citizens.pem", citizens.Cert)
+	chain := pkitest.WritePEM(t, dir, "chain.pem", root.Cert, citizens.Cert)
+	leafA := pkitest.WritePEM(t, dir, "a.pem", a.Cert)
+	leafB := pkitest.WritePEM(t, dir, "b.pem", b.Cert)
 	ask := func(leaf string) string {
-		return openssl(t, "ocsp", "-issuer", issuer, "-cert", leaf, "-url", srv.URL+"/pki/ocsp", "-CAfile", chain)
+		return pkitest.OpenSSL(t, "ocsp", "-issuer", issuer, "-cert", leaf, "-url", srv.URL+"/pki/ocsp", "-CAfile", chain)
 	}
 	if out := ask(leafA); !strings.Contains(out, "Response verify OK") || !strings.Contains(out, "a.pem: good") {
 		t.Fatalf("good certificate: %s", out)
@@ -157,9 +136,7 @@ func TestOCSPEndpoint(t *testing.T) {
 // checkpoints carry tokens that audit verify checks; a forged token is
 // caught.
 func TestTimeStamps(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
+	pkitest.NeedOpenSSL(t)
 	e := newEnv(t)
 	ctx := context.Background()
 	srv := e.serve(e.s)
@@ -167,11 +144,11 @@ func TestTimeStamps(t *testing.T) {
 	root, _ := e.s.CA(pki.Root)
 	officials, _ := e.s.CA(pki.Officials)
 	unit, _ := e.s.CA(pki.TSA)
-	rootPEM := writePEM(t, filepath.Join(dir, "root.pem"), root.Cert.Raw)
-	untrusted := writePEM(t, filepath.Join(dir, "untrusted.pem"), officials.Cert.Raw, unit.Cert.Raw)
+	rootPEM := pkitest.WritePEM(t, dir, "root.pem", root.Cert)
+	untrusted := pkitest.WritePEM(t, dir, "untrusted.pem", officials.Cert, unit.Cert)
 	doc := filepath.Join(dir, "doc")
 	_ = os.WriteFile(doc, []byte("Giấy khai sinh"), 0o644)
-	openssl(t, "ts", "-query", "-data", doc, "-sha256", "-cert", "-out", filepath.Join(dir, "q.tsq"))
+	pkitest.OpenSSL(t, "ts", "-query", "-data", doc, "-sha256", "-cert", "-out", filepath.Join(dir, "q.tsq"))
 	q, err := os.ReadFile(filepath.Join(dir, "q.tsq"))
 	if err != nil || len(q) == 0 {
 		t.Fatalf("openssl ts -query: %v", err)
@@ -186,10 +163,10 @@ func TestTimeStamps(t *testing.T) {
 		t.Fatalf("POST /pki/tsa: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	_ = os.WriteFile(filepath.Join(dir, "r.tsr"), tsr, 0o644)
-	if out := openssl(t, "ts", "-verify", "-data", doc, "-in", filepath.Join(dir, "r.tsr"), "-CAfile", rootPEM, "-untrusted", untrusted); !strings.Contains(out, "Verification: OK") {
+	if out := pkitest.OpenSSL(t, "ts", "-verify", "-data", doc, "-in", filepath.Join(dir, "r.tsr"), "-CAfile", rootPEM, "-untrusted", untrusted); !strings.Contains(out, "Verification: OK") {
 		t.Fatalf("openssl ts -verify: %s", out)
 	}
-	if out := openssl(t, "ts", "-reply", "-in", filepath.Join(dir, "r.tsr"), "-text"); !strings.Contains(out, "2.25.305336798") {
+	if out := pkitest.OpenSSL(t, "ts", "-reply", "-in", filepath.Join(dir, "r.tsr"), "-text"); !strings.Contains(out, "2.25.305336798") {
 		t.Fatalf("the token does not name the civitas time-stamping policy: %s", out)
 	}
 

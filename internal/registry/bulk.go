@@ -4,9 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"civitas/internal/db"
 	"civitas/internal/kernel"
 )
@@ -30,21 +27,13 @@ var secondaryIndexes = []struct{ name, def, dup string }{
 	{"vehicles_owner", "CREATE INDEX vehicles_owner ON vehicles (owner_citizen_id)", ""},
 }
 
-// rowsPerInsert is how many rows one multi-row INSERT carries on SQLite:
-// 8 columns × 128 rows stays far below SQLite's 32,766 bound parameters.
-const rowsPerInsert = 16
-
 // Bulk writes households and persons, with their health-insurance cards
 // and vehicles, in large batches, for the demo loader and for imports from
 // the national registries. Each Write is one transaction.
 type Bulk struct {
-	s           *Service
-	rebuild     bool
-	units       map[string]bool // every unit code, for the checks in Write
-	personsSQL  string
-	homesSQL    string
-	cardsSQL    string
-	vehiclesSQL string
+	s       *Service
+	rebuild bool
+	units   map[string]bool // every unit code, for the checks in Write
 }
 
 // Batch is what one WriteBatch stores: households, their persons, and those
@@ -75,12 +64,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 // StartBulk prepares a bulk load. When the population registry is empty it
 // drops the secondary indexes; Finish rebuilds them.
 func (s *Service) StartBulk(ctx context.Context) (*Bulk, error) {
-	b := &Bulk{s: s,
-		personsSQL:  multiInsert("persons", "citizen_id, full_name, birth_date, sex, household_id, unit_code, phone, updated_at", 8, rowsPerInsert),
-		homesSQL:    multiInsert("households", "id, unit_code, address", 3, rowsPerInsert),
-		cardsSQL:    multiInsert("insurance_cards", insuranceColumns, 6, rowsPerInsert),
-		vehiclesSQL: multiInsert("vehicles", vehicleColumns, 8, rowsPerInsert),
-	}
+	b := &Bulk{s: s}
 	empty, err := s.Empty(ctx)
 	if err != nil {
 		return nil, err
@@ -193,17 +177,20 @@ func (b *Bulk) Finish(ctx context.Context) error {
 	return nil
 }
 
-func multiInsert(table, cols string, n, rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
-	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
-}
-
 // Write stores households and their persons in one transaction. Every
 // person's household must be in the same batch. The caller has validated the
 // rows themselves (the demo generator builds them valid by construction).
 func (b *Bulk) Write(ctx context.Context, homes []Household, persons []Person) error {
 	return b.WriteBatch(ctx, Batch{Homes: homes, Persons: persons})
 }
+
+// The columns of the rows WriteBatch writes, in the order of its values.
+var (
+	bulkHouseholds = []string{"id", "unit_code", "address"}
+	bulkPersons    = append(strings.Split(personColumns, ", "), "updated_at")
+	bulkCards      = strings.Split(insuranceColumns, ", ")
+	bulkVehicles   = strings.Split(vehicleColumns, ", ")
+)
 
 // WriteBatch is Write with the persons' insurance cards and vehicles, whose
 // holders must be persons of the same batch.
@@ -212,122 +199,23 @@ func (b *Bulk) WriteBatch(ctx context.Context, bt Batch) error {
 		return err
 	}
 	now := kernel.Micros(b.s.clock.Now())
-	if b.s.db.Dialect() == db.Postgres {
-		return b.copyPostgres(ctx, bt, now)
-	}
-	return b.s.db.Update(ctx, b.s.clock.Now(), func(tx *db.Tx) error {
-		if err := insertRows(ctx, tx, b.homesSQL, "households", len(bt.Homes), 3, func(i int, a []any) []any {
+	err := b.s.db.CopyRows(ctx,
+		db.Rows{Table: "households", Columns: bulkHouseholds, N: len(bt.Homes), Row: func(i int, a []any) []any {
 			h := &bt.Homes[i]
 			return append(a, h.ID, h.UnitCode, h.Address)
-		}); err != nil {
-			return err
-		}
-		if err := insertRows(ctx, tx, b.personsSQL, "persons", len(bt.Persons), 8, func(i int, a []any) []any {
+		}},
+		db.Rows{Table: "persons", Columns: bulkPersons, N: len(bt.Persons), Row: func(i int, a []any) []any {
 			p := &bt.Persons[i]
 			return append(a, p.CitizenID, p.FullName, p.BirthDate, string(p.Sex), p.HouseholdID, p.UnitCode, p.Phone, now)
-		}); err != nil {
-			return err
-		}
-		if err := insertRows(ctx, tx, b.cardsSQL, "insurance_cards", len(bt.Cards), 6, func(i int, a []any) []any {
-			return append(a, cardRow(&bt.Cards[i])...)
-		}); err != nil {
-			return err
-		}
-		return insertRows(ctx, tx, b.vehiclesSQL, "vehicles", len(bt.Vehicles), 8, func(i int, a []any) []any {
-			return append(a, vehicleRow(&bt.Vehicles[i])...)
-		})
-	})
-}
-
-// cardRow and vehicleRow are a row's values in the order of
-// insuranceColumns and vehicleColumns.
-func cardRow(c *InsuranceCard) []any {
-	return []any{c.CardNumber, c.CitizenID, c.Hospital, c.BenefitLevel, c.ValidFrom, c.ValidTo}
-}
-
-func vehicleRow(v *Vehicle) []any {
-	return []any{v.Plate, v.OwnerCitizenID, v.Make, v.Model, v.Colour, v.RegisteredOn, v.FrameNumber, v.EngineNumber}
-}
-
-// insertRows writes n rows with the prepared full-size statement, and the
-// remainder with one statement of the right size.
-func insertRows(ctx context.Context, tx *db.Tx, full, table string, n, cols int, row func(int, []any) []any) error {
-	if n == 0 {
-		return nil
-	}
-	stmt, err := tx.Prepare(ctx, full)
-	if err != nil {
-		return kernel.Wrap(err, "registry: prepare %s", table)
-	}
-	defer stmt.Close()
-	args := make([]any, 0, cols*rowsPerInsert)
-	i := 0
-	for ; i+rowsPerInsert <= n; i += rowsPerInsert {
-		args = args[:0]
-		for j := i; j < i+rowsPerInsert; j++ {
-			args = row(j, args)
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return kernel.Wrap(err, "registry: insert %s", table)
-		}
-	}
-	if rest := n - i; rest > 0 {
-		args = args[:0]
-		for j := i; j < n; j++ {
-			args = row(j, args)
-		}
-		q := full[:strings.Index(full, " VALUES ")] + " VALUES " + strings.TrimSuffix(strings.Repeat("("+strings.TrimSuffix(strings.Repeat("?, ", cols), ", ")+"), ", rest), ", ")
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
-			return kernel.Wrap(err, "registry: insert %s", table)
-		}
-	}
-	return nil
-}
-
-func (b *Bulk) copyPostgres(ctx context.Context, bt Batch, now int64) error {
-	homes, persons := bt.Homes, bt.Persons
-	conn, err := b.s.db.WritePool().Conn(ctx)
-	if err != nil {
-		return kernel.Wrap(err, "registry: bulk connection")
-	}
-	defer conn.Close()
-	return conn.Raw(func(c any) error {
-		pc := c.(*stdlib.Conn).Conn()
-		tx, err := pc.Begin(ctx)
-		if err != nil {
-			return kernel.Wrap(err, "registry: bulk begin")
-		}
-		defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"households"}, []string{"id", "unit_code", "address"},
-			pgx.CopyFromSlice(len(homes), func(i int) ([]any, error) {
-				h := &homes[i]
-				return []any{h.ID, h.UnitCode, h.Address}, nil
-			})); err != nil {
-			return kernel.Wrap(err, "registry: copy households")
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"persons"},
-			[]string{"citizen_id", "full_name", "birth_date", "sex", "household_id", "unit_code", "phone", "updated_at"},
-			pgx.CopyFromSlice(len(persons), func(i int) ([]any, error) {
-				p := &persons[i]
-				return []any{p.CitizenID, p.FullName, p.BirthDate, string(p.Sex), p.HouseholdID, p.UnitCode, p.Phone, now}, nil
-			})); err != nil {
-			return kernel.Wrap(err, "registry: copy persons")
-		}
-		if len(bt.Cards) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"insurance_cards"}, strings.Split(insuranceColumns, ", "),
-				pgx.CopyFromSlice(len(bt.Cards), func(i int) ([]any, error) { return cardRow(&bt.Cards[i]), nil })); err != nil {
-				return kernel.Wrap(err, "registry: copy insurance cards")
-			}
-		}
-		if len(bt.Vehicles) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"vehicles"}, strings.Split(vehicleColumns, ", "),
-				pgx.CopyFromSlice(len(bt.Vehicles), func(i int) ([]any, error) { return vehicleRow(&bt.Vehicles[i]), nil })); err != nil {
-				return kernel.Wrap(err, "registry: copy vehicles")
-			}
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return kernel.Wrap(err, "registry: bulk commit")
-		}
-		return nil
-	})
+		}},
+		db.Rows{Table: "insurance_cards", Columns: bulkCards, N: len(bt.Cards), Row: func(i int, a []any) []any {
+			c := &bt.Cards[i]
+			return append(a, c.CardNumber, c.CitizenID, c.Hospital, c.BenefitLevel, c.ValidFrom, c.ValidTo)
+		}},
+		db.Rows{Table: "vehicles", Columns: bulkVehicles, N: len(bt.Vehicles), Row: func(i int, a []any) []any {
+			v := &bt.Vehicles[i]
+			return append(a, v.Plate, v.OwnerCitizenID, v.Make, v.Model, v.Colour, v.RegisteredOn, v.FrameNumber, v.EngineNumber)
+		}},
+	)
+	return kernel.Wrap(err, "registry: bulk write")
 }

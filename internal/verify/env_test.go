@@ -3,23 +3,12 @@ package verify_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http/httptest"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	xocsp "golang.org/x/crypto/ocsp"
 
 	"civitas/internal/db/dbtest"
 	"civitas/internal/i18n"
@@ -27,153 +16,62 @@ import (
 	"civitas/internal/pdf"
 	"civitas/internal/pki"
 	"civitas/internal/pki/ocsp"
-	"civitas/internal/pki/tsa"
+	"civitas/internal/pki/pkitest"
 	"civitas/internal/verify"
 	"civitas/internal/web"
 )
 
-// The PKI below is a smaller copy of internal/pades's test environment
-// (tests cannot import another package's test files).
+var _ pades.Revocation = (*pkitest.Revocation)(nil)
 
-var _ pades.Revocation = (*revocationSource)(nil)
-
-type party struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-// env is a root with a citizens CA (for signers) and an officials CA (for
-// the TSA), OCSP for both CAs, the root's CRL; and a stranger, whose own
-// root nobody here trusts.
+// env is a pkitest.Hierarchy (a root with a citizens CA for signers and an
+// officials CA for the TSA) with civitas's own TSA and OCSP responders for
+// both CAs, signing their answers themselves, and the root's CRL; and a
+// stranger, whose own root nobody here trusts. Its keys cost a few
+// milliseconds: each test makes its own.
 type env struct {
-	root, citizensCA, officialsCA party
-	citizen, tsaCert              party
-	strangerRoot, stranger        party
-	stamper                       pki.LocalStamper
-	rev                           *revocationSource
-	trust                         pades.Trust
+	*pkitest.Hierarchy
+	strangerRoot, stranger pkitest.Party
+	stamper                pki.LocalStamper
+	rev                    *pkitest.Revocation
+	trust                  pades.Trust
 }
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-var serials atomic.Int64
-
-func issue(t testing.TB, tmpl *x509.Certificate, parent *party, key *ecdsa.PrivateKey) party {
-	t.Helper()
-	tmpl.SerialNumber = big.NewInt(1000 + serials.Add(1))
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-2*time.Hour), time.Now().Add(48*time.Hour)
-	issuerCert, issuerKey := tmpl, key
-	if parent != nil {
-		issuerCert, issuerKey = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuerCert, &key.PublicKey, issuerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return party{cert: c, key: key}
-}
-
-func caTemplate(cn string) *x509.Certificate {
-	return &x509.Certificate{
-		Subject:  pkix.Name{CommonName: cn, Organization: []string{"civitas test"}, Country: []string{"VN"}},
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
-	}
-}
-
-func personTemplate(cn string) *x509.Certificate {
-	return &x509.Certificate{
-		Subject:  pkix.Name{CommonName: cn, Organization: []string{"civitas test"}, Country: []string{"VN"}},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-	}
-}
-
-var (
-	envOnce sync.Once
-	shared  *env
-)
-
-// newEnv builds the PKI once per test binary.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	envOnce.Do(func() { shared = buildEnv(t) })
-	if shared == nil {
-		t.Fatal("test PKI could not be built")
-	}
-	return shared
-}
+	h := pkitest.NewHierarchy(t, pkitest.Options{})
+	e := &env{Hierarchy: h, strangerRoot: pkitest.NewRoot(t, "Somebody Else's Root"), trust: pades.Trust{Roots: h.Roots()}}
+	e.stranger = e.strangerRoot.Signer(t, "Người Lạ")
+	e.stamper = pki.LocalStamper{TSA: h.Authority(t)}
 
-func buildEnv(t testing.TB) *env {
-	e := &env{}
-	e.root = issue(t, caTemplate("Civitas Test Root"), nil, newKey(t))
-	e.citizensCA = issue(t, caTemplate("Civitas Citizens CA"), &e.root, newKey(t))
-	e.officialsCA = issue(t, caTemplate("Civitas Officials CA"), &e.root, newKey(t))
-	e.citizen = issue(t, personTemplate("Nguyễn Thị Ánh"), &e.citizensCA, newKey(t))
-	e.strangerRoot = issue(t, caTemplate("Somebody Else's Root"), nil, newKey(t))
-	e.stranger = issue(t, personTemplate("Người Lạ"), &e.strangerRoot, newKey(t))
-
-	// The TSA's extended key usage must be critical (RFC 3161 §2.3).
-	eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
-	tsaTmpl := personTemplate("Civitas TSA")
-	tsaTmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tsaTmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}
-	e.tsaCert = issue(t, tsaTmpl, &e.officialsCA, newKey(t))
-	authority, err := tsa.New(tsa.Options{Signer: e.tsaCert.key, Certificate: e.tsaCert.cert, Chain: []*x509.Certificate{e.officialsCA.cert},
-		Policy: asn1.ObjectIdentifier(pki.PolicyTimestamp), Accuracy: time.Second})
-	if err != nil {
-		t.Fatal(err)
+	src := &pkitest.Statuses[ocsp.Status]{}
+	for _, p := range []pkitest.Party{h.Signer, h.TSA} {
+		src.Set(p.Cert.SerialNumber, ocsp.Status{Known: true})
 	}
-	e.stamper = pki.LocalStamper{TSA: authority}
-
-	src := &mapSource{m: map[string]ocsp.Status{}}
-	for _, p := range []party{e.citizen, e.tsaCert} {
-		src.m[p.cert.SerialNumber.Text(16)] = ocsp.Status{Known: true}
-	}
-	responders := map[*x509.Certificate]*ocsp.Responder{}
-	for _, ca := range []party{e.citizensCA, e.officialsCA} {
-		r, err := ocsp.NewResponder(ocsp.Options{Issuer: ca.cert, Signer: ca.key, Source: src})
+	e.rev = &pkitest.Revocation{Root: h.Root.Cert, CRL: h.CRL, Responders: map[*x509.Certificate]pkitest.Responder{}}
+	for _, ca := range []pkitest.Party{h.Citizens, h.Officials} {
+		r, err := ocsp.NewResponder(ocsp.Options{Issuer: ca.Cert, Signer: ca.Key, Source: src})
 		if err != nil {
 			t.Fatal(err)
 		}
-		responders[ca.cert] = r
+		e.rev.Responders[ca.Cert] = r
 	}
-	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(24 * time.Hour),
-	}, e.root.cert, e.root.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.rev = &revocationSource{root: e.root.cert, crl: crl, responders: responders}
-	roots := x509.NewCertPool()
-	roots.AddCert(e.root.cert)
-	e.trust = pades.Trust{Roots: roots}
 	return e
 }
 
 // sign signs in with p at level; the stranger's chain is its own root.
-func (e *env) sign(t testing.TB, in []byte, p party, level pades.Level) []byte {
+func (e *env) sign(t testing.TB, in []byte, p pkitest.Party, level pades.Level) []byte {
 	t.Helper()
-	chain := []*x509.Certificate{e.citizensCA.cert, e.root.cert}
-	if p.cert.Equal(e.stranger.cert) {
-		chain = []*x509.Certificate{e.strangerRoot.cert}
+	chain := e.Chain()
+	if p.Cert.Equal(e.stranger.Cert) {
+		chain = []*x509.Certificate{e.strangerRoot.Cert}
 	}
 	o := pades.Options{
-		Level: level, Certificate: p.cert, Chain: chain,
-		Stamper: e.stamper, TSAChain: []*x509.Certificate{e.tsaCert.cert, e.officialsCA.cert, e.root.cert},
-		Revocation: e.rev, PDF: pdf.SignOptions{Name: p.cert.Subject.CommonName, Reason: "Xác nhận", Location: "Hà Nội"},
+		Level: level, Certificate: p.Cert, Chain: chain,
+		Stamper: e.stamper, TSAChain: e.TSAChain(),
+		Revocation: e.rev, PDF: pdf.SignOptions{Name: p.Cert.Subject.CommonName, Reason: "Xác nhận", Location: "Hà Nội"},
 	}
 	var f memFile
-	if _, err := pades.Sign(context.Background(), &f, bytes.NewReader(in), int64(len(in)), p.key, o); err != nil {
+	if _, err := pades.Sign(context.Background(), &f, bytes.NewReader(in), int64(len(in)), p.Key, o); err != nil {
 		t.Fatal(err)
 	}
 	return f.b
@@ -202,55 +100,6 @@ func (e *env) server(t testing.TB, o verify.Options) *httptest.Server {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-type mapSource struct {
-	mu sync.Mutex
-	m  map[string]ocsp.Status
-}
-
-func (s *mapSource) Status(_ context.Context, serial *big.Int) (ocsp.Status, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.m[serial.Text(16)], nil
-}
-
-// revocationSource answers as a relying party's client would: OCSP from
-// the issuing CA for each certificate, the root's CRL for the CAs.
-type revocationSource struct {
-	root       *x509.Certificate
-	crl        []byte
-	responders map[*x509.Certificate]*ocsp.Responder
-}
-
-func (r *revocationSource) Evidence(ctx context.Context, chain []*x509.Certificate) ([][]byte, [][]byte, error) {
-	var ocsps, crls [][]byte
-	for i := 0; i+1 < len(chain); i++ {
-		c, issuer := chain[i], chain[i+1]
-		if issuer.Equal(r.root) {
-			crls = append(crls, r.crl)
-			continue
-		}
-		for ca, resp := range r.responders {
-			if !ca.Equal(issuer) {
-				continue
-			}
-			der, err := xocsp.CreateRequest(c, issuer, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			req, err := xocsp.ParseRequest(der)
-			if err != nil {
-				return nil, nil, err
-			}
-			answer, err := resp.Response(ctx, req)
-			if err != nil {
-				return nil, nil, err
-			}
-			ocsps = append(ocsps, answer)
-		}
-	}
-	return ocsps, crls, nil
 }
 
 // memFile is an in-memory file, readable and writable at offsets.

@@ -160,7 +160,7 @@ func decode[T any](t testing.TB, a answer) T {
 func detachedP7S(t testing.TB, e *env, content []byte) []byte {
 	t.Helper()
 	sum := sha256.Sum256(content)
-	p7s, err := cms.Sign(sum[:], e.citizen.key, cms.SignOptions{Certificate: e.citizen.cert, Chain: []*x509.Certificate{e.citizensCA.cert}, SigningTime: time.Now()})
+	p7s, err := cms.Sign(sum[:], e.Signer.Key, cms.SignOptions{Certificate: e.Signer.Cert, Chain: []*x509.Certificate{e.Citizens.Cert}, SigningTime: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestAPI(t *testing.T) {
 	e := newEnv(t)
 	srv := e.server(t, verify.Options{Online: e.rev})
 	api := srv.URL + "/api/verify/v1"
-	signed := e.sign(t, testPDF(), e.citizen, pades.LevelBLT)
+	signed := e.sign(t, testPDF(), e.Signer, pades.LevelBLT)
 	content := bytes.Repeat([]byte("Giấy xác nhận cư trú\n"), 200)
 	p7s := detachedP7S(t, e, content)
 	p7sPEM := pem.EncodeToMemory(&pem.Block{Type: "PKCS7", Bytes: p7s})
@@ -293,7 +293,7 @@ func TestAPI(t *testing.T) {
 		})
 	}
 	t.Run("ok/document_timestamp", func(t *testing.T) {
-		a := post(t, nil, api, "application/pdf", "en", e.sign(t, testPDF(), e.citizen, pades.LevelBLTA))
+		a := post(t, nil, api, "application/pdf", "en", e.sign(t, testPDF(), e.Signer, pades.LevelBLTA))
 		rep := decode[apiReport](t, a)
 		if rep.Verdict != "TOTAL_PASSED" || len(rep.Signatures) != 2 || !slices.ContainsFunc(rep.Signatures, func(s apiSignature) bool {
 			return s.DocumentTimestamp && s.Signer == "Civitas TSA"
@@ -381,7 +381,7 @@ func TestBadInput(t *testing.T) {
 func TestReportPage(t *testing.T) {
 	e := newEnv(t)
 	srv := e.server(t, verify.Options{Online: e.rev})
-	signed := e.sign(t, testPDF(), e.citizen, pades.LevelBLT)
+	signed := e.sign(t, testPDF(), e.Signer, pades.LevelBLT)
 	content := []byte("Quyết định số 12/QĐ-UBND")
 	verdictWord := regexp.MustCompile(`(?s)<h2 id="verdict-word">.*?<span class="verdict-word">([^<]+)</span></h2>`)
 	tests := []struct {
@@ -448,7 +448,7 @@ func TestBusy(t *testing.T) {
 	e := newEnv(t)
 	sem := make(chan struct{}, 4)
 	srv := e.server(t, verify.WithSemaphore(verify.Options{Online: e.rev}, sem))
-	signed := e.sign(t, testPDF(), e.citizen, pades.LevelBB)
+	signed := e.sign(t, testPDF(), e.Signer, pades.LevelBB)
 	for range cap(sem) {
 		sem <- struct{}{}
 	}
@@ -477,7 +477,7 @@ func TestUploadsAreDeleted(t *testing.T) {
 	t.Setenv("TMPDIR", dir)
 	srv := e.server(t, verify.Options{Online: e.rev, MaxFile: 64 << 10})
 	api := srv.URL + "/api/verify/v1"
-	signed := e.sign(t, testPDF(), e.citizen, pades.LevelBT)
+	signed := e.sign(t, testPDF(), e.Signer, pades.LevelBT)
 	content := []byte("x")
 	for _, body := range [][]byte{signed, tamper(t, signed), []byte("garbage"), testPDF(), bytes.Repeat([]byte("%"), 100<<10)} {
 		post(t, nil, api, "application/pdf", "en", body)
@@ -503,8 +503,8 @@ func FuzzVerifyAPI(f *testing.F) {
 	h := srv.Config.Handler
 	in := testPDF()
 	f.Add(in)
-	f.Add(e.sign(f, in, e.citizen, pades.LevelBB))
-	f.Add(e.sign(f, in, e.citizen, pades.LevelBLTA))
+	f.Add(e.sign(f, in, e.Signer, pades.LevelBB))
+	f.Add(e.sign(f, in, e.Signer, pades.LevelBLTA))
 	f.Add([]byte("%PDF-1.7\ngarbage\nstartxref\n9\n%%EOF\n"))
 	f.Add([]byte{0x30, 0x82, 0x01, 0x00})
 	f.Add([]byte{})

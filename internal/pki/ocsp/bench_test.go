@@ -63,7 +63,7 @@ func BenchmarkHandlerNonce(b *testing.B) {
 // ECDSA P-256 signature with the same kind of key.
 func BenchmarkRawECDSASign(b *testing.B) {
 	f := newFixture(b, "civitas Bench CA", nil)
-	key := f.ca.signerKey
+	key := f.ca.signer.Key.(*ecdsa.PrivateKey)
 	sum := sha256.Sum256([]byte("tbsResponseData"))
 	b.ReportAllocs()
 	b.ResetTimer()

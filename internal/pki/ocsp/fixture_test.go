@@ -1,162 +1,55 @@
 package ocsp
 
 import (
-	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"math/big"
-	"os"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
+
+	"civitas/internal/pki/pkitest"
 )
 
-// testCA is a throwaway CA with a delegated OCSP signer.
+// testCA is a throwaway root CA with a delegated OCSP signer.
 type testCA struct {
-	cert       *x509.Certificate
-	key        *ecdsa.PrivateKey
-	signerCert *x509.Certificate
-	signerKey  *ecdsa.PrivateKey
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func randomSerial(t testing.TB) *big.Int {
-	t.Helper()
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	b[0] = b[0]&0x3f | 0x40
-	return new(big.Int).SetBytes(b)
-}
-
-func create(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, priv crypto.Signer) *x509.Certificate {
-	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	pkitest.Party
+	signer pkitest.Party
 }
 
 func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
-	now := time.Now()
-	ca := &testCA{key: newKey(t), signerKey: newKey(t)}
-	root := &x509.Certificate{
-		SerialNumber:          randomSerial(t),
-		Subject:               pkix.Name{Country: []string{"VN"}, Organization: []string{"civitas test"}, CommonName: name},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	ca.cert = create(t, root, root, ca.key.Public(), ca.key)
-	ca.signerCert = create(t, &x509.Certificate{
-		SerialNumber: randomSerial(t),
-		Subject:      pkix.Name{CommonName: name + " OCSP responder"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning},
-		// id-pkix-ocsp-nocheck: clients need not ask about the signer itself.
-		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}, Value: []byte{0x05, 0x00}}},
-	}, ca.cert, ca.signerKey.Public(), ca.key)
+	ca := &testCA{Party: pkitest.NewRoot(t, name)}
+	ca.signer = ca.OCSPSigner(t, name+" OCSP responder")
 	return ca
 }
 
 // issue makes an end-entity certificate with the given serial.
 func (ca *testCA) issue(t testing.TB, serial *big.Int) *x509.Certificate {
 	t.Helper()
-	return create(t, &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "holder " + serial.Text(16)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}, ca.cert, newKey(t).Public(), ca.key)
+	return ca.Signer(t, "holder "+serial.Text(16), pkitest.WithSerial(serial)).Cert
 }
 
 // request is the DER OCSP request for cert, with the CertID hashed by h.
 func (ca *testCA) request(t testing.TB, cert *x509.Certificate, h crypto.Hash) []byte {
 	t.Helper()
-	der, err := xocsp.CreateRequest(cert, ca.cert, &xocsp.RequestOptions{Hash: h})
-	if err != nil {
-		t.Fatal(err)
-	}
+	der, _ := pkitest.OCSPRequest(t, cert, ca.Cert, h)
 	return der
 }
 
-// parsed is request, parsed.
+// parsed is request with SHA-1, parsed.
 func (ca *testCA) parsed(t testing.TB, cert *x509.Certificate) *xocsp.Request {
 	t.Helper()
-	req, err := xocsp.ParseRequest(ca.request(t, cert, crypto.SHA1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, req := pkitest.OCSPRequest(t, cert, ca.Cert, crypto.SHA1)
 	return req
 }
 
 // mapSource is a Source backed by a map, counting its reads.
-type mapSource struct {
-	mu    sync.Mutex
-	m     map[string]Status
-	err   error
-	delay time.Duration
-	calls atomic.Int64
-}
-
-func (s *mapSource) Status(ctx context.Context, serial *big.Int) (Status, error) {
-	s.calls.Add(1)
-	if s.delay > 0 {
-		time.Sleep(s.delay)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return Status{}, s.err
-	}
-	return s.m[serial.Text(16)], nil
-}
-
-func (s *mapSource) set(serial *big.Int, st Status) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]Status{}
-	}
-	s.m[serial.Text(16)] = st
-}
-
-func (s *mapSource) fail(err error) {
-	s.mu.Lock()
-	s.err = err
-	s.mu.Unlock()
-}
+type mapSource = pkitest.Statuses[Status]
 
 var _ Source = (*mapSource)(nil)
 
@@ -175,13 +68,13 @@ type fixture struct {
 func newFixture(t testing.TB, name string, edit func(*fixture, *Options)) *fixture {
 	t.Helper()
 	f := &fixture{ca: newTestCA(t, name), src: &mapSource{}}
-	f.good = f.ca.issue(t, randomSerial(t))
-	f.revoked = f.ca.issue(t, randomSerial(t))
-	f.unknown = f.ca.issue(t, randomSerial(t))
+	f.good = f.ca.issue(t, pkitest.Serial(t))
+	f.revoked = f.ca.issue(t, pkitest.Serial(t))
+	f.unknown = f.ca.issue(t, pkitest.Serial(t))
 	f.revokedAt = time.Now().Add(-10 * time.Minute).UTC().Truncate(time.Second)
-	f.src.set(f.good.SerialNumber, Status{Known: true})
-	f.src.set(f.revoked.SerialNumber, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: xocsp.KeyCompromise})
-	o := Options{Issuer: f.ca.cert, Signer: f.ca.signerKey, SignerCert: f.ca.signerCert, Source: f.src}
+	f.src.Set(f.good.SerialNumber, Status{Known: true})
+	f.src.Set(f.revoked.SerialNumber, Status{Known: true, Revoked: true, RevokedAt: f.revokedAt, Reason: xocsp.KeyCompromise})
+	o := Options{Issuer: f.ca.Cert, Signer: f.ca.signer.Key, SignerCert: f.ca.signer.Cert, Source: f.src}
 	if edit != nil {
 		edit(f, &o)
 	}
@@ -191,20 +84,6 @@ func newFixture(t testing.TB, name string, edit func(*fixture, *Options)) *fixtu
 	}
 	f.r = r
 	return f
-}
-
-// writePEM writes certificates to dir/name and returns the path.
-func writePEM(t testing.TB, dir, name string, certs ...*x509.Certificate) string {
-	t.Helper()
-	var b []byte
-	for _, c := range certs {
-		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // withExtensions re-encodes an OCSP request with requestExtensions.
@@ -267,4 +146,4 @@ func tbsOf(t testing.TB, der []byte) tbsView {
 }
 
 // selfSigned makes a fixture's CA sign its own responses.
-func selfSigned(f *fixture, o *Options) { o.Signer, o.SignerCert = f.ca.key, f.ca.cert }
+func selfSigned(f *fixture, o *Options) { o.Signer, o.SignerCert = f.ca.Key, f.ca.Cert }

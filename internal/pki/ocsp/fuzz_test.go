@@ -32,7 +32,7 @@ func FuzzHandler(f *testing.F) {
 			if w.Code != http.StatusOK {
 				t.Fatalf("%s: HTTP %d", how, w.Code)
 			}
-			resp, err := xocsp.ParseResponse(w.Body.Bytes(), fx.ca.cert)
+			resp, err := xocsp.ParseResponse(w.Body.Bytes(), fx.ca.Cert)
 			var re xocsp.ResponseError
 			if err != nil && !errors.As(err, &re) {
 				t.Fatalf("%s: %v", how, err)

@@ -35,7 +35,7 @@ func TestHandler(t *testing.T) {
 	b := newFixture(t, "civitas Test CA B", selfSigned)
 	stranger := newFixture(t, "civitas Stranger CA", nil)
 	down := newFixture(t, "civitas Down CA", nil)
-	down.src.fail(errStoreDown)
+	down.src.Fail(errStoreDown)
 	h := NewHandler(a.r, b.r, down.r)
 
 	reqA := a.ca.request(t, a.good, crypto.SHA1)
@@ -116,7 +116,7 @@ func TestHandler(t *testing.T) {
 				return
 			}
 			leaf, want := tt.cert(tt.fx)
-			resp, err := xocsp.ParseResponseForCert(w.Body.Bytes(), leaf, tt.fx.ca.cert)
+			resp, err := xocsp.ParseResponseForCert(w.Body.Bytes(), leaf, tt.fx.ca.Cert)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestHandler(t *testing.T) {
 			if tt.fx == a {
 				other = b
 			}
-			if resp.Certificate == nil && resp.CheckSignatureFrom(other.ca.cert) == nil {
+			if resp.Certificate == nil && resp.CheckSignatureFrom(other.ca.Cert) == nil {
 				t.Error("signature verifies under the other CA")
 			}
 			var got []byte
@@ -165,7 +165,7 @@ func TestNonceNotCached(t *testing.T) {
 		}
 		bodies = append(bodies, w.Body.Bytes())
 	}
-	if n := f.src.calls.Load(); n != 3 {
+	if n := f.src.Calls(); n != 3 {
 		t.Errorf("Source read %d times for 3 nonce requests", n)
 	}
 	if n := f.r.size.Load(); n != 0 {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	xocsp "golang.org/x/crypto/ocsp"
+
+	"civitas/internal/pki/pkitest"
 )
 
 // mount serves h at /pki/ocsp as the application does.
@@ -37,13 +39,13 @@ func TestOpenSSL(t *testing.T) {
 
 	dir := t.TempDir()
 	pems := map[string]string{
-		"a":         writePEM(t, dir, "a.pem", a.ca.cert),
-		"a-good":    writePEM(t, dir, "a-good.pem", a.good),
-		"a-revoked": writePEM(t, dir, "a-revoked.pem", a.revoked),
-		"a-unknown": writePEM(t, dir, "a-unknown.pem", a.unknown),
-		"b":         writePEM(t, dir, "b.pem", b.ca.cert),
-		"b-good":    writePEM(t, dir, "b-good.pem", b.good),
-		"b-revoked": writePEM(t, dir, "b-revoked.pem", b.revoked),
+		"a":         pkitest.WritePEM(t, dir, "a.pem", a.ca.Cert),
+		"a-good":    pkitest.WritePEM(t, dir, "a-good.pem", a.good),
+		"a-revoked": pkitest.WritePEM(t, dir, "a-revoked.pem", a.revoked),
+		"a-unknown": pkitest.WritePEM(t, dir, "a-unknown.pem", a.unknown),
+		"b":         pkitest.WritePEM(t, dir, "b.pem", b.ca.Cert),
+		"b-good":    pkitest.WritePEM(t, dir, "b-good.pem", b.good),
+		"b-revoked": pkitest.WritePEM(t, dir, "b-revoked.pem", b.revoked),
 	}
 	tests := []struct {
 		name, ca, cert string
@@ -99,7 +101,7 @@ func TestGET(t *testing.T) {
 		if i == 10000 {
 			t.Fatal("no serial with a base64 request of the wanted shape")
 		}
-		leaf = f.ca.issue(t, randomSerial(t))
+		leaf = f.ca.issue(t, pkitest.Serial(t))
 		std = base64.StdEncoding.EncodeToString(f.ca.request(t, leaf, crypto.SHA1))
 		// Padding depends on the request's length, fixed by this run's CA
 		// and serial size: wanted where it can be had, not required.
@@ -108,7 +110,7 @@ func TestGET(t *testing.T) {
 			break
 		}
 	}
-	f.src.set(leaf.SerialNumber, Status{Known: true})
+	f.src.Set(leaf.SerialNumber, Status{Known: true})
 	escaped := strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D").Replace(std)
 	tests := []struct{ name, path string }{
 		{"ok/std-as-is", std},
@@ -131,7 +133,7 @@ func TestGET(t *testing.T) {
 			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/ocsp-response" {
 				t.Fatalf("HTTP %d %q", res.StatusCode, res.Header.Get("Content-Type"))
 			}
-			resp, err := xocsp.ParseResponseForCert(body, leaf, f.ca.cert) // checks the signature and the signer's certificate
+			resp, err := xocsp.ParseResponseForCert(body, leaf, f.ca.Cert) // checks the signature and the signer's certificate
 			if err != nil {
 				t.Fatal(err)
 			}

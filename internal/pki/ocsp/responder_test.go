@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"math/big"
 	"sync"
 	"testing"
@@ -14,27 +12,26 @@ import (
 	xocsp "golang.org/x/crypto/ocsp"
 
 	"civitas/internal/kernel"
+	"civitas/internal/pki/pkitest"
 )
 
 func TestNewResponder(t *testing.T) {
 	ca := newTestCA(t, "civitas Test CA")
 	other := newTestCA(t, "civitas Other CA")
 	src := &mapSource{}
-	noEKUKey := newKey(t)
-	noEKU := create(t, &x509.Certificate{SerialNumber: randomSerial(t), Subject: pkix.Name{CommonName: "not a responder"},
-		NotBefore: ca.cert.NotBefore, NotAfter: ca.cert.NotAfter, KeyUsage: x509.KeyUsageDigitalSignature}, ca.cert, noEKUKey.Public(), ca.key)
+	noEKU := ca.Signer(t, "not a responder")
 	tests := []struct {
 		name string
 		o    Options
 		ok   bool
 	}{
-		{"ok/delegated", Options{Issuer: ca.cert, Signer: ca.signerKey, SignerCert: ca.signerCert, Source: src}, true},
-		{"ok/ca-signs", Options{Issuer: ca.cert, Signer: ca.key, Source: src}, true},
-		{"fail/no-source", Options{Issuer: ca.cert, Signer: ca.key}, false},
-		{"fail/key-not-of-cert", Options{Issuer: ca.cert, Signer: ca.key, SignerCert: ca.signerCert, Source: src}, false},
-		{"fail/signer-of-another-ca", Options{Issuer: ca.cert, Signer: other.signerKey, SignerCert: other.signerCert, Source: src}, false},
-		{"fail/signer-without-eku", Options{Issuer: ca.cert, Signer: noEKUKey, SignerCert: noEKU, Source: src}, false},
-		{"fail/refresh-not-below-validity", Options{Issuer: ca.cert, Signer: ca.key, Source: src, Validity: time.Hour, Refresh: time.Hour}, false},
+		{"ok/delegated", Options{Issuer: ca.Cert, Signer: ca.signer.Key, SignerCert: ca.signer.Cert, Source: src}, true},
+		{"ok/ca-signs", Options{Issuer: ca.Cert, Signer: ca.Key, Source: src}, true},
+		{"fail/no-source", Options{Issuer: ca.Cert, Signer: ca.Key}, false},
+		{"fail/key-not-of-cert", Options{Issuer: ca.Cert, Signer: ca.Key, SignerCert: ca.signer.Cert, Source: src}, false},
+		{"fail/signer-of-another-ca", Options{Issuer: ca.Cert, Signer: other.signer.Key, SignerCert: other.signer.Cert, Source: src}, false},
+		{"fail/signer-without-eku", Options{Issuer: ca.Cert, Signer: noEKU.Key, SignerCert: noEKU.Cert, Source: src}, false},
+		{"fail/refresh-not-below-validity", Options{Issuer: ca.Cert, Signer: ca.Key, Source: src, Validity: time.Hour, Refresh: time.Hour}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,7 +52,7 @@ func TestNewResponder(t *testing.T) {
 // status parses a response of f's CA, checking its signature.
 func status(t *testing.T, f *fixture, der []byte) *xocsp.Response {
 	t.Helper()
-	resp, err := xocsp.ParseResponse(der, f.ca.cert)
+	resp, err := xocsp.ParseResponse(der, f.ca.Cert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +67,7 @@ func TestRevocationReachesClients(t *testing.T) {
 	f := newFixture(t, "civitas Test CA", func(_ *fixture, o *Options) { o.Clock = clock.Now })
 	ctx := context.Background()
 	revoke := func(serial *big.Int) {
-		f.src.set(serial, Status{Known: true, Revoked: true, RevokedAt: clock.Now(), Reason: xocsp.Superseded})
+		f.src.Set(serial, Status{Known: true, Revoked: true, RevokedAt: clock.Now(), Reason: xocsp.Superseded})
 	}
 
 	t.Run("ok/invalidate", func(t *testing.T) {
@@ -83,10 +80,10 @@ func TestRevocationReachesClients(t *testing.T) {
 			t.Fatalf("first: status %d %v..%v", resp.Status, resp.ThisUpdate, resp.NextUpdate)
 		}
 		revoke(f.good.SerialNumber)
-		calls := f.src.calls.Load()
+		calls := f.src.Calls()
 		clock.Advance(time.Minute)
 		again, _ := f.r.Response(ctx, req)
-		if !bytes.Equal(again, first) || f.src.calls.Load() != calls {
+		if !bytes.Equal(again, first) || f.src.Calls() != calls {
 			t.Fatal("a fresh cached answer was not served from the cache")
 		}
 		f.r.Invalidate(f.good.SerialNumber)
@@ -97,8 +94,8 @@ func TestRevocationReachesClients(t *testing.T) {
 	})
 
 	t.Run("ok/refresh", func(t *testing.T) {
-		leaf := f.ca.issue(t, randomSerial(t))
-		f.src.set(leaf.SerialNumber, Status{Known: true})
+		leaf := f.ca.issue(t, pkitest.Serial(t))
+		f.src.Set(leaf.SerialNumber, Status{Known: true})
 		req := f.ca.parsed(t, leaf)
 		first, _ := f.r.Response(ctx, req)
 		revoke(leaf.SerialNumber)
@@ -134,10 +131,10 @@ func TestRenewDue(t *testing.T) {
 	if n, err := f.r.RenewDue(ctx, 2*time.Minute); n != 1 || err != nil {
 		t.Fatalf("RenewDue: %d %v", n, err)
 	}
-	calls := f.src.calls.Load()
+	calls := f.src.Calls()
 	clock.Advance(2 * time.Minute) // past the old answer's refresh point
 	got, _ := f.r.Response(ctx, req)
-	if bytes.Equal(got, first) || f.src.calls.Load() != calls {
+	if bytes.Equal(got, first) || f.src.Calls() != calls {
 		t.Fatal("the request did not find the renewed answer ready")
 	}
 	if resp := status(t, f, got); resp.Status != xocsp.Good || !resp.ThisUpdate.Equal(clock.Now().Add(-2*time.Minute)) {
@@ -145,7 +142,7 @@ func TestRenewDue(t *testing.T) {
 	}
 	// A failing store leaves the answer in place.
 	clock.Advance(39 * time.Minute) // 4 minutes before the renewed answer's refresh point
-	f.src.fail(errStoreDown)
+	f.src.Fail(errStoreDown)
 	if n, err := f.r.RenewDue(ctx, 5*time.Minute); n != 0 || err == nil {
 		t.Fatalf("with the store down: %d %v", n, err)
 	}
@@ -204,7 +201,7 @@ func TestResponseDetails(t *testing.T) {
 // mustKey is the delegated signer's public key, as ResponderID hashes it.
 func mustKey(t *testing.T, f *fixture) []byte {
 	t.Helper()
-	k, err := subjectPublicKey(f.ca.signerCert)
+	k, err := subjectPublicKey(f.ca.signer.Cert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +212,7 @@ func mustKey(t *testing.T, f *fixture) []byte {
 // read the Source and sign once.
 func TestConcurrentMissSignsOnce(t *testing.T) {
 	f := newFixture(t, "civitas Test CA", nil)
-	f.src.delay = 50 * time.Millisecond
+	f.src.Delay(50 * time.Millisecond)
 	req := f.ca.parsed(t, f.good)
 	var wg sync.WaitGroup
 	out := make([][]byte, 32)
@@ -229,7 +226,7 @@ func TestConcurrentMissSignsOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := f.src.calls.Load(); n != 1 {
+	if n := f.src.Calls(); n != 1 {
 		t.Errorf("Source read %d times", n)
 	}
 	for _, der := range out[1:] {
@@ -243,7 +240,7 @@ func TestConcurrentMissSignsOnce(t *testing.T) {
 // its context ends.
 func TestWaiterGivesUp(t *testing.T) {
 	f := newFixture(t, "civitas Test CA", nil)
-	f.src.delay = 300 * time.Millisecond
+	f.src.Delay(300 * time.Millisecond)
 	req := f.ca.parsed(t, f.good)
 	go func() { _, _ = f.r.Response(context.Background(), req) }()
 	time.Sleep(50 * time.Millisecond)
@@ -278,13 +275,13 @@ func TestCacheBound(t *testing.T) {
 
 func TestSourceFailure(t *testing.T) {
 	f := newFixture(t, "civitas Test CA", nil)
-	f.src.fail(errStoreDown)
+	f.src.Fail(errStoreDown)
 	_, err := f.r.Response(context.Background(), f.ca.parsed(t, f.good))
 	if kernel.ErrorCode(err) != kernel.Unavailable {
 		t.Fatalf("err %v", err)
 	}
 	// A failure is not cached: the next request asks again.
-	f.src.fail(nil)
+	f.src.Fail(nil)
 	if _, err := f.r.Response(context.Background(), f.ca.parsed(t, f.good)); err != nil {
 		t.Fatal(err)
 	}

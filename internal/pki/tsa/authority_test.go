@@ -3,7 +3,6 @@ package tsa_test
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
-	"io"
 	"math/big"
 	"sync"
 	"sync/atomic"
@@ -19,16 +17,17 @@ import (
 	"time"
 
 	"civitas/internal/pki"
+	"civitas/internal/pki/pkitest"
 	"civitas/internal/pki/tsa"
 )
 
 func TestNew(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
-	other := newTestPKI(t, newECDSAKey(t))
+	p := newTestPKI(t, pkitest.Key(t))
+	other := newTestPKI(t, pkitest.Key(t))
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	plainEKU := *p.tsa
+	plainEKU := *p.TSA.Cert
 	plainEKU.Extensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: false}}
-	twoEKU := *p.tsa
+	twoEKU := *p.TSA.Cert
 	twoEKU.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping, x509.ExtKeyUsageCodeSigning}
 	for _, tc := range []struct {
 		name string
@@ -37,23 +36,23 @@ func TestNew(t *testing.T) {
 	}{
 		{"ok/ecdsa-with-chain", func(*tsa.Options) {}, true},
 		{"ok/no-chain", func(o *tsa.Options) { o.Chain = nil }, true},
-		{"ok/chain-to-root", func(o *tsa.Options) { o.Chain = append(o.Chain, p.root) }, true},
+		{"ok/chain-to-root", func(o *tsa.Options) { o.Chain = append(o.Chain, p.Root.Cert) }, true},
 		{"ok/no-accuracy", func(o *tsa.Options) { o.Accuracy = 0 }, true},
 		{"fail/no-signer", func(o *tsa.Options) { o.Signer = nil }, false},
 		{"fail/no-certificate", func(o *tsa.Options) { o.Certificate = nil }, false},
 		{"fail/no-policy", func(o *tsa.Options) { o.Policy = nil }, false},
 		{"fail/policy-not-an-oid", func(o *tsa.Options) { o.Policy = asn1.ObjectIdentifier{7} }, false},
 		{"fail/negative-accuracy", func(o *tsa.Options) { o.Accuracy = -time.Second }, false},
-		{"fail/key-not-the-certificate's", func(o *tsa.Options) { o.Signer = other.key }, false},
+		{"fail/key-not-the-certificate's", func(o *tsa.Options) { o.Signer = other.TSA.Key }, false},
 		{"fail/ed25519", func(o *tsa.Options) { o.Signer = edKey }, false},
 		{"fail/eku-not-critical", func(o *tsa.Options) { o.Certificate = &plainEKU }, false},
 		{"fail/two-ekus", func(o *tsa.Options) { o.Certificate = &twoEKU }, false},
-		{"fail/not-a-tsa-certificate", func(o *tsa.Options) { o.Certificate, o.Chain = p.issuer, []*x509.Certificate{p.root} }, false},
-		{"fail/chain-of-another", func(o *tsa.Options) { o.Chain = []*x509.Certificate{other.issuer} }, false},
+		{"fail/not-a-tsa-certificate", func(o *tsa.Options) { o.Certificate, o.Chain = p.Officials.Cert, []*x509.Certificate{p.Root.Cert} }, false},
+		{"fail/chain-of-another", func(o *tsa.Options) { o.Chain = []*x509.Certificate{other.Officials.Cert} }, false},
 		{"fail/nil-in-chain", func(o *tsa.Options) { o.Chain = []*x509.Certificate{nil} }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := p.options()
+			o := p.TSAOptions()
 			tc.edit(&o)
 			_, err := tsa.New(o)
 			if (err == nil) != tc.ok {
@@ -65,10 +64,10 @@ func TestNew(t *testing.T) {
 
 // The imprint, nonce and policy come back in a token that verifies.
 func TestRespondGrants(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
-	a := newAuthority(t, p)
+	p := newTestPKI(t, pkitest.Key(t))
+	a := p.Authority(t)
 	req := sha256Req("hello")
-	tok := wantToken(t, a.Respond(marshal(t, req)), p.tsa)
+	tok := wantToken(t, a.Respond(marshal(t, req)), p.TSA.Cert)
 	if !bytes.Equal(tok.info.MessageImprint.FullBytes, marshal(t, req.MessageImprint)) {
 		t.Error("messageImprint not copied")
 	}
@@ -86,7 +85,7 @@ func TestRespondGrants(t *testing.T) {
 	}
 
 	req.CertReq, req.Nonce = asn1.RawValue{}, nil
-	tok = wantToken(t, a.Respond(marshal(t, req)), p.tsa)
+	tok = wantToken(t, a.Respond(marshal(t, req)), p.TSA.Cert)
 	if tok.certs != 0 || tok.info.Nonce != nil {
 		t.Errorf("without certReq and nonce: %d certificates, nonce %v", tok.certs, tok.info.Nonce)
 	}
@@ -94,15 +93,15 @@ func TestRespondGrants(t *testing.T) {
 
 // pki.LocalStamper, the in-process client, gets tokens from us.
 func TestLocalStamper(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
+	p := newTestPKI(t, pkitest.Key(t))
 	digest := sha256.Sum256([]byte("checkpoint"))
-	der, err := pki.LocalStamper{TSA: newAuthority(t, p)}.Stamp(context.Background(), digest[:])
+	der, err := pki.LocalStamper{TSA: p.Authority(t)}.Stamp(context.Background(), digest[:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := marshal(t, timeStampResp{Status: pkiStatusInfo{Status: 0}, Token: asn1.RawValue{FullBytes: der}})
-	tok := wantToken(t, resp, p.tsa)
-	var mi messageImprint
+	resp := marshal(t, pkitest.TimeStampResp{Status: pkitest.PKIStatusInfo{Status: 0}, Token: asn1.RawValue{FullBytes: der}})
+	tok := wantToken(t, resp, p.TSA.Cert)
+	var mi pkitest.MessageImprint
 	if _, err := asn1.Unmarshal(tok.info.MessageImprint.FullBytes, &mi); err != nil || !bytes.Equal(mi.HashedMessage, digest[:]) {
 		t.Fatalf("imprint %x (%v)", mi.HashedMessage, err)
 	}
@@ -111,18 +110,18 @@ func TestLocalStamper(t *testing.T) {
 // genTime never goes back, whatever the clock does, and keeps up with it
 // when it goes forward.
 func TestGenTimeMonotonic(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
+	p := newTestPKI(t, pkitest.Key(t))
 	base := time.Now().Truncate(time.Second)
 	readings := []time.Duration{0, 1500 * time.Millisecond, -30 * time.Minute, time.Second, 2 * time.Second, -time.Minute, 3*time.Second + 123400*time.Microsecond}
 	want := []string{"", ".5", ".5", ".5", "", "", ".1234"} // fractions, trailing zeros dropped
 	wantAt := []time.Duration{0, 1500 * time.Millisecond, 1500 * time.Millisecond, 1500 * time.Millisecond, 2 * time.Second, 2 * time.Second, 3*time.Second + 123400*time.Microsecond}
 	var i atomic.Int32
-	a := newAuthority(t, p, func(o *tsa.Options) {
+	a := p.Authority(t, func(o *tsa.Options) {
 		o.Clock = func() time.Time { return base.Add(readings[i.Load()]) }
 	})
 	for n := range readings {
 		i.Store(int32(n))
-		tok := wantToken(t, a.Respond(marshal(t, sha256Req("x"))), p.tsa)
+		tok := wantToken(t, a.Respond(marshal(t, sha256Req("x"))), p.TSA.Cert)
 		if !tok.genTime.Equal(base.Add(wantAt[n])) {
 			t.Errorf("reading %d: genTime %v, want %v", n, tok.genTime, base.Add(wantAt[n]))
 		}
@@ -136,8 +135,8 @@ func TestGenTimeMonotonic(t *testing.T) {
 // Default serial numbers are unique, positive and 128 bits at most, also
 // when many goroutines ask at once.
 func TestSerialsUnique(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
-	a := newAuthority(t, p)
+	p := newTestPKI(t, pkitest.Key(t))
+	a := p.Authority(t)
 	req := marshal(t, sha256Req("same document"))
 	var mu sync.Mutex
 	seen := map[string]bool{}
@@ -145,7 +144,7 @@ func TestSerialsUnique(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 125 {
-				tok := wantToken(t, a.Respond(req), p.tsa)
+				tok := wantToken(t, a.Respond(req), p.TSA.Cert)
 				s := tok.info.SerialNumber
 				if s.BitLen() > 128 {
 					t.Errorf("serial %x has %d bits", s, s.BitLen())
@@ -166,7 +165,7 @@ func TestSerialsUnique(t *testing.T) {
 }
 
 func TestAccuracy(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
+	p := newTestPKI(t, pkitest.Key(t))
 	for _, tc := range []struct {
 		name string
 		d    time.Duration
@@ -179,8 +178,8 @@ func TestAccuracy(t *testing.T) {
 		{"ok/rounded-up", 1500 * time.Nanosecond, accuracy{Micros: 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newAuthority(t, p, func(o *tsa.Options) { o.Accuracy = tc.d })
-			tok := wantToken(t, a.Respond(marshal(t, sha256Req("x"))), p.tsa)
+			a := p.Authority(t, func(o *tsa.Options) { o.Accuracy = tc.d })
+			tok := wantToken(t, a.Respond(marshal(t, sha256Req("x"))), p.TSA.Cert)
 			if tok.info.Accuracy != tc.want {
 				t.Fatalf("accuracy %+v, want %+v", tok.info.Accuracy, tc.want)
 			}
@@ -188,24 +187,10 @@ func TestAccuracy(t *testing.T) {
 	}
 }
 
-// failingSigner stands for a hardware token that errs or whose library
-// panics.
-type failingSigner struct {
-	crypto.Signer
-	panics bool
-}
-
-func (f failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	if f.panics {
-		panic("token library bug")
-	}
-	return nil, errors.New("token unplugged")
-}
-
 // When the TSA cannot sign, the client gets systemFailure, never a panic
 // or a bad token.
 func TestSystemFailure(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
+	p := newTestPKI(t, pkitest.Key(t))
 	var counter atomic.Int64
 	for _, tc := range []struct {
 		name string
@@ -215,21 +200,21 @@ func TestSystemFailure(t *testing.T) {
 		{"ok/custom-serial", func(o *tsa.Options) {
 			o.Serial = func() (*big.Int, error) { return big.NewInt(counter.Add(1)), nil }
 		}, true},
-		{"fail/signer-error", func(o *tsa.Options) { o.Signer = failingSigner{Signer: p.key} }, false},
-		{"fail/signer-panic", func(o *tsa.Options) { o.Signer = failingSigner{Signer: p.key, panics: true} }, false},
+		{"fail/signer-error", func(o *tsa.Options) { o.Signer = pkitest.FailingSigner{Signer: p.TSA.Key} }, false},
+		{"fail/signer-panic", func(o *tsa.Options) { o.Signer = pkitest.FailingSigner{Signer: p.TSA.Key, Panics: true} }, false},
 		{"fail/serial-error", func(o *tsa.Options) { o.Serial = func() (*big.Int, error) { return nil, errors.New("no") } }, false},
 		{"fail/serial-zero", func(o *tsa.Options) { o.Serial = func() (*big.Int, error) { return new(big.Int), nil } }, false},
 		{"fail/serial-too-long", func(o *tsa.Options) {
 			o.Serial = func() (*big.Int, error) { return new(big.Int).Lsh(big.NewInt(1), 160), nil }
 		}, false},
-		{"fail/clock-before-certificate", func(o *tsa.Options) { o.Clock = func() time.Time { return p.tsa.NotBefore.Add(-time.Second) } }, false},
-		{"fail/clock-after-certificate", func(o *tsa.Options) { o.Clock = func() time.Time { return p.tsa.NotAfter.Add(time.Second) } }, false},
+		{"fail/clock-before-certificate", func(o *tsa.Options) { o.Clock = func() time.Time { return p.TSA.Cert.NotBefore.Add(-time.Second) } }, false},
+		{"fail/clock-after-certificate", func(o *tsa.Options) { o.Clock = func() time.Time { return p.TSA.Cert.NotAfter.Add(time.Second) } }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newAuthority(t, p, tc.edit)
+			a := p.Authority(t, tc.edit)
 			resp := a.Respond(marshal(t, sha256Req("x")))
 			if tc.ok {
-				tok := wantToken(t, resp, p.tsa)
+				tok := wantToken(t, resp, p.TSA.Cert)
 				if tok.info.SerialNumber.Cmp(big.NewInt(counter.Load())) != 0 {
 					t.Fatalf("serial %v", tok.info.SerialNumber)
 				}

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"testing"
+
+	"civitas/internal/pki/pkitest"
 )
 
 // Token throughput against the bare signature it is built around, side by
@@ -24,9 +26,9 @@ func BenchmarkRespond(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := newTestPKI(b, key)
-	a := newAuthority(b, p)
+	a := p.Authority(b)
 	req := marshal(b, sha256Req("benchmark"))
-	if r := parseResp(b, a.Respond(req)); r.Status.Status != 0 {
+	if r := pkitest.ParseStampResponse(b, a.Respond(req)); r.Status.Status != 0 {
 		b.Fatalf("status %d", r.Status.Status)
 	}
 	b.ResetTimer()

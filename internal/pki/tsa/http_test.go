@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"civitas/internal/pki/pkitest"
 )
 
 // The RFC 3161 §3.4 transport, through a real HTTP server.
 func TestServeHTTP(t *testing.T) {
-	p := newTestPKI(t, newECDSAKey(t))
-	srv := httptest.NewServer(newAuthority(t, p))
+	p := newTestPKI(t, pkitest.Key(t))
+	srv := httptest.NewServer(p.Authority(t))
 	defer srv.Close()
 	valid := marshal(t, sha256Req("over http"))
 	const query = "application/timestamp-query"
@@ -66,7 +68,7 @@ func TestServeHTTP(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			if tc.reply < 0 {
-				wantToken(t, body, p.tsa)
+				wantToken(t, body, p.TSA.Cert)
 				return
 			}
 			wantRefusal(t, body, tc.reply)

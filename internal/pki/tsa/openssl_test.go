@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"civitas/internal/pki/pkitest"
 	"civitas/internal/pki/tsa"
 )
 
@@ -17,17 +18,11 @@ import (
 // our replies: signature, chain to the CA, ESSCertIDv2, imprint, nonce and
 // policy.
 func TestOpenSSL(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not on PATH")
-	}
-	rk, err := rsaKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := map[string]crypto.Signer{"ecdsa-p256": newECDSAKey(t), "rsa-3072": rk}
+	pkitest.NeedOpenSSL(t)
+	keys := map[string]crypto.Signer{"ecdsa-p256": pkitest.Key(t), "rsa-3072": pkitest.RSAKey(t, 3072)}
 	for _, kind := range []string{"ecdsa-p256", "rsa-3072"} {
 		p := newTestPKI(t, keys[kind])
-		a := newAuthority(t, p)
+		a := p.Authority(t)
 		for _, tc := range []struct {
 			name    string
 			certReq bool
@@ -41,15 +36,15 @@ func TestOpenSSL(t *testing.T) {
 			t.Run(kind+"/"+tc.name, func(t *testing.T) {
 				a := a
 				if !tc.chain {
-					a = newAuthority(t, p, func(o *tsa.Options) { o.Chain = nil })
+					a = p.Authority(t, func(o *tsa.Options) { o.Chain = nil })
 				}
 				dir := t.TempDir()
 				data := filepath.Join(dir, "document.txt")
 				if err := os.WriteFile(data, []byte("Quyết định số 42/QĐ-UBND\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				ca := writePEM(t, dir, "ca.pem", p.root)
-				untrusted := writePEM(t, dir, "tsa.pem", p.tsa, p.issuer)
+				ca := pkitest.WritePEM(t, dir, "ca.pem", p.Root.Cert)
+				untrusted := pkitest.WritePEM(t, dir, "tsa.pem", p.TSA.Cert, p.Officials.Cert)
 				tsq, tsr := filepath.Join(dir, "req.tsq"), filepath.Join(dir, "resp.tsr")
 
 				query := []string{"ts", "-query", "-data", data, "-sha256", "-out", tsq}
@@ -57,9 +52,9 @@ func TestOpenSSL(t *testing.T) {
 					query = append(query, "-cert")
 				}
 				if tc.policy {
-					query = append(query, "-tspolicy", testPolicy.String())
+					query = append(query, "-tspolicy", pkitest.TSAPolicy.String())
 				}
-				openssl(t, query...)
+				pkitest.OpenSSL(t, query...)
 				req, err := os.ReadFile(tsq)
 				if err != nil {
 					t.Fatal(err)
@@ -68,7 +63,7 @@ func TestOpenSSL(t *testing.T) {
 				if err := os.WriteFile(tsr, resp, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				tok := wantToken(t, resp, p.tsa)
+				tok := wantToken(t, resp, p.TSA.Cert)
 				wantCerts := map[bool]int{true: 2, false: 0}[tc.certReq]
 				if !tc.chain && tc.certReq {
 					wantCerts = 1
@@ -83,12 +78,12 @@ func TestOpenSSL(t *testing.T) {
 				if !tc.certReq || !tc.chain {
 					extra = append(extra, "-untrusted", untrusted)
 				}
-				out := openssl(t, append([]string{"ts", "-verify", "-data", data, "-in", tsr}, extra...)...)
+				out := pkitest.OpenSSL(t, append([]string{"ts", "-verify", "-data", data, "-in", tsr}, extra...)...)
 				if !strings.Contains(out, "Verification: OK") {
 					t.Fatalf("verify -data: %s", out)
 				}
 				// Against the query: also the nonce, version and policy.
-				out = openssl(t, append([]string{"ts", "-verify", "-queryfile", tsq, "-in", tsr}, extra...)...)
+				out = pkitest.OpenSSL(t, append([]string{"ts", "-verify", "-queryfile", tsq, "-in", tsr}, extra...)...)
 				if !strings.Contains(out, "Verification: OK") {
 					t.Fatalf("verify -queryfile: %s", out)
 				}
@@ -106,12 +101,12 @@ func TestOpenSSL(t *testing.T) {
 					t.Fatalf("a tampered token verifies: %s", out)
 				}
 
-				text := openssl(t, "ts", "-reply", "-in", tsr, "-text")
-				nonce := regexp.MustCompile(`Nonce: (\S+)`).FindStringSubmatch(openssl(t, "ts", "-query", "-in", tsq, "-text"))
+				text := pkitest.OpenSSL(t, "ts", "-reply", "-in", tsr, "-text")
+				nonce := regexp.MustCompile(`Nonce: (\S+)`).FindStringSubmatch(pkitest.OpenSSL(t, "ts", "-query", "-in", tsq, "-text"))
 				if nonce == nil {
 					t.Fatal("openssl wrote no nonce in the query")
 				}
-				for _, want := range []string{"Status: Granted.", "Policy OID: " + testPolicy.String(), "Nonce: " + nonce[1], "Accuracy: 0x01 seconds", "Ordering: no", "CN=Test TSA"} {
+				for _, want := range []string{"Status: Granted.", "Policy OID: " + pkitest.TSAPolicy.String(), "Nonce: " + nonce[1], "Accuracy: 0x01 seconds", "Ordering: no", "CN=Civitas TSA"} {
 					if !strings.Contains(text, want) {
 						t.Errorf("reply text lacks %q:\n%s", want, text)
 					}
@@ -123,17 +118,15 @@ func TestOpenSSL(t *testing.T) {
 
 // OpenSSL reads our refusals too.
 func TestOpenSSLRefusal(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not on PATH")
-	}
-	p := newTestPKI(t, newECDSAKey(t))
-	a := newAuthority(t, p)
+	pkitest.NeedOpenSSL(t)
+	p := newTestPKI(t, pkitest.Key(t))
+	a := p.Authority(t)
 	dir := t.TempDir()
 	data, tsq, tsr := filepath.Join(dir, "d"), filepath.Join(dir, "req.tsq"), filepath.Join(dir, "resp.tsr")
 	if err := os.WriteFile(data, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	openssl(t, "ts", "-query", "-data", data, "-sha1", "-out", tsq)
+	pkitest.OpenSSL(t, "ts", "-query", "-data", data, "-sha1", "-out", tsq)
 	req, err := os.ReadFile(tsq)
 	if err != nil {
 		t.Fatal(err)
@@ -141,19 +134,10 @@ func TestOpenSSLRefusal(t *testing.T) {
 	if err := os.WriteFile(tsr, a.Respond(req), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	text := openssl(t, "ts", "-reply", "-in", tsr, "-text")
+	text := pkitest.OpenSSL(t, "ts", "-reply", "-in", tsr, "-text")
 	for _, want := range []string{"Status: Rejected.", "unrecognized or unsupported algorithm identifier", "SHA-256"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("reply text lacks %q:\n%s", want, text)
 		}
 	}
-}
-
-func openssl(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("openssl", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
