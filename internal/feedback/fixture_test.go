@@ -83,7 +83,6 @@ var fixtureAgencies = []feedback.Agency{
 	{Code: "H990.CA", Name: "Công an Huyện Tây", Kind: "police", Unit: "990"},
 	{Code: "H980.CA", Name: "Công an Huyện Đông", Kind: "police", Unit: "980"},
 	{Code: "H980.TNMT", Name: "Phòng Tài nguyên và Môi trường Huyện Đông", Kind: "environment", Unit: "980"},
-	{Code: "H980.PUNG", Name: "Tổ phản ứng nhanh Huyện Đông", Kind: "rapid_response_team", Unit: "980"},
 	{Code: "X31001.UBND", Name: "UBND Xã Nam Tây", Kind: "people_committee", Unit: "31001"},
 	{Code: "X31002.UBND", Name: "UBND Xã Bắc Tây", Kind: "people_committee", Unit: "31002"},
 	{Code: "X31011.UBND", Name: "UBND Phường Nam Đông", Kind: "people_committee", Unit: "31011"},
@@ -99,13 +98,21 @@ const (
 	envStaff     = "acc-env"      // H980.TNMT
 	policeStaff  = "acc-police"   // H980.CA
 	districtHead = "acc-district" // H980.UBND
-	teamMember   = "acc-team"     // H980.PUNG
+	teamMember   = "acc-team"     // H980.CA, rapid response
 	westStaff    = "acc-west"     // X31001.UBND
 )
 
 var fixturePosts = map[string]string{
 	wardStaff: "X31011.UBND", wardStaff2: "X31011.UBND", envStaff: "H980.TNMT", policeStaff: "H980.CA",
-	districtHead: "H980.UBND", teamMember: "H980.PUNG", westStaff: "X31001.UBND",
+	districtHead: "H980.UBND", teamMember: "H980.CA", westStaff: "X31001.UBND",
+}
+
+// roleOf is an account's role at its post.
+func roleOf(account string) string {
+	if account == teamMember {
+		return feedback.RoleRapidResponse
+	}
+	return "officer"
 }
 
 type staff struct{}
@@ -123,7 +130,7 @@ func (staff) Agencies(context.Context) ([]feedback.Agency, error) { return fixtu
 
 func (staff) Posts(_ context.Context, account string) ([]feedback.Post, error) {
 	if code, ok := fixturePosts[account]; ok {
-		return []feedback.Post{{Agency: agencyByCode(code), Role: "officer"}}, nil
+		return []feedback.Post{{Agency: agencyByCode(code), Role: roleOf(account)}}, nil
 	}
 	return nil, nil
 }
@@ -132,7 +139,7 @@ func (staff) Members(_ context.Context, agency string) ([]feedback.Member, error
 	var out []feedback.Member
 	for acc, code := range fixturePosts {
 		if code == agency {
-			out = append(out, feedback.Member{AccountID: acc, Name: "Cán bộ " + acc, Role: "officer"})
+			out = append(out, feedback.Member{AccountID: acc, Name: "Cán bộ " + acc, Role: roleOf(acc)})
 		}
 	}
 	return out, nil
@@ -229,7 +236,7 @@ func (e *env) as(account string) context.Context {
 func (e *env) official(account string) (context.Context, feedback.Official) {
 	code := fixturePosts[account]
 	ctx := kernel.WithActor(context.Background(), kernel.Actor{Kind: kernel.ActorOfficial, ID: account, OnBehalfOf: feedback.ActingFor(code)})
-	return ctx, feedback.Official{AccountID: account, Agency: agencyByCode(code), Role: "officer"}
+	return ctx, feedback.Official{AccountID: account, Agency: agencyByCode(code), Roles: []string{roleOf(account)}}
 }
 
 // submit sends a report at the fixture's point as account ("" anonymous).

@@ -18,7 +18,9 @@ import (
 type Official struct {
 	AccountID string
 	Agency    Agency
-	Role      string
+	// Roles are every role the official holds at the agency: a member of
+	// its rapid-response team works on the reports assigned to that team.
+	Roles []string
 }
 
 // ActingFor is how an official's acts name their agency in the audit log.
@@ -27,9 +29,44 @@ func ActingFor(agency string) string { return "agency:" + agency }
 func errNotStaff() error { return kernel.E(kernel.Forbidden, "feedback.error.not_staff") }
 
 // mayHandle reports whether the official's agency answers the report, or
-// is the team it is assigned to.
+// the official is a member of the team it is assigned to.
 func (o Official) mayHandle(rep Report) bool {
-	return o.Agency.Code != "" && (rep.Agency == o.Agency.Code || rep.Team == o.Agency.Code)
+	if o.Agency.Code == "" {
+		return false
+	}
+	if rep.Agency == o.Agency.Code {
+		return true
+	}
+	for _, r := range o.Roles {
+		if rep.Team != "" && rep.Team == TeamCode(o.Agency.Code, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Team roles: the officials of an agency in these roles form the teams
+// reports are assigned to.
+const (
+	RoleRapidResponse = "rapid_response" // tổ phản ứng nhanh
+	RoleCommunityTech = "community_tech" // tổ công nghệ số cộng đồng
+)
+
+// Team is the members of an agency in a team role.
+type Team struct {
+	Agency Agency
+	Role   string
+}
+
+// Code names the team: the agency's code and the role.
+func (t Team) Code() string { return TeamCode(t.Agency.Code, t.Role) }
+
+// TeamCode names the team of an agency's officials in a role.
+func TeamCode(agency, role string) string { return agency + "#" + role }
+
+func parseTeam(code string) (agency, role string, ok bool) {
+	agency, role, ok = strings.Cut(code, "#")
+	return agency, role, ok && (role == RoleRapidResponse || role == RoleCommunityTech)
 }
 
 // responsible reports whether the official's agency answers the report
@@ -224,11 +261,24 @@ func (s *Service) Assign(ctx context.Context, o Official, id, handler, team stri
 			return Report{}, kernel.E(kernel.Invalid, "feedback.error.handler")
 		}
 	}
+	if team != "" {
+		agency, role, ok := parseTeam(team)
+		if !ok {
+			return Report{}, kernel.E(kernel.Invalid, "feedback.error.team")
+		}
+		members, err := s.o.Staff.Members(ctx, agency)
+		if err != nil {
+			return Report{}, err
+		}
+		if !slices.ContainsFunc(members, func(m Member) bool { return m.Role == role }) {
+			return Report{}, kernel.E(kernel.Invalid, "feedback.error.team")
+		}
+	}
 	return s.step(ctx, id, staffCheck(o, true, Submitted, Received, InProgress), change{kind: EventAssigned, public: true, by: o.Agency.Code,
 		notice: "feedback.notice.in_progress",
 		apply: func(r *refs, rep *Report, now time.Time) error {
 			if team != "" {
-				if _, ok := r.agencies[team]; !ok || team == rep.Agency {
+				if agency, _, _ := parseTeam(team); r.agencies[agency].Code == "" {
 					return kernel.E(kernel.Invalid, "feedback.error.team")
 				}
 				rep.Team = team
@@ -502,20 +552,34 @@ func (s *Service) Contact(ctx context.Context, o Official, id, purpose string) (
 	return p, nil
 }
 
-// Teams lists the agencies a report may be assigned to as a team: the
-// rapid-response and community technology teams of the area.
-func (s *Service) Teams(ctx context.Context, o Official) ([]Agency, error) {
+// Teams lists the teams a report in a commune may be assigned to: the
+// rapid-response and community technology teams of the agencies serving
+// the commune and its district (those with members).
+func (s *Service) Teams(ctx context.Context, commune string) ([]Team, error) {
 	r, err := s.references(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []Agency
+	district := r.ancestor(commune, LevelDistrict)
+	var candidates []Agency
 	for _, a := range r.agencies {
-		if isTeamKind(a.Kind) && a.Code != o.Agency.Code && (r.within(a.Unit, o.Agency.Unit) || r.within(o.Agency.Unit, a.Unit)) {
-			out = append(out, a)
+		if a.Unit == commune || a.Unit == district && district != "" {
+			candidates = append(candidates, a)
 		}
 	}
-	sortAgencies(out)
+	sortAgencies(candidates)
+	var out []Team
+	for _, a := range candidates {
+		members, err := s.o.Staff.Members(ctx, a.Code)
+		if err != nil {
+			return nil, err
+		}
+		for _, role := range []string{RoleRapidResponse, RoleCommunityTech} {
+			if slices.ContainsFunc(members, func(m Member) bool { return m.Role == role }) {
+				out = append(out, Team{Agency: a, Role: role})
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -527,18 +591,10 @@ func (s *Service) Agencies(ctx context.Context) ([]Agency, error) {
 	}
 	out := make([]Agency, 0, len(r.agencies))
 	for _, a := range r.agencies {
-		if !isTeamKind(a.Kind) {
-			out = append(out, a)
-		}
+		out = append(out, a)
 	}
 	sortAgencies(out)
 	return out, nil
-}
-
-// isTeamKind says whether an agency kind is a team that works on reports
-// an agency assigns, rather than an agency that answers them.
-func isTeamKind(kind string) bool {
-	return strings.Contains(kind, "team") || strings.Contains(kind, "response")
 }
 
 func sortAgencies(as []Agency) {

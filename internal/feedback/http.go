@@ -100,6 +100,9 @@ func pageKeys() []string {
 		"closed", "closed_expired", "reopened"} {
 		keys = append(keys, "feedback.notice."+t)
 	}
+	for _, role := range []string{RoleRapidResponse, RoleCommunityTech} {
+		keys = append(keys, "feedback.team."+role)
+	}
 	for _, i := range (&Service{}).Indicators() {
 		keys = append(keys, i.TitleKey)
 	}

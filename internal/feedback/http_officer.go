@@ -83,7 +83,12 @@ func (h *officerPages) official(w http.ResponseWriter, r *http.Request, agency s
 	}
 	for _, p := range posts {
 		if agency == "" || p.Agency.Code == agency {
-			o := Official{AccountID: sess.AccountID, Agency: p.Agency, Role: p.Role}
+			o := Official{AccountID: sess.AccountID, Agency: p.Agency}
+			for _, q := range posts {
+				if q.Agency.Code == p.Agency.Code {
+					o.Roles = append(o.Roles, q.Role)
+				}
+			}
 			ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorOfficial, ID: sess.AccountID, OnBehalfOf: ActingFor(p.Agency.Code)})
 			return o, posts, r.WithContext(ctx), true
 		}
@@ -201,6 +206,8 @@ func (h *officerPages) overdue(w http.ResponseWriter, r *http.Request) {
 	h.desk.Render(w, r, http.StatusOK, "officer_feedback", d)
 }
 
+type teamChoice struct{ Code, Name string }
+
 type staffReportData struct {
 	Style     string
 	Official  Official
@@ -208,7 +215,7 @@ type staffReportData struct {
 	Raw       Report
 	ReadOnly  bool
 	Members   []Member
-	Teams     []Agency
+	Teams     []teamChoice
 	Agencies  []Agency
 	Handler   string
 	Team      string
@@ -249,8 +256,8 @@ func (h *officerPages) staffView(w http.ResponseWriter, r *http.Request, o Offic
 	if rep.Handler != "" {
 		data.Handler = rep.Handler
 	}
-	if rep.Team != "" {
-		data.Team = ref.agencyName(rep.Team)
+	if agency, role, ok := parseTeam(rep.Team); ok {
+		data.Team = h.web.T(r, "feedback.team."+role, ref.agencyName(agency))
 	}
 	if !d.ReadOnly && o.responsible(rep) && rep.Status.Open() {
 		if data.Members, err = h.s.o.Staff.Members(r.Context(), o.Agency.Code); err != nil {
@@ -262,9 +269,13 @@ func (h *officerPages) staffView(w http.ResponseWriter, r *http.Request, o Offic
 				data.Handler = m.Name
 			}
 		}
-		if data.Teams, err = h.s.Teams(r.Context(), o); err != nil {
+		teams, err := h.s.Teams(r.Context(), rep.Commune)
+		if err != nil {
 			h.web.Error(w, r, err)
 			return
+		}
+		for _, t := range teams {
+			data.Teams = append(data.Teams, teamChoice{Code: t.Code(), Name: h.web.T(r, "feedback.team."+t.Role, t.Agency.Name)})
 		}
 		if data.Agencies, err = h.s.Agencies(r.Context()); err != nil {
 			h.web.Error(w, r, err)

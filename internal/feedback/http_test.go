@@ -264,7 +264,7 @@ func TestOfficerPages(t *testing.T) {
 	if st != 303 || !strings.Contains(loc, "done=received") {
 		t.Fatalf("receive: %d %s", st, loc)
 	}
-	st, loc, body = send(t, c, srv.URL+"/officer/feedback/r/"+id+"/assign", url.Values{"csrf_token": {csrf(t, body)}, "handler": {wardStaff2}, "team": {"H980.PUNG"}}, nil)
+	st, loc, body = send(t, c, srv.URL+"/officer/feedback/r/"+id+"/assign", url.Values{"csrf_token": {csrf(t, body)}, "handler": {wardStaff2}, "team": {"H980.CA#rapid_response"}}, nil)
 	if st != 303 {
 		t.Fatalf("assign: %d %s %s", st, loc, body)
 	}

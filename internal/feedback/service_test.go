@@ -195,10 +195,17 @@ func TestLifecycle(t *testing.T) {
 	if _, err := e.s.Receive(envCtx, env, id); kernel.ErrorCode(err) != kernel.Conflict {
 		t.Fatalf("received twice: %v", err)
 	}
-	r, err = e.s.Assign(envCtx, env, id, "", "H980.PUNG")
+	if _, err := e.s.Assign(envCtx, env, id, "", "H980.CA#community_tech"); kernel.ErrorCode(err) != kernel.Invalid {
+		t.Fatalf("assigned to a team without members: %v", err)
+	}
+	r, err = e.s.Assign(envCtx, env, id, "", "H980.CA#rapid_response")
 	mustStep("assign", r, err)
-	if r.Status != feedback.InProgress || r.Team != "H980.PUNG" {
+	if r.Status != feedback.InProgress || r.Team != "H980.CA#rapid_response" {
 		t.Fatalf("assigned: %+v", r)
+	}
+	policeCtx, police := e.official(policeStaff)
+	if _, err := e.s.Answer(policeCtx, police, id, "x"); kernel.ErrorCode(err) != kernel.Forbidden {
+		t.Fatalf("police outside the team acted: %v", err)
 	}
 	if _, err := e.s.Assign(envCtx, env, id, wardStaff, ""); kernel.ErrorCode(err) != kernel.Invalid {
 		t.Fatalf("assigned to another agency's official: %v", err)
