@@ -39,6 +39,7 @@ Usage:
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
+  civitas feedback apikey --name APP | revoke --client ID | clients [--json]  [--data DIR]   (Open311 client apps)
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
   civitas version
 
@@ -81,6 +82,7 @@ func commands() map[string]command {
 		"verify":   verifyCommand(),
 		"trust":    trustCommand(),
 		"wallet":   walletCommand(),
+		"feedback": feedbackCommand(),
 	}
 }
 

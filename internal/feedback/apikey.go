@@ -32,16 +32,29 @@ func hashSecret(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Clients are the Open311 client apps and their keys: what an operator's
+// command needs, without the rest of the service.
+type Clients struct {
+	DB    *db.DB
+	Clock kernel.Clock
+}
+
 // AddClient registers an Open311 client app and returns its API key, which
 // is shown this once: only its hash is kept.
 func (s *Service) AddClient(ctx context.Context, name string) (Client, string, error) {
+	return Clients{DB: s.o.DB, Clock: s.o.Clock}.Add(ctx, name)
+}
+
+// Add registers an Open311 client app and returns its API key, which is
+// shown this once: only its hash is kept.
+func (cs Clients) Add(ctx context.Context, name string) (Client, string, error) {
 	name, ok := cleanText(name, 100)
 	if !ok || name == "" || strings.ContainsAny(name, "\n\t") {
 		return Client{}, "", kernel.E(kernel.Invalid, "feedback.error.client_name")
 	}
 	key := apiKeyPrefix + kernel.NewToken()
-	c := Client{ID: kernel.NewID(), Name: name, CreatedAt: s.o.Clock.Now()}
-	err := s.o.DB.Update(ctx, c.CreatedAt, func(tx *db.Tx) error {
+	c := Client{ID: kernel.NewID(), Name: name, CreatedAt: cs.Clock.Now()}
+	err := cs.DB.Update(ctx, c.CreatedAt, func(tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO feedback_clients (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)`,
 			c.ID, c.Name, hashSecret(key), kernel.Micros(tx.Now)); err != nil {
 			return kernel.Wrap(err, "feedback: add client")
@@ -59,7 +72,17 @@ func (s *Service) AddClient(ctx context.Context, name string) (Client, string, e
 // RevokeClient stops a client's key from working (within keyCacheTTL on
 // other instances).
 func (s *Service) RevokeClient(ctx context.Context, id string) error {
-	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+	err := Clients{DB: s.o.DB, Clock: s.o.Clock}.Revoke(ctx, id)
+	if err == nil {
+		s.keys.forget()
+	}
+	return err
+}
+
+// Revoke stops a client's key from working (within keyCacheTTL on running
+// servers).
+func (cs Clients) Revoke(ctx context.Context, id string) error {
+	return cs.DB.Update(ctx, cs.Clock.Now(), func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE feedback_clients SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, kernel.Micros(tx.Now), id)
 		if err != nil {
 			return kernel.Wrap(err, "feedback: revoke client")
@@ -70,10 +93,32 @@ func (s *Service) RevokeClient(ctx context.Context, id string) error {
 		_, err = audit.Append(ctx, tx, audit.Entry{Action: "feedback.client.revoke", SubjectType: "feedback_client", SubjectID: id})
 		return err
 	})
-	if err == nil {
-		s.keys.forget()
+}
+
+// List returns the client apps, newest first.
+func (cs Clients) List(ctx context.Context) ([]Client, error) {
+	var out []Client
+	err := cs.DB.View(ctx, func(tx *db.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, name, created_at, revoked_at FROM feedback_clients ORDER BY created_at DESC, id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Client
+			var created, revoked int64
+			if err := rows.Scan(&c.ID, &c.Name, &created, &revoked); err != nil {
+				return err
+			}
+			c.CreatedAt, c.Revoked = kernel.FromMicros(created), revoked != 0
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "feedback: list clients")
 	}
-	return err
+	return out, nil
 }
 
 // keyCache remembers API keys checked recently, so that every report an
