@@ -71,6 +71,9 @@ type projection struct {
 	width, height int
 }
 
+// newProjection fits the box within width pixels, and within a height of
+// maxAspect times the width: a tall unit is drawn narrower, not taller
+// than a screen.
 func newProjection(b BBox, width int) projection {
 	mid := (b.MinLat + b.MaxLat) / 2
 	kx := math.Cos(mid * math.Pi / 180)
@@ -78,10 +81,13 @@ func newProjection(b BBox, width int) projection {
 	if dx <= 0 || dy <= 0 {
 		dx, dy = 0.01, 0.01
 	}
-	scale := float64(width) / dx
-	h := int(math.Ceil(dy * scale))
-	return projection{box: b, kx: kx, scale: scale, width: width, height: max(h, 1)}
+	scale := min(float64(width)/dx, float64(width)*maxAspect/dy)
+	w, h := int(math.Ceil(dx*scale)), int(math.Ceil(dy*scale))
+	return projection{box: b, kx: kx, scale: scale, width: max(w, 1), height: max(h, 1)}
 }
+
+// maxAspect bounds a map's height: 1.25 times its width.
+const maxAspect = 1.25
 
 func (p projection) xy(lon, lat float64) (float64, float64) {
 	return (lon - p.box.MinLon) * p.kx * p.scale, (p.box.MaxLat - lat) * p.scale

@@ -104,6 +104,18 @@ func rowReader(src image.Image) func(y int, ry, rb, rr []uint8) {
 			copy(ry, m.Y[(sy-m.Rect.Min.Y)*m.YStride+(b.Min.X-m.Rect.Min.X):])
 			cy := (sy>>vs - m.Rect.Min.Y>>vs) * m.CStride
 			cx0 := m.Rect.Min.X >> hs
+			if hs == 1 && b.Min.X&1 == 0 {
+				// 4:2:0 and 4:2:2, the cameras' own: each chroma sample twice.
+				cb, cr := m.Cb[cy+b.Min.X>>1-cx0:], m.Cr[cy+b.Min.X>>1-cx0:]
+				for x := 0; x+1 < len(ry); x += 2 {
+					rb[x], rb[x+1] = cb[x>>1], cb[x>>1]
+					rr[x], rr[x+1] = cr[x>>1], cr[x>>1]
+				}
+				if n := len(ry); n&1 == 1 {
+					rb[n-1], rr[n-1] = cb[(n-1)>>1], cr[(n-1)>>1]
+				}
+				return
+			}
 			for x := range ry {
 				ci := cy + (b.Min.X+x)>>hs - cx0
 				rb[x], rr[x] = m.Cb[ci], m.Cr[ci]
@@ -207,7 +219,9 @@ func fill(b []uint8, v uint8) {
 	}
 }
 
-// orient turns p upright by its EXIF orientation (1 to 8).
+// orient turns p upright by its EXIF orientation (1 to 8). Each row of
+// the result walks the source with a fixed step, so the copy is a plain
+// loop per row and plane.
 func orient(p planes, o int) planes {
 	if o <= 1 || o > 8 {
 		return p
@@ -217,29 +231,44 @@ func orient(p planes, o int) planes {
 	if o >= 5 {
 		dw, dh = h, w
 	}
-	// src maps a destination pixel to its source pixel.
-	var src func(x, y int) int
+	// start(y) is the source index of the row's first pixel; step is how
+	// far the next pixel of the row is in the source.
+	var start func(y int) int
+	var step int
 	switch o {
 	case 2: // mirrored
-		src = func(x, y int) int { return y*w + (w - 1 - x) }
+		start, step = func(y int) int { return y*w + w - 1 }, -1
 	case 3: // upside down
-		src = func(x, y int) int { return (h-1-y)*w + (w - 1 - x) }
+		start, step = func(y int) int { return (h-1-y)*w + w - 1 }, -1
 	case 4: // mirrored upside down
-		src = func(x, y int) int { return (h-1-y)*w + x }
+		start, step = func(y int) int { return (h - 1 - y) * w }, 1
 	case 5: // transposed
-		src = func(x, y int) int { return x*w + y }
+		start, step = func(y int) int { return y }, w
 	case 6: // taken turned a quarter anticlockwise: turn it clockwise
-		src = func(x, y int) int { return (h-1-x)*w + y }
+		start, step = func(y int) int { return (h-1)*w + y }, -w
 	case 7: // transversed
-		src = func(x, y int) int { return (h-1-x)*w + (w - 1 - y) }
+		start, step = func(y int) int { return (h-1)*w + w - 1 - y }, -w
 	case 8: // taken turned a quarter clockwise: turn it anticlockwise
-		src = func(x, y int) int { return x*w + (w - 1 - y) }
+		start, step = func(y int) int { return w - 1 - y }, w
 	}
 	out := planes{w: dw, h: dh, y: make([]uint8, dw*dh), cb: make([]uint8, dw*dh), cr: make([]uint8, dw*dh)}
-	for y := range dh {
-		for x := range dw {
-			i, s := y*dw+x, src(x, y)
-			out.y[i], out.cb[i], out.cr[i] = p.y[s], p.cb[s], p.cr[s]
+	// In tiles, so that a quarter turn, which reads the source down its
+	// columns, reads few of its rows at a time and stays in the cache.
+	const tile = 64
+	for _, pl := range [3][2][]uint8{{out.y, p.y}, {out.cb, p.cb}, {out.cr, p.cr}} {
+		dst, src := pl[0], pl[1]
+		for y0 := 0; y0 < dh; y0 += tile {
+			for x0 := 0; x0 < dw; x0 += tile {
+				x1 := min(x0+tile, dw)
+				for y := y0; y < min(y0+tile, dh); y++ {
+					row := dst[y*dw+x0 : y*dw+x1]
+					i := start(y) + x0*step
+					for x := range row {
+						row[x] = src[i]
+						i += step
+					}
+				}
+			}
 		}
 	}
 	return out
