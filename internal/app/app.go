@@ -136,8 +136,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.notify.Mount(a.web); err != nil {
 		return nil, err
 	}
+	supportPoints, err := cfg.SupportPoints()
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid").WithCause(err)
+	}
 	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: identitySMS{a.notify},
-		Logger: log, Issuer: "civitas " + public.Host})
+		Logger: log, Issuer: "civitas " + public.Host, Messages: catalog,
+		SupportPoints: supportPoints, SupportPointBudget: cfg.SupportPointBudget})
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,14 @@ type Config struct {
 	// TrustedProxies lists the reverse proxies (addresses and CIDR
 	// prefixes, comma-separated) whose X-Forwarded-For names the client.
 	TrustedProxies string
-	Demo           bool // load the demo province into an empty database
+	// SupportPointAddrs lists the addresses (and CIDR prefixes,
+	// comma-separated) of support points, where many citizens sign in from
+	// one address; each may make SupportPointBudget wrong guesses of
+	// passwords and codes within ten minutes, where any other client may
+	// make 30.
+	SupportPointAddrs  string
+	SupportPointBudget int
+	Demo               bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
 	LogLevel    string // debug, info, warn, error
@@ -110,6 +117,7 @@ func Default() Config {
 		KeyAlgorithm:    "ecdsa-p256",
 		Notify: Notify{CountryCode: "84", HTTPTimeout: 10 * time.Second, SMPPASCII: "gsm7",
 			SMPPEnquireLink: 30 * time.Second, SMPPTimeout: 10 * time.Second, SMTPTLS: "starttls"},
+		SupportPointBudget: 300,
 	}
 }
 
@@ -141,6 +149,8 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
+	fs.StringVar(&c.SupportPointAddrs, "support-point-addrs", c.SupportPointAddrs, "addresses of support points (`CIDR,...`), where many citizens share one address: they get --support-point-budget")
+	fs.IntVar(&c.SupportPointBudget, "support-point-budget", c.SupportPointBudget, "wrong passwords and codes a support point's address may send within 10 minutes, across accounts (`number`; other clients: 30)")
 	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: http or smpp; outbox or log with --demo (default: outbox with --demo)")
 	c.BindNotify(fs)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
@@ -277,6 +287,12 @@ func (c *Config) Validate() error {
 	if _, err := c.Proxies(); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies must list addresses or CIDR prefixes: %w", err))
 	}
+	if _, err := c.SupportPoints(); err != nil {
+		errs = append(errs, fmt.Errorf("--support-point-addrs must list addresses or CIDR prefixes: %w", err))
+	}
+	if c.SupportPointBudget < 1 || c.SupportPointBudget > 100_000 {
+		errs = append(errs, errors.New("--support-point-budget must be between 1 and 100000"))
+	}
 	if c.DemoPersons < 0 || c.DemoPersons > 3_000_000 {
 		errs = append(errs, errors.New("--demo-persons must be between 0 and 3000000"))
 	}
@@ -366,9 +382,15 @@ func (c *Config) Logger(w *os.File) *slog.Logger {
 
 // Proxies reads TrustedProxies, a comma-separated list of addresses and
 // CIDR prefixes ("10.0.0.0/8, 192.0.2.7"); empty gives none.
-func (c Config) Proxies() ([]netip.Prefix, error) {
+func (c Config) Proxies() ([]netip.Prefix, error) { return prefixes(c.TrustedProxies) }
+
+// SupportPoints reads SupportPointAddrs, a list like TrustedProxies.
+func (c Config) SupportPoints() ([]netip.Prefix, error) { return prefixes(c.SupportPointAddrs) }
+
+// prefixes reads a comma-separated list of addresses and CIDR prefixes.
+func prefixes(list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for f := range strings.SplitSeq(c.TrustedProxies, ",") {
+	for f := range strings.SplitSeq(list, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue

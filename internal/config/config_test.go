@@ -90,6 +90,16 @@ func TestConfig(t *testing.T) {
 		{name: "fail/metrics token file missing", args: []string{"--metrics-token-file", dir + "/nope"}, wantErr: true},
 		{name: "fail/metrics addr not host:port", args: []string{"--metrics-addr", "9100"}, wantErr: true},
 		{name: "fail/metrics addr is the main addr", args: []string{"--metrics-addr", "127.0.0.1:8080"}, wantErr: true},
+		{name: "ok/support points", args: []string{"--support-point-addrs", "203.0.113.0/24, 198.51.100.7", "--support-point-budget", "500"}, check: func(c Config) bool {
+			p, err := c.SupportPoints()
+			return err == nil && len(p) == 2 && p[0].String() == "203.0.113.0/24" && p[1].String() == "198.51.100.7/32" && c.SupportPointBudget == 500
+		}},
+		{name: "ok/no support points, default budget", check: func(c Config) bool {
+			p, err := c.SupportPoints()
+			return err == nil && len(p) == 0 && c.SupportPointBudget == 300
+		}},
+		{name: "fail/a support point that is not an address", args: []string{"--support-point-addrs", "commune-a.local"}, wantErr: true},
+		{name: "fail/a support-point budget of nothing", args: []string{"--support-point-budget", "0"}, wantErr: true},
 		{name: "fail/bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "fail/unknown flag", args: []string{"--nope"}, wantErr: true},
 		{name: "ok/smpp with its password from a file", args: []string{"--sms", "smpp", "--smpp-addr", "smsc.example.vn:2775", "--smpp-system-id", "civitas", "--sms-brandname", "CIVITAS"},

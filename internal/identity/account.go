@@ -2,10 +2,7 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"civitas/internal/audit"
@@ -44,55 +41,27 @@ type Account struct {
 	passwordHash string
 	totpSealed   string
 	totpLastStep uint64
-}
-
-const accountColumns = `id, citizen_id, unit_code, level, status, password_hash, totp_sealed, totp_last_step, phone, contact, created_at, activated_at`
-
-func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
-	var a Account
-	var created, activated, last int64
-	err := sc.Scan(&a.ID, &a.CitizenID, &a.UnitCode, &a.Level, &a.Status, &a.passwordHash, &a.totpSealed, &last,
-		&a.Phone, &a.Contact, &created, &activated)
-	a.totpLastStep = uint64(last)
-	a.CreatedAt = kernel.FromMicros(created)
-	if activated != 0 {
-		a.ActivatedAt = kernel.FromMicros(activated)
-	}
-	a.HasPassword = a.passwordHash != ""
-	a.HasTOTP = a.totpSealed != ""
-	return a, err
-}
-
-func oneAccount(row *sql.Row) (Account, error) {
-	a, err := scanAccount(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, kernel.E(kernel.NotFound, "error.identity.account_not_found")
-	}
-	if err != nil {
-		return a, kernel.Wrap(err, "identity: read account")
-	}
-	return a, nil
+	lang         string // the language of the holder's latest sign-in, for the texts they get
 }
 
 // Account returns an account by ID.
 func (s *Service) Account(ctx context.Context, id string) (Account, error) {
-	return oneAccount(s.db.QueryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE id = ?", id))
+	var a Account
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		a, err = findAccount(ctx, tx, id)
+		return err
+	})
+	return a, err
 }
 
 // AccountByCitizen returns the account of a citizen ID number.
 func (s *Service) AccountByCitizen(ctx context.Context, citizenID string) (Account, error) {
-	return oneAccount(s.db.QueryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE citizen_id = ?", citizenID))
-}
-
-func insertAccount(ctx context.Context, tx *db.Tx, a *Account) error {
-	_, err := tx.Exec(ctx, `INSERT INTO accounts (id, citizen_id, unit_code, level, status, password_hash, phone, contact, created_at, activated_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.CitizenID, a.UnitCode, a.Level, a.Status, a.passwordHash, a.Phone, a.Contact,
-		kernel.Micros(tx.Now), micros(a.ActivatedAt), kernel.Micros(tx.Now))
-	if db.IsUniqueViolation(err) {
-		return kernel.E(kernel.Conflict, "error.identity.account_exists")
-	}
-	return err
+	var a Account
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		a, err = findAccountByCitizen(ctx, tx, citizenID)
+		return err
+	})
+	return a, err
 }
 
 func micros(t time.Time) int64 {
@@ -129,7 +98,7 @@ func (s *Service) AddAccount(ctx context.Context, n NewAccount) (Account, error)
 			return Account{}, kernel.E(kernel.Invalid, "error.identity.bad_phone")
 		}
 	}
-	hash, err := HashPassword(n.Password, s.params)
+	hash, err := s.hashPassword(ctx, n.Password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -179,19 +148,13 @@ func (s *Service) Record(ctx context.Context, tx *db.Tx, accountID, kind, client
 }
 
 func (s *Service) record(ctx context.Context, tx *db.Tx, accountID, kind, clientID string, details map[string]string) error {
-	b := []byte{}
-	if len(details) > 0 {
-		var err error
-		if b, err = json.Marshal(details); err != nil {
-			return kernel.Wrap(err, "identity: encode event")
-		}
+	// "Acting for" in a history is whom the holder acted for: an official
+	// acting for their agency on someone's account is not that.
+	actingFor := ""
+	if a := kernel.ActorFrom(ctx); a.Kind == kernel.ActorCitizen {
+		actingFor = a.OnBehalfOf
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO account_events (id, account_id, at, kind, client_id, acting_for, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		kernel.NewID(), accountID, kernel.Micros(tx.Now), kind, clientID, kernel.ActorFrom(ctx).OnBehalfOf, string(b))
-	if err != nil {
-		return kernel.Wrap(err, "identity: record event")
-	}
-	return nil
+	return insertEvent(ctx, tx, accountID, kind, clientID, actingFor, details)
 }
 
 // History returns an account's events, newest first, older than before (zero
@@ -203,27 +166,15 @@ func (s *Service) History(ctx context.Context, accountID string, before time.Tim
 	if before.IsZero() {
 		before = s.clock.Now().Add(time.Second)
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, at, kind, client_id, acting_for, details FROM account_events
-		WHERE account_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?`, accountID, kernel.Micros(before), limit)
+	var out []Event
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		out, err = findEvents(ctx, tx, accountID, before, limit)
+		return err
+	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "identity: history")
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at int64
-		var details string
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ClientID, &e.ActingFor, &details); err != nil {
-			return nil, kernel.Wrap(err, "identity: history")
-		}
-		e.At = kernel.FromMicros(at)
-		if details != "" {
-			_ = json.Unmarshal([]byte(details), &e.Details) // written by record; a bad row shows without details
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Cleanup deletes history older than HistoryRetention, expired code flows
@@ -232,24 +183,9 @@ func (s *Service) History(ctx context.Context, accountID string, before time.Tim
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	now := s.clock.Now()
 	var n int64
-	err := s.db.Update(ctx, now, func(tx *db.Tx) error {
-		for _, q := range []struct {
-			sql string
-			arg int64
-		}{
-			{`DELETE FROM account_events WHERE at < ?`, kernel.Micros(now.Add(-HistoryRetention))},
-			{`DELETE FROM account_codes WHERE expires_at < ?`, kernel.Micros(now)},
-			{`DELETE FROM passkey_challenges WHERE expires_at < ?`, kernel.Micros(now)},
-			{`DELETE FROM sms_outbox WHERE created_at < ?`, kernel.Micros(now.Add(-7 * 24 * time.Hour))},
-		} {
-			res, err := tx.Exec(ctx, q.sql, q.arg)
-			if err != nil {
-				return err
-			}
-			k, _ := res.RowsAffected()
-			n += k
-		}
-		return nil
+	err := s.db.Update(ctx, now, func(tx *db.Tx) (err error) {
+		n, err = deleteExpired(ctx, tx, now.Add(-HistoryRetention), now.Add(-7*24*time.Hour))
+		return err
 	})
 	if err != nil {
 		return 0, kernel.Wrap(err, "identity: cleanup")

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -17,11 +18,35 @@ type Officer struct {
 	CitizenID string
 	Agency    registry.Agency
 	Role      registry.Role
+	// ACR is the assurance of the login the officer acts in, as the
+	// handler found it in the session. Enrolment and every other act on
+	// someone's account need kernel.ACRLevel2; Posts and Post leave it empty.
+	ACR string
 }
 
 // Area is the administrative unit an officer's post covers: the agency's
 // unit and everything inside it.
 func (o Officer) Area() string { return o.Agency.UnitCode }
+
+// Actor is the officer as audit records name them: an official acting for
+// their agency.
+func (o Officer) Actor() kernel.Actor {
+	return kernel.Actor{Kind: kernel.ActorOfficial, ID: o.AccountID, OnBehalfOf: "agency:" + o.Agency.Code}
+}
+
+func errOfficerLevel2() error { return kernel.E(kernel.Forbidden, "error.identity.officer_level2") }
+
+// mayActOnAccounts checks that o may act on people's accounts: a post that
+// enrols, and a level-2 login.
+func (o Officer) mayActOnAccounts() error {
+	if !o.CanEnrol() {
+		return kernel.E(kernel.Forbidden, "error.identity.not_officer")
+	}
+	if !kernel.AtLeastLevel2(o.ACR) {
+		return errOfficerLevel2()
+	}
+	return nil
+}
 
 // CanEnrol reports whether the post may verify identities in person:
 // police and support points (people's committees, service centres).
@@ -76,10 +101,11 @@ func (s *Service) Post(ctx context.Context, accountID, agencyCode string) (Offic
 }
 
 // LookUp returns a person of the registry for an officer, with their account
-// if they have one. A person outside the officer's area is Forbidden.
+// if they have one. A person outside the officer's area, or an officer not
+// in a level-2 login, is Forbidden.
 func (s *Service) LookUp(ctx context.Context, o Officer, citizenID string) (registry.Person, *Account, error) {
-	if !o.CanEnrol() {
-		return registry.Person{}, nil, kernel.E(kernel.Forbidden, "error.identity.not_officer")
+	if err := o.mayActOnAccounts(); err != nil {
+		return registry.Person{}, nil, err
 	}
 	p, err := s.reg.Person(ctx, strings.TrimSpace(citizenID))
 	if err != nil {
@@ -145,7 +171,11 @@ type Issued struct {
 // Enrol records an in-person verification and issues a level-2 account:
 // a new pending account, or an upgrade of an existing one. The holder
 // activates it with the code sent to the chosen phone or printed.
+// Enrolment needs an officer in a level-2 login.
 func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, error) {
+	if err := o.mayActOnAccounts(); err != nil {
+		return Issued{}, err
+	}
 	p, existing, err := s.LookUp(ctx, o, e.CitizenID)
 	if err != nil {
 		return Issued{}, err
@@ -207,18 +237,17 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 		} else {
 			a = *existing
 			if a.Status == StatusPending { // enrolled again before activating: the new contact wins
-				if _, err := tx.Exec(ctx, `UPDATE accounts SET phone = ?, contact = ?, updated_at = ? WHERE id = ?`,
-					phone, e.Contact, kernel.Micros(tx.Now), a.ID); err != nil {
+				if err := updateAccountContact(ctx, tx, a.ID, phone, e.Contact); err != nil {
 					return err
 				}
 			}
 		}
 		// One live activation code per account.
-		if _, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE account_id = ? AND purpose = ?`, a.ID, purposeActivate); err != nil {
+		if err := deleteAccountCodes(ctx, tx, a.ID, purposeActivate); err != nil {
 			return err
 		}
 		id := hashSecret("flow", activationToken(a.CitizenID))
-		if _, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, id); err != nil {
+		if _, err := deleteCode(ctx, tx, id); err != nil {
 			return err
 		}
 		// matched = 2 marks a reset: activation then replaces the credentials.
@@ -226,14 +255,12 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 		if e.Reset && a.Status == StatusActive {
 			matched = 2
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO account_codes (id_hash, purpose, citizen_id, account_id, phone, matched, code_hash, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, purposeActivate, a.CitizenID, a.ID, phone, matched, hashSecret(id, normalizeCode(code)),
-			kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(activateCodeTTL))); err != nil {
+		if err := insertCode(ctx, tx, newCode{idHash: id, purpose: purposeActivate, citizenID: a.CitizenID, accountID: a.ID,
+			phone: phone, matched: matched, codeHash: hashSecret(id, normalizeCode(code)), expires: tx.Now.Add(activateCodeTTL)}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO enrolments (id, account_id, unit_code, agency_code, officer_account_id, checks, contact, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, out.EnrolmentID, a.ID, p.UnitCode, o.Agency.Code, o.AccountID, string(checks), e.Contact,
-			kernel.Micros(tx.Now)); err != nil {
+		if err := insertEnrolment(ctx, tx, enrolment{id: out.EnrolmentID, accountID: a.ID, unitCode: p.UnitCode, agencyCode: o.Agency.Code,
+			officerAccountID: o.AccountID, checks: string(checks), contact: e.Contact}); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "account.enrolled", "", map[string]string{"agency": o.Agency.Name}); err != nil {
@@ -256,8 +283,12 @@ func (s *Service) Enrol(ctx context.Context, o Officer, e Enrolment) (Issued, er
 }
 
 // SetStatus disables an account (a stolen phone, a death, a fraud report)
-// or enables it again, for an officer of the holder's area.
+// or enables it again, for an officer of the holder's area in a level-2
+// login.
 func (s *Service) SetStatus(ctx context.Context, o Officer, citizenID, status string) error {
+	if err := o.mayActOnAccounts(); err != nil {
+		return err
+	}
 	if status != StatusActive && status != StatusDisabled {
 		return kernel.E(kernel.Invalid, "error.invalid")
 	}
@@ -269,7 +300,7 @@ func (s *Service) SetStatus(ctx context.Context, o Officer, citizenID, status st
 		return kernel.E(kernel.NotFound, "error.identity.account_not_found")
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?`, status, kernel.Micros(tx.Now), acc.ID); err != nil {
+		if err := updateAccountStatus(ctx, tx, acc.ID, status); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, acc.ID, "account."+status, "", map[string]string{"agency": o.Agency.Name}); err != nil {
@@ -284,6 +315,8 @@ type Activation struct {
 	CitizenID string
 	Code      string
 	Password  string // required when the account has none; otherwise optional
+	// Client is the address the activation comes from; zero when unknown.
+	Client netip.Addr
 }
 
 // Activate turns an enrolment into a working level-2 account.
@@ -292,8 +325,11 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	if _, err := registry.ParseCitizenID(act.CitizenID); err != nil {
 		return Account{}, errCodeWrong()
 	}
-	key := "activate:" + act.CitizenID
-	if err := s.throttle.Allow(ctx, key); err != nil {
+	// Wrong codes lock out the client that types them, for this account
+	// and, past its budget, for every account; never the holder elsewhere.
+	c := clientName(act.Client)
+	keys := guessKeys{client: act.Client, pair: "activate:" + act.CitizenID + "|" + c, budget: "client:" + c}
+	if _, err := s.allowGuess(ctx, keys); err != nil {
 		return Account{}, err
 	}
 	if act.Password != "" {
@@ -303,10 +339,10 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	}
 	// The flow is keyed by the citizen ID: the letter carries only the code.
 	f, err := s.useCode(ctx, activationToken(act.CitizenID), purposeActivate, act.Code)
+	if kernel.ErrorCode(err) == kernel.Invalid {
+		return Account{}, s.failGuess(ctx, keys, nil, err)
+	}
 	if err != nil {
-		if ferr := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error { return s.throttle.Fail(ctx, tx, key) }); kernel.ErrorCode(ferr) == kernel.TooManyRequests {
-			return Account{}, ferr
-		}
 		return Account{}, err
 	}
 	a, err := s.Account(ctx, f.accountID)
@@ -318,41 +354,40 @@ func (s *Service) Activate(ctx context.Context, act Activation) (Account, error)
 	}
 	hash := ""
 	if act.Password != "" {
-		if hash, err = HashPassword(act.Password, s.params); err != nil {
+		if hash, err = s.hashPassword(ctx, act.Password); err != nil {
 			return Account{}, err
 		}
 	}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, f.idHash)
+		done, err := deleteCode(ctx, tx, f.idHash)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !done {
 			return errCodeWrong()
 		}
 		if hash == "" {
 			hash = a.passwordHash
 		}
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET level = 2, status = ?, password_hash = ?, activated_at = ?, updated_at = ? WHERE id = ?`,
-			StatusActive, hash, kernel.Micros(tx.Now), kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := updateAccountLevel2(ctx, tx, a.ID, hash); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE enrolments SET activated_at = ? WHERE account_id = ? AND activated_at = 0`, kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := updateEnrolmentsActivated(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		if f.reset { // lost phone or password: the old second factor goes too
-			if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = '', totp_last_step = 0 WHERE id = ?`, a.ID); err != nil {
+			if err := deleteAccountTOTP(ctx, tx, a.ID); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+			if err := deleteRecoveryCodes(ctx, tx, a.ID); err != nil {
 				return err
 			}
 			// The lost phone may hold a passkey.
-			if _, err := tx.Exec(ctx, `DELETE FROM passkeys WHERE account_id = ?`, a.ID); err != nil {
+			if err := deleteAccountPasskeys(ctx, tx, a.ID); err != nil {
 				return err
 			}
 		}
-		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+		if err := s.succeedGuess(ctx, tx, keys); err != nil {
 			return err
 		}
 		ctx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID})
@@ -382,41 +417,31 @@ type UnitFigures struct {
 
 // Figures returns issued vs activated per commune inside area ("" = all).
 func (s *Service) Figures(ctx context.Context, area string) ([]UnitFigures, error) {
-	rows, err := s.db.Query(ctx, `SELECT unit_code, COUNT(*), SUM(CASE WHEN activated_at > 0 THEN 1 ELSE 0 END)
-		FROM enrolments GROUP BY unit_code ORDER BY unit_code`)
+	var issued []UnitFigures
+	var level1 map[string]int
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		if issued, err = findEnrolmentFigures(ctx, tx); err != nil {
+			return err
+		}
+		level1, err = countActiveLevel1(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "identity: figures")
 	}
 	byUnit := map[string]*UnitFigures{}
 	var order []string
-	for rows.Next() {
-		f := &UnitFigures{}
-		if err := rows.Scan(&f.UnitCode, &f.Issued, &f.Activated); err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "identity: figures")
-		}
-		byUnit[f.UnitCode] = f
-		order = append(order, f.UnitCode)
+	for i := range issued {
+		byUnit[issued[i].UnitCode] = &issued[i]
+		order = append(order, issued[i].UnitCode)
 	}
-	rows.Close()
-	rows, err = s.db.Query(ctx, `SELECT unit_code, COUNT(*) FROM accounts WHERE level = 1 AND status = ? GROUP BY unit_code ORDER BY unit_code`, StatusActive)
-	if err != nil {
-		return nil, kernel.Wrap(err, "identity: figures")
-	}
-	for rows.Next() {
-		var unit string
-		var n int
-		if err := rows.Scan(&unit, &n); err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "identity: figures")
-		}
+	for unit, n := range level1 {
 		if byUnit[unit] == nil {
 			byUnit[unit] = &UnitFigures{UnitCode: unit}
 			order = append(order, unit)
 		}
 		byUnit[unit].Level1 = n
 	}
-	rows.Close()
 	sort.Strings(order)
 	var out []UnitFigures
 	for _, u := range order {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sync"
@@ -36,7 +37,10 @@ type fixture struct {
 // cheap argon2id parameters keep the tests fast; the rules do not depend on cost.
 var cheap = identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}
 
-func newFixture(t *testing.T) *fixture {
+// newFixture makes the fixture; opts change the identity service's options.
+// The web server trusts 127.0.0.1 as a proxy, so a test browser names its
+// client address in X-Forwarded-For (browser.from).
+func newFixture(t *testing.T, opts ...func(*identity.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t)
@@ -50,17 +54,21 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{t: t, ctx: ctx, db: d, clock: clock, reg: registry.New(d, clock)}
 	f.outbox = &texts{}
-	f.svc, err = identity.New(identity.Options{DB: d, Clock: clock, Registry: f.reg, Box: box, SMS: f.outbox, Password: cheap})
+	cat, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := i18n.Load()
+	o := identity.Options{DB: d, Clock: clock, Registry: f.reg, Box: box, SMS: f.outbox, Password: cheap, Messages: cat}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f.svc, err = identity.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse("http://civitas.test")
 	f.web, err = web.NewServer(web.Options{DB: d, Clock: clock, Catalog: cat, PublicURL: pub,
-		Ready: func(context.Context) error { return nil }})
+		Ready: func(context.Context) error { return nil }, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +165,8 @@ func (f *fixture) outboxCount() int {
 	return len(msgs)
 }
 
-// officer returns a demo official of kind and role with an active account.
+// officer returns a demo official of kind and role with an active level-2
+// account, acting in a level-2 login.
 func (f *fixture) officer(kind registry.AgencyKind, role registry.Role, skip int) identity.Officer {
 	f.t.Helper()
 	var cid, agency string
@@ -178,5 +187,25 @@ func (f *fixture) officer(kind registry.AgencyKind, role registry.Role, skip int
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	o.ACR = kernel.ACRLevel2
 	return o
+}
+
+// enableTOTP turns on an authenticator app for an account and returns its
+// seed; the clock moves past the step of the code that confirmed it.
+func (f *fixture) enableTOTP(accountID string) []byte {
+	f.t.Helper()
+	setup, err := f.svc.BeginTOTP(f.ctx, accountID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	secret, err := identity.ParseTOTPSecretText(setup.Text)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.svc.ConfirmTOTP(f.ctx, accountID, setup.Sealed, identity.TOTPAt(secret, f.clock.Now())); err != nil {
+		f.t.Fatal(err)
+	}
+	f.clock.Advance(30 * time.Second)
+	return secret
 }

@@ -22,25 +22,18 @@ type Dependent struct {
 // Dependents lists the children under DependentAge an account is guardian
 // of. A child who has turned DependentAge drops out of the list.
 func (s *Service) Dependents(ctx context.Context, accountID string) ([]Dependent, error) {
-	rows, err := s.db.Query(ctx, `SELECT dependent_citizen_id, relation FROM guardianships WHERE guardian_account_id = ? ORDER BY dependent_citizen_id`, accountID)
+	var links []guardianLink
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		links, err = findGuardianLinks(ctx, tx, accountID)
+		return err
+	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "identity: dependents")
 	}
-	type link struct{ id, rel string }
-	var links []link
-	for rows.Next() {
-		var l link
-		if err := rows.Scan(&l.id, &l.rel); err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "identity: dependents")
-		}
-		links = append(links, l)
-	}
-	rows.Close()
 	now := s.clock.Now()
 	var out []Dependent
 	for _, l := range links {
-		p, err := s.reg.Person(ctx, l.id)
+		p, err := s.reg.Person(ctx, l.childCitizenID)
 		if err != nil {
 			if kernel.ErrorCode(err) == kernel.NotFound {
 				continue
@@ -48,7 +41,7 @@ func (s *Service) Dependents(ctx context.Context, accountID string) ([]Dependent
 			return nil, err
 		}
 		if p.AgeOn(now) < DependentAge {
-			out = append(out, Dependent{Person: p, Relation: l.rel})
+			out = append(out, Dependent{Person: p, Relation: l.relation})
 		}
 	}
 	return out, nil
@@ -116,8 +109,12 @@ func (s *Service) AddDependent(ctx context.Context, accountID, childCitizenID st
 }
 
 // RecordGuardian is the officer's way to make a guardian of a child outside
-// the household (a court-appointed guardian, a grandparent elsewhere).
+// the household (a court-appointed guardian, a grandparent elsewhere). It
+// needs an officer in a level-2 login.
 func (s *Service) RecordGuardian(ctx context.Context, o Officer, guardianCitizenID, childCitizenID, relation string) error {
+	if err := o.mayActOnAccounts(); err != nil {
+		return err
+	}
 	child, _, err := s.LookUp(ctx, o, childCitizenID)
 	if err != nil {
 		return err
@@ -141,13 +138,9 @@ func (s *Service) RecordGuardian(ctx context.Context, o Officer, guardianCitizen
 	})
 }
 
+// addGuardianship records a guardian of a child, with its audit record.
 func addGuardianship(ctx context.Context, tx *db.Tx, guardianID, childID, relation, by string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO guardianships (guardian_account_id, dependent_citizen_id, relation, created_by, created_at) VALUES (?, ?, ?, ?, ?)`,
-		guardianID, childID, relation, by, kernel.Micros(tx.Now))
-	if db.IsUniqueViolation(err) {
-		return kernel.E(kernel.Conflict, "error.identity.already_dependent")
-	}
-	if err != nil {
+	if err := insertGuardianship(ctx, tx, guardianID, childID, relation, by); err != nil {
 		return err
 	}
 	return appendAudit(ctx, tx, "identity.guardian.add", "person", childID, map[string]any{"guardian": guardianID, "relation": relation})

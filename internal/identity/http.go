@@ -5,6 +5,7 @@ import (
 	"embed"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,19 +89,46 @@ func (s *Service) Mount(ws *web.Server, o MountOptions) error {
 	return nil
 }
 
-// message turns an error a person can act on into text in their language.
-// Anything else (an internal error) is rendered as the error page, and ok
-// is false: the handler must stop.
+// message turns an error a person can act on into text in their language,
+// with Retry-After when it asks them to come back later. Anything else (an
+// internal error) is rendered as the error page, and ok is false: the
+// handler must stop.
 func (h *handlers) message(w http.ResponseWriter, r *http.Request, err error) (msg string, status int, ok bool) {
 	switch code := kernel.ErrorCode(err); code {
-	case kernel.Invalid, kernel.Unauthenticated, kernel.Forbidden, kernel.NotFound, kernel.Conflict, kernel.TooManyRequests:
+	case kernel.Invalid, kernel.Unauthenticated, kernel.Forbidden, kernel.NotFound, kernel.Conflict, kernel.TooManyRequests, kernel.Unavailable:
 		key, args := kernel.ErrorKey(err)
 		status := map[kernel.Code]int{kernel.Invalid: 400, kernel.Unauthenticated: 401, kernel.Forbidden: 403,
-			kernel.NotFound: 404, kernel.Conflict: 409, kernel.TooManyRequests: 429}[code]
+			kernel.NotFound: 404, kernel.Conflict: 409, kernel.TooManyRequests: 429, kernel.Unavailable: 503}[code]
+		setRetryAfter(w, err)
 		return h.web.T(r, key, args...), status, true
 	}
-	h.web.Error(w, r, err)
+	h.fail(w, r, err)
 	return "", 0, false
+}
+
+// fail answers the request with err (a page, or a problem document for
+// scripts), with Retry-After when err asks to come back later.
+func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	setRetryAfter(w, err)
+	h.web.Error(w, r, err)
+}
+
+// setRetryAfter tells a client refused for now when to come back (RFC 9110,
+// section 10.2.3): a lock of guesses (429) says how long it lasts in its
+// first argument, as does a full line of hashes (503).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	switch kernel.ErrorCode(err) {
+	case kernel.TooManyRequests, kernel.Unavailable:
+	default:
+		return
+	}
+	secs := 60
+	if _, args := kernel.ErrorKey(err); len(args) > 0 {
+		if n, ok := args[0].(int); ok && n > 0 {
+			secs = n
+		}
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
 }
 
 // safeNext keeps a redirect target on this site: a path, never a scheme,
@@ -118,17 +146,17 @@ func safeNext(next, def string) string {
 
 func wantACR(v string) string {
 	switch v {
-	case ACRLevel2, "level2", "2":
-		return ACRLevel2
+	case kernel.ACRLevel2, "level2", "2":
+		return kernel.ACRLevel2
 	}
-	return ACRLevel1
+	return kernel.ACRLevel1
 }
 
 func acrRank(acr string) int {
-	if acr == ACRLevel2 {
+	if acr == kernel.ACRLevel2 {
 		return 2
 	}
-	if acr == ACRLevel1 {
+	if acr == kernel.ACRLevel1 {
 		return 1
 	}
 	return 0
@@ -145,7 +173,7 @@ func (h *handlers) loginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := loginData{Next: safeNext(q.Get("next"), "/account"), ACR: wantACR(q.Get("acr")), Force: q.Get("force") == "1",
 		Passkeys: h.svc.PasskeysAvailable()}
-	d.Level2 = d.ACR == ACRLevel2
+	d.Level2 = d.ACR == kernel.ACRLevel2
 	if sess, err := h.web.Session(r); err == nil && sess.AccountID != "" {
 		if !d.Force && acrRank(sess.ACR) >= acrRank(d.ACR) {
 			http.Redirect(w, r, d.Next, http.StatusSeeOther)
@@ -163,9 +191,9 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 	d := loginData{Next: safeNext(r.PostFormValue("next"), "/account"), ACR: wantACR(r.PostFormValue("acr")),
 		Username: strings.TrimSpace(r.PostFormValue("username")), Force: r.PostFormValue("force") == "1",
 		Passkeys: h.svc.PasskeysAvailable()}
-	d.Level2 = d.ACR == ACRLevel2
+	d.Level2 = d.ACR == kernel.ACRLevel2
 	res, err := h.svc.Login(r.Context(), Credentials{CitizenID: d.Username, Password: r.PostFormValue("password"),
-		OTP: r.PostFormValue("otp"), WantACR: d.ACR})
+		OTP: r.PostFormValue("otp"), WantACR: d.ACR, Client: web.ClientAddr(r), Lang: web.LangFrom(r.Context())})
 	if err != nil {
 		msg, status, ok := h.message(w, r, err)
 		if !ok {
@@ -176,7 +204,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: res.Account.ID, ACR: res.ACR, AMR: res.AMR}); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
@@ -184,7 +212,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
 	if err := h.web.SignOut(w, r); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -198,7 +226,7 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Sessio
 		return sess, a, true
 	}
 	if kernel.ErrorCode(err) != kernel.Unauthenticated {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return nil, Account{}, false
 	}
 	next := r.URL.RequestURI()
@@ -209,9 +237,9 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Sessio
 	return nil, Account{}, false
 }
 
-// current returns the request's session and its active account, with the
-// account as the acting person in the request's context. Without a login it
-// fails with an Unauthenticated error.
+// current returns the request's session and its active account (the web
+// session middleware already made the account the acting person). Without a
+// login it fails with an Unauthenticated error.
 func (h *handlers) current(r *http.Request) (*web.Session, Account, error) {
 	sess, err := h.web.Session(r)
 	if err != nil {
@@ -227,8 +255,6 @@ func (h *handlers) current(r *http.Request) (*web.Session, Account, error) {
 	if err != nil {
 		return nil, Account{}, err
 	}
-	ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: sess.ActingFor})
-	*r = *r.WithContext(ctx)
 	return sess, a, nil
 }
 
@@ -245,7 +271,7 @@ func (h *handlers) registerForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) register(w http.ResponseWriter, r *http.Request) {
 	f := Registration{CitizenID: r.PostFormValue("citizen_id"), FullName: r.PostFormValue("full_name"),
-		BirthDate: r.PostFormValue("birth_date"), Phone: r.PostFormValue("phone")}
+		BirthDate: r.PostFormValue("birth_date"), Phone: r.PostFormValue("phone"), Client: web.ClientAddr(r)}
 	p, err := h.svc.StartRegistration(r.Context(), f)
 	if err != nil {
 		msg, status, ok := h.message(w, r, err)
@@ -275,8 +301,8 @@ func (h *handlers) registerVerify(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: ACRLevel1, AMR: []string{"pwd", "sms"}}); err != nil {
-		h.web.Error(w, r, err)
+	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: kernel.ACRLevel1, AMR: []string{"pwd", "sms"}}); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account?welcome=1", http.StatusSeeOther)
@@ -298,7 +324,8 @@ func (h *handlers) activate(w http.ResponseWriter, r *http.Request) {
 		h.pages.Render(w, r, http.StatusBadRequest, "activate", d)
 		return
 	}
-	a, err := h.svc.Activate(r.Context(), Activation{CitizenID: d.CitizenID, Code: r.PostFormValue("code"), Password: pw})
+	a, err := h.svc.Activate(r.Context(), Activation{CitizenID: d.CitizenID, Code: r.PostFormValue("code"), Password: pw,
+		Client: web.ClientAddr(r)})
 	if err != nil {
 		msg, status, ok := h.message(w, r, err)
 		if ok {
@@ -309,8 +336,8 @@ func (h *handlers) activate(w http.ResponseWriter, r *http.Request) {
 	}
 	// The activation proves the code and sets the password: a level-1
 	// session; level 2 needs the second factor at the next login.
-	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: ACRLevel1, AMR: []string{"pwd"}}); err != nil {
-		h.web.Error(w, r, err)
+	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: a.ID, ACR: kernel.ACRLevel1, AMR: []string{"pwd"}}); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account?activated=1", http.StatusSeeOther)
@@ -354,7 +381,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 	}
 	ctx := r.Context()
 	d := accountData{Account: a, Session: sess, Notice: notice, Error: errMsg, RecoveryCodes: codes,
-		HasApps: h.apps != nil, Level2Session: sess.ACR == ACRLevel2, CanAddChildren: a.Level == 2}
+		HasApps: h.apps != nil, Level2Session: sess.ACR == kernel.ACRLevel2, CanAddChildren: a.Level == 2}
 	switch {
 	case notice != "":
 	case r.URL.Query().Get("welcome") == "1":
@@ -366,7 +393,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 	}
 	var err error
 	if d.Person, err = h.svc.reg.Person(ctx, a.CitizenID); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if u, err := h.svc.reg.Unit(ctx, d.Person.UnitCode); err == nil {
@@ -433,7 +460,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			h.web.Error(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 	}
@@ -481,7 +508,7 @@ func (h *handlers) totpForm(w http.ResponseWriter, r *http.Request) {
 	}
 	setup, err := h.svc.BeginTOTP(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.pages.Render(w, r, http.StatusOK, "totp", totpData{Setup: setup})
@@ -553,7 +580,7 @@ func (h *handlers) revokeApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.apps == nil {
-		h.web.Error(w, r, kernel.E(kernel.NotFound, "error.not_found"))
+		h.fail(w, r, kernel.E(kernel.NotFound, "error.not_found"))
 		return
 	}
 	h.afterAction(w, r, h.apps.RevokeGrant(r.Context(), a.ID, r.PostFormValue("client_id")), "app_revoked")
@@ -577,6 +604,7 @@ func (h *handlers) actFor(w http.ResponseWriter, r *http.Request) {
 	if whom != "" {
 		var subj Subject
 		if subj, err = h.svc.ActFor(r.Context(), a.ID, whom); err == nil {
+			// The session acts for whom only from the next request: say so now.
 			ctx := kernel.WithActor(r.Context(), kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID, OnBehalfOf: whom})
 			err = h.svc.recordNow(ctx, a.ID, "acting_for.start", map[string]string{"name": subj.Name})
 		}
@@ -596,14 +624,14 @@ func (h *handlers) history(w http.ResponseWriter, r *http.Request) {
 	if b := r.URL.Query().Get("before"); b != "" {
 		t, err := time.Parse(time.RFC3339Nano, b)
 		if err != nil {
-			h.web.Error(w, r, kernel.E(kernel.Invalid, "error.invalid"))
+			h.fail(w, r, kernel.E(kernel.Invalid, "error.invalid"))
 			return
 		}
 		before = t
 	}
 	events, err := h.svc.History(r.Context(), a.ID, before, 50)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	more := ""
@@ -643,7 +671,7 @@ func (h *handlers) renderOrg(w http.ResponseWriter, r *http.Request, status int,
 	orgID := r.PathValue("id")
 	orgs, err := h.svc.Organisations(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	d := orgData{Error: errMsg}
@@ -653,12 +681,12 @@ func (h *handlers) renderOrg(w http.ResponseWriter, r *http.Request, status int,
 		}
 	}
 	if d.Org.ID == "" {
-		h.web.Error(w, r, kernel.E(kernel.NotFound, "error.not_found"))
+		h.fail(w, r, kernel.E(kernel.NotFound, "error.not_found"))
 		return
 	}
 	if d.Org.Role == RoleRepresentative {
 		if d.Members, err = h.svc.Members(r.Context(), a.ID, orgID); err != nil {
-			h.web.Error(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 	}
@@ -702,10 +730,7 @@ var eventKinds = map[string]bool{"login": true, "app.login": true, "consent.give
 	"account.created": true, "account.enrolled": true, "account.activated": true, "password.changed": true,
 	"totp.enabled": true, "totp.disabled": true, "recovery_codes.renewed": true, "sessions.ended": true,
 	"acting_for.start": true, "account.disabled": true, "account.active": true,
-	"passkey.added": true, "passkey.removed": true, "passkey.refused": true}
-
-// vietnamTime is UTC+7, the time people in the province read (no summer time).
-var vietnamTime = time.FixedZone("UTC+7", 7*60*60)
+	"passkey.added": true, "passkey.removed": true, "passkey.refused": true, "login.guessed": true}
 
 func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 	out := make([]eventView, len(events))
@@ -718,7 +743,7 @@ func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 		if e.ActingFor != "" {
 			acting = e.ActingFor[strings.IndexByte(e.ActingFor, ':')+1:]
 		}
-		out[i] = eventView{At: e.At.In(vietnamTime).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
+		out[i] = eventView{At: e.At.In(kernel.Zone()).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
 	}
 	return out
 }

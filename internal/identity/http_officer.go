@@ -2,10 +2,12 @@ package identity
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
+	"civitas/internal/web"
 )
 
 // officerData is the officer's desk: their posts and the figures of their area.
@@ -16,39 +18,71 @@ type officerData struct {
 	Units   map[string]string
 }
 
+// officerLevel2 holds every officer page to a level-2 session (a second
+// factor in this login): from a level-1 session a page sends the browser to
+// sign in again at level 2, and a form is refused (403). Acting for a child
+// or an organisation is not acting for an agency: refused too. It reports
+// whether the handler may go on.
+func (h *handlers) officerLevel2(w http.ResponseWriter, r *http.Request, sess *web.Session) bool {
+	if sess.ActingFor != "" {
+		h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+		return false
+	}
+	if kernel.AtLeastLevel2(sess.ACR) {
+		return true
+	}
+	if r.Method == http.MethodGet {
+		http.Redirect(w, r, "/login?acr=level2&next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	} else {
+		h.fail(w, r, errOfficerLevel2())
+	}
+	return false
+}
+
 // officerPost returns the signed-in officer's post in the agency the form
-// names (or their first post that may enrol), or renders a 403.
+// names (or their first post that may enrol), with the session's assurance,
+// and makes the officer, acting for that agency, the actor of the request.
+// Without such a post it renders a 403; from a level-1 session, see
+// officerLevel2.
 func (h *handlers) officerPost(w http.ResponseWriter, r *http.Request, agency string) (Officer, bool) {
-	_, a, ok := h.signedIn(w, r)
+	sess, a, ok := h.signedIn(w, r)
 	if !ok {
 		return Officer{}, false
 	}
 	posts, err := h.svc.Posts(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return Officer{}, false
 	}
 	for _, p := range posts {
 		if (agency == "" || p.Agency.Code == agency) && p.CanEnrol() {
+			if !h.officerLevel2(w, r, sess) {
+				return Officer{}, false
+			}
+			p.ACR = sess.ACR
+			*r = *r.WithContext(kernel.WithActor(r.Context(), p.Actor()))
 			return p, true
 		}
 	}
-	h.web.Error(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+	h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
 	return Officer{}, false
 }
 
 func (h *handlers) officer(w http.ResponseWriter, r *http.Request) {
-	_, a, ok := h.signedIn(w, r)
+	sess, a, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
 	posts, err := h.svc.Posts(r.Context(), a.ID)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if len(posts) == 0 {
-		h.web.Error(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+		h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+		return
+	}
+	if !h.officerLevel2(w, r, sess) {
 		return
 	}
 	d := officerData{Posts: posts, Units: map[string]string{}}
@@ -61,13 +95,13 @@ func (h *handlers) officer(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if !found {
-			h.web.Error(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
+			h.fail(w, r, kernel.E(kernel.Forbidden, "error.identity.not_officer"))
 			return
 		}
 	}
 	d.Post = &post
 	if d.Figures, err = h.svc.Figures(r.Context(), post.Area()); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	for _, f := range d.Figures {

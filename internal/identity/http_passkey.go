@@ -77,7 +77,7 @@ func readPasskeyFinish(w http.ResponseWriter, r *http.Request) (passkeyFinish, e
 func (h *handlers) signedInJSON(w http.ResponseWriter, r *http.Request) (*web.Session, Account, bool) {
 	sess, a, err := h.current(r)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return nil, Account{}, false
 	}
 	return sess, a, true
@@ -90,7 +90,7 @@ func (h *handlers) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) 
 	}
 	c, err := h.svc.BeginPasskeyRegistration(r.Context(), a.ID, sess.ID(), sess.AMR)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.web.JSON(w, r, http.StatusOK, passkeyStart{Flow: c.Flow, PublicKey: c.Options})
@@ -103,13 +103,13 @@ func (h *handlers) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request)
 	}
 	f, err := readPasskeyFinish(w, r)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	_, err = h.svc.FinishPasskeyRegistration(r.Context(), PasskeyRegistration{AccountID: a.ID, Session: sess.ID(), AMR: sess.AMR,
 		Flow: f.Flow, Name: f.Name, Response: f.Credential})
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.web.JSON(w, r, http.StatusOK, passkeyDone{Redirect: "/account?done=passkey_added"})
@@ -127,12 +127,12 @@ func (h *handlers) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 	sess, err := h.web.Session(r) // the CSRF check found one
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	c, err := h.svc.BeginPasskeyLogin(r.Context(), sess.ID())
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.web.JSON(w, r, http.StatusOK, passkeyStart{Flow: c.Flow, PublicKey: c.Options})
@@ -141,22 +141,22 @@ func (h *handlers) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	sess, err := h.web.Session(r)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	f, err := readPasskeyFinish(w, r)
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	res, err := h.svc.FinishPasskeyLogin(r.Context(), PasskeyLogin{Session: sess.ID(), Flow: f.Flow, Response: f.Credential,
-		WantACR: wantACR(f.ACR)})
+		WantACR: wantACR(f.ACR), Client: web.ClientAddr(r)})
 	if err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if _, err := h.web.StartLogin(w, r, web.Login{AccountID: res.Account.ID, ACR: res.ACR, AMR: res.AMR}); err != nil {
-		h.web.Error(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.web.JSON(w, r, http.StatusOK, passkeyDone{Redirect: safeNext(f.Next, "/account")})
@@ -170,9 +170,9 @@ type passkeyView struct {
 func passkeyViews(ps []Passkey) []passkeyView {
 	out := make([]passkeyView, len(ps))
 	for i, p := range ps {
-		out[i] = passkeyView{ID: p.ID, Name: p.Name, Created: p.CreatedAt.In(vietnamTime).Format("2006-01-02 15:04")}
+		out[i] = passkeyView{ID: p.ID, Name: p.Name, Created: p.CreatedAt.In(kernel.Zone()).Format("2006-01-02 15:04")}
 		if !p.LastUsedAt.IsZero() {
-			out[i].LastUsed = p.LastUsedAt.In(vietnamTime).Format("2006-01-02 15:04")
+			out[i].LastUsed = p.LastUsedAt.In(kernel.Zone()).Format("2006-01-02 15:04")
 		}
 	}
 	return out

@@ -20,6 +20,21 @@ type browser struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	from string // the client address it claims through the trusted proxy; "" for 127.0.0.1
+	// header is the header of the latest answer.
+	header http.Header
+}
+
+// do sends req from the browser's address.
+func (b *browser) do(req *http.Request) (*http.Response, error) {
+	if b.from != "" {
+		req.Header.Set("X-Forwarded-For", b.from)
+	}
+	resp, err := b.c.Do(req)
+	if err == nil {
+		b.header = resp.Header
+	}
+	return resp, err
 }
 
 func (f *fixture) browser(srv *httptest.Server) *browser {
@@ -33,7 +48,8 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
 func (b *browser) get(path string) (int, string, string) {
 	b.t.Helper()
-	resp, err := b.c.Get(b.base + path)
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	resp, err := b.do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -57,7 +73,7 @@ func (b *browser) post(page, path string, form url.Values, noToken bool) (int, s
 	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://civitas.test")
-	resp, err := b.c.Do(req)
+	resp, err := b.do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -165,8 +181,27 @@ func TestPagesAccessRules(t *testing.T) {
 	if police.Area() == pa.UnitCode {
 		police = f.officer(registry.Police, registry.PoliceOfficer, 3)
 	}
+	// With the password alone (a level-1 session) the officer pages ask for
+	// a level-2 login and the forms are refused, in the service as well.
 	o := f.browser(srv)
 	o.login(police.CitizenID, "officer password", "")
+	for _, path := range []string{"/officer", "/officer/enrol?agency=" + police.Agency.Code} {
+		if st, loc, _ := o.get(path); st != http.StatusSeeOther || loc != "/login?acr=level2&next="+url.QueryEscape(path) {
+			t.Fatalf("officer page %s from a level-1 session: %d %s", path, st, loc)
+		}
+	}
+	for _, path := range []string{"/officer/enrol", "/officer/guardian", "/officer/account-status"} {
+		st, _, body := o.post("/account", path, url.Values{"agency": {police.Agency.Code}, "citizen_id": {pa.CitizenID}}, false)
+		if st != http.StatusForbidden || !strings.Contains(body, f.web.Catalog().T("vi", "error.identity.officer_level2")) {
+			t.Fatalf("officer form %s from a level-1 session: %d", path, st)
+		}
+	}
+	secret := f.enableTOTP(police.AccountID)
+	st, loc, _ = o.post("/login?acr=level2&next=/officer", "/login", url.Values{"username": {police.CitizenID}, "password": {"officer password"},
+		"otp": {identity.TOTPAt(secret, f.clock.Now())}, "acr": {"level2"}, "next": {"/officer"}}, false)
+	if st != http.StatusSeeOther || loc != "/officer" {
+		t.Fatalf("officer's level-2 login: %d %s", st, loc)
+	}
 	if st, _, _ := o.get("/officer"); st != http.StatusOK {
 		t.Fatalf("officer desk: %d", st)
 	}

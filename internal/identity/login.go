@@ -3,9 +3,14 @@ package identity
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
+	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 	"civitas/internal/db"
+	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 )
@@ -14,9 +19,18 @@ import (
 type Credentials struct {
 	CitizenID string // the username
 	Password  string
-	OTP       string // a TOTP code or a recovery code; may be empty
-	// WantACR is the assurance the login must reach (ACRLevel1 or ACRLevel2).
+	// OTP is a TOTP code, a recovery code or a code texted for this login;
+	// may be empty.
+	OTP string
+	// WantACR is the assurance the login must reach (kernel.ACRLevel1 or
+	// kernel.ACRLevel2).
 	WantACR string
+	// Client is the address the login comes from, as the web layer found
+	// it (behind trusted proxies, the forwarded client's); zero when unknown.
+	Client netip.Addr
+	// Lang is the language of the login page; the holder's texts are
+	// written in the language of their latest login. Empty keeps it.
+	Lang string
 }
 
 // Authenticated is a successful login.
@@ -32,43 +46,61 @@ func errLoginFailed() error  { return kernel.E(kernel.Unauthenticated, "error.id
 func errOTPRequired() error  { return kernel.E(kernel.Unauthenticated, "error.identity.otp_required") }
 func errOTPWrong() error     { return kernel.E(kernel.Unauthenticated, "error.identity.otp_wrong") }
 func errLevel2Needed() error { return kernel.E(kernel.Forbidden, "error.identity.level2_needed") }
+func errSMSCodeSent(maskedPhone string) error {
+	return kernel.E(kernel.Unauthenticated, "error.identity.sms_code_sent", maskedPhone)
+}
+func errSMSCodeWrong() error {
+	return kernel.E(kernel.Unauthenticated, "error.identity.sms_code_wrong")
+}
 
 // IsOTPRequired reports whether err asks for the second factor: the password
 // was right and the form must now ask for the code.
 func IsOTPRequired(err error) bool {
-	k, _ := kernel.ErrorKey(err)
-	return k == "error.identity.otp_required" || k == "error.identity.otp_wrong" || k == "error.identity.level2_needed"
+	switch k, _ := kernel.ErrorKey(err); k {
+	case "error.identity.otp_required", "error.identity.otp_wrong", "error.identity.level2_needed",
+		"error.identity.sms_code_sent", "error.identity.sms_code_wrong":
+		return true
+	}
+	return false
 }
 
-// Login checks credentials. Failures count against the citizen ID in the
-// throttle, which locks after five wrong guesses of either factor.
+// Login checks credentials. Wrong guesses of either factor are counted per
+// account and client, per client and per account (see guessing.go): a
+// client that guesses is locked out, the holder on their own client never
+// is, and an account guessed at from everywhere asks a one-time code with
+// the password.
 func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, error) {
 	c.CitizenID = strings.TrimSpace(c.CitizenID)
 	if _, err := registry.ParseCitizenID(c.CitizenID); err != nil || c.Password == "" || len(c.Password) > 1024 {
 		return Authenticated{}, errLoginFailed()
 	}
-	key := "login:" + c.CitizenID
-	if err := s.throttle.Allow(ctx, key); err != nil {
+	keys := passwordKeys(c.CitizenID, c.Client)
+	secondFactor, err := s.allowGuess(ctx, keys)
+	if err != nil {
 		return Authenticated{}, err
 	}
 	a, err := s.AccountByCitizen(ctx, c.CitizenID)
 	if err != nil && kernel.ErrorCode(err) != kernel.NotFound {
 		return Authenticated{}, err
 	}
-	stored := a.passwordHash
-	if err != nil || a.Status != StatusActive || stored == "" {
-		stored = s.dummy // the same work as a real check
+	var guessed *Account // the account the guesses are at, told when they pile up
+	if err == nil && a.Status == StatusActive {
+		guessed = &a
 	}
-	ok, rehash, verr := VerifyPassword(c.Password, stored, s.params)
+	stored := a.passwordHash
+	if err != nil || a.Status != StatusActive {
+		stored = "" // the dummy hash: the same work as a real check
+	}
+	ok, rehash, verr := s.verifyPassword(ctx, c.Password, stored)
 	if verr != nil {
 		return Authenticated{}, verr
 	}
 	if !ok || err != nil || a.Status != StatusActive || a.passwordHash == "" {
-		return Authenticated{}, s.failLogin(ctx, key)
+		return Authenticated{}, s.failGuess(ctx, keys, guessed, errLoginFailed())
 	}
 	amr := []string{"pwd"}
 	var step uint64
-	recovery := ""
+	recovery, texted := "", ""
 	code := strings.TrimSpace(c.OTP)
 	switch {
 	case a.HasTOTP && code == "":
@@ -83,18 +115,32 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 		}
 		var good bool
 		if step, good = CheckTOTP(secret, code, s.clock.Now(), a.totpLastStep); !good {
-			if err := s.failLogin(ctx, key); kernel.ErrorCode(err) == kernel.TooManyRequests {
-				return Authenticated{}, err
-			}
-			return Authenticated{}, errOTPWrong()
+			return Authenticated{}, s.failGuess(ctx, keys, guessed, errOTPWrong())
 		}
 		amr = append(amr, "otp")
+	case secondFactor && a.Phone == "":
+		// No app and no phone to text a code to: the password alone, or
+		// the holder would be locked out. The per-client locks still hold.
+		s.log.WarnContext(ctx, "identity: an account guessed at has no second factor; password alone accepted",
+			slog.String("request_id", kernel.RequestIDFrom(ctx)))
+	case secondFactor && code == "":
+		return Authenticated{}, s.textLoginCode(ctx, a)
+	case secondFactor:
+		f, err := s.useCode(ctx, loginCodeToken(a.ID), purposeLogin, code)
+		if kernel.ErrorCode(err) == kernel.Invalid {
+			return Authenticated{}, s.failGuess(ctx, keys, guessed, errSMSCodeWrong())
+		}
+		if err != nil {
+			return Authenticated{}, err
+		}
+		texted = f.idHash
+		amr = append(amr, "sms")
 	}
-	acr := ACRLevel1
-	if a.Level == 2 && len(amr) >= 2 {
-		acr = ACRLevel2
+	acr := kernel.ACRLevel1
+	if a.Level == 2 && slices.Contains(amr, "otp") {
+		acr = kernel.ACRLevel2
 	}
-	if c.WantACR == ACRLevel2 && acr != ACRLevel2 {
+	if c.WantACR == kernel.ACRLevel2 && acr != kernel.ACRLevel2 {
 		if a.Level == 2 && !a.HasTOTP {
 			return Authenticated{}, kernel.E(kernel.Forbidden, "error.identity.level2_needs_totp")
 		}
@@ -102,39 +148,52 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 	}
 	var newHash string
 	if rehash {
-		if newHash, err = HashPassword(c.Password, s.params); err != nil {
+		if newHash, err = s.hashPassword(ctx, c.Password); err != nil {
 			return Authenticated{}, err
 		}
 	}
 	usedRecovery := false
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
 		if recovery != "" {
-			res, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE account_id = ? AND code_hash = ? AND used_at = 0`,
-				kernel.Micros(tx.Now), a.ID, hashSecret(a.ID, recovery))
+			ok, err := useRecoveryCode(ctx, tx, a.ID, hashSecret(a.ID, recovery))
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if !ok {
 				return errOTPWrong()
 			}
 			usedRecovery = true
 		}
 		if step != 0 {
 			// Only a later step than the stored one: a code is never accepted twice.
-			res, err := tx.Exec(ctx, `UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), a.ID, int64(step))
+			ok, err := advanceTOTPStep(ctx, tx, a.ID, step)
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if !ok {
 				return errOTPWrong()
 			}
 		}
+		if texted != "" { // a texted code works once
+			done, err := deleteCode(ctx, tx, texted)
+			if err != nil {
+				return err
+			}
+			if !done {
+				return errSMSCodeWrong()
+			}
+		}
 		if newHash != "" {
-			if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, newHash, kernel.Micros(tx.Now), a.ID); err != nil {
+			if err := updateAccountPassword(ctx, tx, a.ID, newHash); err != nil {
 				return err
 			}
 		}
-		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+		if c.Lang != "" && c.Lang != a.lang && i18n.Supported(c.Lang) {
+			if err := updateAccountLang(ctx, tx, a.ID, c.Lang); err != nil {
+				return err
+			}
+		}
+		if err := s.succeedGuess(ctx, tx, keys); err != nil {
 			return err
 		}
 		details := map[string]string{"acr": acr, "amr": strings.Join(amr, " ")}
@@ -145,39 +204,49 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Authenticated, erro
 	})
 	if err != nil {
 		if kernel.ErrorCode(err) == kernel.Unauthenticated {
-			if ferr := s.failLogin(ctx, key); kernel.ErrorCode(ferr) == kernel.TooManyRequests {
-				return Authenticated{}, ferr
-			}
+			return Authenticated{}, s.failGuess(ctx, keys, guessed, err)
 		}
 		return Authenticated{}, err
 	}
 	return Authenticated{Account: a, ACR: acr, AMR: amr}, nil
 }
 
-// failLogin counts a failed guess and returns the error to show.
-func (s *Service) failLogin(ctx context.Context, key string) error {
-	return s.countFailure(ctx, key, errLoginFailed())
-}
+// Codes texted for a login last loginCodeTTL; texts of them are limited
+// like other texts to one ID.
+const (
+	purposeLogin = "login"
+	loginCodeTTL = 10 * time.Minute
+)
 
-// countFailure counts a failed guess of any secret against key and returns
-// the error to show: the lock when this failure locks key, else err.
-func (s *Service) countFailure(ctx context.Context, key string, err error) error {
-	var locked error
-	uerr := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		ferr := s.throttle.Fail(ctx, tx, key)
-		if kernel.ErrorCode(ferr) == kernel.TooManyRequests {
-			locked = ferr
-			return nil
+// loginCodeToken stands in for a flow token: an account has one live
+// texted login code at a time.
+func loginCodeToken(accountID string) string { return "\x00login:" + accountID }
+
+// textLoginCode texts a one-time code for this login to the holder's phone,
+// replacing any earlier one, and returns the answer that asks for it. Only
+// a correct password gets here, so strangers cannot make it text.
+func (s *Service) textLoginCode(ctx context.Context, a Account) error {
+	sendKey := "login-code:" + a.ID
+	if err := s.sends.Allow(ctx, sendKey); err != nil {
+		return err
+	}
+	code := randomDigits(6)
+	id := hashSecret("flow", loginCodeToken(a.ID))
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		if err := s.sends.Fail(ctx, tx, sendKey); err != nil && kernel.ErrorCode(err) != kernel.TooManyRequests {
+			return err
 		}
-		return ferr
+		if _, err := deleteCode(ctx, tx, id); err != nil {
+			return err
+		}
+		return insertCode(ctx, tx, newCode{idHash: id, purpose: purposeLogin, citizenID: a.CitizenID, accountID: a.ID,
+			phone: a.Phone, matched: 1, codeHash: hashSecret(id, code), expires: tx.Now.Add(loginCodeTTL)})
 	})
-	if uerr != nil {
-		return uerr
+	if err != nil {
+		return kernel.Wrap(err, "identity: text a login code")
 	}
-	if locked != nil {
-		return locked
-	}
-	return err
+	s.send(ctx, a.Phone, s.text(a.lang, "identity.sms.login_code", code))
+	return errSMSCodeSent(MaskPhone(a.Phone))
 }
 
 // ChangePassword replaces the password after checking the current one.
@@ -192,12 +261,12 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	if err := s.checkPassword(ctx, a, current); err != nil {
 		return err
 	}
-	hash, err := HashPassword(next, s.params)
+	hash, err := s.hashPassword(ctx, next)
 	if err != nil {
 		return err
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := updateAccountPassword(ctx, tx, a.ID, hash); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "password.changed", "", nil); err != nil {
@@ -207,22 +276,20 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	})
 }
 
-// checkPassword verifies an account's password for a sensitive change,
-// under the same throttle as logins.
+// checkPassword verifies an account's password for a sensitive change.
+// Only the signed-in holder can try it: wrong ones count against the
+// account apart from logins, and five lock such changes for a while.
 func (s *Service) checkPassword(ctx context.Context, a Account, password string) error {
-	key := "login:" + a.CitizenID
+	key := "reauth:" + a.ID
 	if err := s.throttle.Allow(ctx, key); err != nil {
 		return err
 	}
-	ok, _, err := VerifyPassword(password, a.passwordHash, s.params)
-	if err != nil && a.passwordHash != "" {
+	ok, _, err := s.verifyPassword(ctx, password, a.passwordHash) // no password: the dummy, never a match
+	if err != nil {
 		return err
 	}
 	if !ok {
-		if err := s.failLogin(ctx, key); kernel.ErrorCode(err) == kernel.TooManyRequests {
-			return err
-		}
-		return kernel.E(kernel.Invalid, "error.identity.password_wrong")
+		return s.countFailure(ctx, key, kernel.E(kernel.Invalid, "error.identity.password_wrong"))
 	}
 	return nil
 }
@@ -274,8 +341,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, accountID, sealedSetup, code 
 	codes := newRecoveryCodes()
 	stored := base64.StdEncoding.EncodeToString(s.box.Seal(secret, []byte("totp:"+accountID)))
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = ?, totp_last_step = ?, updated_at = ? WHERE id = ?`,
-			stored, int64(step), kernel.Micros(tx.Now), accountID); err != nil {
+		if err := updateAccountTOTP(ctx, tx, accountID, stored, step); err != nil {
 			return err
 		}
 		if err := replaceRecoveryCodes(ctx, tx, accountID, codes); err != nil {
@@ -306,10 +372,10 @@ func (s *Service) DisableTOTP(ctx context.Context, accountID, password string) e
 		return err
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_sealed = '', updated_at = ? WHERE id = ?`, kernel.Micros(tx.Now), a.ID); err != nil {
+		if err := deleteAccountTOTP(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, a.ID); err != nil {
+		if err := deleteRecoveryCodes(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "totp.disabled", "", nil); err != nil {
@@ -348,7 +414,10 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, accountID, password stri
 // RecoveryCodesLeft counts an account's unused recovery codes.
 func (s *Service) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = ? AND used_at = 0`, accountID).Scan(&n)
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		n, err = countRecoveryCodes(ctx, tx, accountID)
+		return err
+	})
 	if err != nil {
 		return 0, kernel.Wrap(err, "identity: count recovery codes")
 	}
@@ -364,19 +433,6 @@ func newRecoveryCodes() []string {
 		codes[i] = randomCode(4)
 	}
 	return codes
-}
-
-func replaceRecoveryCodes(ctx context.Context, tx *db.Tx, accountID string, codes []string) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, accountID); err != nil {
-		return err
-	}
-	for _, c := range codes {
-		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)`,
-			accountID, hashSecret(accountID, normalizeCode(c))); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // openSetup opens a seed offered by BeginTOTP.
@@ -417,11 +473,11 @@ func (s *Service) ConfirmWithTOTP(ctx context.Context, accountID, code, kind str
 		return s.countFailure(ctx, key, errOTPWrong())
 	}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, int64(step), a.ID, int64(step))
+		ok, err := advanceTOTPStep(ctx, tx, a.ID, step)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return errOTPWrong() // the same code, used a moment ago
 		}
 		if err := s.throttle.Succeed(ctx, tx, key); err != nil {

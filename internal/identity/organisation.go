@@ -2,8 +2,6 @@ package identity
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 
 	"civitas/internal/db"
@@ -50,12 +48,7 @@ func (s *Service) RegisterOrganisation(ctx context.Context, accountID, regNumber
 	}
 	m := Membership{ID: kernel.NewID(), RegNumber: b.RegNumber, Name: b.Name, Role: RoleRepresentative}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO organisations (id, reg_number, name, created_at) VALUES (?, ?, ?, ?)`,
-			m.ID, m.RegNumber, m.Name, kernel.Micros(tx.Now))
-		if db.IsUniqueViolation(err) {
-			return kernel.E(kernel.Conflict, "error.identity.org_exists")
-		}
-		if err != nil {
+		if err := insertOrganisation(ctx, tx, m); err != nil {
 			return err
 		}
 		if err := insertMember(ctx, tx, m.ID, a.ID, RoleRepresentative, a.ID); err != nil {
@@ -69,42 +62,29 @@ func (s *Service) RegisterOrganisation(ctx context.Context, accountID, regNumber
 	return m, nil
 }
 
-func insertMember(ctx context.Context, tx *db.Tx, orgID, accountID, role, by string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO org_members (org_id, account_id, role, added_by, created_at) VALUES (?, ?, ?, ?, ?)`,
-		orgID, accountID, role, by, kernel.Micros(tx.Now))
-	if db.IsUniqueViolation(err) {
-		return kernel.E(kernel.Conflict, "error.identity.already_member")
-	}
-	return err
-}
-
 // Organisations lists the organisations an account belongs to.
 func (s *Service) Organisations(ctx context.Context, accountID string) ([]Membership, error) {
-	rows, err := s.db.Query(ctx, `SELECT o.id, o.reg_number, o.name, m.role FROM org_members m JOIN organisations o ON o.id = m.org_id
-		WHERE m.account_id = ? ORDER BY o.name`, accountID)
+	var out []Membership
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		out, err = findMemberships(ctx, tx, accountID)
+		return err
+	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "identity: organisations")
 	}
-	defer rows.Close()
-	var out []Membership
-	for rows.Next() {
-		var m Membership
-		if err := rows.Scan(&m.ID, &m.RegNumber, &m.Name, &m.Role); err != nil {
-			return nil, kernel.Wrap(err, "identity: organisations")
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // representative checks that accountID represents orgID.
 func representative(ctx context.Context, tx *db.Tx, orgID, accountID string) error {
-	var role string
-	err := tx.QueryRow(ctx, `SELECT role FROM org_members WHERE org_id = ? AND account_id = ?`, orgID, accountID).Scan(&role)
-	if errors.Is(err, sql.ErrNoRows) || role != RoleRepresentative {
+	role, err := findMemberRole(ctx, tx, orgID, accountID)
+	if err != nil {
+		return err
+	}
+	if role != RoleRepresentative {
 		return kernel.E(kernel.Forbidden, "error.identity.not_representative")
 	}
-	return err
+	return nil
 }
 
 // Members lists an organisation's members, for its representative.
@@ -114,20 +94,9 @@ func (s *Service) Members(ctx context.Context, accountID, orgID string) ([]Membe
 		if err := representative(ctx, tx, orgID, accountID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT a.id, a.citizen_id, m.role FROM org_members m JOIN accounts a ON a.id = m.account_id
-			WHERE m.org_id = ? ORDER BY m.role DESC, a.citizen_id`, orgID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m Member
-			if err := rows.Scan(&m.AccountID, &m.CitizenID, &m.Role); err != nil {
-				return err
-			}
-			out = append(out, m)
-		}
-		return rows.Err()
+		var err error
+		out, err = findMembers(ctx, tx, orgID)
+		return err
 	})
 	if err != nil && kernel.ErrorCode(err) == kernel.Internal {
 		return nil, kernel.Wrap(err, "identity: members")
@@ -162,11 +131,11 @@ func (s *Service) RemoveMember(ctx context.Context, accountID, orgID, memberAcco
 		if err := representative(ctx, tx, orgID, accountID); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, `DELETE FROM org_members WHERE org_id = ? AND account_id = ? AND role = ?`, orgID, memberAccountID, RoleMember)
+		done, err := deleteMember(ctx, tx, orgID, memberAccountID, RoleMember)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !done {
 			return kernel.E(kernel.NotFound, "error.identity.member_not_found")
 		}
 		return appendAudit(ctx, tx, "identity.org.member.remove", "organisation", orgID, map[string]any{"member": memberAccountID})

@@ -2,12 +2,12 @@ package identity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -93,6 +93,7 @@ type PasskeyLogin struct {
 	Flow     string
 	Response []byte // the PublicKeyCredential from navigator.credentials.get, as JSON
 	WantACR  string
+	Client   netip.Addr // the address the login comes from; zero when unknown
 }
 
 // relyingParty is this site as WebAuthn sees it.
@@ -178,41 +179,13 @@ type storedPasskey struct {
 	signCount int64
 }
 
-const passkeyColumns = `id, account_id, name, credential, sign_count, created_at, last_used_at`
-
-func scanPasskey(sc interface{ Scan(...any) error }) (storedPasskey, error) {
-	var p storedPasskey
-	var cred string
-	var created, used int64
-	if err := sc.Scan(&p.ID, &p.accountID, &p.Name, &cred, &p.signCount, &created, &used); err != nil {
-		return p, err
-	}
-	p.CreatedAt = kernel.FromMicros(created)
-	if used != 0 {
-		p.LastUsedAt = kernel.FromMicros(used)
-	}
-	if err := json.Unmarshal([]byte(cred), &p.cred); err != nil {
-		return p, fmt.Errorf("passkey %s: %w", p.ID, err)
-	}
-	p.cred.Authenticator.SignCount = uint32(p.signCount)
-	return p, nil
-}
-
 func (s *Service) passkeysOf(ctx context.Context, accountID string) ([]storedPasskey, error) {
-	rows, err := s.db.Query(ctx, "SELECT "+passkeyColumns+" FROM passkeys WHERE account_id = ? ORDER BY created_at, id", accountID)
-	if err != nil {
-		return nil, kernel.Wrap(err, "identity: list passkeys")
-	}
-	defer rows.Close()
 	var out []storedPasskey
-	for rows.Next() {
-		p, err := scanPasskey(rows)
-		if err != nil {
-			return nil, kernel.Wrap(err, "identity: list passkeys")
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		out, err = findPasskeys(ctx, tx, accountID)
+		return err
+	})
+	if err != nil {
 		return nil, kernel.Wrap(err, "identity: list passkeys")
 	}
 	return out, nil
@@ -244,7 +217,10 @@ func (s *Service) CanChangePasskeys(ctx context.Context, a Account, amr []string
 		return false, nil
 	}
 	var n int
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE account_id = ?`, a.ID).Scan(&n); err != nil {
+	if err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		n, err = countPasskeys(ctx, tx, a.ID)
+		return err
+	}); err != nil {
 		return false, kernel.Wrap(err, "identity: count passkeys")
 	}
 	return n == 0, nil
@@ -347,21 +323,15 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, r PasskeyRegist
 	}
 	p := Passkey{ID: kernel.NewID(), Name: name}
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE account_id = ?`, a.ID).Scan(&n); err != nil {
+		n, err := countPasskeys(ctx, tx, a.ID)
+		if err != nil {
 			return err
 		}
 		if n >= maxPasskeys {
 			return kernel.E(kernel.Conflict, "error.identity.passkey_limit", maxPasskeys)
 		}
 		p.CreatedAt = tx.Now
-		_, err := tx.Exec(ctx, `INSERT INTO passkeys (id, account_id, name, credential, credential_id, sign_count, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.ID, a.ID, p.Name, string(stored), credentialID(cred.ID),
-			int64(cred.Authenticator.SignCount), kernel.Micros(tx.Now))
-		if db.IsUniqueViolation(err) {
-			return kernel.E(kernel.Conflict, "error.identity.passkey_exists")
-		}
-		if err != nil {
+		if err := insertPasskey(ctx, tx, a.ID, p, string(stored), credentialID(cred.ID), cred.Authenticator.SignCount); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "passkey.added", "", map[string]string{"name": p.Name}); err != nil {
@@ -385,15 +355,11 @@ func (s *Service) RemovePasskey(ctx context.Context, accountID string, amr []str
 		return errOr(err, errPasskeyNeedsMFA())
 	}
 	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		var name string
-		err := tx.QueryRow(ctx, `SELECT name FROM passkeys WHERE id = ? AND account_id = ?`, passkeyID, a.ID).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return kernel.E(kernel.NotFound, "error.identity.passkey_not_found")
-		}
+		name, err := findPasskeyName(ctx, tx, a.ID, passkeyID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM passkeys WHERE id = ? AND account_id = ?`, passkeyID, a.ID); err != nil {
+		if err := deletePasskey(ctx, tx, a.ID, passkeyID); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, a.ID, "passkey.removed", "", map[string]string{"name": name}); err != nil {
@@ -424,16 +390,17 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, bind string) (PasskeyCe
 }
 
 // FinishPasskeyLogin checks a signed assertion and logs its account in.
-// Failures that name a passkey count against its account in the same
-// throttle as passwords ("login:" + citizen ID), so a locked account stays
-// locked for passkeys too; failures that name none count against the web
-// session.
+// Failures that name a passkey count against its account from this client,
+// as wrong passwords do, so a client locked out of an account by wrong
+// passwords stays locked out for passkeys too; failures that name none count
+// against the web session. A client locked out of every account for
+// guessing is refused here as well.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authenticated, error) {
 	if s.rp == nil {
 		return Authenticated{}, errPasskeysOff()
 	}
 	sessionKey := "passkey:" + l.Session
-	if err := s.throttle.Allow(ctx, sessionKey); err != nil {
+	if err := s.throttle.allow(ctx, sessionKey, passwordKeys("", l.Client).budget); err != nil {
 		return Authenticated{}, err
 	}
 	_, session, err := s.takeCeremony(ctx, passkeyLogin, l.Session, l.Flow)
@@ -455,8 +422,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 	if err != nil {
 		return Authenticated{}, err
 	}
-	key := "login:" + a.CitizenID
-	if err := s.throttle.Allow(ctx, key); err != nil {
+	keys := passwordKeys(a.CitizenID, l.Client)
+	keys.account = "" // a signature is not guessed: the account's count of wrong passwords is not for it
+	if _, err := s.allowGuess(ctx, keys); err != nil {
 		return Authenticated{}, err
 	}
 	user := &passkeyUser{a: a, creds: []webauthn.Credential{sp.cred}}
@@ -468,10 +436,10 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 	}
 	if err != nil {
 		s.logPasskeyRefusal(ctx, "login", err)
-		return Authenticated{}, s.countFailure(ctx, key, errPasskeyFailed())
+		return Authenticated{}, s.failGuess(ctx, keys, nil, errPasskeyFailed())
 	}
 	if cred.Authenticator.CloneWarning {
-		return Authenticated{}, s.refuseClone(ctx, key, a, sp, cred.Authenticator.SignCount)
+		return Authenticated{}, s.refuseClone(ctx, keys.pair, a, sp, cred.Authenticator.SignCount)
 	}
 	switch a.Status {
 	case StatusActive:
@@ -481,11 +449,11 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 		return Authenticated{}, errPasskeyFailed()
 	}
 	amr := passkeyAMR()
-	acr := ACRLevel1
+	acr := kernel.ACRLevel1
 	if a.Level == 2 {
-		acr = ACRLevel2 // a level-2 account and two factors in this login
+		acr = kernel.ACRLevel2 // a level-2 account and two factors in this login
 	}
-	if l.WantACR == ACRLevel2 && acr != ACRLevel2 {
+	if l.WantACR == kernel.ACRLevel2 && acr != kernel.ACRLevel2 {
 		return Authenticated{}, errLevel2Needed()
 	}
 	stored, err := json.Marshal(cred)
@@ -496,16 +464,15 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
 		// Compare-and-set on the counter: of two logins with one counter
 		// value, only the first moves it.
-		res, err := tx.Exec(ctx, `UPDATE passkeys SET sign_count = ?, credential = ?, last_used_at = ? WHERE id = ? AND sign_count = ?`,
-			int64(cred.Authenticator.SignCount), string(stored), kernel.Micros(tx.Now), sp.ID, sp.signCount)
+		moved, err := updatePasskeyUse(ctx, tx, sp.ID, sp.signCount, cred.Authenticator.SignCount, string(stored))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !moved {
 			raced = true
 			return nil
 		}
-		if err := s.throttle.Succeed(ctx, tx, key); err != nil {
+		if err := s.succeedGuess(ctx, tx, keys); err != nil {
 			return err
 		}
 		ctx := kernel.WithActor(ctx, kernel.Actor{Kind: kernel.ActorCitizen, ID: a.ID})
@@ -518,7 +485,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, l PasskeyLogin) (Authe
 		return Authenticated{}, err
 	}
 	if raced {
-		return Authenticated{}, s.refuseClone(ctx, key, a, sp, cred.Authenticator.SignCount)
+		return Authenticated{}, s.refuseClone(ctx, keys.pair, a, sp, cred.Authenticator.SignCount)
 	}
 	return Authenticated{Account: a, ACR: acr, AMR: amr}, nil
 }
@@ -569,9 +536,13 @@ func (s *Service) logPasskeyRefusal(ctx context.Context, ceremony string, err er
 func credentialID(raw []byte) string { return base64.RawURLEncoding.EncodeToString(raw) }
 
 func (s *Service) passkeyByCredential(ctx context.Context, raw []byte) (storedPasskey, error) {
-	sp, err := scanPasskey(s.db.QueryRow(ctx, "SELECT "+passkeyColumns+" FROM passkeys WHERE credential_id = ?", credentialID(raw)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return sp, kernel.E(kernel.NotFound, "error.identity.passkey_not_found")
+	var sp storedPasskey
+	err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		sp, err = findPasskeyByCredential(ctx, tx, credentialID(raw))
+		return err
+	})
+	if kernel.ErrorCode(err) == kernel.NotFound {
+		return sp, err
 	}
 	if err != nil {
 		return sp, kernel.Wrap(err, "identity: find passkey")
@@ -592,12 +563,8 @@ func (s *Service) saveCeremony(ctx context.Context, purpose, bind, accountID str
 	}
 	flow := kernel.NewToken()
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM passkey_challenges WHERE session_id = ? AND purpose = ?`, bind, purpose); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO passkey_challenges (id_hash, session_id, purpose, account_id, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			hashSecret("passkey", flow), bind, purpose, accountID, string(data), kernel.Micros(tx.Now.Add(passkeyTTL)))
-		return err
+		return replaceCeremony(ctx, tx, ceremony{idHash: hashSecret("passkey", flow), session: bind, purpose: purpose,
+			accountID: accountID, data: string(data), expires: kernel.Micros(tx.Now.Add(passkeyTTL))})
 	})
 	if err != nil {
 		return "", kernel.Wrap(err, "identity: save passkey ceremony")
@@ -614,37 +581,24 @@ func (s *Service) takeCeremony(ctx context.Context, purpose, bind, flow string) 
 		return "", session, errPasskeyExpired()
 	}
 	id := hashSecret("passkey", flow)
-	var accountID, data string
-	var expires, now int64
+	var c ceremony
+	var now int64
 	found := false
-	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) (err error) {
 		now = kernel.Micros(tx.Now)
-		err := tx.QueryRow(ctx, `SELECT account_id, data, expires_at FROM passkey_challenges WHERE id_hash = ? AND session_id = ? AND purpose = ?`,
-			id, bind, purpose).Scan(&accountID, &data, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM passkey_challenges WHERE id_hash = ?`, id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		found = n == 1
+		c, found, err = takeCeremonyRow(ctx, tx, id, bind, purpose)
 		return err
 	})
 	if err != nil {
 		return "", session, kernel.Wrap(err, "identity: take passkey ceremony")
 	}
-	if !found || expires <= now {
+	if !found || c.expires <= now {
 		return "", session, errPasskeyExpired()
 	}
-	if err := json.Unmarshal([]byte(data), &session); err != nil {
+	if err := json.Unmarshal([]byte(c.data), &session); err != nil {
 		return "", session, kernel.Wrap(err, "identity: read passkey ceremony")
 	}
-	return accountID, session, nil
+	return c.accountID, session, nil
 }
 
 // validFlow accepts only what kernel.NewToken makes.

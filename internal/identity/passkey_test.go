@@ -21,6 +21,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
 	"civitas/internal/identity"
+	"civitas/internal/kernel"
 	"civitas/internal/registry"
 )
 
@@ -176,7 +177,7 @@ func (b *browser) postJSON(token, path string, body any) (int, []byte) {
 	if token != "" {
 		req.Header.Set("X-CSRF-Token", token)
 	}
-	resp, err := b.c.Do(req)
+	resp, err := b.do(req)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -349,7 +350,7 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	if st != http.StatusOK || !strings.Contains(page, `id="session-level">Mức 2`) || strings.Contains(page, f.web.Catalog().T("vi", "identity.passkey.never")) {
 		t.Fatalf("account page after passkey login: %d", st)
 	}
-	if acr, amr := f.sessionOf(a.ID); acr != identity.ACRLevel2 || amr != "hwk user mfa" {
+	if acr, amr := f.sessionOf(a.ID); acr != kernel.ACRLevel2 || amr != "hwk user mfa" {
 		t.Fatalf("session acr %q amr %q", acr, amr)
 	}
 	if n := f.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'identity.passkey.login' AND subject_id = ?`, a.ID); n != 2 {
@@ -368,7 +369,7 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	if st, body := f.browser(srv).passkeyLogin(k1, ""); st != http.StatusOK {
 		t.Fatalf("level-1 passkey login: %d %s", st, body)
 	}
-	if acr, _ := f.sessionOf(a1.ID); acr != identity.ACRLevel1 {
+	if acr, _ := f.sessionOf(a1.ID); acr != kernel.ACRLevel1 {
 		t.Fatalf("level-1 account got %s", acr)
 	}
 	st, body = f.browser(srv).passkeyLogin(k1, "level2")

@@ -2,8 +2,7 @@ package identity
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,6 +28,8 @@ type Registration struct {
 	FullName  string
 	BirthDate string // YYYY-MM-DD
 	Phone     string
+	// Client is the address the registration comes from; zero when unknown.
+	Client netip.Addr
 }
 
 // Validate checks the form of the fields (not whether they match anyone).
@@ -61,14 +62,25 @@ type Pending struct {
 // and, when they match a person without an account, texts a one-time code to
 // the phone. Its answer is the same whether or not anything matched, so
 // nobody learns from it whether a citizen ID exists or has an account.
+//
+// One client may start five registrations of an ID an hour; one phone gets
+// at most five texts an hour, whoever asks: past that, registrations go on
+// without a text, with the same answer, so that a stranger can neither
+// flood the phone nor stop its holder from registering from elsewhere.
 func (s *Service) StartRegistration(ctx context.Context, r Registration) (Pending, error) {
 	if err := r.Validate(); err != nil {
 		return Pending{}, err
 	}
-	sendKey := "register:" + r.CitizenID
-	if err := s.sends.Allow(ctx, sendKey); err != nil {
+	startKey := "register:" + r.CitizenID + "|" + clientName(r.Client)
+	textKey := "register:" + r.CitizenID
+	locks, err := s.sends.locks(ctx, startKey, textKey)
+	if err != nil {
 		return Pending{}, err
 	}
+	if wait := locks[startKey]; wait > 0 {
+		return Pending{}, lockedError(wait)
+	}
+	mayText := locks[textKey] == 0
 	matched, hasAccount := false, false
 	p, err := s.reg.Person(ctx, r.CitizenID)
 	switch {
@@ -88,22 +100,26 @@ func (s *Service) StartRegistration(ctx context.Context, r Registration) (Pendin
 	token, code := kernel.NewToken(), randomDigits(6)
 	id := hashSecret("flow", token)
 	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		if err := s.sends.Fail(ctx, tx, sendKey); err != nil && kernel.ErrorCode(err) != kernel.TooManyRequests {
+		if _, err := s.sends.fail(ctx, tx, startKey); err != nil {
 			return err
+		}
+		if matched && mayText {
+			if _, err := s.sends.fail(ctx, tx, textKey); err != nil {
+				return err
+			}
 		}
 		ok := 0
 		if matched && !hasAccount {
 			ok = 1
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO account_codes (id_hash, purpose, citizen_id, phone, matched, code_hash, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, purposeRegister, r.CitizenID, r.Phone, ok, hashSecret(id, code),
-			kernel.Micros(tx.Now), kernel.Micros(tx.Now.Add(registerCodeTTL)))
-		return err
+		return insertCode(ctx, tx, newCode{idHash: id, purpose: purposeRegister, citizenID: r.CitizenID, phone: r.Phone,
+			matched: ok, codeHash: hashSecret(id, code), expires: tx.Now.Add(registerCodeTTL)})
 	})
 	if err != nil {
 		return Pending{}, kernel.Wrap(err, "identity: start registration")
 	}
 	switch {
+	case !mayText:
 	case matched && hasAccount:
 		// The owner of the phone learns that someone tried; the page shows nothing.
 		s.send(ctx, r.Phone, "civitas: Số định danh của bạn đã có tài khoản. Nếu không phải bạn vừa đăng ký, hãy liên hệ công an xã. / Your ID already has an account; if this was not you, contact the commune police.")
@@ -125,37 +141,26 @@ func (s *Service) send(ctx context.Context, phone, text string) {
 // unknown flow, too many attempts, or details that never matched.
 func errCodeWrong() error { return kernel.E(kernel.Invalid, "error.identity.code_wrong") }
 
-type codeFlow struct {
-	idHash, purpose, citizenID, accountID, phone string
-	matched, reset                               bool
-	codeHash                                     string
-	attempts                                     int
-}
-
 // useCode checks code against the flow named by token in tx. A wrong code
-// counts an attempt (committed even though the caller's work fails); the
-// flow dies after maxCodeAttempts.
+// counts an attempt (committed even though the caller's work fails); a flow
+// of a six-digit code (registration, login) dies after maxCodeAttempts. An
+// activation code is too long to guess (twelve characters of 31) and only
+// its throttle bounds it, so that a stranger's wrong guesses cannot spend
+// the holder's code.
 func (s *Service) useCode(ctx context.Context, token, purpose, code string) (codeFlow, error) {
 	var f codeFlow
 	id := hashSecret("flow", token)
 	var wrong bool
 	err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		var matched int
-		err := tx.QueryRow(ctx, `SELECT id_hash, purpose, citizen_id, account_id, phone, matched, code_hash, attempts
-			FROM account_codes WHERE id_hash = ? AND purpose = ? AND expires_at > ?`, id, purpose, kernel.Micros(tx.Now)).
-			Scan(&f.idHash, &f.purpose, &f.citizenID, &f.accountID, &f.phone, &matched, &f.codeHash, &f.attempts)
-		if errors.Is(err, sql.ErrNoRows) {
-			wrong = true
-			return nil
-		}
-		if err != nil {
+		var found bool
+		var err error
+		if f, found, err = findLiveCode(ctx, tx, id, purpose); err != nil || !found {
+			wrong = !found
 			return err
 		}
-		f.matched, f.reset = matched >= 1, matched == 2
-		if f.attempts >= maxCodeAttempts || !f.matched || !equalHash(f.codeHash, hashSecret(id, normalizeCode(code))) {
+		if (f.attempts >= maxCodeAttempts && purpose != purposeActivate) || !f.matched || !equalHash(f.codeHash, hashSecret(id, normalizeCode(code))) {
 			wrong = true
-			_, err := tx.Exec(ctx, `UPDATE account_codes SET attempts = attempts + 1 WHERE id_hash = ?`, id)
-			return err
+			return countCodeAttempt(ctx, tx, id)
 		}
 		return nil
 	})
@@ -182,7 +187,7 @@ func (s *Service) CompleteRegistration(ctx context.Context, token, code, passwor
 	if err != nil {
 		return Account{}, err
 	}
-	hash, err := HashPassword(password, s.params)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -190,11 +195,11 @@ func (s *Service) CompleteRegistration(ctx context.Context, token, code, passwor
 	a := Account{ID: kernel.NewID(), CitizenID: p.CitizenID, UnitCode: p.UnitCode, Level: 1, Status: StatusActive,
 		Phone: f.phone, Contact: ContactOwn, ActivatedAt: now, CreatedAt: now, passwordHash: hash, HasPassword: true}
 	err = s.db.Update(ctx, now, func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM account_codes WHERE id_hash = ?`, f.idHash)
+		done, err := deleteCode(ctx, tx, f.idHash)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 { // finished by a concurrent request
+		if !done { // finished by a concurrent request
 			return errCodeWrong()
 		}
 		if err := insertAccount(ctx, tx, &a); err != nil {

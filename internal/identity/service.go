@@ -8,23 +8,28 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"math/big"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 
 	"civitas/internal/db"
+	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 )
 
-// Assurance levels as OpenID Connect acr values. Level 2 needs a level-2
-// account (verified in person) and two factors in this login.
+// Assurance levels as OpenID Connect acr values.
+//
+// Deprecated: use kernel.ACRLevel1 and kernel.ACRLevel2; these aliases stay
+// while other packages move to the shared vocabulary.
 const (
-	ACRLevel1 = "urn:civitas:acr:level1"
-	ACRLevel2 = "urn:civitas:acr:level2"
+	ACRLevel1 = kernel.ACRLevel1
+	ACRLevel2 = kernel.ACRLevel2
 )
 
 // Registry is what identity reads from the national registries.
@@ -41,6 +46,13 @@ type Registry interface {
 
 var _ Registry = (*registry.Service)(nil)
 
+// Messages translates the texts sent to holders into their language.
+type Messages interface {
+	T(lang, key string, args ...any) string
+}
+
+var _ Messages = (*i18n.Catalog)(nil)
+
 // Options configure a Service.
 type Options struct {
 	DB       *db.DB
@@ -53,23 +65,50 @@ type Options struct {
 	Issuer string
 	// Password is the argon2id cost; zero means DefaultPasswordParams.
 	Password PasswordParams
+	// HashSlots bounds the argon2id computations in flight (zero: one per
+	// core); HashQueue bounds the requests waiting for one (zero: 64 per
+	// slot) and HashWait how long each may wait (zero: 10 s). Beyond either
+	// bound a login is told to try again.
+	HashSlots int
+	HashQueue int
+	HashWait  time.Duration
+	// ClientBudget is how many wrong guesses one client may make across
+	// accounts within ten minutes before it is locked out (zero: 30);
+	// SupportPoints are the addresses of support points, where many citizens
+	// share one, whose budget is SupportPointBudget (zero: 300).
+	ClientBudget       int
+	SupportPoints      []netip.Prefix
+	SupportPointBudget int
+	// Messages writes the texts holders get; nil: the embedded catalogue.
+	Messages Messages
 }
 
 // Service holds the rules of e-ID accounts.
 type Service struct {
-	db       *db.DB
-	clock    kernel.Clock
-	reg      Registry
-	box      *sealed.Box
-	sms      SMS
-	log      *slog.Logger
-	issuer   string
-	params   PasswordParams
-	throttle *Throttle
-	// sends bounds registration and activation messages per citizen ID, so
-	// nobody can flood a phone with texts.
-	sends *Throttle
-	dummy string // a password hash verified for unknown users, so timing tells nothing
+	db     *db.DB
+	clock  kernel.Clock
+	reg    Registry
+	box    *sealed.Box
+	sms    SMS
+	log    *slog.Logger
+	issuer string
+	params PasswordParams
+	// throttle counts wrong guesses of an account from a client, and locks
+	// that client out of it (see guessing.go); clientBudget and
+	// supportBudget count a client's wrong guesses across accounts, and
+	// accountAlarm an account's from anywhere.
+	throttle      *Throttle
+	clientBudget  *Throttle
+	supportBudget *Throttle
+	supportPoints []netip.Prefix
+	accountAlarm  *Throttle
+	// sends bounds the texts a citizen ID gets, so nobody can flood a phone.
+	sends    *Throttle
+	messages func() (Messages, error)
+	// dummy is a password hash verified for unknown users, so timing tells
+	// nothing; made at the first such login, not at start.
+	dummy  func() (string, error)
+	hashes *hashQueue
 	// rp is the WebAuthn relying party; nil while passkeys are off (Mount
 	// sets it from the public URL).
 	rp *relyingParty
@@ -86,16 +125,49 @@ func New(o Options) (*Service, error) {
 	if o.Issuer == "" {
 		o.Issuer = "civitas"
 	}
-	dummy, err := HashPassword(kernel.NewToken(), o.Password)
-	if err != nil {
-		return nil, err
+	params := o.Password
+	if o.ClientBudget <= 0 {
+		o.ClientBudget = defaultClientBudget
+	}
+	if o.SupportPointBudget <= 0 {
+		o.SupportPointBudget = defaultSupportPointBudget
+	}
+	budget := func(n int) *Throttle {
+		// Failure n+1 locks: "more than n within ten minutes".
+		return &Throttle{DB: o.DB, Clock: o.Clock, MaxFailures: n + 1, Window: clientWindow, LockFor: clientWindow, MaxLock: clientWindow, Forgive: true}
+	}
+	messages := func() (Messages, error) { return o.Messages, nil }
+	if o.Messages == nil {
+		messages = sync.OnceValues(func() (Messages, error) { return i18n.Load() })
 	}
 	return &Service{
 		db: o.DB, clock: o.Clock, reg: o.Registry, box: o.Box, sms: o.SMS, log: o.Logger,
-		issuer: o.Issuer, params: o.Password, dummy: dummy,
-		throttle: DefaultThrottle(o.DB, o.Clock),
+		issuer: o.Issuer, params: params,
+		dummy:        sync.OnceValues(func() (string, error) { return HashPassword(kernel.NewToken(), params) }),
+		hashes:       newHashQueue(o.HashSlots, o.HashQueue, o.HashWait),
+		throttle:     DefaultThrottle(o.DB, o.Clock),
+		clientBudget: budget(o.ClientBudget), supportBudget: budget(o.SupportPointBudget), supportPoints: o.SupportPoints,
+		// "Locked" here means "ask a second factor", for an hour after the
+		// latest wrong guess.
+		accountAlarm: &Throttle{DB: o.DB, Clock: o.Clock, MaxFailures: accountAlarmFailures, Window: accountAlarmWindow,
+			LockFor: accountAlarmWindow, MaxLock: accountAlarmWindow, Forgive: true},
 		sends:    &Throttle{DB: o.DB, Clock: o.Clock, MaxFailures: 5, Window: time.Hour, LockFor: time.Hour, MaxLock: 24 * time.Hour},
+		messages: messages,
 	}, nil
+}
+
+// text is a message to a holder in their language (Vietnamese when the
+// catalogue cannot be read).
+func (s *Service) text(lang, key string, args ...any) string {
+	m, err := s.messages()
+	if err != nil {
+		s.log.Error("identity: message catalogue", slog.Any("err", err))
+		return "civitas"
+	}
+	if lang == "" {
+		lang = i18n.Default
+	}
+	return m.T(lang, key, args...)
 }
 
 // Throttle returns the limiter of guessable secrets (for the cleanup job).

@@ -47,7 +47,7 @@ func TestRegisterLevel1(t *testing.T) {
 	wantCode(t, err, kernel.Invalid, "error.identity.code_wrong")
 	f.clock.Advance(time.Second)
 	got, err := f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "a good long password"})
-	if err != nil || got.ACR != identity.ACRLevel1 {
+	if err != nil || got.ACR != kernel.ACRLevel1 {
 		t.Fatalf("login: %v %+v", err, got)
 	}
 	events, err := f.svc.History(f.ctx, a.ID, time.Time{}, 10)
@@ -163,11 +163,11 @@ func TestLoginBruteForceAndTOTP(t *testing.T) {
 	wantCode(t, err, kernel.TooManyRequests, "error.identity.locked")
 	f.clock.Advance(2 * time.Minute)
 	got, err := f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password"})
-	if err != nil || got.ACR != identity.ACRLevel1 {
+	if err != nil || got.ACR != kernel.ACRLevel1 {
 		t.Fatalf("after lock: %v %+v", err, got)
 	}
 	// Level 2 needs the second factor.
-	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", WantACR: identity.ACRLevel2})
+	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", WantACR: kernel.ACRLevel2})
 	wantCode(t, err, kernel.Forbidden, "error.identity.level2_needs_totp")
 
 	setup, err := f.svc.BeginTOTP(f.ctx, a.ID)
@@ -189,8 +189,8 @@ func TestLoginBruteForceAndTOTP(t *testing.T) {
 	_, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password"})
 	wantCode(t, err, kernel.Unauthenticated, "error.identity.otp_required")
 	otp := identity.TOTPAt(secret, f.clock.Now())
-	got, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", OTP: otp, WantACR: identity.ACRLevel2})
-	if err != nil || got.ACR != identity.ACRLevel2 || strings.Join(got.AMR, " ") != "pwd otp" {
+	got, err = f.svc.Login(f.ctx, identity.Credentials{CitizenID: p.CitizenID, Password: "right password", OTP: otp, WantACR: kernel.ACRLevel2})
+	if err != nil || got.ACR != kernel.ACRLevel2 || strings.Join(got.AMR, " ") != "pwd otp" {
 		t.Fatalf("level-2 login: %v %+v", err, got)
 	}
 	// The same code is never accepted twice (replay).
@@ -472,5 +472,49 @@ func TestConfirmWithTOTP(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d approvals in the history, want 1", n)
+	}
+}
+
+// TestOfficerActsOnlyAtLevel2: enrolment and every other act of an officer
+// on someone's account need a level-2 login, in the service itself and not
+// only in the pages: an officer whose session is level 1, or whose
+// assurance nobody passed, is refused.
+func TestOfficerActsOnlyAtLevel2(t *testing.T) {
+	f := newFixture(t)
+	police := f.officer(registry.Police, registry.PoliceOfficer, 0)
+	p := f.person("unit_code = ? AND birth_date < '1990-01-01' AND citizen_id NOT IN (SELECT citizen_id FROM accounts)", police.Area())
+	good := identity.Checks{ChipRead: true, FaceMatch: true, Fingerprint: "match", OfficerAttest: true}
+	for _, acr := range []string{kernel.ACRLevel1, ""} {
+		o := police
+		o.ACR = acr
+		for name, act := range map[string]func() error{
+			"enrol": func() error {
+				_, err := f.svc.Enrol(f.ctx, o, identity.Enrolment{CitizenID: p.CitizenID, Checks: good, Contact: identity.ContactLetter})
+				return err
+			},
+			"look up":    func() error { _, _, err := f.svc.LookUp(f.ctx, o, p.CitizenID); return err },
+			"set status": func() error { return f.svc.SetStatus(f.ctx, o, p.CitizenID, identity.StatusDisabled) },
+			"record guardian": func() error {
+				return f.svc.RecordGuardian(f.ctx, o, p.CitizenID, p.CitizenID, "grandparent")
+			},
+		} {
+			t.Run("fail/"+name+" at "+acr, func(t *testing.T) {
+				wantCode(t, act(), kernel.Forbidden, "error.identity.officer_level2")
+			})
+		}
+	}
+	if f.count(`SELECT COUNT(*) FROM enrolments`) != 0 || f.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'registry.person.read'`) != 0 {
+		t.Fatal("a refused officer left a trace of an act")
+	}
+	// At level 2 the same officer enrols, and the audit log names them as an
+	// official acting for their agency.
+	if _, err := f.svc.Enrol(kernel.WithActor(f.ctx, police.Actor()), police, identity.Enrolment{CitizenID: p.CitizenID, Checks: good,
+		Contact: identity.ContactLetter}); err != nil {
+		t.Fatal(err)
+	}
+	var kind, onBehalf string
+	if err := f.db.QueryRow(f.ctx, `SELECT actor_kind, on_behalf_of FROM audit_log WHERE action = 'identity.enrol'`).Scan(&kind, &onBehalf); err != nil ||
+		kind != string(kernel.ActorOfficial) || onBehalf != "agency:"+police.Agency.Code {
+		t.Fatalf("audit of the enrolment: %v %s %s", err, kind, onBehalf)
 	}
 }

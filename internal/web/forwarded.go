@@ -66,3 +66,14 @@ func within(a netip.Addr, prefixes []netip.Prefix) bool {
 	}
 	return false
 }
+
+// ClientAddr returns the address of r's client: the connection's peer or,
+// behind a trusted proxy, the forwarded client (the forwarded middleware put
+// it in r.RemoteAddr). It is the zero Addr when RemoteAddr holds no address.
+func ClientAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
