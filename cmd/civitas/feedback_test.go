@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,5 +34,17 @@ func TestFeedbackCommand(t *testing.T) {
 	}
 	if code, _, _ := civitas(t, "feedback", "apikey", "--data", dir); code != exitUsage {
 		t.Fatalf("no name: %d", code)
+	}
+	// Planning layers from GeoJSON; a fault is named with its line.
+	good := filepath.Join(dir, "zones.geojson")
+	_ = os.WriteFile(good, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Đất ở"},
+"geometry":{"type":"Polygon","coordinates":[[[108.04,12.67],[108.06,12.67],[108.06,12.69],[108.04,12.67]]]}}]}`), 0o600)
+	if code, out, errs := civitas(t, "feedback", "layer", "--data", dir, "--name", "Quy hoạch", "--kind", "zoning", good); code != exitOK || !strings.Contains(out, "1 features") {
+		t.Fatalf("layer: %d %s %s", code, out, errs)
+	}
+	bad := filepath.Join(dir, "bad.geojson")
+	_ = os.WriteFile(bad, []byte("{\"type\":\"FeatureCollection\",\n\"features\":[\n{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":[108.0,12.6,]}}]}"), 0o600)
+	if code, _, errs := civitas(t, "feedback", "layer", "--data", dir, "--name", "Hỏng", bad); code != exitFailure || !strings.Contains(errs, "Line 3") {
+		t.Fatalf("bad layer: %d %s", code, errs)
 	}
 }

@@ -40,6 +40,7 @@ Usage:
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas feedback apikey --name APP | revoke --client ID | clients [--json]  [--data DIR]   (Open311 client apps)
+  civitas feedback layer --name NAME --kind zoning|project FILE.geojson  [--data DIR]         (planning layers)
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
   civitas version
 

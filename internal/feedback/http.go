@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -157,8 +156,8 @@ func day(t time.Time, lang string) When {
 // clientAddr is the client's address, for per-client limits (the web layer
 // has made it the client's behind trusted proxies).
 func clientAddr(r *http.Request) string {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().String()
+	if a := web.ClientAddr(r); a.IsValid() {
+		return a.String()
 	}
 	return r.RemoteAddr
 }

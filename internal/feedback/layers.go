@@ -67,7 +67,7 @@ type layerSet struct {
 	feats  map[string][]Feature // by layer ID
 }
 
-const layersTTL = time.Minute
+const layersTTL = 10 * time.Second
 
 func (ls *layerSet) forget() {
 	ls.mu.Lock()
@@ -108,9 +108,26 @@ func (ls *layerSet) load(ctx context.Context) ([]Layer, map[string][]Feature, er
 	return layers, feats, nil
 }
 
+// Planning is the planning layers as stored: what an operator's command
+// needs, without the rest of the service.
+type Planning struct {
+	DB    *db.DB
+	Clock kernel.Clock
+}
+
 // ImportLayer checks and stores a planning layer. Officials import for
 // their agency (the actor in ctx); operators from the command line.
 func (s *Service) ImportLayer(ctx context.Context, d LayerDraft) (Layer, error) {
+	l, err := Planning{DB: s.o.DB, Clock: s.o.Clock}.Import(ctx, d)
+	if err == nil {
+		s.layers.forget()
+	}
+	return l, err
+}
+
+// Import checks and stores a planning layer; running servers show it
+// within layersTTL.
+func (pl Planning) Import(ctx context.Context, d LayerDraft) (Layer, error) {
 	a := kernel.ActorFrom(ctx)
 	if a.Kind != kernel.ActorOfficial && a.Kind != kernel.ActorOperator && a.Kind != kernel.ActorSystem {
 		return Layer{}, kernel.E(kernel.Forbidden, "feedback.error.not_staff")
@@ -144,8 +161,8 @@ func (s *Service) ImportLayer(ctx context.Context, d LayerDraft) (Layer, error) 
 		return Layer{}, err
 	}
 	l := Layer{ID: kernel.NewID(), Name: name, Kind: d.Kind, ValidFrom: d.ValidFrom, ValidTo: d.ValidTo, Features: len(fs),
-		Agency: d.Agency, CreatedAt: s.o.Clock.Now()}
-	err = s.o.DB.Update(ctx, l.CreatedAt, func(tx *db.Tx) error {
+		Agency: d.Agency, CreatedAt: pl.Clock.Now()}
+	err = pl.DB.Update(ctx, l.CreatedAt, func(tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO feedback_layers (id, name, kind, valid_from, valid_to, features, agency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.Name, l.Kind, l.ValidFrom, l.ValidTo, l.Features, l.Agency, kernel.Micros(tx.Now)); err != nil {
 			return kernel.Wrap(err, "feedback: insert layer")
@@ -163,7 +180,6 @@ func (s *Service) ImportLayer(ctx context.Context, d LayerDraft) (Layer, error) 
 	if err != nil {
 		return Layer{}, err
 	}
-	s.layers.forget()
 	return l, nil
 }
 
