@@ -4,7 +4,8 @@
 //	civitas migrate  apply database migrations
 //	civitas demo     load the demo province
 //	civitas audit verify|witness
-//	civitas registry list units|persons|agencies|officials
+//	civitas registry list units|persons|households|land|schools|...
+//	civitas registry at LAT LON
 //
 // Every flag can also be given as CIVITAS_<NAME>, and secrets as CIVITAS_<NAME>_FILE.
 package main
@@ -28,12 +29,13 @@ import (
 const usage = `civitas — the digital-citizen platform
 
 Usage:
-  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo | --sms http|smpp ...)
+  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo [--demo-province CODE] | --sms http|smpp ...)
   civitas migrate  [--data DIR] [--db DSN]
-  civitas demo     [--data DIR] [--db DSN] --persons N [--seed S]
+  civitas demo     [--data DIR] [--db DSN] --persons N [--seed S] [--province 099|098|097]
   civitas audit verify [--data DIR] [--db DSN] [--witness FILE|URL]
   civitas audit witness --from URL --out FILE   (keep copies of a province's signed audit checkpoints)
-  civitas registry list units|persons|agencies|officials [--data DIR] [--db DSN] [--limit N] [--json]
+  civitas registry list REGISTRY [--data DIR] [--db DSN] [--limit N] [--json]   (units, persons, households, land, ...; see --help)
+  civitas registry at LAT LON [--json]   (the commune at a place)
   civitas client add --client-id ID ... [--agency CODE --scope wallet.issue ...]   (OpenID clients; see --help)
   civitas ca init|export, cert issue|revoke   (trust services; see --help)
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]

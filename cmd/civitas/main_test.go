@@ -41,6 +41,9 @@ func TestUsage(t *testing.T) {
 		{"fail/demo too big", []string{"demo", "--data", t.TempDir(), "--persons", "0"}, exitUsage, "--persons"},
 		{"fail/audit without verb", []string{"audit", "--data", t.TempDir()}, exitUsage, "audit verify"},
 		{"fail/registry unknown table", []string{"registry", "list", "cats", "--data", t.TempDir()}, exitUsage, "unknown registry"},
+		{"fail/registry at nowhere", []string{"registry", "at", "north", "east", "--data", t.TempDir()}, exitUsage, "LAT LON"},
+		{"fail/demo of a real province", []string{"demo", "--data", t.TempDir(), "--persons", "1000", "--province", "001"}, exitUsage, "--province"},
+		{"fail/serve a real province", []string{"serve", "--demo", "--demo-province", "079"}, exitUsage, "--demo-province"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +129,22 @@ func TestOperatorCommands(t *testing.T) {
 		{"persons", []string{"citizen_id", "full_name", "birth_date"}},
 		{"agencies", []string{"code", "name"}},
 		{"officials", []string{"citizen_id", "agency", "role"}},
+		{"boundaries", []string{"unit"}},
+		{"areas", []string{"code", "name", "kind", "unit"}},
+		{"households", []string{"id", "address", "area_code", "head_citizen_id"}},
+		{"residences", []string{"id", "citizen_id", "kind", "address", "from"}},
+		{"births", []string{"citizen_id", "full_name", "place_of_birth", "registration_number", "agency"}},
+		{"deaths", []string{"citizen_id", "died_on", "registration_number"}},
+		{"marriages", []string{"id", "husband_citizen_id", "wife_citizen_id", "married_on"}},
+		{"land", []string{"parcel_id", "land_use", "unit"}},
+		{"insurance", []string{"card_number", "citizen_id", "participation"}},
+		{"vehicles", []string{"plate", "owner"}},
+		{"businesses", []string{"reg_number", "name", "legal_rep", "kind"}},
+		{"household-businesses", []string{"reg_number", "name", "owner", "activity"}},
+		{"schools", []string{"code", "name", "level"}},
+		{"classes", []string{"id", "school", "school_year"}},
+		{"pupils", []string{"citizen_id", "class_id", "school"}},
+		{"registries", []string{"code", "name", "agency"}},
 	} {
 		code, out, errs := civitas(t, append([]string{"registry", "list", tt.table, "--limit", "3", "--json"}, storage...)...)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -143,6 +162,9 @@ func TestOperatorCommands(t *testing.T) {
 				}
 			}
 		}
+	}
+	if code, out, errs := civitas(t, append([]string{"registry", "at", "12.68", "108.05", "--json"}, storage...)...); code != exitOK || !strings.Contains(out, `"level":"commune"`) {
+		t.Fatalf("registry at: %d %s %s", code, out, errs)
 	}
 	code, out, _ := civitas(t, append([]string{"registry", "list", "persons"}, storage...)...)
 	if code != exitOK || strings.Count(out, "\n") != 1000 {

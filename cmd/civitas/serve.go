@@ -16,7 +16,7 @@ import (
 func serveCommand() command {
 	return command{
 		name:  "serve",
-		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo | --sms http|smpp ...) [--metrics-addr HOST:PORT] [--metrics-token-file FILE]",
+		usage: "civitas serve [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo [--demo-province CODE] | --sms http|smpp ...) [--metrics-addr HOST:PORT] [--metrics-token-file FILE]",
 		bind:  func(fs *flag.FlagSet, c *config.Config) { c.BindServe(fs) },
 		run: func(ctx context.Context, c config.Config, _ []string, _, stderr io.Writer) error {
 			// A one-time code must reach a phone: outside a demo, a driver

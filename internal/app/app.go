@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,8 +86,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.registry.EnsureIndexes(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.registry.EnsureRecordIndexes(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Demo {
-		if _, err := LoadDemo(ctx, d, a.clock, demo.Options{Persons: cfg.DemoPersons, Seed: 1}); err != nil && kernel.ErrorCode(err) != kernel.Conflict {
+		if _, err := LoadDemo(ctx, d, a.clock, demo.Options{Persons: cfg.DemoPersons, Seed: 1, Province: cfg.DemoProvince}); err != nil && kernel.ErrorCode(err) != kernel.Conflict {
 			return nil, err
 		}
 	}
@@ -436,7 +440,7 @@ func LoadDemo(ctx context.Context, d *db.DB, clock kernel.Clock, o demo.Options)
 	err = d.Update(ctx, clock.Now(), func(tx *db.Tx) error {
 		_, err := audit.Append(ctx, tx, audit.Entry{
 			Action: "demo.load", SubjectType: "registry", SubjectID: "demo",
-			Details: map[string]any{"persons": st.Persons, "seed": o.Seed},
+			Details: map[string]any{"persons": st.Persons, "seed": o.Seed, "province": cmp.Or(o.Province, demo.ProvinceCode)},
 		})
 		return err
 	})

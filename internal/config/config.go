@@ -45,8 +45,12 @@ type Config struct {
 	Demo               bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
-	LogLevel    string // debug, info, warn, error
-	LogFormat   string // text or json
+	// DemoProvince is the code of the demo province --demo loads (099,
+	// 098 or 097), so that two installations can run side by side
+	// without sharing an identifier.
+	DemoProvince string
+	LogLevel     string // debug, info, warn, error
+	LogFormat    string // text or json
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration
 	// MetricsAddr, when set, is a second listen address (HOST:PORT) that
@@ -110,6 +114,7 @@ func Default() Config {
 		Addr:            "127.0.0.1:8080",
 		DataDir:         "./civitas-data",
 		DemoPersons:     2000,
+		DemoProvince:    "099",
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 15 * time.Second,
@@ -148,6 +153,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
+	fs.StringVar(&c.DemoProvince, "demo-province", c.DemoProvince, "`code` of the province --demo loads: 099, 098 or 097")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "reverse `proxies` (addresses, CIDR prefixes, comma-separated) whose X-Forwarded-For names the client")
 	fs.StringVar(&c.SupportPointAddrs, "support-point-addrs", c.SupportPointAddrs, "addresses of support points (`CIDR,...`), where many citizens share one address: they get --support-point-budget")
 	fs.IntVar(&c.SupportPointBudget, "support-point-budget", c.SupportPointBudget, "wrong passwords and codes a support point's address may send within 10 minutes, across accounts (`number`; other clients: 30)")
@@ -295,6 +301,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DemoPersons < 0 || c.DemoPersons > 3_000_000 {
 		errs = append(errs, errors.New("--demo-persons must be between 0 and 3000000"))
+	}
+	switch c.DemoProvince {
+	case "", "097", "098", "099": // the codes no real province has (internal/demo)
+	default:
+		errs = append(errs, errors.New("--demo-province must be 099, 098 or 097"))
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		errs = append(errs, err)

@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,10 +52,15 @@ func (d *DB) CopyRows(ctx context.Context, tables ...Rows) error {
 	})
 }
 
-// multiInsert is an INSERT of rows rows into table.
+// multiInsert is an INSERT of rows rows into table. It is INSERT OR IGNORE,
+// and insertRows counts that every row went in (a row left out broke a
+// unique key): a plain INSERT makes SQLite keep a statement journal — a copy
+// of every page a statement changes, to undo it should a later row fail —
+// which for rows in random key order (citizen IDs) costs more than the
+// inserts themselves.
 func multiInsert(t Rows, rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.Columns)), ", ") + ")"
-	return "INSERT INTO " + t.Table + " (" + strings.Join(t.Columns, ", ") + ") VALUES " +
+	return "INSERT OR IGNORE INTO " + t.Table + " (" + strings.Join(t.Columns, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 }
 
@@ -85,8 +92,9 @@ func insertRows(ctx context.Context, tx *Tx, t Rows) error {
 			if err := fill(i, i+rowsPerInsert); err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("db: copy rows into %s: %w", t.Table, err)
+			res, err := stmt.ExecContext(ctx, args...)
+			if err := counted(t, res, err, rowsPerInsert); err != nil {
+				return err
 			}
 		}
 	}
@@ -94,9 +102,26 @@ func insertRows(ctx context.Context, tx *Tx, t Rows) error {
 		if err := fill(i, t.N); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, multiInsert(t, rest), args...); err != nil {
-			return fmt.Errorf("db: copy rows into %s: %w", t.Table, err)
+		res, err := tx.Exec(ctx, multiInsert(t, rest), args...)
+		if err := counted(t, res, err, rest); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// ErrDuplicateRow is the cause of a CopyRows failure on SQLite when a row
+// broke a unique key (or another constraint OR IGNORE skips); IsUniqueViolation
+// recognises it, as it does PostgreSQL's own error.
+var ErrDuplicateRow = errors.New("UNIQUE constraint failed: a copied row was refused")
+
+// counted checks one multi-row INSERT OR IGNORE wrote all its rows.
+func counted(t Rows, res sql.Result, err error, want int) error {
+	if err != nil {
+		return fmt.Errorf("db: copy rows into %s: %w", t.Table, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(want) {
+		return fmt.Errorf("db: copy rows into %s: %d of %d rows written: %w", t.Table, n, want, ErrDuplicateRow)
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func hospitalsOf(st *structure) map[string][]string {
 	out := make(map[string][]string, len(st.communes))
 	for i, c := range st.communes {
 		d := st.districts[st.communeDistrict[i]]
-		out[c.Code] = []string{"Trung tâm Y tế " + lowerFirst(d.Name), "Bệnh viện Đa khoa tỉnh Sông Xanh", "Trạm Y tế " + lowerFirst(c.Name)}
+		out[c.Code] = []string{"Trung tâm Y tế " + lowerFirst(d.Name), "Bệnh viện Đa khoa " + lowerFirst(st.prov.Name), "Trạm Y tế " + lowerFirst(c.Name)}
 	}
 	return out
 }
@@ -122,7 +122,7 @@ func (g *generator) card(c *chunk, p *registry.Person, age int) {
 	}
 	from := refDate.AddDate(0, -r.IntN(9), 0)
 	c.cards = append(c.cards, registry.InsuranceCard{
-		CardNumber:   fmt.Sprintf("99%08d", 10_000_000+g.cards),
+		CardNumber:   fmt.Sprintf("%s%08d", g.st.prov.unit(), 10_000_000+g.cards),
 		CitizenID:    p.CitizenID,
 		Hospital:     h,
 		BenefitLevel: level,
@@ -142,7 +142,7 @@ func (g *generator) vehicle(c *chunk, p *registry.Person, age int, car bool) {
 	}
 	m := kinds[r.IntN(len(kinds))]
 	num := 10_000 + *n%platesPerSeries
-	plate := fmt.Sprintf("99%s-%03d.%02d", series[*n/platesPerSeries], num/100, num%100)
+	plate := fmt.Sprintf("%s%s-%03d.%02d", g.st.prov.unit(), series[*n/platesPerSeries], num/100, num%100)
 	*n++
 	g.vehicles++
 	c.vehicles = append(c.vehicles, registry.Vehicle{

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 type Options struct {
 	Persons int
 	Seed    int64
+	// Province is the code of the demo province to build (ProvinceCodes);
+	// empty is ProvinceCode.
+	Province string
 	// Progress receives a progress bar (a terminal) or a line every 10 % (any
 	// other writer); nil is silent.
 	Progress io.Writer
@@ -28,6 +32,9 @@ type Options struct {
 type Stats struct {
 	Units, Households, Persons, Agencies, Officials, Businesses int
 	InsuranceCards, Vehicles                                    int
+	Areas, Residences, Births, Deaths, Marriages                int
+	Parcels, LandCertificates, HouseholdBusinesses              int
+	Schools, Classes, Pupils                                    int
 	Duration                                                    time.Duration
 }
 
@@ -46,11 +53,20 @@ var refDate = time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
 // Load builds the demo province into d. It refuses a database whose
 // population registry is not empty.
 func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
+	return load(ctx, d, o, chunkPersons)
+}
+
+// load is Load writing perChunk persons a transaction.
+func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error) {
 	if o.Persons < 1 || o.Persons > MaxPersons {
 		return Stats{}, kernel.E(kernel.Invalid, "error.demo.bad_size", MaxPersons)
 	}
 	if o.Clock == nil {
 		o.Clock = kernel.SystemClock{}
+	}
+	pv, err := LookupProvince(o.Province)
+	if err != nil {
+		return Stats{}, err
 	}
 	start := time.Now()
 	svc := registry.New(d, o.Clock)
@@ -60,63 +76,127 @@ func Load(ctx context.Context, d *db.DB, o Options) (Stats, error) {
 	}
 	// A load stopped after the units were written (before any person) must
 	// be refused as clearly as a full registry.
-	if _, err := svc.Unit(ctx, ProvinceCode[1:]); kernel.ErrorCode(err) != kernel.NotFound {
+	if _, err := svc.Unit(ctx, pv.unit()); kernel.ErrorCode(err) != kernel.NotFound {
 		empty = false
 	}
 	if !empty {
 		return Stats{}, kernel.E(kernel.Conflict, "error.demo.not_empty")
 	}
+	// The persons, their cards and vehicles and the first officials come
+	// from r and the holdings' source as they always have; everything added
+	// since draws from sources of its own (newSources), so a seed still
+	// gives the same people.
 	r := rand.New(rand.NewPCG(uint64(o.Seed), 0x5e6d_c1f1_7a50_0099))
-	st := buildStructure(r)
-	if err := svc.AddStructure(ctx, st.units, st.agencies, nil); err != nil {
+	src := newSources(o.Seed)
+	st := buildStructure(r, pv)
+	st.addReference(src.geo)
+	ref := registry.Reference{Units: st.units, Boundaries: st.ref.boundaries, Agencies: append(slices.Clip(st.agencies), st.ref.agencies...),
+		Registries: st.ref.registries, Schools: st.ref.schools}
+	for _, as := range st.ref.areas {
+		ref.Areas = append(ref.Areas, as...)
+	}
+	if err := svc.AddReference(ctx, ref); err != nil {
 		return Stats{}, err
 	}
 	bulk, err := svc.StartBulk(ctx)
 	if err != nil {
 		return Stats{}, err
 	}
+	// Dropping the records' indexes and building them again pays for a
+	// large province only.
+	if o.Persons >= 50_000 {
+		if err := bulk.StartRecords(ctx); err != nil {
+			_ = bulk.Finish(context.WithoutCancel(ctx))
+			return Stats{}, err
+		}
+	}
+	// finish builds the indexes the bulk load dropped, whatever happens.
+	finish := func() {
+		_ = bulk.Finish(context.WithoutCancel(ctx))
+		_ = bulk.FinishRecords(context.WithoutCancel(ctx))
+	}
 	g := newGenerator(r, rand.New(rand.NewPCG(uint64(o.Seed), 0x1a5e_ca2d_0b1c_0099)), &st, o.Persons)
+	g.src, g.chunk = src, perChunk
 	chunks := make(chan chunk, 2)
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
 	go g.run(genCtx, chunks)
 
 	pr := newProgress(o.Progress, o.Persons)
-	stats := Stats{Units: len(st.units), Agencies: len(st.agencies)}
+	stats := Stats{Units: len(st.units), Agencies: len(ref.Agencies), Areas: len(ref.Areas), Schools: len(ref.Schools)}
 	for c := range chunks {
-		if err := bulk.WriteBatch(ctx, registry.Batch{Homes: c.homes, Persons: c.persons, Cards: c.cards, Vehicles: c.vehicles}); err != nil {
+		err := bulk.WriteBatch(ctx, registry.Batch{Homes: c.homes, Persons: c.persons, Cards: c.cards, Vehicles: c.vehicles})
+		if err == nil {
+			err = bulk.WriteRecords(ctx, c.records)
+		}
+		if err != nil {
 			stopGen()
 			for range chunks { // let the generator finish
 			}
-			_ = bulk.Finish(context.WithoutCancel(ctx))
+			finish()
 			return stats, err
 		}
 		stats.Households += len(c.homes)
 		stats.Persons += len(c.persons)
 		stats.InsuranceCards += len(c.cards)
 		stats.Vehicles += len(c.vehicles)
+		stats.add(&c.records)
 		pr.update(stats.Persons)
 	}
 	if err := ctx.Err(); err != nil {
-		_ = bulk.Finish(context.WithoutCancel(ctx))
+		finish()
 		return stats, err
 	}
-	if err := bulk.Finish(ctx); err != nil {
-		return stats, err
-	}
+	// The officials, enterprises, schools and enterprises' land go in
+	// before the indexes are built again: on SQLite the load is still
+	// unchecked and unsynced, and the generator made them valid.
 	officials := g.officials(st.agencies)
+	// The posts of the capabilities come after, from their own source.
+	officials = append(officials, g.moreOfficials(append(slices.Clip(st.agencies), st.ref.agencies...))...)
+	businesses := g.businesses()
+	businesses = append(businesses, g.enterprises()...)
+	last := g.schools()
+	officials = append(officials, g.recs.teacherPosts...)
+	officials = dedupeOfficials(officials)
 	if err := svc.AddStructure(ctx, nil, nil, officials); err != nil {
+		finish()
 		return stats, err
 	}
 	stats.Officials = len(officials)
-	businesses := g.businesses()
 	if err := svc.AddBusinesses(ctx, businesses); err != nil {
+		finish()
 		return stats, err
 	}
 	stats.Businesses = len(businesses)
+	last.Parcels, last.LandOwners, last.Certificates = g.enterpriseLand(businesses)
+	if err := bulk.WriteRecords(ctx, last); err != nil {
+		finish()
+		return stats, err
+	}
+	if err := bulk.Finish(ctx); err != nil {
+		finish()
+		return stats, err
+	}
+	if err := bulk.FinishRecords(ctx); err != nil {
+		return stats, err
+	}
+	stats.add(&last)
 	stats.Duration = time.Since(start)
 	pr.done(stats)
 	return stats, nil
+}
+
+// add counts what a write of records stored.
+func (s *Stats) add(r *registry.Records) {
+	s.Residences += len(r.Residences)
+	s.Births += len(r.Births)
+	s.Deaths += len(r.Deaths)
+	s.Marriages += len(r.Marriages)
+	s.Parcels += len(r.Parcels)
+	s.LandCertificates += len(r.Certificates)
+	s.HouseholdBusinesses += len(r.HouseholdBusinesses)
+	s.Classes += len(r.Classes)
+	s.Pupils += len(r.Enrolments)
 }
 
 type chunk struct {
@@ -124,14 +204,18 @@ type chunk struct {
 	persons  []registry.Person
 	cards    []registry.InsuranceCard
 	vehicles []registry.Vehicle
+	records  registry.Records // residence, civil status, land, participation, household businesses
 }
 
 // generator makes households and persons in a fixed order from one random
 // source, and their insurance cards and vehicles from another, so the same
-// seed gives the same province.
+// seed gives the same province. What came later (records.go) draws from
+// sources of its own, src.
 type generator struct {
 	r        *rand.Rand
 	hr       *rand.Rand // for the cards and vehicles (holdings.go)
+	chunk    int        // persons a chunk
+	src      sources
 	st       *structure
 	total    int
 	weights  []int // cumulative commune weights
@@ -143,6 +227,9 @@ type generator struct {
 	hospitals                    map[string][]string // commune code -> where its residents register for care
 	cards, bikes, cars, vehicles int
 	shown                        int // showcase adults so far
+	recs                         recordState
+	used                         map[string]int // posts given per unit's pool, by officials
+
 }
 
 // candidatesPerCommune bounds how many adults of working age per commune are
@@ -150,11 +237,12 @@ type generator struct {
 const candidatesPerCommune = 24
 
 func newGenerator(r, holdings *rand.Rand, st *structure, total int) *generator {
-	g := &generator{r: r, hr: holdings, st: st, total: total, serials: map[int]int{}, officers: map[string][]string{}, hospitals: hospitalsOf(st)}
+	g := &generator{r: r, hr: holdings, st: st, total: total, chunk: chunkPersons, serials: map[int]int{}, officers: map[string][]string{}, hospitals: hospitalsOf(st)}
+	g.recs.init(st)
 	sum := 0
 	for i := range st.communes {
 		w := 2
-		if st.communeDistrict[i] < 2 { // city and town wards are denser
+		if st.urban(st.communeDistrict[i]) { // city and town wards are denser
 			w = 5
 		}
 		sum += w
@@ -168,13 +256,14 @@ func (g *generator) run(ctx context.Context, out chan<- chunk) {
 	done := 0
 	for done < g.total {
 		c := chunk{
-			homes:   make([]registry.Household, 0, chunkPersons/3),
-			persons: make([]registry.Person, 0, chunkPersons+6),
+			homes:   make([]registry.Household, 0, g.chunk/3),
+			persons: make([]registry.Person, 0, g.chunk+6),
 		}
-		for len(c.persons) < chunkPersons && done+len(c.persons) < g.total {
+		for len(c.persons) < g.chunk && done+len(c.persons) < g.total {
 			g.household(&c, g.total-done-len(c.persons))
 		}
 		done += len(c.persons)
+		sortRecords(&c.records)
 		select {
 		case out <- c:
 		case <-ctx.Done():
@@ -184,6 +273,14 @@ func (g *generator) run(ctx context.Context, out chan<- chunk) {
 }
 
 var sizeWeights = []int{12, 32, 54, 78, 92, 100} // cumulative %, sizes 1..6
+
+// member is a person of the household being made: where in the chunk,
+// how old, how related to the head.
+type member struct {
+	i   int
+	age int
+	rel registry.Relation
+}
 
 func (g *generator) household(c *chunk, left int) {
 	r := g.r
@@ -197,13 +294,21 @@ func (g *generator) household(c *chunk, left int) {
 	commune := g.st.communes[ci]
 	district := g.st.districts[g.st.communeDistrict[ci]]
 	g.homes++
+	// Three draws place the house: its number and, from two more, its
+	// residential area.
+	num, a, b := 1+r.IntN(300), r.IntN(4), r.IntN(15)
+	area := g.st.area(ci, a, b)
 	home := registry.Household{
-		ID:       fmt.Sprintf("%s%09d", ProvinceCode, g.homes),
+		ID:       fmt.Sprintf("%s%09d", g.st.prov.Code, g.homes),
 		UnitCode: commune.Code,
-		Address: fmt.Sprintf("Số %d, %s %d, %s, %s, %s", 1+r.IntN(300), hamlets[r.IntN(len(hamlets))], 1+r.IntN(15),
-			commune.Name, district.Name, ProvinceName),
+		Address:  fmt.Sprintf("Số %d, %s, %s, %s, %s", num, area.Name, commune.Name, district.Name, g.st.prov.Name),
 	}
 	c.homes = append(c.homes, home)
+	cards0 := len(c.cards)
+	var ms []member
+	add := func(age int, sex registry.Sex, family string, rel registry.Relation) {
+		ms = append(ms, member{i: g.person(c, home, age, sex, family, area.Remote), age: age, rel: rel})
+	}
 
 	// The head of the household, then a spouse, then children or grandchildren.
 	var headAge int
@@ -220,7 +325,7 @@ func (g *generator) household(c *chunk, left int) {
 		headSex = registry.Female
 	}
 	family := familyNames[r.IntN(len(familyNames))]
-	g.person(c, home, headAge, headSex, family)
+	add(headAge, headSex, family, registry.Head)
 	n := 1
 	if size > 1 && r.IntN(100) < 85 {
 		spouseSex := registry.Female
@@ -231,7 +336,7 @@ func (g *generator) household(c *chunk, left int) {
 		if spouseSex == registry.Male {
 			family = spouseFamily // children take their father's family name
 		}
-		g.person(c, home, max(18, headAge-3+r.IntN(7)), spouseSex, spouseFamily)
+		add(max(18, headAge-3+r.IntN(7)), spouseSex, spouseFamily, registry.Spouse)
 		n++
 	}
 	// Many households keep an elderly parent at home.
@@ -240,24 +345,26 @@ func (g *generator) household(c *chunk, left int) {
 		if r.IntN(3) == 0 {
 			sex = registry.Male
 		}
-		g.person(c, home, min(99, headAge+22+r.IntN(14)), sex, familyNames[r.IntN(len(familyNames))])
+		add(min(99, headAge+22+r.IntN(14)), sex, familyNames[r.IntN(len(familyNames))], registry.Parent)
 		n++
 	}
 	for ; n < size; n++ {
 		var age int
+		rel := registry.Child
 		if headAge < 55 {
 			age = r.IntN(max(1, min(headAge-19, 28)))
 		} else if r.IntN(2) == 0 {
 			age = max(18, headAge-32+r.IntN(12)) // a grown child
 		} else {
-			age = r.IntN(16) // a grandchild
+			age, rel = r.IntN(16), registry.Grandchild
 		}
 		sex := registry.Male
 		if r.IntN(2) == 0 {
 			sex = registry.Female
 		}
-		g.person(c, home, age, sex, family)
+		add(age, sex, family, rel)
 	}
+	g.records(c, home, ci, area, ms, cards0)
 }
 
 func (g *generator) pickCommune() int {
@@ -274,7 +381,10 @@ func (g *generator) pickCommune() int {
 	return lo
 }
 
-func (g *generator) person(c *chunk, home registry.Household, age int, sex registry.Sex, family string) {
+// person makes a person of the household and returns where in the chunk
+// it is. In a remote area some who would have a phone have none (the
+// number they would have had stays unused, so nobody else's changes).
+func (g *generator) person(c *chunk, home registry.Household, age int, sex registry.Sex, family string, remote bool) int {
 	r := g.r
 	born := refDate.AddDate(-age, 0, -r.IntN(365))
 	middle, given := maleMiddle, maleGiven
@@ -291,7 +401,7 @@ func (g *generator) person(c *chunk, home registry.Household, age int, sex regis
 	g.serials[key] = n + 1
 	serial := (n*7919 + key*104729) % 1_000_000
 	p := registry.Person{
-		CitizenID:   registry.FormatCitizenID(ProvinceCode, sex, born.Year(), serial),
+		CitizenID:   registry.FormatCitizenID(g.st.prov.Code, sex, born.Year(), serial),
 		FullName:    family + " " + middle[r.IntN(len(middle))] + " " + given[r.IntN(len(given))],
 		BirthDate:   born.Format(registry.DateLayout),
 		Sex:         sex,
@@ -301,14 +411,23 @@ func (g *generator) person(c *chunk, home registry.Household, age int, sex regis
 	hasPhone := age >= 15 && (age < 75 && r.IntN(100) < 96 || age >= 75 && r.IntN(100) < 55)
 	if hasPhone {
 		g.phones++
-		p.Phone = fmt.Sprintf("09%08d", (g.phones*48271+1234567)%100_000_000)
+		if !remote || g.src.phone.IntN(100) >= remoteWithoutPhone {
+			p.Phone = fmt.Sprintf("09%08d", (g.phones*48271+1234567)%100_000_000)
+		}
 	}
 	if age >= 25 && age <= 60 && len(g.officers[home.UnitCode]) < candidatesPerCommune {
 		g.officers[home.UnitCode] = append(g.officers[home.UnitCode], p.CitizenID)
+	} else if age >= 23 && age <= 58 && len(g.recs.teachers[home.UnitCode]) < teachersPerCommune {
+		g.recs.teachers[home.UnitCode] = append(g.recs.teachers[home.UnitCode], p.CitizenID)
 	}
 	c.persons = append(c.persons, p)
-	g.holdings(c, &p, age)
+	g.holdings(c, &c.persons[len(c.persons)-1], age)
+	return len(c.persons) - 1
 }
+
+// remoteWithoutPhone is the share (%) of people of remote villages who
+// would have a phone elsewhere and have none.
+const remoteWithoutPhone = 35
 
 // trades name the demo businesses.
 var trades = []string{"Thương mại", "Nông sản", "Xây dựng", "Vận tải", "Dịch vụ", "May mặc"}
@@ -322,20 +441,25 @@ func (g *generator) businesses() []registry.Business {
 		for i := 0; i < 2 && i < len(cands); i++ {
 			n := len(out) + 1
 			out = append(out, registry.Business{
-				RegNumber:         fmt.Sprintf("99%08d", 100000+n*37),
+				RegNumber:         fmt.Sprintf("%s%08d", g.st.prov.unit(), 100000+n*37),
 				Name:              fmt.Sprintf("Công ty TNHH %s %s %d", trades[n%len(trades)], c.Name, n),
 				LegalRepCitizenID: cands[len(cands)-1-i],
 				UnitCode:          c.Code,
 				RegisteredOn:      refDate.AddDate(0, 0, -30*n).Format(registry.DateLayout),
+				Kind:              registry.MultiMemberLLC,
+				Address:           g.seat(c),
+				Activity:          tradeActivities[n%len(trades)],
+				Status:            registry.Active,
+				AgencyCode:        g.st.prov.tag() + ".KHDT",
 			})
 		}
 	}
 	return out
 }
 
-// officials assigns the roles of every agency to working-age residents of
-// its unit (of any commune of its district, or of the province).
-func (g *generator) officials(agencies []registry.Agency) []registry.Official {
+// pools lists, for each unit, the candidate officials living in it: a
+// commune's, all of its district's communes', all of the province's.
+func (g *generator) pools() map[string][]string {
 	pools := map[string][]string{}
 	for i, c := range g.st.communes {
 		cands := g.officers[c.Code]
@@ -344,6 +468,13 @@ func (g *generator) officials(agencies []registry.Agency) []registry.Official {
 		pools[d] = append(pools[d], cands...)
 		pools[g.st.units[0].Code] = append(pools[g.st.units[0].Code], cands...)
 	}
+	return pools
+}
+
+// officials assigns the roles of every agency to working-age residents of
+// its unit (of any commune of its district, or of the province).
+func (g *generator) officials(agencies []registry.Agency) []registry.Official {
+	pools := g.pools()
 	used := map[string]int{}
 	var out []registry.Official
 	for _, a := range agencies {
@@ -364,18 +495,10 @@ func (g *generator) officials(agencies []registry.Agency) []registry.Official {
 			})
 		}
 	}
+	g.used = used // moreOfficials walks on from here
 	// The same person may come round twice for one agency and role in a tiny
 	// province: keep the first.
-	seen := map[string]bool{}
-	kept := out[:0]
-	for _, o := range out {
-		k := o.CitizenID + "|" + o.AgencyCode + "|" + string(o.Role)
-		if !seen[k] {
-			seen[k] = true
-			kept = append(kept, o)
-		}
-	}
-	return kept
+	return dedupeOfficials(out)
 }
 
 // progress draws a bar on a terminal or prints a line every 10 %.

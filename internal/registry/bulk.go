@@ -187,7 +187,7 @@ func (b *Bulk) Write(ctx context.Context, homes []Household, persons []Person) e
 // The columns of the rows WriteBatch writes, in the order of its values.
 var (
 	bulkHouseholds = []string{"id", "unit_code", "address"}
-	bulkPersons    = append(strings.Split(personColumns, ", "), "updated_at")
+	bulkPersons    = []string{"citizen_id", "full_name", "birth_date", "sex", "household_id", "unit_code", "phone", "updated_at"}
 	bulkCards      = strings.Split(insuranceColumns, ", ")
 	bulkVehicles   = strings.Split(vehicleColumns, ", ")
 )

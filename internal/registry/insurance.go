@@ -11,7 +11,10 @@ import (
 
 // InsuranceCard is an entry of the health-insurance registry: the card a
 // person holds (one per person), the hospital they are registered with for
-// first care, and how much of the cost the fund pays.
+// first care, and how much of the cost the fund pays. JSON: card_number,
+// citizen_id, hospital, benefit_level, valid_from, valid_to, and
+// participation (the participant group, a code of Participations printed
+// first on the card: "GD", "HT", ...; empty when not recorded).
 type InsuranceCard struct {
 	CardNumber string `json:"card_number"` // social-insurance code (mã số BHXH), 10 digits
 	CitizenID  string `json:"citizen_id"`
@@ -20,11 +23,33 @@ type InsuranceCard struct {
 	BenefitLevel string `json:"benefit_level,omitempty"`
 	ValidFrom    string `json:"valid_from"` // YYYY-MM-DD
 	ValidTo      string `json:"valid_to"`   // YYYY-MM-DD, the last day the card is valid
+	// Participation is kept beside the card (insurance_participations):
+	// bulk loads write cards without it.
+	Participation string `json:"participation,omitempty"`
+}
+
+// Participations are the participant groups of health insurance (đối
+// tượng tham gia, the two letters the card's printed code starts with),
+// with their Vietnamese names: who pays the contribution follows from it.
+var Participations = map[string]string{
+	"DN": "Người lao động làm việc trong doanh nghiệp",
+	"HC": "Cán bộ, công chức, viên chức",
+	"HT": "Người hưởng lương hưu",
+	"CC": "Người có công với cách mạng",
+	"BT": "Người hưởng trợ cấp bảo trợ xã hội",
+	"HN": "Người thuộc hộ gia đình nghèo",
+	"CN": "Người thuộc hộ gia đình cận nghèo",
+	"DT": "Người dân tộc thiểu số sống ở vùng đặc biệt khó khăn",
+	"TE": "Trẻ em dưới 6 tuổi",
+	"HS": "Học sinh",
+	"SV": "Sinh viên",
+	"GD": "Người tham gia theo hộ gia đình",
 }
 
 // Validate checks a card's fields.
 func (c InsuranceCard) Validate() error {
-	if !ValidInsuranceNumber(c.CardNumber) || !validName(c.Hospital) || (c.BenefitLevel != "" && !validName(c.BenefitLevel)) || len(c.BenefitLevel) > 40 {
+	if !ValidInsuranceNumber(c.CardNumber) || !validName(c.Hospital) || (c.BenefitLevel != "" && !validName(c.BenefitLevel)) || len(c.BenefitLevel) > 40 ||
+		c.Participation != "" && Participations[c.Participation] == "" {
 		return kernel.E(kernel.Invalid, "error.registry.bad_insurance_card")
 	}
 	if _, err := ParseCitizenID(c.CitizenID); err != nil {
@@ -44,10 +69,21 @@ func ValidInsuranceNumber(s string) bool { return len(s) == 10 && isDigits(s) }
 
 const insuranceColumns = "card_number, citizen_id, hospital, benefit_level, valid_from, valid_to"
 
+// cardSelect reads cards with their participation; queries add WHERE on
+// the alias c.
+const cardSelect = `SELECT c.card_number, c.citizen_id, c.hospital, c.benefit_level, c.valid_from, c.valid_to, COALESCE(p.kind, '')
+	FROM insurance_cards c LEFT JOIN insurance_participations p ON p.card_number = c.card_number `
+
 func scanInsuranceCard(sc interface{ Scan(...any) error }) (InsuranceCard, error) {
 	var c InsuranceCard
-	err := sc.Scan(&c.CardNumber, &c.CitizenID, &c.Hospital, &c.BenefitLevel, &c.ValidFrom, &c.ValidTo)
+	err := sc.Scan(&c.CardNumber, &c.CitizenID, &c.Hospital, &c.BenefitLevel, &c.ValidFrom, &c.ValidTo, &c.Participation)
 	return c, err
+}
+
+// ListInsuranceCards lists cards by card number, after p.After.
+func (s *Service) ListInsuranceCards(ctx context.Context, p kernel.Page) ([]InsuranceCard, error) {
+	p = p.Normalize(100)
+	return list(ctx, s.db, scanInsuranceCard, "insurance cards", cardSelect+"WHERE c.card_number > ? ORDER BY c.card_number LIMIT ?", p.After, p.Limit)
 }
 
 // InsuranceCard returns the health-insurance card of a person.
@@ -55,7 +91,7 @@ func (s *Service) InsuranceCard(ctx context.Context, citizenID string) (Insuranc
 	if _, err := ParseCitizenID(citizenID); err != nil {
 		return InsuranceCard{}, err
 	}
-	return one(s.db.QueryRow(ctx, "SELECT "+insuranceColumns+" FROM insurance_cards WHERE citizen_id = ?", citizenID),
+	return one(s.db.QueryRow(ctx, cardSelect+"WHERE c.citizen_id = ?", citizenID),
 		scanInsuranceCard, "error.registry.insurance_card_not_found", "insurance card")
 }
 
@@ -76,6 +112,11 @@ func (s *Service) AddInsuranceCards(ctx context.Context, cards []InsuranceCard) 
 					return kernel.E(kernel.Conflict, "error.registry.duplicate_insurance_card").WithCause(err)
 				}
 				return kernel.Wrap(err, "registry: insert insurance card")
+			}
+			if c.Participation != "" {
+				if _, err := tx.Exec(ctx, "INSERT INTO insurance_participations (card_number, kind) VALUES (?, ?)", c.CardNumber, c.Participation); err != nil {
+					return kernel.Wrap(err, "registry: insert participation")
+				}
 			}
 		}
 		return nil

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,11 +42,16 @@ func (u Unit) Validate() error {
 	return nil
 }
 
-// Household is a registered household at one address.
+// Household is a registered household at one address. JSON: id, unit
+// (the commune), address, and, when read from the registry, area_code (its
+// residential area) and head_citizen_id (the head of household, chủ hộ),
+// both from the head's permanent residence.
 type Household struct {
-	ID       string `json:"id"`
-	UnitCode string `json:"unit"`
-	Address  string `json:"address"`
+	ID            string `json:"id"`
+	UnitCode      string `json:"unit"`
+	Address       string `json:"address"`
+	AreaCode      string `json:"area_code,omitempty"`
+	HeadCitizenID string `json:"head_citizen_id,omitempty"`
 }
 
 // Sex as recorded in the population registry.
@@ -60,7 +66,9 @@ const (
 // DateLayout is how birth dates are written and stored.
 const DateLayout = "2006-01-02"
 
-// Person is an entry of the population registry.
+// Person is an entry of the population registry. JSON: citizen_id,
+// full_name, birth_date (YYYY-MM-DD), sex (M or F), household_id, unit
+// (the commune of permanent residence), phone, died_on.
 type Person struct {
 	CitizenID   string `json:"citizen_id"`
 	FullName    string `json:"full_name"`
@@ -68,8 +76,13 @@ type Person struct {
 	Sex         Sex    `json:"sex"`
 	HouseholdID string `json:"household_id"`
 	UnitCode    string `json:"unit"` // permanent residence (commune)
-	// Phone is empty for people who have no phone of their own (often the elderly).
+	// Phone is empty for people who have no phone of their own (often the
+	// elderly, and people of remote villages): ContactPhone finds their
+	// household's.
 	Phone string `json:"phone,omitempty"`
+	// DiedOn is the day of death (YYYY-MM-DD) once a death is registered;
+	// the person stays in the registry, since other records refer to them.
+	DiedOn string `json:"died_on,omitempty"`
 }
 
 // Born returns the birth date.
@@ -97,18 +110,8 @@ func (p Person) AgeOn(t time.Time) int {
 // Validate checks a person's fields, including that the citizen ID agrees
 // with the birth date and sex.
 func (p Person) Validate() error {
-	born, err := p.Born()
-	if err != nil {
+	if err := validIdentity(p.CitizenID, p.FullName, p.BirthDate, p.Sex); err != nil {
 		return err
-	}
-	if p.Sex != Male && p.Sex != Female {
-		return kernel.E(kernel.Invalid, "error.registry.bad_sex")
-	}
-	if err := CheckCitizenID(p.CitizenID, born, p.Sex); err != nil {
-		return err
-	}
-	if !validName(p.FullName) {
-		return kernel.E(kernel.Invalid, "error.registry.bad_name")
 	}
 	if p.Phone != "" && !validPhone(p.Phone) {
 		return kernel.E(kernel.Invalid, "error.registry.bad_phone")
@@ -116,35 +119,106 @@ func (p Person) Validate() error {
 	if p.HouseholdID == "" || p.UnitCode == "" {
 		return kernel.E(kernel.Invalid, "error.invalid")
 	}
+	if p.DiedOn != "" {
+		if _, err := time.Parse(DateLayout, p.DiedOn); err != nil || p.DiedOn < p.BirthDate {
+			return kernel.E(kernel.Invalid, "error.registry.bad_death")
+		}
+	}
 	return nil
 }
 
-// AgencyKind says what an agency does.
+// validIdentity checks the fields a person is identified by: the birth
+// date, the sex, the citizen ID agreeing with both, and the name.
+func validIdentity(citizenID, fullName, birthDate string, sex Sex) error {
+	born, err := time.Parse(DateLayout, birthDate)
+	if err != nil {
+		return kernel.E(kernel.Invalid, "error.registry.bad_birth_date")
+	}
+	if sex != Male && sex != Female {
+		return kernel.E(kernel.Invalid, "error.registry.bad_sex")
+	}
+	if err := CheckCitizenID(citizenID, born, sex); err != nil {
+		return err
+	}
+	if !validName(fullName) {
+		return kernel.E(kernel.Invalid, "error.registry.bad_name")
+	}
+	return nil
+}
+
+// AgencyKind says what an agency does. A kind names the same function at
+// every level: the unit an agency is seated in says whether it is the
+// province's, a district's or a commune's (a people's committee of a
+// district is a PeopleCommittee seated in the district).
 type AgencyKind string
 
-// The agency kinds.
+// The agency kinds. Wallet document types name the kinds that may issue
+// them, so a kind, once used, is never renamed.
 const (
-	PeopleCommittee AgencyKind = "people_committee"
-	Police          AgencyKind = "police"
+	PeopleCommittee AgencyKind = "people_committee" // Ủy ban nhân dân, at every level
+	Police          AgencyKind = "police"           // Công an tỉnh, huyện, xã
+	// CivilStatus is the justice department and the district justice
+	// offices (Sở, Phòng Tư pháp), which keep the civil-status registry.
 	CivilStatus     AgencyKind = "civil_status"
-	SocialInsurance AgencyKind = "social_insurance"
-	Tax             AgencyKind = "tax"
-	ServiceCentre   AgencyKind = "service_centre"
+	SocialInsurance AgencyKind = "social_insurance" // Bảo hiểm xã hội
+	Tax             AgencyKind = "tax"              // Cục, Chi cục Thuế
+	ServiceCentre   AgencyKind = "service_centre"   // Trung tâm Phục vụ hành chính công, one-stop desks
+	// Education is the department and the district offices of education
+	// and training (Sở, Phòng Giáo dục và Đào tạo).
+	Education AgencyKind = "education"
+	Health    AgencyKind = "health" // Sở Y tế, district health centres
+	// NaturalResources is the department and the district offices of
+	// natural resources and environment (Tài nguyên và Môi trường).
+	NaturalResources AgencyKind = "natural_resources"
+	Transport        AgencyKind = "transport"    // Sở Giao thông vận tải
+	Construction     AgencyKind = "construction" // Sở Xây dựng
+	// Labour is labour, war invalids and social affairs (Lao động -
+	// Thương binh và Xã hội).
+	Labour AgencyKind = "labour"
+	// Information is information and communications (Thông tin và
+	// Truyền thông), which runs the province's digital transformation.
+	Information AgencyKind = "information"
+	// PlanningInvestment is the department of planning and investment (Sở
+	// Kế hoạch và Đầu tư), which keeps the business registry.
+	PlanningInvestment AgencyKind = "planning_investment"
+	HomeAffairs        AgencyKind = "home_affairs" // Sở Nội vụ: units, agencies and officials
+	// LandRegistration is the land registration office (Văn phòng Đăng ký
+	// đất đai) and its district branches, which keep the land registry.
+	LandRegistration AgencyKind = "land_registration"
+	Environment      AgencyKind = "environment" // Chi cục Bảo vệ môi trường
+	SchoolAgency     AgencyKind = "school"      // a public school; its level and classes are in the school registry
 )
 
-// Agency is a public body.
+// agencyKinds is every kind Validate accepts.
+var agencyKinds = map[AgencyKind]bool{
+	PeopleCommittee: true, Police: true, CivilStatus: true, SocialInsurance: true, Tax: true, ServiceCentre: true,
+	Education: true, Health: true, NaturalResources: true, Transport: true, Construction: true, Labour: true,
+	Information: true, PlanningInvestment: true, HomeAffairs: true, LandRegistration: true, Environment: true, SchoolAgency: true,
+}
+
+// AgencyKinds lists every agency kind, sorted.
+func AgencyKinds() []AgencyKind {
+	out := make([]AgencyKind, 0, len(agencyKinds))
+	for k := range agencyKinds {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Agency is a public body. Level is its unit's level, filled when read
+// from the registry.
 type Agency struct {
 	Code     string     `json:"code"`
 	Name     string     `json:"name"`
 	Kind     AgencyKind `json:"kind"`
 	UnitCode string     `json:"unit"`
+	Level    Level      `json:"level,omitempty"`
 }
 
 // Validate checks an agency's fields.
 func (a Agency) Validate() error {
-	switch a.Kind {
-	case PeopleCommittee, Police, CivilStatus, SocialInsurance, Tax, ServiceCentre:
-	default:
+	if !agencyKinds[a.Kind] {
 		return kernel.E(kernel.Invalid, "error.registry.bad_agency")
 	}
 	if a.Code == "" || len(a.Code) > 32 || !validName(a.Name) || a.UnitCode == "" {
@@ -156,16 +230,44 @@ func (a Agency) Validate() error {
 // Role is an official's function in an agency.
 type Role string
 
-// The roles.
+// The roles. Identity and the PKI read them (who may enrol, the title in a
+// certificate), so a role, once used, is never renamed.
 const (
-	Chairman       Role = "chairman"
-	ViceChairman   Role = "vice_chairman"
+	Chairman       Role = "chairman"      // the leader of a people's committee
+	ViceChairman   Role = "vice_chairman" // a deputy leader of a people's committee
 	OneStopOfficer Role = "one_stop_officer"
 	CivilClerk     Role = "civil_status_clerk"
 	PoliceOfficer  Role = "police_officer"
 	Officer        Role = "officer"
-	Director       Role = "director"
+	Director       Role = "director"        // the leader of a department, office or centre
+	DeputyDirector Role = "deputy_director" // a deputy leader of a department, office or centre
+	OfficeHead     Role = "office_head"     // Chánh Văn phòng: heads the agency's office, routes documents
+	DepartmentHead Role = "department_head" // Trưởng phòng: heads a division inside the agency
+	RecordsClerk   Role = "records_clerk"   // văn thư: registers, numbers and dispatches documents
+	Specialist     Role = "specialist"      // chuyên viên: drafts and handles cases
+	Principal      Role = "principal"       // Hiệu trưởng of a school
+	VicePrincipal  Role = "vice_principal"
+	Teacher        Role = "teacher"
+	// RapidResponse is a member of a rapid-response team (tổ phản ứng
+	// nhanh), which acts on citizens' reports.
+	RapidResponse Role = "rapid_response"
+	// CommunityTech is a member of a community digital technology team
+	// (tổ công nghệ số cộng đồng), which helps residents use the services.
+	CommunityTech Role = "community_tech"
 )
+
+// roleTitles are the roles' titles in Vietnamese, the official language.
+var roleTitles = map[Role]string{
+	Chairman: "Chủ tịch", ViceChairman: "Phó Chủ tịch", OneStopOfficer: "Công chức Bộ phận Một cửa",
+	CivilClerk: "Công chức Tư pháp - Hộ tịch", PoliceOfficer: "Cán bộ Công an", Officer: "Cán bộ",
+	Director: "Giám đốc", DeputyDirector: "Phó Giám đốc", OfficeHead: "Chánh Văn phòng", DepartmentHead: "Trưởng phòng",
+	RecordsClerk: "Văn thư", Specialist: "Chuyên viên", Principal: "Hiệu trưởng", VicePrincipal: "Phó Hiệu trưởng",
+	Teacher: "Giáo viên", RapidResponse: "Thành viên Tổ phản ứng nhanh", CommunityTech: "Thành viên Tổ công nghệ số cộng đồng",
+}
+
+// Title is the role's title in Vietnamese, as a certificate or a signed
+// document prints it.
+func (r Role) Title() string { return roleTitles[r] }
 
 // Official is a person holding a role in an agency.
 type Official struct {
@@ -180,9 +282,7 @@ func (o Official) Validate() error {
 	if _, err := ParseCitizenID(o.CitizenID); err != nil {
 		return err
 	}
-	switch o.Role {
-	case Chairman, ViceChairman, OneStopOfficer, CivilClerk, PoliceOfficer, Officer, Director:
-	default:
+	if _, ok := roleTitles[o.Role]; !ok {
 		return kernel.E(kernel.Invalid, "error.registry.bad_role")
 	}
 	if o.ID == "" || o.AgencyCode == "" {

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 
 	"civitas/internal/db"
 	"civitas/internal/kernel"
@@ -12,6 +11,7 @@ import (
 type Service struct {
 	db    *db.DB
 	clock kernel.Clock
+	geo   geoCache // UnitAt's index, built on first use
 }
 
 // New returns the registry service on d.
@@ -46,7 +46,7 @@ func (s *Service) Unit(ctx context.Context, code string) (Unit, error) {
 
 // Agency returns an agency by code.
 func (s *Service) Agency(ctx context.Context, code string) (Agency, error) {
-	return one(s.db.QueryRow(ctx, "SELECT "+agencyColumns+" FROM agencies WHERE code = ?", code),
+	return one(s.db.QueryRow(ctx, agencySelect+"WHERE a.code = ?", code),
 		scanAgency, "error.registry.agency_not_found", "agency")
 }
 
@@ -65,7 +65,7 @@ func (s *Service) ListPersons(ctx context.Context, p kernel.Page) ([]Person, err
 // ListAgencies lists agencies by code, after p.After.
 func (s *Service) ListAgencies(ctx context.Context, p kernel.Page) ([]Agency, error) {
 	p = p.Normalize(100)
-	return list(ctx, s.db, scanAgency, "agencies", "SELECT "+agencyColumns+" FROM agencies WHERE code > ? ORDER BY code LIMIT ?", p.After, p.Limit)
+	return list(ctx, s.db, scanAgency, "agencies", agencySelect+"WHERE a.code > ? ORDER BY a.code LIMIT ?", p.After, p.Limit)
 }
 
 // ListOfficials lists officials by ID, after p.After.
@@ -79,9 +79,13 @@ func (s *Service) OfficialsOf(ctx context.Context, citizenID string) ([]Official
 	return list(ctx, s.db, scanOfficial, "officials", "SELECT "+officialColumns+" FROM officials WHERE citizen_id = ? ORDER BY id", citizenID)
 }
 
-// Counts are the sizes of the registries.
+// Counts are the sizes of the registries, in rows.
 type Counts struct {
 	Units, Households, Persons, Agencies, Officials, InsuranceCards, Vehicles int64
+	Boundaries, Areas, Residences, Births, Deaths, Marriages                  int64
+	Parcels, LandOwners, LandCertificates, Participations                     int64
+	Businesses, HouseholdBusinesses, Schools, Classes, Pupils, Guardians      int64
+	Registries                                                                int64
 }
 
 // Counts returns the number of rows of each registry.
@@ -92,7 +96,12 @@ func (s *Service) Counts(ctx context.Context) (Counts, error) {
 			table string
 			n     *int64
 		}{{"units", &c.Units}, {"households", &c.Households}, {"persons", &c.Persons}, {"agencies", &c.Agencies}, {"officials", &c.Officials},
-			{"insurance_cards", &c.InsuranceCards}, {"vehicles", &c.Vehicles}} {
+			{"insurance_cards", &c.InsuranceCards}, {"vehicles", &c.Vehicles}, {"unit_boundaries", &c.Boundaries},
+			{"residential_areas", &c.Areas}, {"residences", &c.Residences}, {"births", &c.Births}, {"deaths", &c.Deaths},
+			{"marriages", &c.Marriages}, {"land_parcels", &c.Parcels}, {"land_owners", &c.LandOwners},
+			{"land_certificates", &c.LandCertificates}, {"insurance_participations", &c.Participations},
+			{"businesses", &c.Businesses}, {"household_businesses", &c.HouseholdBusinesses}, {"schools", &c.Schools},
+			{"school_classes", &c.Classes}, {"school_pupils", &c.Pupils}, {"school_guardians", &c.Guardians}, {"registry_catalogue", &c.Registries}} {
 			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM "+q.table).Scan(q.n); err != nil {
 				return kernel.Wrap(err, "registry: count %s", q.table)
 			}
@@ -113,34 +122,7 @@ func (s *Service) Empty(ctx context.Context) (bool, error) {
 }
 
 // AddStructure writes units, then agencies, then officials, validating each,
-// in one transaction. The demo loader and an import from the national
-// registries use it for everything but persons and households.
+// in one transaction: AddReference with those three.
 func (s *Service) AddStructure(ctx context.Context, units []Unit, agencies []Agency, officials []Official) error {
-	return s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		for _, u := range units {
-			if err := u.Validate(); err != nil {
-				return fmt.Errorf("registry: unit %s: %w", u.Code, err)
-			}
-			if err := insertUnit(ctx, tx, u); err != nil {
-				return kernel.Wrap(err, "registry: insert unit %s", u.Code)
-			}
-		}
-		for _, a := range agencies {
-			if err := a.Validate(); err != nil {
-				return fmt.Errorf("registry: agency %s: %w", a.Code, err)
-			}
-			if err := insertAgency(ctx, tx, a); err != nil {
-				return kernel.Wrap(err, "registry: insert agency %s", a.Code)
-			}
-		}
-		for _, o := range officials {
-			if err := o.Validate(); err != nil {
-				return fmt.Errorf("registry: official %s: %w", o.ID, err)
-			}
-			if err := insertOfficial(ctx, tx, o); err != nil {
-				return kernel.Wrap(err, "registry: insert official %s", o.ID)
-			}
-		}
-		return nil
-	})
+	return s.AddReference(ctx, Reference{Units: units, Agencies: agencies, Officials: officials})
 }

@@ -10,15 +10,17 @@ import (
 )
 
 const (
-	personColumns   = "citizen_id, full_name, birth_date, sex, household_id, unit_code, phone"
-	unitColumns     = "code, name, level, COALESCE(parent_code, '')"
-	agencyColumns   = "code, name, kind, unit_code"
+	personColumns = "citizen_id, full_name, birth_date, sex, household_id, unit_code, phone, died_on"
+	unitColumns   = "code, name, level, COALESCE(parent_code, '')"
+	// agencySelect reads agencies with their unit's level; queries add
+	// WHERE and ORDER BY on the alias a.
+	agencySelect    = "SELECT a.code, a.name, a.kind, a.unit_code, COALESCE(u.level, '') FROM agencies a LEFT JOIN units u ON u.code = a.unit_code "
 	officialColumns = "id, citizen_id, agency_code, role"
 )
 
 func scanPerson(sc interface{ Scan(...any) error }) (Person, error) {
 	var p Person
-	err := sc.Scan(&p.CitizenID, &p.FullName, &p.BirthDate, &p.Sex, &p.HouseholdID, &p.UnitCode, &p.Phone)
+	err := sc.Scan(&p.CitizenID, &p.FullName, &p.BirthDate, &p.Sex, &p.HouseholdID, &p.UnitCode, &p.Phone, &p.DiedOn)
 	return p, err
 }
 
@@ -30,7 +32,7 @@ func scanUnit(sc interface{ Scan(...any) error }) (Unit, error) {
 
 func scanAgency(sc interface{ Scan(...any) error }) (Agency, error) {
 	var a Agency
-	err := sc.Scan(&a.Code, &a.Name, &a.Kind, &a.UnitCode)
+	err := sc.Scan(&a.Code, &a.Name, &a.Kind, &a.UnitCode, &a.Level)
 	return a, err
 }
 
@@ -71,25 +73,4 @@ func list[T any](ctx context.Context, d *db.DB, scan func(interface{ Scan(...any
 		return nil, kernel.Wrap(err, "registry: list %s", what)
 	}
 	return out, nil
-}
-
-// insertUnit, insertAgency and insertOfficial write one row each in tx; the
-// demo loader and registry synchronisation use them.
-func insertUnit(ctx context.Context, tx *db.Tx, u Unit) error {
-	var parent any
-	if u.ParentCode != "" {
-		parent = u.ParentCode
-	}
-	_, err := tx.Exec(ctx, "INSERT INTO units (code, name, level, parent_code) VALUES (?, ?, ?, ?)", u.Code, u.Name, string(u.Level), parent)
-	return err
-}
-
-func insertAgency(ctx context.Context, tx *db.Tx, a Agency) error {
-	_, err := tx.Exec(ctx, "INSERT INTO agencies (code, name, kind, unit_code) VALUES (?, ?, ?, ?)", a.Code, a.Name, string(a.Kind), a.UnitCode)
-	return err
-}
-
-func insertOfficial(ctx context.Context, tx *db.Tx, o Official) error {
-	_, err := tx.Exec(ctx, "INSERT INTO officials (id, citizen_id, agency_code, role) VALUES (?, ?, ?, ?)", o.ID, o.CitizenID, o.AgencyCode, string(o.Role))
-	return err
 }

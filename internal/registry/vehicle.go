@@ -115,6 +115,12 @@ func (s *Service) VehiclesOf(ctx context.Context, citizenID string) ([]Vehicle, 
 		"SELECT "+vehicleColumns+" FROM vehicles WHERE owner_citizen_id = ? ORDER BY plate", citizenID)
 }
 
+// ListVehicles lists vehicles by plate, after p.After.
+func (s *Service) ListVehicles(ctx context.Context, p kernel.Page) ([]Vehicle, error) {
+	p = p.Normalize(100)
+	return list(ctx, s.db, scanVehicle, "vehicles", "SELECT "+vehicleColumns+" FROM vehicles WHERE plate > ? ORDER BY plate LIMIT ?", p.After, p.Limit)
+}
+
 // AddVehicles writes vehicles in one transaction, normalising each plate
 // and validating each. Every owner must be in the population registry; a
 // plate registered already is a Conflict.
