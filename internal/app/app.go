@@ -21,6 +21,7 @@ import (
 	"civitas/internal/config"
 	"civitas/internal/db"
 	"civitas/internal/demo"
+	"civitas/internal/feedback"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
@@ -57,6 +58,7 @@ type App struct {
 	status   *statuslist.Store // the wallet's status lists
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
+	feedback *feedback.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -215,6 +217,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 
+	a.feedback, err = OpenFeedback(d, a.clock, a.registry, a.identity, a.notify, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if _, err := a.feedback.SeedDemo(ctx, DemoFeedbackReports, 1); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.feedback.Mount(a.web); err != nil {
+		return nil, err
+	}
+
 	// The service navigation of what has landed before capabilities added
 	// their own entries when they mount.
 	for _, n := range []web.NavItem{
@@ -256,6 +271,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.signing.Cleanup(ctx)
+			return err
+		}},
+		{Name: "feedback.close", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.feedback.CloseExpired(ctx)
 			return err
 		}},
 		// Every minute or 1,000 records: looks every second for the lease's minute.

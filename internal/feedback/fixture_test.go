@@ -78,6 +78,7 @@ func (units) Boundaries(context.Context) ([]feedback.Boundary, error) {
 
 var fixtureAgencies = []feedback.Agency{
 	{Code: "T99.UBND", Name: "UBND Tỉnh Thử", Kind: "people_committee", Unit: "99"},
+	{Code: "T99.XD", Name: "Sở Xây dựng Tỉnh Thử", Kind: "construction", Unit: "99"},
 	{Code: "H990.UBND", Name: "UBND Huyện Tây", Kind: "people_committee", Unit: "990"},
 	{Code: "H980.UBND", Name: "UBND Huyện Đông", Kind: "people_committee", Unit: "980"},
 	{Code: "H990.CA", Name: "Công an Huyện Tây", Kind: "police", Unit: "990"},

@@ -40,13 +40,16 @@ func (who Reporter) owns(rep Report) bool {
 }
 
 // Track finds the report a tracking code follows. Wrong codes count
-// against the client's limit, so codes cannot be guessed.
+// against the client's limit, so codes cannot be guessed; right ones cost
+// nothing, so a reporter following their report is never locked out.
 func (s *Service) Track(ctx context.Context, code, addr string) (Report, error) {
-	if !s.limits.allow("track:"+addr, s.o.Clock.Now()) {
+	now := s.o.Clock.Now()
+	if !s.limits.has("track:"+addr, now) {
 		return Report{}, errTooMany()
 	}
 	c, ok := normalizeTrackingCode(code)
 	if !ok {
+		s.limits.allow("track:"+addr, now)
 		return Report{}, kernel.E(kernel.Invalid, "feedback.error.tracking_code")
 	}
 	var rep Report
@@ -56,6 +59,7 @@ func (s *Service) Track(ctx context.Context, code, addr string) (Report, error) 
 		return err
 	})
 	if kernel.ErrorCode(err) == kernel.NotFound {
+		s.limits.allow("track:"+addr, now)
 		return Report{}, kernel.E(kernel.NotFound, "feedback.error.tracking_code")
 	}
 	return rep, err

@@ -53,7 +53,8 @@ func (e *GeoJSONError) Error() string {
 
 // kernelError is the error users see: the reason, on its line.
 func (e *GeoJSONError) kernelError() error {
-	return kernel.E(kernel.Invalid, "feedback.error.geojson."+e.Reason, e.Line).WithCause(e)
+	key := "feedback.error.geojson." + e.Reason // every reason's key is checked at Mount (pageKeys)
+	return kernel.E(kernel.Invalid, key, e.Line).WithCause(e)
 }
 
 // geojsonReasons are the reasons a file is refused; each is a catalogue key.

@@ -368,7 +368,7 @@ func TestMap(t *testing.T) {
 			t.Fatalf("map page is %d bytes compressed", z.Len())
 		}
 	}
-	st, hd, b := get(t, srv.Client(), srv.URL+"/feedback/map.svg?unit=980&pick=1&w=280&mlat=12.68&mlon=108.05")
+	st, hd, b := get(t, srv.Client(), srv.URL+"/feedback/map.svg?unit=980&pick=1&w=256&mlat=12.68&mlon=108.05")
 	if st != 200 || hd.Get("Content-Type") != "image/svg+xml; charset=utf-8" || xml.Unmarshal(b, new(struct{})) != nil {
 		t.Fatalf("map.svg: %d %s", st, b)
 	}

@@ -104,9 +104,10 @@ const (
 	MaxMapWidth     = 1200
 	DefaultMapWidth = 640
 	// PickWidth is the width of the map a citizen taps to place a report:
-	// narrow enough for a 320-pixel phone, which must not scale it (the
-	// tapped pixel is read back as a place).
-	PickWidth = 280
+	// narrow enough for a 320-pixel phone (its page, margins and frame
+	// leave some 270 pixels), which must not scale it: the tapped pixel is
+	// read back as a place.
+	PickWidth = 256
 )
 
 // MapView says what a map shows.

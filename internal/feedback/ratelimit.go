@@ -32,7 +32,13 @@ func newLimiter(limit int, window time.Duration) *limiter {
 }
 
 // allow takes a token for key at now, or reports false when it has none.
-func (l *limiter) allow(key string, now time.Time) bool {
+func (l *limiter) allow(key string, now time.Time) bool { return l.use(key, now, true) }
+
+// has reports whether key has a token at now, taking none: a budget of
+// failures is checked with has and spent with allow.
+func (l *limiter) has(key string, now time.Time) bool { return l.use(key, now, false) }
+
+func (l *limiter) use(key string, now time.Time, take bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.bucket[key]
@@ -50,7 +56,9 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	if b.tokens < 1 {
 		return false
 	}
-	b.tokens--
+	if take {
+		b.tokens--
+	}
 	return true
 }
 

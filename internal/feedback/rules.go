@@ -12,7 +12,7 @@ import (
 // Rule routes the reports of a category in an area to an agency: one named
 // by its code, or the agency of a kind serving the unit of a level that
 // holds the report's commune (the commune's People's Committee, the
-// district's police). The rule for the smallest area holding the commune
+// district's police), or the nearest above it when that unit has none. The rule for the smallest area holding the commune
 // wins; Unit "" is everywhere.
 type Rule struct {
 	ID          string
@@ -84,8 +84,14 @@ func route(r *refs) map[routeKey]string {
 					if _, known := r.agencies[ru.Agency]; known {
 						agency = ru.Agency
 					}
-				} else if unit := r.ancestor(u.Code, ru.AgencyLevel); unit != "" {
-					agency = byKindUnit[[2]string{ru.AgencyKind, unit}]
+				} else {
+					// The agency of the kind serving the unit of that level,
+					// or failing that the nearest above it (a district
+					// without its own office is served by the province's).
+					for unit, i := r.ancestor(u.Code, ru.AgencyLevel), 0; unit != "" && agency == "" && i < 8; i++ {
+						agency = byKindUnit[[2]string{ru.AgencyKind, unit}]
+						unit = r.units[unit].Parent
+					}
 				}
 				break
 			}

@@ -36,6 +36,13 @@ func TestRoute(t *testing.T) {
 	if err := e.s.SetRule(e.ctx, feedback.Rule{Category: "traffic", Agency: "NOPE"}); kernel.ErrorCode(err) != kernel.Invalid {
 		t.Fatalf("rule to an unknown agency: %v", err)
 	}
+	// No district has a construction office: the province's serves them.
+	if err := e.s.SetRule(e.ctx, feedback.Rule{Category: "other", AgencyKind: "construction", AgencyLevel: feedback.LevelDistrict}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := e.s.Route(e.ctx, "other", "31012"); a.Code != "T99.XD" {
+		t.Fatalf("nearest above: %s", a.Code)
+	}
 	// A rule for a smaller area wins over the district's.
 	if err := e.s.SetRule(e.ctx, feedback.Rule{Category: "environment", Unit: "31012", Agency: "X31012.UBND"}); err != nil {
 		t.Fatal(err)
@@ -138,6 +145,21 @@ func TestReporterIdentity(t *testing.T) {
 	}
 	if _, err := e.s.Track(e.ctx, "ABCD-EFGH-JKMN", "192.0.2.9"); kernel.ErrorCode(err) != kernel.NotFound {
 		t.Fatalf("wrong code: %v", err)
+	}
+	// Wrong codes run out the client's budget (10 per 10 minutes); right
+	// ones do not spend it.
+	for range 30 {
+		if _, err := e.s.Track(e.ctx, anon.TrackingCode, "192.0.2.10"); err != nil {
+			t.Fatalf("right code: %v", err)
+		}
+	}
+	for i := range 9 {
+		if _, err := e.s.Track(e.ctx, "ABCD-EFGH-JKMN", "192.0.2.9"); kernel.ErrorCode(err) != kernel.NotFound {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	if _, err := e.s.Track(e.ctx, anon.TrackingCode, "192.0.2.9"); kernel.ErrorCode(err) != kernel.TooManyRequests {
+		t.Fatalf("after ten wrong codes: %v", err)
 	}
 }
 
