@@ -35,8 +35,10 @@ type mapIndex struct {
 	loadMu sync.Mutex // one initial load at a time
 	mu     sync.RWMutex
 	loaded bool
-	pins   []pin
-	byID   map[string]int
+	// groups holds the pins by commune, so that a commune's map reads its
+	// own and its neighbours' pins, not the province's.
+	groups map[string][]pin
+	byID   map[string]pinRef
 	intern map[string]string
 	mark   int64 // the latest update time read, Unix microseconds
 	readAt time.Time
@@ -57,8 +59,14 @@ const (
 	geometryTTL    = 10 * time.Minute
 )
 
+// pinRef is where a pin is: its commune's group and its place in it.
+type pinRef struct {
+	commune string
+	i       int
+}
+
 func newMapIndex(s *Service) *mapIndex {
-	return &mapIndex{s: s, byID: map[string]int{}, intern: map[string]string{}}
+	return &mapIndex{s: s, groups: map[string][]pin{}, byID: map[string]pinRef{}, intern: map[string]string{}}
 }
 
 func (m *mapIndex) str(s string) string {
@@ -82,24 +90,26 @@ func (m *mapIndex) put(r Report) {
 }
 
 func (m *mapIndex) putLocked(id string, sensitive bool, p pin) {
-	i, ok := m.byID[id]
+	ref, ok := m.byID[id]
+	if ok && (sensitive || ref.commune != p.commune) { // a category made sensitive since: the pin goes
+		g := m.groups[ref.commune]
+		last := len(g) - 1
+		g[ref.i] = g[last]
+		m.byID[g[ref.i].id] = pinRef{ref.commune, ref.i}
+		m.groups[ref.commune] = g[:last]
+		delete(m.byID, id)
+		ok = false
+	}
 	if sensitive {
-		if ok { // a category made sensitive since: the pin goes
-			last := len(m.pins) - 1
-			m.pins[i] = m.pins[last]
-			m.byID[m.pins[i].id] = i
-			m.pins = m.pins[:last]
-			delete(m.byID, id)
-		}
 		return
 	}
 	p.category, p.commune, p.district, p.status = m.str(p.category), m.str(p.commune), m.str(p.district), Status(m.str(string(p.status)))
 	if ok {
-		m.pins[i] = p
+		m.groups[ref.commune][ref.i] = p
 		return
 	}
-	m.byID[id] = len(m.pins)
-	m.pins = append(m.pins, p)
+	m.byID[id] = pinRef{p.commune, len(m.groups[p.commune])}
+	m.groups[p.commune] = append(m.groups[p.commune], p)
 }
 
 // ready loads the pins on first use, and starts a refresh when they are
@@ -196,12 +206,14 @@ func (m *mapIndex) nearby(ctx context.Context, category string, lat, lon, radius
 	}
 	var out []near
 	m.mu.RLock()
-	for _, p := range m.pins {
-		if p.category != category || !p.status.Open() || p.lat < lat-dLat || p.lat > lat+dLat || p.lon < lon-dLon || p.lon > lon+dLon {
-			continue
-		}
-		if d := metresBetween(lat, lon, p.lat, p.lon); d <= radius {
-			out = append(out, near{p, d})
+	for _, g := range m.groups {
+		for _, p := range g {
+			if p.category != category || !p.status.Open() || p.lat < lat-dLat || p.lat > lat+dLat || p.lon < lon-dLon || p.lon > lon+dLon {
+				continue
+			}
+			if d := metresBetween(lat, lon, p.lat, p.lon); d <= radius {
+				out = append(out, near{p, d})
+			}
 		}
 	}
 	m.mu.RUnlock()
@@ -218,16 +230,22 @@ func (m *mapIndex) nearby(ctx context.Context, category string, lat, lon, radius
 	return res, nil
 }
 
-// each calls fn for every pin, under the read lock: fn must be quick and
-// must not call back into the index.
-func (m *mapIndex) each(ctx context.Context, fn func(p *pin)) error {
+// each calls fn for every pin of the communes that want says yes to (every
+// commune when want is nil), under the read lock: fn must be quick and must
+// not call back into the index.
+func (m *mapIndex) each(ctx context.Context, want func(commune string) bool, fn func(p *pin)) error {
 	if err := m.ready(ctx); err != nil {
 		return err
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for i := range m.pins {
-		fn(&m.pins[i])
+	for c, g := range m.groups {
+		if want != nil && !want(c) {
+			continue
+		}
+		for i := range g {
+			fn(&g[i])
+		}
 	}
 	return nil
 }

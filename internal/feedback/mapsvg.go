@@ -352,7 +352,20 @@ func (s *Service) drawPins(ctx context.Context, r *refs, g *geometry, b *strings
 	}
 	view := pr.box
 	var listed []pin
-	err := s.pins.each(ctx, func(p *pin) {
+	// A commune's or a district's map reads the pins of the communes it
+	// shows (their outlines meet the view), not the province's.
+	var want func(string) bool
+	if level != LevelProvince {
+		want = func(c string) bool {
+			o, ok := g.outlines[c]
+			if !ok {
+				return r.within(c, v.Unit)
+			}
+			b := o.bbox
+			return !(b.MaxLon < view.MinLon || b.MinLon > view.MaxLon || b.MaxLat < view.MinLat || b.MinLat > view.MaxLat)
+		}
+	}
+	err := s.pins.each(ctx, want, func(p *pin) {
 		if v.Category != "" && p.category != v.Category || !statusMatches(v.Status, p.status) || p.created < from || p.created >= to {
 			return
 		}

@@ -239,7 +239,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, o Origin) (Receipt, error
 		photos = append(photos, p)
 	}
 	d.Photos = nil
-	rep := Report{ID: kernel.NewOrderedID(now), Token: kernel.NewID(), Category: c.Code, Sensitive: c.Sensitive,
+	rep := Report{ID: kernel.NewOrderedID(now), Token: kernel.NewOrderedID(now), Category: c.Code, Sensitive: c.Sensitive,
 		Commune: commune, District: r.ancestor(commune, LevelDistrict), Place: d.Place, Description: d.Description,
 		Attributes: d.Attributes, Status: Submitted, Agency: agency, Reporter: reporter, Client: o.Client, Channel: o.Channel,
 		Photos: len(photos), CreatedAt: now.Truncate(1e3), UpdatedAt: now.Truncate(1e3), DueAt: now.Add(c.Deadline).Truncate(1e3),
