@@ -326,17 +326,6 @@ func (r *refs) category(code string) (*Category, error) {
 	return c, nil
 }
 
-// publicCategories lists the categories whose reports the public sees.
-func (r *refs) publicCategories() []Category {
-	var out []Category
-	for _, c := range r.cats {
-		if !c.Sensitive {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // agencyName names an agency, or returns its code when it is unknown.
 func (r *refs) agencyName(code string) string {
 	if a, ok := r.agencies[code]; ok {
