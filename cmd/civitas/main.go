@@ -44,6 +44,7 @@ Usage:
   civitas feedback apikey --name APP | revoke --client ID | clients [--json]  [--data DIR]   (Open311 client apps)
   civitas feedback layer --name NAME --kind zoning|project FILE.geojson  [--data DIR]         (planning layers)
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
+  civitas learning import --course DIR | import-gift --course CODE --file QUESTIONS.gift [--bank NAME] | courses [--json]  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -86,6 +87,7 @@ func commands() map[string]command {
 		"trust":    trustCommand(),
 		"wallet":   walletCommand(),
 		"feedback": feedbackCommand(),
+		"learning": learningCommand(),
 	}
 }
 

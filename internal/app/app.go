@@ -25,6 +25,7 @@ import (
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/learning"
 	"civitas/internal/notify"
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
@@ -59,6 +60,7 @@ type App struct {
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
 	feedback *feedback.Service
+	learning *learning.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -212,6 +214,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.mountWallet(box); err != nil {
 		return nil, err
 	}
+	a.learning, err = OpenLearning(ctx, d, a.clock, a.registry, a.identity, a.wallet, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.learning.Mount(a.web); err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if err := SeedLearningDemo(ctx, a.learning); err != nil {
+			return nil, err
+		}
+	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
@@ -267,6 +281,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		{Name: "oidc.keys.rotate", Every: 6 * time.Hour, Run: a.oidc.RotateKeys},
 		{Name: "wallet.oid4vc.cleanup", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.oid4vc.Cleanup(ctx)
+			return err
+		}},
+		{Name: "learning.certificates", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.learning.RetryCertificates(ctx)
 			return err
 		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {

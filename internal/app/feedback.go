@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"civitas/internal/audit"
 	"civitas/internal/config"
 	"civitas/internal/db"
 	"civitas/internal/feedback"
@@ -224,15 +223,6 @@ func (f feedbackNotifier) Notify(ctx context.Context, tx *db.Tx, n feedback.Noti
 		Template: n.Template, Args: n.Args})
 }
 
-// auditUseLog writes reads of a person's data by someone else into the
-// audit log until the exchange capability's data-use log lands, which
-// replaces it here.
-type auditUseLog struct{}
-
+// Reads of a reporter's contact go to the data-use log through the same
+// audit-log stand-in as learning's (learning.go) until the exchange's lands.
 var _ feedback.UseLog = auditUseLog{}
-
-func (auditUseLog) Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error {
-	_, err := audit.Append(ctx, tx, audit.Entry{Action: "datause.read", SubjectType: "person", SubjectID: u.Subject, Purpose: u.Purpose,
-		Details: map[string]any{"channel": u.Channel, "service": u.Service, "fields": u.Fields, "agency": u.Agency, "case": u.CaseRef}})
-	return err
-}
