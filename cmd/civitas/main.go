@@ -41,6 +41,8 @@ Usage:
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
+  civitas feedback apikey --name APP | revoke --client ID | clients [--json]  [--data DIR]   (Open311 client apps)
+  civitas feedback layer --name NAME --kind zoning|project FILE.geojson  [--data DIR]         (planning layers)
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
   civitas exchange services|grant|revoke|grants|log|verify|purposes  (the data exchange; see --help)
   civitas peer     add --name NAME --url URL --ca ROOT.pem | list | remove --name NAME  [--data DIR]
@@ -88,6 +90,7 @@ func commands() map[string]command {
 		"wallet":   walletCommand(),
 		"exchange": exchangeCommand(),
 		"peer":     peerCommand(),
+		"feedback": feedbackCommand(),
 		"learning": learningCommand(),
 	}
 }

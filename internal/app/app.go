@@ -22,6 +22,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/demo"
 	"civitas/internal/exchange"
+	"civitas/internal/feedback"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
@@ -59,6 +60,7 @@ type App struct {
 	status   *statuslist.Store // the wallet's status lists
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
+	feedback *feedback.Service
 	learning *learning.Service
 	exchange *exchange.Service // the data exchange and the data-use log
 	keys     func()            // logs out of the PKCS#11 token, if any
@@ -237,6 +239,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 
+	a.feedback, err = OpenFeedback(d, a.clock, a.registry, a.identity, a.notify, a.exchange, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if _, err := a.feedback.SeedDemo(ctx, DemoFeedbackReports, 1); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.feedback.Mount(a.web); err != nil {
+		return nil, err
+	}
+
 	// The service navigation of what has landed before capabilities added
 	// their own entries when they mount.
 	for _, n := range []web.NavItem{
@@ -286,6 +301,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "exchange.log.checkpoint", Every: time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.exchange.Checkpoint(ctx, a.pki.Stamper())
+			return err
+		}},
+		{Name: "feedback.close", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.feedback.CloseExpired(ctx)
 			return err
 		}},
 		// Every minute or 1,000 records: looks every second for the lease's minute.
