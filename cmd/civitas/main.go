@@ -40,6 +40,9 @@ Usage:
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
+  civitas backup   --recipient AGE_PUBLIC_KEY (--out FILE | --out-dir DIR [--keep N] [--every D])  [--data DIR] [--db DSN]
+  civitas backup verify --in FILE --identity AGE_KEY_FILE   (a restore drill in a scratch directory)
+  civitas restore  --in FILE --identity AGE_KEY_FILE --data NEWDIR [--db EMPTY_DSN]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -81,6 +84,8 @@ func commands() map[string]command {
 		"verify":   verifyCommand(),
 		"trust":    trustCommand(),
 		"wallet":   walletCommand(),
+		"backup":   backupCommand(),
+		"restore":  restoreCommand(),
 	}
 }
 
