@@ -43,6 +43,7 @@ Usage:
   civitas backup   --recipient AGE_PUBLIC_KEY (--out FILE | --out-dir DIR [--keep N] [--every D])  [--data DIR] [--db DSN]
   civitas backup verify --in FILE --identity AGE_KEY_FILE   (a restore drill in a scratch directory)
   civitas restore  --in FILE --identity AGE_KEY_FILE --data NEWDIR [--db EMPTY_DSN]
+  civitas keys     list | rotate --what oidc|seal:AGENCY|statuslist:AGENCY|ocsp|tsa|audit | rewrap --new-key-file FILE   (audited)
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -86,6 +87,7 @@ func commands() map[string]command {
 		"wallet":   walletCommand(),
 		"backup":   backupCommand(),
 		"restore":  restoreCommand(),
+		"keys":     keysCommand(),
 	}
 }
 

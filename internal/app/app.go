@@ -272,7 +272,13 @@ func OpenBox(cfg config.Config, log *slog.Logger) (*sealed.Box, error) {
 		log.Warn("created a new key-encryption key beside the data; for production pass --key-file from outside the data directory",
 			slog.String("path", path))
 	}
-	return sealed.New(key)
+	// A key file may list older keys after the first while a rewrap moves
+	// every secret to the first (civitas keys rewrap): they only open.
+	keys, err := sealed.LoadKeyFile(path)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.app.key_file").WithCause(err)
+	}
+	return sealed.New(key, keys[1:]...)
 }
 
 // ready reports whether this instance can serve: database reachable and
