@@ -44,6 +44,8 @@ Usage:
   civitas backup verify --in FILE --identity AGE_KEY_FILE   (a restore drill in a scratch directory)
   civitas restore  --in FILE --identity AGE_KEY_FILE --data NEWDIR [--db EMPTY_DSN]
   civitas keys     list | rotate --what oidc|seal:AGENCY|statuslist:AGENCY|ocsp|tsa|audit | rewrap --new-key-file FILE   (audited)
+  civitas retention run [--dry-run] [--rules FILE] | rules   (delete personal data past its period; audited)
+  civitas breach   record --what ... | list | notified ID   (personal-data breaches and their notification)
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -72,22 +74,24 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    serveCommand(),
-		"migrate":  migrateCommand(),
-		"demo":     demoCommand(),
-		"audit":    auditCommand(),
-		"registry": registryCommand(),
-		"account":  accountCommand(),
-		"client":   clientCommand(),
-		"ca":       caCommand(),
-		"cert":     certCommand(),
-		"seal":     sealCommand(),
-		"verify":   verifyCommand(),
-		"trust":    trustCommand(),
-		"wallet":   walletCommand(),
-		"backup":   backupCommand(),
-		"restore":  restoreCommand(),
-		"keys":     keysCommand(),
+		"serve":     serveCommand(),
+		"migrate":   migrateCommand(),
+		"demo":      demoCommand(),
+		"audit":     auditCommand(),
+		"registry":  registryCommand(),
+		"account":   accountCommand(),
+		"client":    clientCommand(),
+		"ca":        caCommand(),
+		"cert":      certCommand(),
+		"seal":      sealCommand(),
+		"verify":    verifyCommand(),
+		"trust":     trustCommand(),
+		"wallet":    walletCommand(),
+		"backup":    backupCommand(),
+		"restore":   restoreCommand(),
+		"keys":      keysCommand(),
+		"retention": retentionCommand(),
+		"breach":    breachCommand(),
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
+	"civitas/internal/privacy"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/signing"
@@ -56,6 +57,7 @@ type App struct {
 	status   *statuslist.Store // the wallet's status lists
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
+	privacy  *privacy.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -203,6 +205,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
+		return nil, err
+	}
+	a.privacy, err = OpenPrivacy(d, a.clock, a.registry, a.identity, a.web, a.oidc, a.wallet, a.signing, font, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.privacy.Mount(a.web); err != nil {
 		return nil, err
 	}
 
