@@ -123,7 +123,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 				if rec.Agency == "" {
 					continue
 				}
-				lbl := label(tr, "privacy.kind."+rec.Kind, rec.Kind) + " " + rec.ID
+				lbl := label(tr, "privacy.kind."+rec.Kind, rec.Kind) + " " + shortName(rec)
 				if p.Dependant {
 					lbl = p.Name + " — " + lbl
 				}
@@ -141,6 +141,19 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 			Agency: c.Agency, Wrong: c.Wrong, Correct: c.Correct, Status: c.Status, Answer: c.Answer, Asked: whenOf(c.CreatedAt), Decided: whenOf(c.DecidedAt)})
 	}
 	h.pages.Render(w, r, http.StatusOK, "privacy", data)
+}
+
+// shortName names a record on a phone's width: a document by its type
+// (its ID is a long random one), anything else by its ID.
+func shortName(r Record) string {
+	if r.Kind == "document" {
+		for _, f := range r.Fields {
+			if f.Name == "type" {
+				return f.Value
+			}
+		}
+	}
+	return r.ID
 }
 
 // pageTranslator translates into a request's language.
