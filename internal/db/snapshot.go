@@ -31,11 +31,24 @@ func (s *Snapshot) Size() int64 { return s.pageSize * s.pages }
 // meanwhile, as checkpoints cannot pass a reader), on PostgreSQL a
 // REPEATABLE READ transaction keeps its snapshot and exports it.
 func (d *DB) Snapshot(ctx context.Context, fn func(s *Snapshot) error) (err error) {
-	pool, opts := d.read, &sql.TxOptions{}
+	conn, err := d.read.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("db: snapshot connection: %w", err)
+	}
+	defer conn.Close()
+	opts := &sql.TxOptions{}
 	if d.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	} else {
+		// Pages read through a memory map are not copied into the page
+		// cache one by one: the image streams several times faster. The
+		// connection goes back to the pool without it.
+		if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = "+fmt.Sprint(snapshotMmap)); err != nil {
+			return fmt.Errorf("db: snapshot mmap: %w", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA mmap_size = 0") }()
 	}
-	stx, err := pool.BeginTx(ctx, opts)
+	stx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("db: begin snapshot: %w", err)
 	}
@@ -58,6 +71,10 @@ func (d *DB) Snapshot(ctx context.Context, fn func(s *Snapshot) error) (err erro
 	}
 	return fn(s)
 }
+
+// snapshotMmap is the most of the database file a snapshot maps: past it
+// SQLite reads as usual.
+const snapshotMmap = 1 << 40
 
 // errImage reports an image that is not what the snapshot promised.
 var errImage = errors.New("db: the snapshot's pages are not contiguous")
