@@ -124,6 +124,12 @@ func Read(ctx context.Context, r io.Reader, ids []age.Identity, visit Visit) (Ma
 	if err != nil {
 		return Manifest{}, err
 	}
+	return readArchive(ctx, d, func() int64 { return d.src.n }, visit)
+}
+
+// readArchive walks the plain archive in d (pos says how far into the
+// encrypted file it has read, for problems' names) as Read describes.
+func readArchive(ctx context.Context, d io.Reader, pos func() int64, visit Visit) (Manifest, error) {
 	tr := tar.NewReader(d)
 	read := map[string]Member{}
 	var order []string
@@ -137,18 +143,18 @@ func Read(ctx context.Context, r io.Reader, ids []age.Identity, visit Visit) (Ma
 			break
 		}
 		if err != nil {
-			return Manifest{}, archiveError(err, d)
+			return Manifest{}, archiveError(err, pos)
 		}
 		if m != nil {
 			return Manifest{}, kernel.E(kernel.Invalid, "backup.error.after_manifest", fmt.Sprintf("%q", hdr.Name))
 		}
-		if hdr.Typeflag != tar.TypeReg {
+		if hdr.Typeflag != tar.TypeReg || sparse(hdr) {
 			return Manifest{}, kernel.E(kernel.Invalid, "backup.error.member_type", fmt.Sprintf("%q", hdr.Name))
 		}
 		if hdr.Name == ManifestName {
 			b, err := io.ReadAll(io.LimitReader(tr, maxManifest+1))
 			if err != nil {
-				return Manifest{}, archiveError(err, d)
+				return Manifest{}, archiveError(err, pos)
 			}
 			if len(b) > maxManifest {
 				return Manifest{}, kernel.E(kernel.Invalid, "backup.error.manifest", "too large")
@@ -170,11 +176,11 @@ func Read(ctx context.Context, r io.Reader, ids []age.Identity, visit Visit) (Ma
 		body := &countedBody{r: io.TeeReader(tr, h)}
 		if visit != nil {
 			if err := visit(hdr.Name, hdr.Size, body); err != nil {
-				return Manifest{}, archiveError(err, d)
+				return Manifest{}, archiveError(err, pos)
 			}
 		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
-			return Manifest{}, archiveError(err, d)
+			return Manifest{}, archiveError(err, pos)
 		}
 		read[hdr.Name] = Member{Name: hdr.Name, Size: body.n, SHA256: hex.EncodeToString(h.Sum(nil))}
 		order = append(order, hdr.Name)
@@ -185,7 +191,7 @@ func Read(ctx context.Context, r io.Reader, ids []age.Identity, visit Visit) (Ma
 		return Manifest{}, err
 	}
 	if m == nil {
-		return Manifest{}, kernel.E(kernel.Invalid, "backup.error.no_manifest", mib(d.src.n))
+		return Manifest{}, kernel.E(kernel.Invalid, "backup.error.no_manifest", mib(pos()))
 	}
 	for _, want := range m.Members {
 		got, ok := read[want.Name]
@@ -208,13 +214,13 @@ func Read(ctx context.Context, r io.Reader, ids []age.Identity, visit Visit) (Ma
 
 // archiveError says what a failure while walking the archive means: the
 // decrypter's own problem when it has one, a damaged archive otherwise.
-func archiveError(err error, d *decrypter) error {
+func archiveError(err error, pos func() int64) error {
 	var ke *kernel.Error
 	if errors.As(err, &ke) {
 		return err
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader) {
-		return kernel.E(kernel.Invalid, "backup.error.archive", mib(d.src.n)).WithCause(err)
+		return kernel.E(kernel.Invalid, "backup.error.archive", mib(pos())).WithCause(err)
 	}
 	return err
 }
@@ -229,4 +235,15 @@ func (c *countedBody) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// sparse reports a member in GNU's sparse format: a few bytes of it would
+// read as terabytes of zeros, and civitas never writes one.
+func sparse(h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
