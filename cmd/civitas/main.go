@@ -47,6 +47,12 @@ Usage:
   civitas exchange services|grant|revoke|grants|log|verify|purposes  (the data exchange; see --help)
   civitas peer     add --name NAME --url URL --ca ROOT.pem | list | remove --name NAME  [--data DIR]
   civitas learning import --course DIR | import-gift --course CODE --file QUESTIONS.gift [--bank NAME] | courses [--json]  [--data DIR]
+  civitas backup   --recipient AGE_PUBLIC_KEY (--out FILE | --out-dir DIR [--keep N] [--every D])  [--data DIR] [--db DSN]
+  civitas backup verify --in FILE --identity AGE_KEY_FILE   (a restore drill in a scratch directory)
+  civitas restore  --in FILE --identity AGE_KEY_FILE --data NEWDIR [--db EMPTY_DSN]
+  civitas keys     list | rotate --what oidc|seal:AGENCY|statuslist:AGENCY|ocsp|tsa|audit | rewrap --new-key-file FILE   (audited)
+  civitas retention run [--dry-run] [--rules FILE] | rules   (delete personal data past its period; audited)
+  civitas breach   record --what ... | list | notified ID   (personal-data breaches and their notification)
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -92,6 +98,13 @@ func commands() map[string]command {
 		"peer":     peerCommand(),
 		"feedback": feedbackCommand(),
 		"learning": learningCommand(),
+
+		// Operating civitas: backup.go, keys.go, privacy.go.
+		"backup":    backupCommand(),
+		"restore":   restoreCommand(),
+		"keys":      keysCommand(),
+		"retention": retentionCommand(),
+		"breach":    breachCommand(),
 	}
 }
 

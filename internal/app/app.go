@@ -31,6 +31,7 @@ import (
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
+	"civitas/internal/privacy"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/signing"
@@ -63,7 +64,8 @@ type App struct {
 	feedback *feedback.Service
 	learning *learning.Service
 	exchange *exchange.Service // the data exchange and the data-use log
-	keys     func()            // logs out of the PKCS#11 token, if any
+	privacy  *privacy.Service
+	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -238,6 +240,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
 	}
+	a.privacy, err = OpenPrivacy(d, a.clock, a.registry, a.identity, a.web, a.oidc, a.wallet, a.signing, a.exchange, font, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.privacy.Mount(a.web); err != nil {
+		return nil, err
+	}
 
 	a.feedback, err = OpenFeedback(d, a.clock, a.registry, a.identity, a.notify, a.exchange, cfg, log)
 	if err != nil {
@@ -330,7 +339,13 @@ func OpenBox(cfg config.Config, log *slog.Logger) (*sealed.Box, error) {
 		log.Warn("created a new key-encryption key beside the data; for production pass --key-file from outside the data directory",
 			slog.String("path", path))
 	}
-	return sealed.New(key)
+	// A key file may list older keys after the first while a rewrap moves
+	// every secret to the first (civitas keys rewrap): they only open.
+	keys, err := sealed.LoadKeyFile(path)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.app.key_file").WithCause(err)
+	}
+	return sealed.New(key, keys[1:]...)
 }
 
 // ready reports whether this instance can serve: database reachable and

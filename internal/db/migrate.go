@@ -40,6 +40,7 @@ func Migrations(d Dialect) ([]Migration, error) {
 		}
 		out = append(out, Migration{Version: strings.TrimSuffix(e.Name(), ".sql"), SQL: string(b)})
 	}
+	out = append(out, extraMigrations(d)...)
 	slices.SortFunc(out, func(a, b Migration) int { return strings.Compare(a.Version, b.Version) })
 	return out, nil
 }

@@ -44,6 +44,10 @@ type keyring struct {
 	mu     sync.Mutex
 	loaded time.Time
 	keys   []signingKey // oldest first
+	// forced is when a token naming an unknown key last made the ring
+	// reload before its time: at most once a second, so tokens with made-up
+	// key IDs cannot make every request read the database.
+	forced time.Time
 }
 
 func (k *keyring) load(ctx context.Context) ([]signingKey, error) {
@@ -127,8 +131,28 @@ func (k *keyring) published(ctx context.Context) (jose.JWKSet, error) {
 	return set, nil
 }
 
-// verifyKey finds a published key by kid, for our own tokens.
+// verifyKey finds a published key by kid, for our own tokens. A kid this
+// instance does not know yet (a key another instance published since this
+// one last loaded) makes it reload once before it refuses.
 func (k *keyring) verifyKey(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+	pub, err := k.findKey(ctx, kid)
+	if !errors.Is(err, jose.ErrInvalid) {
+		return pub, err
+	}
+	k.mu.Lock()
+	now := k.p.clock.Now()
+	reload := now.Sub(k.forced) >= time.Second || now.Before(k.forced)
+	if reload {
+		k.forced, k.keys = now, nil
+	}
+	k.mu.Unlock()
+	if !reload {
+		return nil, err
+	}
+	return k.findKey(ctx, kid)
+}
+
+func (k *keyring) findKey(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	set, err := k.published(ctx)
 	if err != nil {
 		return nil, err
@@ -153,40 +177,46 @@ func (k *keyring) ensure(ctx context.Context) error {
 	return k.add(ctx, k.p.clock.Now())
 }
 
-// add stores a new ES256 key that signs from activeFrom.
+// add stores a new ES256 key that signs from activeFrom, as the key job.
 func (k *keyring) add(ctx context.Context, activeFrom time.Time) error {
+	_, err := k.insert(kernel.WithActor(ctx, kernel.System("oidc.keys")), activeFrom, "oidc.key.add")
+	return err
+}
+
+// insert makes, seals and stores a key that signs from activeFrom, with
+// its audit record (action) by the actor in ctx.
+func (k *keyring) insert(ctx context.Context, activeFrom time.Time, action string) (string, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return kernel.Wrap(err, "oidc: new key")
+		return "", kernel.Wrap(err, "oidc: new key")
 	}
 	jwk, err := jose.PublicJWK(&priv.PublicKey)
 	if err != nil {
-		return kernel.Wrap(err, "oidc: new key")
+		return "", kernel.Wrap(err, "oidc: new key")
 	}
 	if jwk.Kid, err = jwk.Thumbprint(); err != nil {
-		return kernel.Wrap(err, "oidc: new key")
+		return "", kernel.Wrap(err, "oidc: new key")
 	}
 	jwk.Use, jwk.Alg = "sig", "ES256"
 	der, err := x509.MarshalECPrivateKey(priv)
 	if err != nil {
-		return kernel.Wrap(err, "oidc: new key")
+		return "", kernel.Wrap(err, "oidc: new key")
 	}
 	pub, _ := json.Marshal(jwk)
 	sealedKey := base64.StdEncoding.EncodeToString(k.p.box.Seal(der, []byte("oidc-key:"+jwk.Kid)))
-	ctx = kernel.WithActor(ctx, kernel.System("oidc.keys"))
 	err = k.p.db.Update(ctx, k.p.clock.Now(), func(tx *db.Tx) error {
 		if err := insertKey(ctx, tx, keyRow{kid: jwk.Kid, sealed: sealedKey, publicJWK: string(pub), activeFrom: kernel.Micros(activeFrom)}); err != nil {
 			return err
 		}
-		_, err := audit.Append(ctx, tx, audit.Entry{Action: "oidc.key.add", SubjectType: "oidc_key", SubjectID: jwk.Kid,
+		_, err := audit.Append(ctx, tx, audit.Entry{Action: action, SubjectType: "oidc_key", SubjectID: jwk.Kid,
 			Details: map[string]any{"active_from": activeFrom.Format(time.RFC3339)}})
 		return err
 	})
 	if err != nil {
-		return kernel.Wrap(err, "oidc: store key")
+		return "", kernel.Wrap(err, "oidc: store key")
 	}
 	k.invalidate()
-	return nil
+	return jwk.Kid, nil
 }
 
 // RotateKeys is the daily key job: when the signing key is near the end of
@@ -222,9 +252,13 @@ func (p *Provider) RotateKeys(ctx context.Context) error {
 	if len(old) == 0 {
 		return nil
 	}
+	ctx = kernel.WithActor(ctx, kernel.System("oidc.keys"))
 	err = p.db.Update(ctx, now, func(tx *db.Tx) error {
 		for _, kid := range old {
 			if err := deleteKey(ctx, tx, kid); err != nil {
+				return err
+			}
+			if _, err := audit.Append(ctx, tx, audit.Entry{Action: "oidc.key.delete", SubjectType: "oidc_key", SubjectID: kid}); err != nil {
 				return err
 			}
 		}

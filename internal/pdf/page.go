@@ -65,6 +65,15 @@ type Page struct {
 	Title         string    // the document information's /Title
 	Lang          string    // the catalog's /Lang, such as "vi"
 	Created       time.Time // /CreationDate; zero leaves it out
+	// More are the pages after the first, of the same size and font: a
+	// record longer than a page (a person's data export) goes on.
+	More []PageBody
+}
+
+// PageBody is what one page after the first draws.
+type PageBody struct {
+	Texts []PageText
+	Rules []PageRule
 }
 
 // TextWidth is how wide s is drawn at size points, after shaping: what
@@ -97,8 +106,8 @@ func finite(vs ...float64) bool {
 	return true
 }
 
-// WritePage writes p as a new PDF 1.7 file: a catalog, one page, its
-// content stream (Flate), the font subset with its /ToUnicode map, the
+// WritePage writes p as a new PDF 1.7 file: a catalog, its page (and
+// p.More after it), each with its content stream (Flate), the font subset with its /ToUnicode map, the
 // document information, and a classic cross-reference table. The output
 // depends only on p, so the same page gives the same bytes; its /ID is a
 // hash of its content.
@@ -115,20 +124,101 @@ func WritePage(p Page) ([]byte, error) {
 	f := p.Font
 	next := 0
 	alloc := func() Ref { next++; return Ref{Num: next} }
-	catRef, pagesRef, pageRef, contentRef, infoRef := alloc(), alloc(), alloc(), alloc(), alloc()
+	bodies := append([]PageBody{{Texts: p.Texts, Rules: p.Rules}}, p.More...)
+	pageRefs, contentRefs := make([]Ref, len(bodies)), make([]Ref, len(bodies))
+	catRef, pagesRef, _, _, infoRef := alloc(), alloc(), alloc(), alloc(), alloc()
+	pageRefs[0], contentRefs[0] = Ref{Num: 3}, Ref{Num: 4} // a one-page file numbered as it always was
+	for i := 1; i < len(bodies); i++ {
+		pageRefs[i], contentRefs[i] = alloc(), alloc()
+	}
+	used := map[uint16]string{}
+	contents := make([][]byte, len(bodies))
+	for i, b := range bodies {
+		var err error
+		if contents[i], err = drawBody(f, b, used); err != nil {
+			return nil, err
+		}
+	}
 
+	var objs []newObject
+	res := Dict{}
+	if len(used) > 0 {
+		fontRef, err := f.embed(used, alloc, &objs)
+		if err != nil {
+			return nil, err
+		}
+		res["Font"] = Dict{"F0": fontRef}
+	}
+	dict := func(ref Ref, d Dict) newObject {
+		var b bytes.Buffer
+		writeDict(&b, d)
+		return newObject{ref, b.Bytes()}
+	}
+	cat := Dict{"Type": Name("Catalog"), "Pages": pagesRef}
+	if p.Lang != "" {
+		cat["Lang"] = textString(p.Lang)
+	}
+	info := Dict{"Producer": String("civitas")}
+	if p.Title != "" {
+		info["Title"] = textString(p.Title)
+	}
+	if !p.Created.IsZero() {
+		info["CreationDate"] = String(formatDate(p.Created))
+	}
+	kids := Array{}
+	for _, r := range pageRefs {
+		kids = append(kids, r)
+	}
+	objs = append(objs, dict(catRef, cat), dict(pagesRef, Dict{"Type": Name("Pages"), "Kids": kids, "Count": Int(len(pageRefs))}), dict(infoRef, info))
+	for i := range bodies {
+		objs = append(objs,
+			dict(pageRefs[i], Dict{"Type": Name("Page"), "Parent": pagesRef, "MediaBox": Array{Int(0), Int(0), num(p.Width), num(p.Height)},
+				"Resources": res, "Contents": contentRefs[i]}),
+			flateStreamObject(contentRefs[i], Dict{}, contents[i]))
+	}
+	slices.SortFunc(objs, func(a, b newObject) int { return int(a.ref.Num - b.ref.Num) })
+	for i, o := range objs {
+		if int(o.ref.Num) != i+1 {
+			return nil, kernel.Wrap(errors.New("object numbers not contiguous"), "pdf: page")
+		}
+	}
+
+	var out bytes.Buffer
+	out.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = out.Len()
+		fmt.Fprintf(&out, "%d 0 obj\n", o.ref.Num)
+		out.Write(o.body)
+		out.WriteString("\nendobj\n")
+	}
+	sum := sha256.Sum256(out.Bytes())
+	xref := out.Len()
+	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&out, "%010d 00000 n\r\n", off)
+	}
+	out.WriteString("trailer\n")
+	id := String(sum[:16])
+	writeDict(&out, Dict{"Size": Int(len(objs) + 1), "Root": catRef, "Info": infoRef, "ID": Array{id, id}})
+	fmt.Fprintf(&out, "\nstartxref\n%d\n%%%%EOF\n", xref)
+	return out.Bytes(), nil
+}
+
+// drawBody writes the content stream of one page, noting the glyphs it
+// uses in used.
+func drawBody(f *Font, b PageBody, used map[uint16]string) ([]byte, error) {
 	var c bytes.Buffer
-	for _, r := range p.Rules {
+	for _, r := range b.Rules {
 		if !finite(r.X1, r.Y1, r.X2, r.Y2, r.Width) || r.Width <= 0 {
 			return nil, errPage("rule %+v", r)
 		}
 		fmt.Fprintf(&c, "q %s w %s RG %s %s m %s %s l S Q\n", fnum(r.Width), colour(r.Color), fnum(r.X1), fnum(r.Y1), fnum(r.X2), fnum(r.Y2))
 	}
-	used := map[uint16]string{}
-	if len(p.Texts) > 0 {
+	if len(b.Texts) > 0 {
 		c.WriteString("BT\n")
 		size, col := -1.0, Color{-1}
-		for _, t := range p.Texts {
+		for _, t := range b.Texts {
 			if !finite(t.X, t.Y, t.Size) || t.Size <= 0 {
 				return nil, errPage("text at %v, %v size %v", t.X, t.Y, t.Size)
 			}
@@ -169,67 +259,7 @@ func WritePage(p Page) ([]byte, error) {
 		}
 		c.WriteString("ET\n")
 	}
-
-	var objs []newObject
-	res := Dict{}
-	if len(used) > 0 {
-		fontRef, err := f.embed(used, alloc, &objs)
-		if err != nil {
-			return nil, err
-		}
-		res["Font"] = Dict{"F0": fontRef}
-	}
-	dict := func(ref Ref, d Dict) newObject {
-		var b bytes.Buffer
-		writeDict(&b, d)
-		return newObject{ref, b.Bytes()}
-	}
-	cat := Dict{"Type": Name("Catalog"), "Pages": pagesRef}
-	if p.Lang != "" {
-		cat["Lang"] = textString(p.Lang)
-	}
-	info := Dict{"Producer": String("civitas")}
-	if p.Title != "" {
-		info["Title"] = textString(p.Title)
-	}
-	if !p.Created.IsZero() {
-		info["CreationDate"] = String(formatDate(p.Created))
-	}
-	objs = append(objs,
-		dict(catRef, cat),
-		dict(pagesRef, Dict{"Type": Name("Pages"), "Kids": Array{pageRef}, "Count": Int(1)}),
-		dict(pageRef, Dict{"Type": Name("Page"), "Parent": pagesRef, "MediaBox": Array{Int(0), Int(0), num(p.Width), num(p.Height)},
-			"Resources": res, "Contents": contentRef}),
-		flateStreamObject(contentRef, Dict{}, c.Bytes()),
-		dict(infoRef, info),
-	)
-	slices.SortFunc(objs, func(a, b newObject) int { return int(a.ref.Num - b.ref.Num) })
-	for i, o := range objs {
-		if int(o.ref.Num) != i+1 {
-			return nil, kernel.Wrap(errors.New("object numbers not contiguous"), "pdf: page")
-		}
-	}
-
-	var out bytes.Buffer
-	out.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = out.Len()
-		fmt.Fprintf(&out, "%d 0 obj\n", o.ref.Num)
-		out.Write(o.body)
-		out.WriteString("\nendobj\n")
-	}
-	sum := sha256.Sum256(out.Bytes())
-	xref := out.Len()
-	fmt.Fprintf(&out, "xref\n0 %d\n0000000000 65535 f\r\n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&out, "%010d 00000 n\r\n", off)
-	}
-	out.WriteString("trailer\n")
-	id := String(sum[:16])
-	writeDict(&out, Dict{"Size": Int(len(objs) + 1), "Root": catRef, "Info": infoRef, "ID": Array{id, id}})
-	fmt.Fprintf(&out, "\nstartxref\n%d\n%%%%EOF\n", xref)
-	return out.Bytes(), nil
+	return c.Bytes(), nil
 }
 
 // colour is an RGB colour's three operands, each part held to 0..1.

@@ -100,6 +100,7 @@ type CA struct {
 	Issuer string
 	Cert   *x509.Certificate
 	Signer crypto.Signer
+	label  string // of its key: a rotation changes it
 }
 
 // Options configure the trust services.
@@ -181,7 +182,7 @@ func (s *Service) load(ctx context.Context) error {
 		if err != nil {
 			return kernel.Wrap(err, "pki: key of CA %s", r.name)
 		}
-		cas[r.name] = &CA{Name: r.name, Issuer: r.issuer, Cert: cert, Signer: signer}
+		cas[r.name] = &CA{Name: r.name, Issuer: r.issuer, Cert: cert, Signer: signer, label: r.label}
 	}
 	s.mu.Lock()
 	s.cas = cas
@@ -247,6 +248,43 @@ func (s *Service) create(ctx context.Context, name string, issuer *CA) (bool, er
 		return false, err
 	}
 	now := s.o.Clock.Now()
+	tmpl := s.template(name, issuer, now)
+	if issuer == nil {
+		issuer = &CA{Name: name, Signer: signer}
+	}
+	cert, err := s.sign(tmpl, signer.Public(), issuer)
+	if err != nil {
+		return false, err
+	}
+	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO pki_cas (name, issuer, key_label, cert, created_at) VALUES (?, ?, ?, ?, ?)`,
+			name, issuer.Name, label, stored(cert.Raw), kernel.Micros(tx.Now)); err != nil {
+			return err
+		}
+		if name != Root {
+			if err := insertCert(ctx, tx, issuer.Name, "service", "", label, cert); err != nil {
+				return err
+			}
+		}
+		_, err := audit.Append(kernel.WithActor(ctx, kernel.System("pki")), tx, audit.Entry{Action: "pki.ca.create",
+			SubjectType: "certificate", SubjectID: serialHex(cert.SerialNumber), Details: map[string]any{"ca": name, "issuer": issuer.Name,
+				"backend": s.o.Keys.Name(), "algorithm": string(s.o.Algorithm)}})
+		return err
+	})
+	if db.IsUniqueViolation(err) {
+		return false, nil // another process made it first
+	}
+	if err != nil {
+		return false, kernel.Wrap(err, "pki: store CA %s", name)
+	}
+	s.o.Logger.InfoContext(ctx, "pki: created", slog.String("ca", name), slog.String("issuer", issuer.Name), slog.String("backend", s.o.Keys.Name()))
+	return true, nil
+}
+
+// template is the certificate of a piece of the hierarchy, before its key:
+// its subject, validity, usages and links, as Init makes it and as a
+// rotation of a service certificate makes it again.
+func (s *Service) template(name string, issuer *CA, now time.Time) *x509.Certificate {
 	tmpl := &x509.Certificate{
 		NotBefore:             now.Add(-backdate),
 		BasicConstraintsValid: true,
@@ -286,36 +324,7 @@ func (s *Service) create(ctx context.Context, name string, issuer *CA) (bool, er
 		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidOCSPNoCheck, Value: []byte{0x05, 0x00}}}
 		s.links(tmpl, issuer.Name, "")
 	}
-	if issuer == nil {
-		issuer = &CA{Name: name, Signer: signer}
-	}
-	cert, err := s.sign(tmpl, signer.Public(), issuer)
-	if err != nil {
-		return false, err
-	}
-	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO pki_cas (name, issuer, key_label, cert, created_at) VALUES (?, ?, ?, ?, ?)`,
-			name, issuer.Name, label, stored(cert.Raw), kernel.Micros(tx.Now)); err != nil {
-			return err
-		}
-		if name != Root {
-			if err := insertCert(ctx, tx, issuer.Name, "service", "", label, cert); err != nil {
-				return err
-			}
-		}
-		_, err := audit.Append(kernel.WithActor(ctx, kernel.System("pki")), tx, audit.Entry{Action: "pki.ca.create",
-			SubjectType: "certificate", SubjectID: serialHex(cert.SerialNumber), Details: map[string]any{"ca": name, "issuer": issuer.Name,
-				"backend": s.o.Keys.Name(), "algorithm": string(s.o.Algorithm)}})
-		return err
-	})
-	if db.IsUniqueViolation(err) {
-		return false, nil // another process made it first
-	}
-	if err != nil {
-		return false, kernel.Wrap(err, "pki: store CA %s", name)
-	}
-	s.o.Logger.InfoContext(ctx, "pki: created", slog.String("ca", name), slog.String("issuer", issuer.Name), slog.String("backend", s.o.Keys.Name()))
-	return true, nil
+	return tmpl
 }
 
 // links adds where relying parties find the issuer, its revocation list and

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"civitas/internal/audit"
@@ -21,7 +23,7 @@ import (
 type sealChecker struct {
 	d            *db.DB
 	roots, inter *x509.CertPool
-	tsa          *x509.Certificate
+	tsas         []*x509.Certificate   // the TSA's certificates, the rotated ones too
 	signers      map[string]sealSigner // by serial, chains checked once
 }
 
@@ -53,13 +55,35 @@ func newSealChecker(ctx context.Context, d *db.DB) (*sealChecker, error) {
 		case name == Root:
 			c.roots.AddCert(cert)
 		case name == TSA:
-			c.tsa = cert
+			c.tsas = append(c.tsas, cert)
 		case cert.IsCA:
 			c.inter.AddCert(cert)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, kernel.Wrap(err, "pki: read CAs")
+	}
+	// A rotated TSA certificate stamped the checkpoints of its time.
+	old, err := d.Query(ctx, `SELECT cert FROM pki_certs WHERE kind = 'service' AND key_label LIKE 'ca:tsa:%'`)
+	if err != nil {
+		return nil, kernel.Wrap(err, "pki: read TSA certificates")
+	}
+	defer old.Close()
+	for old.Next() {
+		var b64 string
+		if err := old.Scan(&b64); err != nil {
+			return nil, kernel.Wrap(err, "pki: read TSA certificates")
+		}
+		cert, err := parseStored(b64)
+		if err != nil {
+			return nil, kernel.Wrap(err, "pki: TSA certificate")
+		}
+		if !slices.ContainsFunc(c.tsas, cert.Equal) {
+			c.tsas = append(c.tsas, cert)
+		}
+	}
+	if err := old.Err(); err != nil {
+		return nil, kernel.Wrap(err, "pki: read TSA certificates")
 	}
 	return c, nil
 }
@@ -132,12 +156,25 @@ func (c *sealChecker) check(ctx context.Context, cp Checkpoint) (problem string,
 	if len(cp.Token) == 0 {
 		return "", false, nil
 	}
-	if c.tsa == nil {
+	if len(c.tsas) == 0 {
 		return "its time-stamp token is unreadable: no TSA certificate", false, nil
 	}
-	at, err := verifyTimestamp(cp.Token, digest, c.tsa)
-	if err != nil {
-		return "its time-stamp does not verify: " + err.Error(), false, nil
+	// The token names its signer: the TSA certificate of its time. The
+	// reason given is that certificate's, when one of them is.
+	var at time.Time
+	var why error
+	for _, tsa := range c.tsas {
+		t, err := verifyTimestamp(cp.Token, digest, tsa)
+		if err == nil {
+			at, why = t, nil
+			break
+		}
+		if why == nil || !errors.Is(err, errOtherSigner) {
+			why = err
+		}
+	}
+	if why != nil {
+		return "its time-stamp does not verify: " + why.Error(), false, nil
 	}
 	// The stamp is asked for just after sealing: a genTime far from the
 	// sealed time means one of the two was forged.

@@ -30,11 +30,14 @@ func (s *Service) Mount(ws *web.Server) error {
 	if err := s.StartOnline(context.Background()); err != nil {
 		return err
 	}
-	on := s.online.Load()
+	// The responders are looked up at each request: a rotation of their
+	// certificates (RotateService, seen here through Reload) replaces them.
+	ocspNow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.online.Load().ocsp.ServeHTTP(w, r) })
+	tsaNow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.online.Load().tsa.ServeHTTP(w, r) })
 	ws.ExemptFromCSRF("/pki/")
-	ws.Handle("POST /pki/ocsp", on.ocsp)
-	ws.HandleUncleaned("/pki/ocsp/", http.StripPrefix("/pki/ocsp", on.ocsp))
-	ws.Handle("/pki/tsa", on.tsa)
+	ws.Handle("POST /pki/ocsp", ocspNow)
+	ws.HandleUncleaned("/pki/ocsp/", http.StripPrefix("/pki/ocsp", ocspNow))
+	ws.Handle("/pki/tsa", tsaNow)
 	s.mountCheckpoints(ws)
 	ws.HandleFunc("GET /account/certificates", func(w http.ResponseWriter, r *http.Request) { s.certificatesPage(ws, pages, w, r) })
 	ws.HandleFunc("POST /account/certificates/revoke", func(w http.ResponseWriter, r *http.Request) { s.revokeOwn(ws, w, r) })

@@ -136,6 +136,11 @@ func dedupe(cas ...*CA) []*x509.Certificate {
 // by a server whose clock is a little behind is not missed; invalidating an
 // entry twice costs one signature.
 func (s *Service) PollRevocations(ctx context.Context) error {
+	// A rotated service certificate first: the responders polled below
+	// are then the new ones.
+	if _, err := s.Reload(ctx); err != nil {
+		return err
+	}
 	on := s.online.Load()
 	if on == nil {
 		return nil

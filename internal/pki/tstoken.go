@@ -92,6 +92,10 @@ func hashOf(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
 
 // verifyTimestamp checks that token is a time-stamp over digest (SHA-256)
 // signed by the key of tsaCert, and returns the time it attests.
+// errOtherSigner is a token signed by another certificate than the one
+// it is checked against.
+var errOtherSigner = errors.New("signed by another certificate than the TSA's")
+
 func verifyTimestamp(token, digest []byte, tsaCert *x509.Certificate) (time.Time, error) {
 	var ci contentInfo
 	if rest, err := asn1.Unmarshal(token, &ci); err != nil || len(rest) != 0 || !ci.ContentType.Equal(oidSignedData) {
@@ -111,7 +115,7 @@ func verifyTimestamp(token, digest []byte, tsaCert *x509.Certificate) (time.Time
 	var sid issuerAndSerial
 	if _, err := asn1.Unmarshal(si.SID.FullBytes, &sid); err != nil || sid.Serial == nil ||
 		sid.Serial.Cmp(tsaCert.SerialNumber) != 0 || !bytes.Equal(sid.Issuer.FullBytes, tsaCert.RawIssuer) {
-		return time.Time{}, errors.New("signed by another certificate than the TSA's")
+		return time.Time{}, errOtherSigner
 	}
 	h, ok := hashOf(si.DigestAlgorithm.Algorithm)
 	if !ok {
