@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,6 +19,8 @@ import (
 	"civitas/internal/db/dbtest"
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
+	"civitas/internal/pdf"
+	"civitas/internal/sealed"
 	"civitas/internal/web"
 )
 
@@ -69,7 +72,8 @@ func newSite(t testing.TB) *site {
 	}
 	e.testOpts = Options{DB: e.d, Clock: e.clock, Accounts: Accounts{Default: Account{BIN: "970415", Number: "0011001932418", Name: "KHO BAC TINH"},
 		Agencies: map[string]Account{"T99.CA": {BIN: "970436", Number: "0881000458086", Name: "CONG AN TINH"}}},
-		Provider: e.gw, PublicURL: e.public, Directory: e.dir, UseLog: e.uses, Listener: e.told}
+		Provider: e.gw, PublicURL: e.public, Directory: e.dir, UseLog: e.uses, Listener: e.told,
+		Sealer: e.sealer, Messages: cat, Box: testBox(t), Font: systemFont()}
 	e.s, err = New(e.testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -271,4 +275,27 @@ func (f *fakeSealer) SealPDF(_ context.Context, _ string, in []byte) ([]byte, er
 	f.calls++
 	f.mu.Unlock()
 	return append(append([]byte{}, in...), "%sealed\n"...), nil
+}
+
+func testBox(t testing.TB) *sealed.Box {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	b, err := sealed.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// systemFont is DejaVu or Noto from the system, or nil (then no receipts).
+func systemFont() *pdf.Font {
+	b, err := pdf.SystemFont()
+	if err != nil {
+		return nil
+	}
+	f, err := pdf.ParseFont(b)
+	if err != nil {
+		return nil
+	}
+	return f
 }
