@@ -43,6 +43,7 @@ Usage:
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
   civitas learning import --course DIR | import-gift --course CODE --file QUESTIONS.gift [--bank NAME] | courses [--json]  [--data DIR]
+  civitas payments reconcile --statement FILE.csv [--date YYYY-MM-DD] [--agency CODE] [--json]  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -85,6 +86,7 @@ func commands() map[string]command {
 		"trust":    trustCommand(),
 		"wallet":   walletCommand(),
 		"learning": learningCommand(),
+		"payments": paymentsCommand(),
 	}
 }
 

@@ -38,6 +38,9 @@ type PaymentDeps struct {
 	// gateway driver reach in the same process.
 	Handler func() http.Handler
 	Logger  *slog.Logger
+	// Operator builds payments for an operator's command: without
+	// accounts it still reconciles statements, and it has no gateway.
+	Operator bool
 }
 
 // OpenPayments builds payments as the configuration says: the agencies'
@@ -58,6 +61,7 @@ func OpenPayments(cfg config.Config, o PaymentDeps) (*payment.Service, *payment.
 		accounts = a
 	case p.Accounts == "" && errors.Is(err, os.ErrNotExist) && cfg.Demo:
 		accounts = payment.DemoAccounts()
+	case p.Accounts == "" && errors.Is(err, os.ErrNotExist) && o.Operator:
 	case p.Accounts == "" && errors.Is(err, os.ErrNotExist):
 		o.Logger.Info("no payments: no collection accounts (DATA/payments/accounts.json or --payment-accounts)")
 		return nil, nil, nil
@@ -68,6 +72,7 @@ func OpenPayments(cfg config.Config, o PaymentDeps) (*payment.Service, *payment.
 	var sim *payment.Simulator
 	inproc := payment.HandlerClient(o.Handler)
 	switch {
+	case o.Operator:
 	case p.Gateway == "vnpay":
 		gw, err := payment.NewGateway(payment.GatewayOptions{PayURL: p.GatewayURL, APIURL: p.GatewayAPI, Merchant: p.Merchant, Secret: []byte(p.Secret)})
 		if err != nil {

@@ -130,8 +130,12 @@ func New(o Options) (*Service, error) {
 	if o.DB == nil || o.Clock == nil || o.Directory == nil || o.UseLog == nil {
 		return nil, errors.New("payment: DB, Clock, Directory and UseLog are required")
 	}
-	if err := o.Accounts.Validate(); err != nil {
-		return nil, err
+	if o.Accounts.Default.Number != "" || len(o.Accounts.Agencies) > 0 {
+		// Without accounts orders cannot be made, but statements can be
+		// reconciled (an operator's command).
+		if err := o.Accounts.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	if o.OrderTTL <= 0 {
 		o.OrderTTL = 24 * time.Hour
