@@ -44,7 +44,15 @@ const maxPayload = 4096
 func crc16(s string) uint16 {
 	crc := uint16(0xFFFF)
 	for i := 0; i < len(s); i++ {
-		crc ^= uint16(s[i]) << 8
+		crc = crc<<8 ^ crcTable[byte(crc>>8)^s[i]]
+	}
+	return crc
+}
+
+// crcTable is the CRC of every byte, a byte at a time instead of a bit.
+var crcTable = func() (t [256]uint16) {
+	for b := range 256 {
+		crc := uint16(b) << 8
 		for range 8 {
 			if crc&0x8000 != 0 {
 				crc = crc<<1 ^ 0x1021
@@ -52,9 +60,10 @@ func crc16(s string) uint16 {
 				crc <<= 1
 			}
 		}
+		t[b] = crc
 	}
-	return crc
-}
+	return t
+}()
 
 // BuildEMV writes objects as a payload and appends its CRC. Values are
 // written as given (templates already built by BuildEMV's tlv); an ID
