@@ -203,9 +203,7 @@ func (s *Service) Reconcile(ctx context.Context, day string) (Report, error) {
 				rep.Settled++
 				rep.Matched++
 			case StatusPaid, StatusRefunding, StatusRefunded:
-				if o.Method == MethodGateway || o.Method == MethodTransfer {
-					rep.Matched++
-				}
+				rep.Matched++
 			default:
 				item.Kind = MismatchLate
 				rep.Mismatches = append(rep.Mismatches, item)
