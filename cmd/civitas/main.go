@@ -53,6 +53,7 @@ Usage:
   civitas keys     list | rotate --what oidc|seal:AGENCY|statuslist:AGENCY|ocsp|tsa|audit | rewrap --new-key-file FILE   (audited)
   civitas retention run [--dry-run] [--rules FILE] | rules   (delete personal data past its period; audited)
   civitas breach   record --what ... | list | notified ID   (personal-data breaches and their notification)
+  civitas payments reconcile --statement FILE.csv [--date YYYY-MM-DD] [--agency CODE] [--json]  [--data DIR]
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -98,6 +99,7 @@ func commands() map[string]command {
 		"peer":     peerCommand(),
 		"feedback": feedbackCommand(),
 		"learning": learningCommand(),
+		"payments": paymentsCommand(),
 
 		// Operating civitas: backup.go, keys.go, privacy.go.
 		"backup":    backupCommand(),

@@ -31,6 +31,7 @@ import (
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
+	"civitas/internal/portal/payment"
 	"civitas/internal/privacy"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
@@ -65,7 +66,8 @@ type App struct {
 	learning *learning.Service
 	exchange *exchange.Service // the data exchange and the data-use log
 	privacy  *privacy.Service
-	keys     func() // logs out of the PKCS#11 token, if any
+	payments *payment.Service // nil without collection accounts
+	keys     func()           // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -236,6 +238,22 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return nil, err
 		}
 	}
+	var bank *payment.Simulator
+	a.payments, bank, err = OpenPayments(cfg, PaymentDeps{DB: d, Clock: a.clock, Box: box, CA: a.pki, Registry: a.registry,
+		Identity: a.identity, Uses: a.exchange, Catalog: catalog, Font: font, Handler: a.web.Handler, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if a.payments != nil {
+		if err := a.payments.Mount(a.web); err != nil {
+			return nil, err
+		}
+	}
+	if bank != nil {
+		if err := bank.Mount(a.web); err != nil {
+			return nil, err
+		}
+	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
@@ -321,6 +339,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return a.pki.KeepCheckpoints(ctx, a.pki.Stamper(), pki.DefaultCheckpointPolicy())
 		}},
 	}}
+	if a.payments != nil {
+		inbox := filepath.Join(cfg.DataDir, "payments", "inbox")
+		a.jobs.jobs = append(a.jobs.jobs,
+			Job{Name: "payment.orders.expire", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+				_, err := a.payments.ExpireOrders(ctx, 1000)
+				return err
+			}},
+			// Statements dropped into the inbox, and yesterday once a day.
+			Job{Name: "payment.reconcile", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
+				return a.payments.RunDaily(ctx, inbox)
+			}})
+	}
 	return a, nil
 }
 

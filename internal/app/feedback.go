@@ -223,4 +223,3 @@ func (f feedbackNotifier) Notify(ctx context.Context, tx *db.Tx, n feedback.Noti
 	return f.n.Queue(ctx, tx, notify.Message{Kind: notify.KindNotice, AccountID: n.AccountID, Phone: n.Phone, Email: n.Email,
 		Template: n.Template, Args: n.Args})
 }
-

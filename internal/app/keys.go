@@ -30,6 +30,7 @@ var sealedColumns = []sealed.Column{
 	{Table: "wallet_share_keys", Key: []string{"id"}, Value: "sealed", AAD: func([]string) []byte { return []byte("wallet.share.key") }},
 	{Table: "wallet_documents", Key: []string{"id"}, Value: "sealed", AAD: prefixAAD("wallet.document:")},
 	{Table: "wallet_holder_keys", Key: []string{"holder_kind", "holder_id"}, Value: "private_sealed", AAD: joinedAAD("wallet.holder:")},
+	{Table: "payment_receipts", Key: []string{"order_id"}, Value: "sealed", AAD: prefixAAD("payment-receipt:")},
 }
 
 // prefixAAD is a capability's "prefix" + the row's single key.

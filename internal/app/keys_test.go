@@ -19,15 +19,16 @@ import (
 func TestEverySealedColumnIsRewrapped(t *testing.T) {
 	// Files that seal, how many calls, and where the values rest.
 	sealSites := map[string]int{
-		"identity/login.go":   2, // totp: accounts.totp_sealed; totp-setup: a form field, never stored
-		"oidc/keys.go":        2, // oidc_keys.private_sealed, oidc_settings.value
-		"signing/webhooks.go": 1, // signing_webhook_secrets.secret (and .previous, the secret before)
-		"oid4vc/verifier.go":  1, // wallet_vp_requests.result_sealed
-		"pki/keys.go":         1, // pki_keys.private_sealed
-		"wallet/pdf.go":       1, // wallet_renderings.sealed
-		"wallet/share.go":     1, // wallet_share_keys.sealed
-		"wallet/documents.go": 1, // wallet_documents.sealed
-		"wallet/wallet.go":    1, // wallet_holder_keys.private_sealed
+		"identity/login.go":         2, // totp: accounts.totp_sealed; totp-setup: a form field, never stored
+		"oidc/keys.go":              2, // oidc_keys.private_sealed, oidc_settings.value
+		"signing/webhooks.go":       1, // signing_webhook_secrets.secret (and .previous, the secret before)
+		"oid4vc/verifier.go":        1, // wallet_vp_requests.result_sealed
+		"pki/keys.go":               1, // pki_keys.private_sealed
+		"wallet/pdf.go":             1, // wallet_renderings.sealed
+		"wallet/share.go":           1, // wallet_share_keys.sealed
+		"wallet/documents.go":       1, // wallet_documents.sealed
+		"wallet/wallet.go":          1, // wallet_holder_keys.private_sealed
+		"portal/payment/receipt.go": 1, // payment_receipts.sealed
 	}
 	seal := regexp.MustCompile(`(?i)box\.Seal\(`)
 	found := map[string]int{}

@@ -31,6 +31,7 @@ type Config struct {
 	// unless it is http or smpp.
 	SMS       string
 	Notify    Notify
+	Payment   Payment
 	PublicURL string // how the outside world reaches us; default http://Addr
 	// TrustedProxies lists the reverse proxies (addresses and CIDR
 	// prefixes, comma-separated) whose X-Forwarded-For names the client.
@@ -163,6 +164,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.SupportPointBudget, "support-point-budget", c.SupportPointBudget, "wrong passwords and codes a support point's address may send within 10 minutes, across accounts (`number`; other clients: 30)")
 	fs.StringVar(&c.SMS, "sms", c.SMS, "text-message `driver`: http or smpp; outbox or log with --demo (default: outbox with --demo)")
 	c.BindNotify(fs)
+	c.BindPayment(fs)
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "second listen `address` HOST:PORT serving only /metrics (default: none)")
 	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", c.MetricsTokenFile, "`file` with the bearer token a /metrics scrape must send (openssl rand -hex 32)")
