@@ -42,6 +42,7 @@ Usage:
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
+  civitas procedures list [--data DIR] [--json] | check FILE.json   (the portal's catalogue; check refuses paper the state holds)
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -70,19 +71,20 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    serveCommand(),
-		"migrate":  migrateCommand(),
-		"demo":     demoCommand(),
-		"audit":    auditCommand(),
-		"registry": registryCommand(),
-		"account":  accountCommand(),
-		"client":   clientCommand(),
-		"ca":       caCommand(),
-		"cert":     certCommand(),
-		"seal":     sealCommand(),
-		"verify":   verifyCommand(),
-		"trust":    trustCommand(),
-		"wallet":   walletCommand(),
+		"serve":      serveCommand(),
+		"migrate":    migrateCommand(),
+		"demo":       demoCommand(),
+		"audit":      auditCommand(),
+		"registry":   registryCommand(),
+		"account":    accountCommand(),
+		"client":     clientCommand(),
+		"ca":         caCommand(),
+		"cert":       certCommand(),
+		"seal":       sealCommand(),
+		"verify":     verifyCommand(),
+		"trust":      trustCommand(),
+		"wallet":     walletCommand(),
+		"procedures": proceduresCommand(),
 	}
 }
 

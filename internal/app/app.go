@@ -28,6 +28,7 @@ import (
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
+	"civitas/internal/portal"
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/signing"
@@ -57,6 +58,7 @@ type App struct {
 	status   *statuslist.Store // the wallet's status lists
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
+	portal   *portal.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -210,6 +212,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.mountWallet(box); err != nil {
 		return nil, err
 	}
+	a.portal, err = OpenPortal(PortalOptions{DB: d, Clock: a.clock, Registry: a.registry, Identity: a.identity, Wallet: a.wallet,
+		Signing: a.signing, CA: a.pki, Notify: a.notify, Font: font, Config: cfg})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.mountPortal(); err != nil {
+		return nil, err
+	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
@@ -256,6 +266,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.signing.Cleanup(ctx)
+			return err
+		}},
+		{Name: "portal.deadlines", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			n, err := a.portal.MarkOverdue(ctx)
+			if n > 0 {
+				log.Info("applications past their promised date", slog.Int("count", n))
+			}
 			return err
 		}},
 		// Every minute or 1,000 records: looks every second for the lease's minute.

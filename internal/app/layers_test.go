@@ -15,7 +15,7 @@ import (
 // top directory (pki/ocsp is pki's); a top directory named nowhere here is
 // a capability, so a new one is held to the rules from its first commit.
 var (
-	plumbing  = []string{"kernel", "db", "audit", "config", "i18n", "web", "demo"}
+	plumbing  = []string{"kernel", "db", "audit", "config", "i18n", "web", "demo", "tally"}
 	standards = []string{"jose", "sdjwt", "statuslist", "cms", "pdf", "pades", "sealed"}
 	reference = []string{"registry"}
 	wiring    = []string{"app"}
