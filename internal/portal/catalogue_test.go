@@ -86,10 +86,12 @@ func TestValidate(t *testing.T) {
 		edit func(*portal.Procedure)
 		want string
 	}{
-		"ok/minimal":                 {func(*portal.Procedure) {}, ""},
-		"fail/bad code":              {func(p *portal.Procedure) { p.Code = "P One" }, "code"},
-		"fail/negative fee":          {func(p *portal.Procedure) { p.Fee = -1 }, "fee"},
-		"fail/wallet name mismatch":  {func(p *portal.Procedure) { p.Inputs[0] = portal.Input{Name: "card", Source: "wallet:health_insurance_card"} }, "named by its document type"},
+		"ok/minimal":        {func(*portal.Procedure) {}, ""},
+		"fail/bad code":     {func(p *portal.Procedure) { p.Code = "P One" }, "code"},
+		"fail/negative fee": {func(p *portal.Procedure) { p.Fee = -1 }, "fee"},
+		"fail/wallet name mismatch": {func(p *portal.Procedure) {
+			p.Inputs[0] = portal.Input{Name: "card", Source: "wallet:health_insurance_card"}
+		}, "named by its document type"},
 		"fail/unknown wallet type":   {func(p *portal.Procedure) { p.Inputs[0] = portal.Input{Name: "zz", Source: "wallet:zz"} }, "no wallet document type"},
 		"fail/field not in service":  {func(p *portal.Procedure) { p.Inputs[0].Name = "hospital" }, "has no field"},
 		"fail/select without option": {func(p *portal.Procedure) { p.Inputs[0] = portal.Input{Name: "x", Source: "form", Type: "select"} }, "options"},
