@@ -286,6 +286,7 @@ func (h *pages) home(w http.ResponseWriter, r *http.Request) {
 
 // inputView is an input as the pages show it.
 type inputView struct {
+	Date                                                   dateView // the value, when it is a date
 	Key, Name, Label, Source, SourceName, Party, PartyName string
 	Type                                                   string
 	Options                                                []optionView
@@ -326,6 +327,7 @@ func (h *pages) inputView(r *http.Request, in Input, a *Application) inputView {
 	if a != nil {
 		v.Value = a.Value(in.Key())
 		v.Requested = slices.Contains(a.Requested, in.Key())
+		v.Date = dayView(v.Value)
 	}
 	for _, o := range in.Options {
 		ov := optionView{Value: o.Value, Name: names(o.Names, lang(r)), Selected: o.Value == v.Value}
@@ -514,7 +516,15 @@ type sourceView struct {
 	Flaggable                                                bool
 }
 
-type fieldValue struct{ Name, Label, Value string }
+type fieldValue struct {
+	Name, Label, Value string
+	Date               dateView // when the value is a date: shown in a <time>
+}
+
+// field is a value as a page shows it: a date in a <time> element.
+func field(name, label, value string) fieldValue {
+	return fieldValue{Name: name, Label: label, Value: value, Date: dayView(value)}
+}
 
 type recordChoice struct {
 	Index    int
@@ -647,7 +657,7 @@ func (h *pages) applicationView(r *http.Request, p Procedure, a Application, acc
 			}
 			for _, in2 := range p.Inputs {
 				if in2.PartyOf() == k.party && in2.Source == k.source {
-					sv.Fields = append(sv.Fields, fieldValue{Name: in2.Name, Label: h.label(r, in2), Value: h.shown(a, in2)})
+					sv.Fields = append(sv.Fields, field(in2.Name, h.label(r, in2), h.shown(r, a, in2)))
 				}
 			}
 			d.Sources = append(d.Sources, sv)
@@ -690,7 +700,12 @@ func (h *pages) applicationView(r *http.Request, p Procedure, a Application, acc
 
 // shown is a data value as the page shows it: a wallet document's input
 // says it was found.
-func (h *pages) shown(a Application, in Input) string {
+func (h *pages) shown(r *http.Request, a Application, in Input) string {
+	if in.Name == "sex" && in.Source != SourceForm {
+		if v := a.Value(in.Key()); v == "M" || v == "F" {
+			return h.web.T(r, "portal.sex."+v)
+		}
+	}
 	if in.WalletType() != "" {
 		if m, ok := a.Data[in.Key()].(map[string]any); ok && len(m) > 0 {
 			return "✓"
@@ -928,8 +943,8 @@ func (h *pages) showReview(w http.ResponseWriter, r *http.Request, id string, st
 		d.Missing = append(d.Missing, h.label(r, in))
 	}
 	for _, in := range p.Inputs {
-		if v := h.shown(a, in); v != "" {
-			fv := fieldValue{Name: in.Key(), Label: h.label(r, in), Value: v}
+		if v := h.shown(r, a, in); v != "" {
+			fv := field(in.Key(), h.label(r, in), v)
 			if pn := h.partyName(r, in.PartyOf()); pn != "" {
 				fv.Label = pn + " — " + fv.Label
 			}

@@ -259,7 +259,7 @@ func (h *pages) deskAct(w http.ResponseWriter, r *http.Request) {
 			var fs []fieldValue
 			for _, f := range func() []string { s, _ := registryService(svc); return s.Fields }() {
 				if v := valueText(rec[f]); v != "" {
-					fs = append(fs, fieldValue{Name: f, Label: h.label(r, Input{Name: f}), Value: v})
+					fs = append(fs, field(f, h.label(r, Input{Name: f}), v))
 				}
 			}
 			lv.Records = append(lv.Records, fs)
