@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"civitas/internal/config"
 	"civitas/internal/db"
@@ -92,17 +94,38 @@ func (a *App) mountPortal() error {
 // data-use log. It stands in for the exchange until that is wired: the
 // service codes and field names are the exchange's.
 type portalExchange struct {
-	reg   *registry.Service
-	id    *identity.Service
-	d     *db.DB
-	clock kernel.Clock
-	log   portal.UseLog
+	reg       *registry.Service
+	id        *identity.Service
+	d         *db.DB
+	clock     kernel.Clock
+	log       portal.UseLog
+	providers *sync.Map // kind+unit -> provider, for a while
+}
+
+type provider struct {
+	agency registry.Agency
+	until  time.Time
+}
+
+// provider is the agency keeping a registry for a unit (kept ten minutes:
+// agencies are seated by decision, seldom).
+func (x portalExchange) provider(ctx context.Context, kind registry.AgencyKind, unit string) (registry.Agency, error) {
+	k := string(kind) + "/" + unit
+	now := x.clock.Now()
+	if v, ok := x.providers.Load(k); ok && now.Before(v.(provider).until) {
+		return v.(provider).agency, nil
+	}
+	ag, err := x.reg.AgencyServing(ctx, kind, unit)
+	if err == nil {
+		x.providers.Store(k, provider{agency: ag, until: now.Add(10 * time.Minute)})
+	}
+	return ag, err
 }
 
 // PortalRegistryExchange is the portal's registry reads without the
 // exchange; log may be nil (reads are then not logged for the person).
 func PortalRegistryExchange(reg *registry.Service, id *identity.Service, d *db.DB, clock kernel.Clock, log portal.UseLog) portal.Exchange {
-	return portalExchange{reg: reg, id: id, d: d, clock: clock, log: log}
+	return portalExchange{reg: reg, id: id, d: d, clock: clock, log: log, providers: &sync.Map{}}
 }
 
 func (x portalExchange) Query(ctx context.Context, q portal.Query) (portal.Answer, error) {
@@ -139,7 +162,7 @@ func (x portalExchange) Query(ctx context.Context, q portal.Query) (portal.Answe
 		return portal.Answer{}, err
 	}
 	ans := portal.Answer{Records: recs}
-	if ag, err := x.reg.AgencyServing(ctx, svc.Provider, unit); err == nil {
+	if ag, err := x.provider(ctx, svc.Provider, unit); err == nil {
 		ans.Provider, ans.ProviderName = ag.Code, ag.Name
 	}
 	if x.log != nil && q.Subject.Kind == portal.SubjectPerson && !x.readsOwn(ctx, q.Subject.ID) {

@@ -194,9 +194,9 @@ func TestPortalAPI(t *testing.T) {
 		t.Errorf("without the portal scope: %d", code)
 	}
 	for name, body := range map[string]any{
-		"fail/unknown procedure": map[string]any{"procedure": "nope"},
+		"fail/unknown procedure":  map[string]any{"procedure": "nope"},
 		"fail/a state-held field": map[string]any{"procedure": "residence_confirmation", "fields": map[string]string{"full_name": "Someone Else"}},
-		"fail/not a dependant":   map[string]any{"procedure": "health_insurance_card_child", "for": other.id},
+		"fail/not a dependant":    map[string]any{"procedure": "health_insurance_card_child", "for": other.id},
 	} {
 		code, m := s.api(me, "POST", "/api/portal/v1/applications", body)
 		if code < 400 || code >= 500 || m["code"] == nil {

@@ -362,19 +362,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Application, err
 	if a.Fee > 0 {
 		a.PaymentState = PayDue
 	}
-	parts := p.AllParts()
-	lead, err := s.route(ctx, parts[0].Agency, a.Unit)
-	if err != nil {
-		return Application{}, err
-	}
-	a.Agency = lead.Code
-
 	// The reads happen before the transaction: the exchange writes its own log.
 	if err := s.applyFields(p, &a, req.Fields, true); err != nil {
 		return Application{}, err
 	}
 	reads := s.prefill(ctx, p, &a, nil)
-	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
+	err = s.o.DB.Batch(ctx, now, func(tx *db.Tx) error {
 		a.CreatedAt, a.UpdatedAt = tx.Now, tx.Now
 		if err := insertApplication(ctx, tx, &a); err != nil {
 			return err
@@ -449,8 +442,37 @@ func (s *Service) chooseSubject(ctx context.Context, acct Account, p Procedure, 
 	return nil
 }
 
+// routeTTL is how long a commune's routing to an agency is kept: agencies
+// and their seats change by decision, seldom, and a routing is checked
+// again at every desk act.
+const routeTTL = 10 * time.Minute
+
+type routeKey struct {
+	kind    registry.AgencyKind
+	level   registry.Level
+	commune string
+}
+
+type routed struct {
+	agency registry.Agency
+	until  time.Time
+}
+
 // route finds the agency of a kind and level serving a commune.
 func (s *Service) route(ctx context.Context, ag Agency, commune string) (registry.Agency, error) {
+	k := routeKey{ag.Kind, ag.Level, commune}
+	now := s.o.Clock.Now()
+	if v, ok := s.routes.Load(k); ok && now.Before(v.(routed).until) {
+		return v.(routed).agency, nil
+	}
+	a, err := s.findRoute(ctx, ag, commune)
+	if err == nil {
+		s.routes.Store(k, routed{agency: a, until: now.Add(routeTTL)})
+	}
+	return a, err
+}
+
+func (s *Service) findRoute(ctx context.Context, ag Agency, commune string) (registry.Agency, error) {
 	unit := commune
 	for range 4 {
 		u, err := s.o.Registry.Unit(ctx, unit)

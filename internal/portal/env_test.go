@@ -467,3 +467,5 @@ func (u *useLog) Record(_ context.Context, _ *db.Tx, d kernel.DataUse) error {
 }
 
 var _ = sql.ErrNoRows
+
+func loadTypes() (*wallet.Catalogue, error) { return wallet.LoadCatalogue("") }

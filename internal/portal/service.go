@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"civitas/internal/db"
@@ -247,7 +248,8 @@ type Options struct {
 
 // Service is the public-service portal.
 type Service struct {
-	o Options
+	o      Options
+	routes sync.Map // routeKey -> routed: communes' agencies, for a while
 }
 
 // New checks o and makes the service.

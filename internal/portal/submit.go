@@ -136,7 +136,7 @@ type SubmitRequest struct {
 // for an assisted application), the parts queued at the agencies serving
 // the subject's commune, the promised return date counted in working days.
 func (s *Service) Submit(ctx context.Context, id string, req SubmitRequest) (Application, error) {
-	a, acc, err := s.readable(ctx, id)
+	a, acc, err := s.draft(ctx, id)
 	if err != nil {
 		return Application{}, err
 	}
@@ -192,10 +192,12 @@ func (s *Service) Submit(ctx context.Context, id string, req SubmitRequest) (App
 			"certificate": base64.StdEncoding.EncodeToString(sig.Certificate), "credential": sig.CredentialID, "alg": "SHA-256"})
 		declaration = string(b)
 	}
-	return s.change(ctx, id, func(tx *db.Tx, who applicant, p Procedure, cur *Application) error {
-		if cur.Version != a.Version || cur.Status != StatusDraft {
-			return kernel.E(kernel.Conflict, "portal.error.changed")
-		}
+	// One write, shared with concurrent submissions (group commit): all was
+	// read before; the version in the UPDATE proves nothing changed since.
+	cur := a
+	err = s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		cur = a
+		cur.Parts = nil
 		day := today(tx.Now)
 		cur.Status, cur.SubmittedAt = StatusSubmitted, tx.Now
 		cur.Due = s.o.Calendar.AddWorkingDays(day, p.SLADays).String()
@@ -203,11 +205,17 @@ func (s *Service) Submit(ctx context.Context, id string, req SubmitRequest) (App
 		cur.Declaration = declaration
 		cur.Paperless = len(cur.Uploads) == 0
 		cur.Agency = routed[0].Code
+		if err := updateApplication(ctx, tx, &cur); err != nil {
+			return err
+		}
 		n, err := nextNumber(ctx, tx, "receipt:"+cur.Agency, day.Time(kernel.Zone()).Year())
 		if err != nil {
 			return err
 		}
 		cur.Receipt = fmt.Sprintf("%s-%s-%06d", cur.Agency, day.String()[:4], n)
+		if _, err := tx.Exec(ctx, `UPDATE portal_applications SET receipt_number = ? WHERE id = ?`, cur.Receipt, cur.ID); err != nil {
+			return kernel.Wrap(err, "portal: receipt")
+		}
 		for i, pt := range parts {
 			status := PartQueued
 			if len(pt.After) > 0 {
@@ -231,13 +239,38 @@ func (s *Service) Submit(ctx context.Context, id string, req SubmitRequest) (App
 		if err := insertEvent(ctx, tx, cur.ID, "submitted", "", map[string]any{"due": cur.Due, "receipt": cur.Receipt, "signed": declaration != ""}); err != nil {
 			return err
 		}
-		if err := s.notify(ctx, tx, cur, "portal.notice.submitted", cur.Receipt, cur.Due); err != nil {
+		if err := s.notify(ctx, tx, &cur, "portal.notice.submitted", cur.Due); err != nil {
 			return err
 		}
 		return audit.Queue(ctx, tx, audit.Entry{Action: "portal.application.submit", SubjectType: "application", SubjectID: cur.ID,
 			Purpose: "administrative_procedure", Details: map[string]any{"procedure": cur.Procedure, "channel": cur.Channel, "due": cur.Due,
 				"receipt": cur.Receipt, "fee": cur.Fee, "exempt": cur.FeeExempt, "paperless": cur.Paperless, "signed": declaration != ""}})
 	})
+	if err != nil {
+		return Application{}, err
+	}
+	return cur, nil
+}
+
+// draft reads an application with its uploads (what a submission needs),
+// for an actor who may see it.
+func (s *Service) draft(ctx context.Context, id string) (Application, access, error) {
+	who, err := s.actor(ctx)
+	if err != nil {
+		return Application{}, access{}, err
+	}
+	var a Application
+	if err := s.o.DB.View(ctx, func(tx *db.Tx) (err error) {
+		if a, err = findApplication(ctx, tx, id); err != nil {
+			return err
+		}
+		a.Uploads, err = findUploads(ctx, tx, id)
+		return err
+	}); err != nil {
+		return Application{}, access{}, err
+	}
+	acc, err := s.accessTo(ctx, who, &a)
+	return a, acc, err
 }
 
 // notify tells the applicant (if they have an account) of a change.
