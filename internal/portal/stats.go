@@ -2,6 +2,8 @@ package portal
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"civitas/internal/db"
 	"civitas/internal/kernel"
@@ -188,6 +190,12 @@ func (s *Service) Statistics(ctx context.Context, from, to string) ([]UnitDay, e
 			days[k] = r.Value
 		}
 	}
+	slices.SortFunc(order, func(a, b key) int {
+		if c := strings.Compare(a.day, b.day); c != 0 {
+			return c
+		}
+		return strings.Compare(a.unit, b.unit)
+	})
 	out := make([]UnitDay, 0, len(order))
 	for _, k := range order {
 		u := by[k]
