@@ -9,7 +9,6 @@ import (
 
 	"civitas/internal/db"
 	"civitas/internal/kernel"
-	"civitas/internal/registry"
 )
 
 func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
@@ -129,11 +128,11 @@ func (s *Service) Decide(ctx context.Context, req DecideRequest) (Application, e
 			}
 			return s.finish(ctx, tx, a)
 		}
-		ag, err := registryAgency(ctx, tx, cp.Agency)
+		ag, err := s.o.Registry.Agency(ctx, cp.Agency)
 		if err != nil {
 			return err
 		}
-		outputs, beneficiary, err := s.applyEffect(ctx, tx, effectInput{p: p, part: pd, app: a, fields: fields, agency: ag})
+		outputs, beneficiary, err := s.applyEffect(ctx, tx, effectInput{reg: s.o.Registry, p: p, part: pd, app: a, fields: fields, agency: ag})
 		if err != nil {
 			return err
 		}
@@ -194,16 +193,4 @@ func (s *Service) Decide(ctx context.Context, req DecideRequest) (Application, e
 func mustAtoi(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
-}
-
-// registryAgency reads an agency in tx.
-func registryAgency(ctx context.Context, tx *db.Tx, code string) (registry.Agency, error) {
-	var a registry.Agency
-	var kind string
-	err := tx.QueryRow(ctx, `SELECT code, name, kind, unit_code FROM agencies WHERE code = ?`, code).Scan(&a.Code, &a.Name, &kind, &a.UnitCode)
-	if err != nil {
-		return a, kernel.E(kernel.NotFound, "error.registry.agency_not_found").WithCause(err)
-	}
-	a.Kind = registry.AgencyKind(kind)
-	return a, nil
 }

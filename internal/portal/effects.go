@@ -17,6 +17,7 @@ import (
 // may need, and a new procedure reuses them.
 
 type effectInput struct {
+	reg    *registry.Service // reads of the registries (writes go through tx)
 	p      Procedure
 	part   Part
 	app    *Application
@@ -141,25 +142,11 @@ var maritalStatusNames = map[registry.MaritalStatus]string{
 }
 
 func maritalStatusEffect(ctx context.Context, tx *db.Tx, in effectInput, day string) (map[string]any, string, error) {
-	var n int
-	var ended string
-	person := in.person()
-	err := tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN ended_on = '' THEN 'open' ELSE end_reason END), '') FROM marriages
-		WHERE husband_citizen_id = ? OR wife_citizen_id = ?`, person, person).Scan(&n, &ended)
-	if err != nil {
-		return nil, "", kernel.Wrap(err, "portal: marital status")
-	}
-	st := registry.Single
-	switch {
-	case n == 0:
-	case ended == "open":
-		st = registry.Married
-	case ended == string(registry.EndedByDeath):
-		st = registry.Widowed
-	default:
-		st = registry.Divorced
-	}
 	// A status is stated as the registry holds it now, not as pre-filled.
+	st, _, err := in.reg.MaritalStatusOf(ctx, in.person())
+	if err != nil {
+		return nil, "", err
+	}
 	return map[string]any{"marital_status": maritalStatusNames[st]}, "", nil
 }
 
@@ -202,12 +189,10 @@ func absenceEffect(ctx context.Context, tx *db.Tx, in effectInput, day string) (
 }
 
 func confirmResidenceEffect(ctx context.Context, tx *db.Tx, in effectInput, day string) (map[string]any, string, error) {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM residences WHERE citizen_id = ? AND kind = 'permanent' AND until_date = ''`, in.person()).Scan(&n); err != nil {
-		return nil, "", kernel.Wrap(err, "portal: residence")
-	}
-	if n == 0 {
+	if _, err := in.reg.CurrentResidence(ctx, in.person(), registry.Permanent); kernel.ErrorCode(err) == kernel.NotFound {
 		return nil, "", kernel.E(kernel.Conflict, "portal.error.no_residence")
+	} else if err != nil {
+		return nil, "", err
 	}
 	return map[string]any{"residence_status": "Đang thường trú"}, "", nil
 }
@@ -232,11 +217,11 @@ func vehicleEffect(ctx context.Context, tx *db.Tx, in effectInput, day string) (
 func householdBusinessEffect(ctx context.Context, tx *db.Tx, in effectInput, day string) (map[string]any, string, error) {
 	district := in.agency.UnitCode
 	if len(district) != 3 {
-		var parent string
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(parent_code, '') FROM units WHERE code = ?`, in.app.Unit).Scan(&parent); err != nil {
-			return nil, "", kernel.Wrap(err, "portal: district")
+		u, err := in.reg.Unit(ctx, in.app.Unit)
+		if err != nil {
+			return nil, "", err
 		}
-		district = parent
+		district = u.ParentCode
 	}
 	n, err := registry.NextHouseholdRegNumber(ctx, tx, district)
 	if err != nil {

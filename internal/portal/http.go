@@ -332,16 +332,10 @@ func (h *pages) inputView(r *http.Request, in Input, a *Application) inputView {
 	for _, o := range in.Options {
 		ov := optionView{Value: o.Value, Name: names(o.Names, lang(r)), Selected: o.Value == v.Value}
 		v.Options = append(v.Options, ov)
-		if ov.Selected && v.StateHeld == false && a != nil {
-			v.Value = ov.Name
-		}
 	}
-	if v.Type == "select" && a != nil {
-		// Value shows the option's name; the form needs the code.
-		for _, o := range v.Options {
-			if o.Selected {
-				v.Value = o.Name
-			}
+	for _, o := range v.Options {
+		if o.Selected {
+			v.Value = o.Name // what a page shows; the form's select keeps the code
 		}
 	}
 	return v
