@@ -48,7 +48,7 @@ func clientCommand() command {
 			fs.StringVar(&purpose, "purpose", "", "why the service asks for data, shown on the consent screen")
 			fs.BoolVar(&requirePAR, "require-par", false, "refuse authorization requests not pushed with PAR")
 			fs.StringVar(&agency, "agency", "", "the `code` of the agency the client acts for with the client_credentials grant")
-			fs.Var(&scopes, "scope", "a `scope` the client may get for itself with client_credentials: wallet.issue (needs --agency) or wallet.query (repeat for several); for a --public client, a scope it asks citizens for (portal, signing)")
+			fs.Var(&scopes, "scope", "a `scope` the client may get for itself with client_credentials: wallet.issue or exchange.query (both need --agency), wallet.query (repeat for several); for a --public client, a scope it asks citizens for (portal, signing)")
 		},
 		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
 			if len(args) != 1 || args[0] != "add" {

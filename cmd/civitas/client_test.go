@@ -132,7 +132,10 @@ func TestClientAddForAgency(t *testing.T) {
 		{"fail/no such agency", "", []string{"client", "add", "--client-id", "x1", "--jwks-file", jwks, "--agency", "NOPE-1", "--scope", "wallet.issue"}, exitFailure, "no agency with this code"},
 		{"fail/wallet.issue without agency", secret, []string{"client", "add", "--client-id", "x2", "--secret-stdin", "--scope", "wallet.issue"}, exitFailure, "--agency"},
 		{"fail/a public client", "", []string{"client", "add", "--client-id", "x3", "--public", "--agency", police, "--scope", "wallet.query"}, exitFailure, "public client"},
-		{"fail/an unknown scope", secret, []string{"client", "add", "--client-id", "x4", "--secret-stdin", "--scope", "openid"}, exitFailure, "wallet.issue and wallet.query"},
+		{"fail/an unknown scope", secret, []string{"client", "add", "--client-id", "x4", "--secret-stdin", "--scope", "openid"}, exitFailure, "wallet.issue, wallet.query and exchange.query"},
+		{"ok/an exchange consumer", secret, []string{"client", "add", "--client-id", "hcc-sys", "--secret-stdin", "--agency", police, "--scope", "exchange.query"},
+			exitOK, "scopes: exchange.query"},
+		{"fail/exchange.query without agency", secret, []string{"client", "add", "--client-id", "x6", "--secret-stdin", "--scope", "exchange.query"}, exitFailure, "--agency"},
 		{"fail/no redirect and no scope", secret, []string{"client", "add", "--client-id", "x5", "--secret-stdin", "--agency", police}, exitUsage, "--redirect-uri are required"},
 	} {
 		code, out := run(tt.secret, tt.args...)

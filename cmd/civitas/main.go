@@ -29,7 +29,7 @@ import (
 const usage = `civitas — the digital-citizen platform
 
 Usage:
-  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo [--demo-province CODE] | --sms http|smpp ...)
+  civitas serve    [--addr HOST:PORT] [--data DIR] [--db DSN] [--public-url URL] (--demo [--demo-province CODE] | --sms http|smpp ...) [--peer-addr HOST:PORT]
   civitas migrate  [--data DIR] [--db DSN]
   civitas demo     [--data DIR] [--db DSN] --persons N [--seed S] [--province 099|098|097]
   civitas audit verify [--data DIR] [--db DSN] [--witness FILE|URL]
@@ -41,7 +41,12 @@ Usage:
   civitas seal     --data DIR --agency CODE --in IN.pdf --out OUT.pdf [--level B-B|B-T|B-LT|B-LTA]
   civitas verify   FILE [--json] [--trust ROOTS.pem] [--data DIR]
   civitas trust    add --name NAME ROOTS.pem | list | remove FINGERPRINT  [--data DIR]
+  civitas feedback apikey --name APP | revoke --client ID | clients [--json]  [--data DIR]   (Open311 client apps)
+  civitas feedback layer --name NAME --kind zoning|project FILE.geojson  [--data DIR]         (planning layers)
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
+  civitas exchange services|grant|revoke|grants|log|verify|purposes  (the data exchange; see --help)
+  civitas peer     add --name NAME --url URL --ca ROOT.pem | list | remove --name NAME  [--data DIR]
+  civitas learning import --course DIR | import-gift --course CODE --file QUESTIONS.gift [--bank NAME] | courses [--json]  [--data DIR]
   civitas procedures list [--data DIR] [--json] | check FILE.json   (the portal's catalogue; check refuses paper the state holds)
   civitas version
 
@@ -84,6 +89,10 @@ func commands() map[string]command {
 		"verify":     verifyCommand(),
 		"trust":      trustCommand(),
 		"wallet":     walletCommand(),
+		"exchange":   exchangeCommand(),
+		"peer":       peerCommand(),
+		"feedback":   feedbackCommand(),
+		"learning":   learningCommand(),
 		"procedures": proceduresCommand(),
 	}
 }

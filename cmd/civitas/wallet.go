@@ -153,7 +153,7 @@ func openWalletIssuer(ctx context.Context, c config.Config, log *slog.Logger) (_
 	if c.PublicURL == "" {
 		c.PublicURL = ca.PublicURL() // the issuer the province's certificates name
 	}
-	w, status, err := app.OpenWallet(d, clock, box, ca, registry.New(d, clock), c, log, nil)
+	w, status, err := app.OpenWallet(d, clock, box, ca, registry.New(d, clock), c, log, nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}

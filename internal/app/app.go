@@ -21,9 +21,12 @@ import (
 	"civitas/internal/config"
 	"civitas/internal/db"
 	"civitas/internal/demo"
+	"civitas/internal/exchange"
+	"civitas/internal/feedback"
 	"civitas/internal/i18n"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/learning"
 	"civitas/internal/notify"
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
@@ -58,6 +61,9 @@ type App struct {
 	status   *statuslist.Store // the wallet's status lists
 	oid4vc   *oid4vc.Service   // the wallet's OpenID4VCI issuer and OpenID4VP verifier
 	signing  *signing.Service
+	feedback *feedback.Service
+	learning *learning.Service
+	exchange *exchange.Service // the data exchange and the data-use log
 	portal   *portal.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
@@ -205,15 +211,33 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 	a.signing.MountAPI(a.web, signingTokens{a.oidc}, signingKeys{a.pki})
-	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log, font)
+	if a.exchange, err = OpenExchange(d, a.clock, a.registry, a.pki, cfg); err != nil {
+		return nil, err
+	}
+	a.wallet, a.status, err = OpenWallet(d, a.clock, box, a.pki, a.registry, cfg, log, font, a.exchange)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.mountWallet(box); err != nil {
 		return nil, err
 	}
+	if err := a.mountExchange(); err != nil {
+		return nil, err
+	}
+	a.learning, err = OpenLearning(ctx, d, a.clock, a.registry, a.identity, a.wallet, a.exchange, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.learning.Mount(a.web); err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if err := SeedLearningDemo(ctx, a.learning); err != nil {
+			return nil, err
+		}
+	}
 	a.portal, err = OpenPortal(PortalOptions{DB: d, Clock: a.clock, Registry: a.registry, Identity: a.identity, Wallet: a.wallet,
-		Signing: a.signing, CA: a.pki, Notify: a.notify, Font: font, Config: cfg})
+		Signing: a.signing, CA: a.pki, Notify: a.notify, Font: font, UseLog: a.exchange, Config: cfg})
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +246,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
+		return nil, err
+	}
+
+	a.feedback, err = OpenFeedback(d, a.clock, a.registry, a.identity, a.notify, a.exchange, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if _, err := a.feedback.SeedDemo(ctx, DemoFeedbackReports, 1); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.feedback.Mount(a.web); err != nil {
 		return nil, err
 	}
 
@@ -264,6 +301,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			_, err := a.oid4vc.Cleanup(ctx)
 			return err
 		}},
+		{Name: "learning.certificates", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.learning.RetryCertificates(ctx)
+			return err
+		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.signing.Cleanup(ctx)
 			return err
@@ -273,6 +314,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			if n > 0 {
 				log.Info("applications past their promised date", slog.Int("count", n))
 			}
+			return err
+		}},
+		{Name: "exchange.log.checkpoint", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.exchange.Checkpoint(ctx, a.pki.Stamper())
+			return err
+		}},
+		{Name: "feedback.close", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.feedback.CloseExpired(ctx)
 			return err
 		}},
 		// Every minute or 1,000 records: looks every second for the lease's minute.
@@ -347,6 +396,28 @@ func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	noticesDone := make(chan struct{})
 	go func() { defer close(noticesDone); a.notify.Run(jobCtx, 5*time.Second) }()
 
+	peersDone := make(chan error, 1)
+	if a.cfg.PeerAddr != "" {
+		pln, err := net.Listen("tcp", a.cfg.PeerAddr)
+		if err != nil {
+			stopJobs()
+			<-jobsDone
+			<-pollDone
+			<-hooksDone
+			<-noticesDone
+			return fmt.Errorf("app: listen for peers on %s: %w", a.cfg.PeerAddr, err)
+		}
+		go func() {
+			err := a.exchange.ServePeers(jobCtx, pln)
+			if err != nil {
+				a.log.Error("the peer listener stopped", slog.Any("error", err))
+			}
+			peersDone <- err
+		}()
+	} else {
+		peersDone <- nil
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.log.Info("civitas serving", slog.String("addr", ln.Addr().String()), slog.String("public_url", a.cfg.PublicURL),
@@ -373,6 +444,9 @@ func (a *App) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	<-pollDone
 	<-hooksDone
 	<-noticesDone
+	if perr := <-peersDone; perr != nil && err == nil {
+		err = perr
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

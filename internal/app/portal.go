@@ -151,7 +151,7 @@ func (x portalExchange) Query(ctx context.Context, q portal.Query) (portal.Answe
 		}
 		unit = b.UnitCode
 		if q.Service == "business.enterprise" {
-			recs = []map[string]any{{"reg_number": b.RegNumber, "name": b.Name, "legal_rep": b.LegalRepCitizenID, "registered_on": b.RegisteredOn}}
+			recs = []map[string]any{{"reg_number": b.RegNumber, "name": b.Name, "legal_rep": b.LegalRepCitizenID, "unit": b.UnitCode, "registered_on": b.RegisteredOn}}
 		} else {
 			err = kernel.E(kernel.Invalid, "portal.error.bad_source")
 		}
@@ -221,28 +221,43 @@ func (x portalExchange) personRecords(ctx context.Context, service string, p reg
 		}
 		return []map[string]any{r}, nil
 	case "residence.household":
-		ms, err := x.reg.HouseholdMembers(ctx, p.HouseholdID)
+		if p.HouseholdID == "" {
+			return nil, nil
+		}
+		h, err := x.reg.Household(ctx, p.HouseholdID)
 		if err != nil {
 			return absent(err)
+		}
+		ms, err := x.reg.HouseholdMembers(ctx, p.HouseholdID)
+		if err != nil && kernel.ErrorCode(err) != kernel.NotFound {
+			return nil, err
 		}
 		members := make([]any, len(ms))
 		for i, m := range ms {
 			members[i] = map[string]any{"citizen_id": m.CitizenID, "full_name": m.FullName, "birth_date": m.BirthDate, "sex": string(m.Sex)}
 		}
-		return []map[string]any{{"household_id": p.HouseholdID, "unit": p.UnitCode, "members": members}}, nil
-	case "residence.permanent":
-		r, err := x.reg.CurrentResidence(ctx, p.CitizenID, registry.Permanent)
-		if err != nil {
-			return absent(err)
+		r := map[string]any{"household_id": h.ID, "unit": h.UnitCode, "address": h.Address, "members": members}
+		if h.AreaCode != "" {
+			r["area_code"] = h.AreaCode
 		}
-		return []map[string]any{{"address": r.Address, "area_code": r.AreaCode, "relation": string(r.Relation), "from": r.From}}, nil
+		if h.HeadCitizenID != "" {
+			r["head_citizen_id"] = h.HeadCitizenID
+		}
+		return []map[string]any{r}, nil
 	case "civil_status.birth":
 		b, err := x.reg.Birth(ctx, p.CitizenID)
 		if err != nil {
 			return absent(err)
 		}
-		return []map[string]any{{"place_of_birth": b.PlaceOfBirth, "mother_name": b.MotherName, "father_name": b.FatherName,
-			"registration_number": b.RegistrationNumber, "registered_on": b.RegisteredOn}}, nil
+		r := map[string]any{"citizen_id": b.CitizenID, "full_name": b.FullName, "birth_date": b.BirthDate, "sex": string(b.Sex),
+			"place_of_birth": b.PlaceOfBirth, "registration_number": b.RegistrationNumber, "registered_on": b.RegisteredOn, "agency": b.AgencyCode}
+		for k, v := range map[string]string{"mother_citizen_id": b.MotherCitizenID, "mother_name": b.MotherName,
+			"father_citizen_id": b.FatherCitizenID, "father_name": b.FatherName} {
+			if v != "" {
+				r[k] = v
+			}
+		}
+		return []map[string]any{r}, nil
 	case "civil_status.marital_status":
 		st, m, err := x.reg.MaritalStatusOf(ctx, p.CitizenID)
 		if err != nil {
@@ -268,7 +283,7 @@ func (x portalExchange) personRecords(ctx context.Context, service string, p reg
 		if err != nil {
 			return absent(err)
 		}
-		return []map[string]any{{"card_number": c.CardNumber, "hospital": c.Hospital, "benefit_level": c.BenefitLevel,
+		return []map[string]any{{"card_number": c.CardNumber, "citizen_id": c.CitizenID, "hospital": c.Hospital, "benefit_level": c.BenefitLevel,
 			"valid_from": c.ValidFrom, "valid_to": c.ValidTo}}, nil
 	case "vehicle.of_owner":
 		vs, err := x.reg.VehiclesOf(ctx, p.CitizenID)
@@ -277,7 +292,7 @@ func (x portalExchange) personRecords(ctx context.Context, service string, p reg
 		}
 		var out []map[string]any
 		for _, v := range vs {
-			out = append(out, map[string]any{"plate": v.Plate, "make": v.Make, "model": v.Model, "colour": v.Colour, "registered_on": v.RegisteredOn,
+			out = append(out, map[string]any{"plate": v.Plate, "owner": v.OwnerCitizenID, "make": v.Make, "model": v.Model, "colour": v.Colour, "registered_on": v.RegisteredOn,
 				"frame_number": v.FrameNumber, "engine_number": v.EngineNumber})
 		}
 		return out, nil
@@ -288,12 +303,27 @@ func (x portalExchange) personRecords(ctx context.Context, service string, p reg
 		}
 		var out []map[string]any
 		for _, pc := range ps {
-			r := map[string]any{"parcel_id": pc.ID, "map_sheet": strconv.Itoa(pc.MapSheet), "parcel_number": strconv.Itoa(pc.ParcelNumber),
-				"area_m2": strconv.FormatFloat(pc.AreaM2, 'f', -1, 64), "land_use": pc.LandUse}
-			if pc.Certificate != nil {
-				r["certificate_number"] = pc.Certificate.Number
+			owners := make([]any, len(pc.Owners))
+			for i, o := range pc.Owners {
+				owners[i] = map[string]any{"owner_kind": string(o.Kind), "owner_id": o.OwnerID}
+			}
+			r := map[string]any{"parcel_id": pc.ID, "unit": pc.UnitCode, "map_sheet": strconv.Itoa(pc.MapSheet), "parcel_number": strconv.Itoa(pc.ParcelNumber),
+				"area_m2": strconv.FormatFloat(pc.AreaM2, 'f', -1, 64), "land_use": pc.LandUse, "address": pc.Address, "owners": owners}
+			if c := pc.Certificate; c != nil {
+				r["certificate"] = map[string]any{"certificate_number": c.Number, "issued_on": c.IssuedOn, "agency": c.AgencyCode}
 			}
 			out = append(out, r)
+		}
+		return out, nil
+	case "business.of_representative":
+		bs, err := x.reg.BusinessesOf(ctx, p.CitizenID)
+		if err != nil {
+			return nil, err
+		}
+		var out []map[string]any
+		for _, b := range bs {
+			out = append(out, map[string]any{"reg_number": b.RegNumber, "name": b.Name, "legal_rep": b.LegalRepCitizenID, "unit": b.UnitCode,
+				"registered_on": b.RegisteredOn})
 		}
 		return out, nil
 	case "business.household_of_owner":

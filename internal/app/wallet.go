@@ -24,9 +24,9 @@ import (
 // OpenWallet builds the document wallet on the trust services: the types
 // catalogue (built-in, and DATA/wallet/types/*.json), the status lists of
 // each agency signed with its seal, and the wallet service; with a font,
-// the documents' sealed PDFs too (nil: none). The caller closes the status
-// store.
-func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, reg *registry.Service, cfg config.Config, log *slog.Logger, font *pdf.Font) (*wallet.Service, *statuslist.Store, error) {
+// the documents' sealed PDFs too (nil: none); with a use log, the holdings
+// queries about persons written to it. The caller closes the status store.
+func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, reg *registry.Service, cfg config.Config, log *slog.Logger, font *pdf.Font, uses wallet.UseLog) (*wallet.Service, *statuslist.Store, error) {
 	cat, err := wallet.LoadCatalogue(filepath.Join(cfg.DataDir, "wallet", "types"))
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +58,7 @@ func OpenWallet(d *db.DB, clock kernel.Clock, box *sealed.Box, ca *pki.Service, 
 		return nil, nil, err
 	}
 	w, err = wallet.New(wallet.Options{DB: d, Clock: clock, Box: box, Catalogue: cat, Seals: WalletSeals(ca), Registries: reg, Status: status,
-		Issuer: cfg.PublicURL, Logger: log, PDF: walletPDF(ca, clock, font)})
+		Issuer: cfg.PublicURL, Logger: log, PDF: walletPDF(ca, clock, font), UseLog: uses})
 	if err != nil {
 		status.Close()
 		return nil, nil, err

@@ -42,7 +42,10 @@ type Config struct {
 	// make 30.
 	SupportPointAddrs  string
 	SupportPointBudget int
-	Demo               bool // load the demo province into an empty database
+	// PeerAddr is where the peer listener of the data exchange listens
+	// (HOST:PORT, mutual TLS); "" for none.
+	PeerAddr string
+	Demo     bool // load the demo province into an empty database
 	// DemoPersons is the size of the demo province --demo loads.
 	DemoPersons int
 	// DemoProvince is the code of the demo province --demo loads (099,
@@ -151,6 +154,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	c.BindLog(fs)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` HOST:PORT")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "public `URL` put into certificates, metadata and QR codes (default http://ADDR)")
+	fs.StringVar(&c.PeerAddr, "peer-addr", c.PeerAddr, "`address` HOST:PORT of the data exchange's listener for peer provinces (mutual TLS); none when empty")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load the demo province when the database is empty")
 	fs.IntVar(&c.DemoPersons, "demo-persons", c.DemoPersons, "`number` of persons --demo loads")
 	fs.StringVar(&c.DemoProvince, "demo-province", c.DemoProvince, "`code` of the province --demo loads: 099, 098 or 097")
@@ -259,6 +263,11 @@ func (c *Config) Validate() error {
 	if c.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			errs = append(errs, fmt.Errorf("--addr must be HOST:PORT: %w", err))
+		}
+	}
+	if c.PeerAddr != "" {
+		if _, port, err := net.SplitHostPort(c.PeerAddr); err != nil || port == "" {
+			errs = append(errs, errors.New("--peer-addr must be HOST:PORT"))
 		}
 	}
 	if c.MetricsAddr != "" {

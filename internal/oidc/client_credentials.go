@@ -19,11 +19,13 @@ import (
 // own account with the client_credentials grant (RFC 6749 §4.4): what an
 // agency's system does as the agency, never anything of a citizen's
 // account. wallet.issue issues documents as the client's agency (so it
-// needs one); wallet.query asks whether a person holds a document.
-var ownScopes = []string{"wallet.issue", "wallet.query"}
+// needs one); wallet.query asks whether a person holds a document;
+// exchange.query queries the registries through the data exchange as the
+// client's agency (so it needs one too).
+var ownScopes = []string{"wallet.issue", "wallet.query", "exchange.query"}
 
 // scopesNeedingAgency are own scopes only a client bound to an agency may have.
-var scopesNeedingAgency = []string{"wallet.issue"}
+var scopesNeedingAgency = []string{"wallet.issue", "exchange.query"}
 
 // clientTokenTTL is the life of a client's own access token: short, since
 // the client can ask again at any time with its credentials.

@@ -32,7 +32,7 @@ const benchProcedure = `{"code":"bench_three_reads","names":{"vi":"Thử","en":"
   {"name":"citizen_id","source":"registry:population.person","required":true},
   {"name":"full_name","source":"registry:population.person","required":true},
   {"name":"birth_date","source":"registry:population.person","required":true},
-  {"name":"address","source":"registry:residence.permanent"},
+  {"name":"address","source":"registry:residence.household"},
   {"name":"marital_status","source":"registry:civil_status.marital_status"},
   {"name":"purpose","source":"form","required":true}]}`
 

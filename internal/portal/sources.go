@@ -19,29 +19,33 @@ type RegistryService struct {
 }
 
 // registryServices are the exchange's services over the registries civitas
-// keeps, with the fields their answers hold. The input names of every
+// keeps (internal/exchange's catalogue: the same codes and field names),
+// with the fields their answers hold. The input names of every
 // procedure are these field names and wallet type codes: one vocabulary.
 var registryServices = []RegistryService{
 	{Code: "population.person", Provider: registry.Police,
 		Fields: []string{"citizen_id", "full_name", "birth_date", "sex", "household_id", "unit", "phone"}},
 	{Code: "residence.household", Provider: registry.Police,
-		Fields: []string{"household_id", "unit", "members"}},
-	{Code: "residence.permanent", Provider: registry.Police,
-		Fields: []string{"address", "area_code", "relation", "from"}},
+		Fields: []string{"household_id", "unit", "address", "area_code", "head_citizen_id", "members"}},
 	{Code: "civil_status.birth", Provider: registry.CivilStatus,
-		Fields: []string{"place_of_birth", "mother_name", "father_name", "registration_number", "registered_on"}},
+		Fields: []string{"citizen_id", "full_name", "birth_date", "sex", "place_of_birth", "mother_citizen_id", "mother_name",
+			"father_citizen_id", "father_name", "registration_number", "registered_on", "agency"}},
+	{Code: "insurance.card", Provider: registry.SocialInsurance,
+		Fields: []string{"card_number", "citizen_id", "hospital", "benefit_level", "valid_from", "valid_to"}},
+	{Code: "vehicle.of_owner", Provider: registry.Police, List: true,
+		Fields: []string{"plate", "owner", "make", "model", "colour", "registered_on", "frame_number", "engine_number"}},
+	{Code: "land.parcels_of_owner", Provider: registry.NaturalResources, List: true,
+		Fields: []string{"parcel_id", "unit", "map_sheet", "parcel_number", "area_m2", "land_use", "address", "owners", "certificate"}},
+	{Code: "business.enterprise", Provider: registry.PlanningInvestment,
+		Fields: []string{"reg_number", "name", "legal_rep", "unit", "registered_on"}},
+	{Code: "business.of_representative", Provider: registry.PlanningInvestment, List: true,
+		Fields: []string{"reg_number", "name", "legal_rep", "unit", "registered_on"}},
+	// Services the exchange does not declare yet; the portal's reads of
+	// them go to the registries behind the same interface until it does.
 	{Code: "civil_status.marital_status", Provider: registry.CivilStatus,
 		Fields: []string{"marital_status", "spouse_citizen_id", "married_on"}},
 	{Code: "civil_status.death", Provider: registry.CivilStatus,
 		Fields: []string{"died_on", "place_of_death"}},
-	{Code: "insurance.card", Provider: registry.SocialInsurance,
-		Fields: []string{"card_number", "hospital", "benefit_level", "valid_from", "valid_to"}},
-	{Code: "vehicle.of_owner", Provider: registry.Police, List: true,
-		Fields: []string{"plate", "make", "model", "colour", "registered_on", "frame_number", "engine_number"}},
-	{Code: "land.parcels_of_owner", Provider: registry.LandRegistration, List: true,
-		Fields: []string{"parcel_id", "map_sheet", "parcel_number", "area_m2", "land_use", "certificate_number"}},
-	{Code: "business.enterprise", Provider: registry.Tax,
-		Fields: []string{"reg_number", "name", "legal_rep", "registered_on"}},
 	{Code: "business.household_of_owner", Provider: registry.PlanningInvestment, List: true,
 		Fields: []string{"reg_number", "name", "address", "activity"}},
 }

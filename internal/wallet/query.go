@@ -164,8 +164,17 @@ func (s *Service) Holds(ctx context.Context, q Query) (Holding, error) {
 		}
 		// The holder queried is the subject: a person's citizen ID is what
 		// the audit trail of reads of personal data is searched by.
-		return audit.Queue(actx, tx, audit.Entry{Action: "wallet.query", SubjectType: h.Kind, SubjectID: h.ID, Purpose: purpose,
-			Details: map[string]any{"query": out.QueryID, "type": t.Code, "answer": answer, "claims_asked": asked, "claims_given": given}})
+		if err := audit.Queue(actx, tx, audit.Entry{Action: "wallet.query", SubjectType: h.Kind, SubjectID: h.ID, Purpose: purpose,
+			Details: map[string]any{"query": out.QueryID, "type": t.Code, "answer": answer, "claims_asked": asked, "claims_given": given}}); err != nil {
+			return err
+		}
+		if h.Kind != HolderPerson || s.o.UseLog == nil {
+			return nil
+		}
+		// Whether the person holds the document is their data too, so
+		// "holds" is a field given beside the claims.
+		return s.o.UseLog.Record(actx, tx, kernel.DataUse{Subject: h.ID, Reader: kernel.ActorFrom(actx), Agency: q.Requester.Agency,
+			Channel: "wallet.query", Service: t.Code, Fields: append([]string{"holds"}, given...), Purpose: purpose})
 	})
 	if err != nil {
 		return Holding{}, err

@@ -97,6 +97,16 @@ type Options struct {
 	// PDF lets holders download a document as a PDF sealed by its issuing
 	// agency (pdf.go); nil turns that off.
 	PDF *PDFOptions
+	// UseLog is the data-use log every holdings query about a person is
+	// written to (the person sees it with every other read of their data);
+	// nil writes none.
+	UseLog UseLog
+}
+
+// UseLog records a read of a person's data by someone else, in the
+// caller's transaction: the data exchange's log, which the person sees.
+type UseLog interface {
+	Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error
 }
 
 // Service is the wallet.
