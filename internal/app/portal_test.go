@@ -19,6 +19,7 @@ import (
 
 	"civitas/internal/config"
 	"civitas/internal/db/dbtest"
+	"civitas/internal/exchange"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/oidc"
@@ -277,5 +278,45 @@ func TestPortalUploadsAreDownloads(t *testing.T) {
 	other := s.signIn(1, "openid")
 	if resp, _, _ := s.page(other.browser.Get(s.base + link)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("another citizen downloads it: %d", resp.StatusCode)
+	}
+}
+
+// TestPortalReadsOfOthersAreLogged: an application's read of another
+// person's data (the other parent of a birth) is in that person's
+// data-use log with the application as its case; the applicant's reads of
+// their own data are not.
+func TestPortalReadsOfOthersAreLogged(t *testing.T) {
+	s := newPortalSite(t)
+	me := s.signIn(0, "openid portal")
+	other := s.signIn(1, "openid")
+	code, m := s.api(me, "POST", "/api/portal/v1/applications", map[string]any{"procedure": "birth_registration",
+		"fields": map[string]string{"other_parent.citizen_id": other.id}})
+	if code != http.StatusCreated {
+		t.Fatalf("start: %d %v", code, m)
+	}
+	id := m["id"].(string)
+	if pre, _ := m["prefilled"].(map[string]any); pre["other_parent.full_name"] == nil {
+		t.Fatalf("the other parent was not read: %v", pre)
+	}
+	ctx := context.Background()
+	uses, _, err := s.a.exchange.Uses(ctx, exchange.UseQuery{Subject: other.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, u := range uses {
+		found = found || u.CaseRef == id && u.Channel == "portal" && u.Service == "population.person" && u.Purpose == "administrative_procedure"
+	}
+	if !found {
+		t.Errorf("the other parent's log: %+v", uses)
+	}
+	mine, _, err := s.a.exchange.Uses(ctx, exchange.UseQuery{Subject: me.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range mine {
+		if u.CaseRef == id {
+			t.Errorf("the applicant's own read is logged: %+v", u)
+		}
 	}
 }
