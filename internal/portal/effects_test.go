@@ -39,7 +39,9 @@ func TestEffects(t *testing.T) {
 		a := m(e.svc.Start(ctx, portal.StartRequest{Procedure: "vehicle_registration", Fields: map[string]string{"make": "Honda", "model": "Wave Alpha",
 			"colour": "Đỏ", "frame_number": "RLHJA3900KY123456", "engine_number": "JA39E1234567"}})).of(t)
 		m(e.svc.AddUpload(ctx, a.ID, "purchase_invoice", "hoa-don.pdf", []byte("%PDF-1.4\n%%EOF\n"))).of(t)
-		a = approve(t, e, ctx, m(e.svc.Application(ctx, a.ID)).of(t), registry.PoliceOfficer, map[string]string{"plate": "99a 12345"})
+		if a = approve(t, e, ctx, m(e.svc.Application(ctx, a.ID)).of(t), registry.PoliceOfficer, map[string]string{"plate": "99a 12345"}); a.Status != portal.StatusClosed {
+			t.Errorf("status %s", a.Status)
+		}
 		if v, err := e.reg.Vehicle(e.ctx, "99A-123.45"); err != nil || v.OwnerCitizenID != mo.CitizenID || v.Make != "Honda" {
 			t.Errorf("vehicle %+v %v", v, err)
 		}
@@ -50,7 +52,9 @@ func TestEffects(t *testing.T) {
 	t.Run("ok/household business", func(t *testing.T) {
 		a := m(e.svc.Start(ctx, portal.StartRequest{Procedure: "household_business_registration", Fields: map[string]string{
 			"business_name": "Tạp hóa Hoa Mai", "business_address": "Số 3, Thôn 2", "activity": "Bán lẻ hàng tạp hóa"}})).of(t)
-		a = approve(t, e, ctx, a, registry.ViceChairman, nil)
+		if a = approve(t, e, ctx, a, registry.ViceChairman, nil); a.Status != portal.StatusClosed {
+			t.Errorf("status %s", a.Status)
+		}
 		hs := m(e.reg.HouseholdBusinessesOf(e.ctx, mo.CitizenID)).of(t)
 		if len(hs) != 1 || hs[0].Name != "Tạp hóa Hoa Mai" {
 			t.Fatalf("household businesses %+v", hs)
