@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"civitas/internal/app"
@@ -23,6 +24,11 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// citizenScopes are the scopes a public client (a citizen's app) may ask
+// a citizen for besides openid and the claims: the portal's API and remote
+// signing.
+var citizenScopes = []string{"openid", "profile", "phone", "email", "citizen_id", "offline_access", "signing", "portal"}
 
 func clientCommand() command {
 	var id, jwksFile, name, purpose, agency string
@@ -42,7 +48,7 @@ func clientCommand() command {
 			fs.StringVar(&purpose, "purpose", "", "why the service asks for data, shown on the consent screen")
 			fs.BoolVar(&requirePAR, "require-par", false, "refuse authorization requests not pushed with PAR")
 			fs.StringVar(&agency, "agency", "", "the `code` of the agency the client acts for with the client_credentials grant")
-			fs.Var(&scopes, "scope", "a `scope` the client may get for itself with client_credentials: wallet.issue or exchange.query (both need --agency), wallet.query (repeat for several)")
+			fs.Var(&scopes, "scope", "a `scope` the client may get for itself with client_credentials: wallet.issue or exchange.query (both need --agency), wallet.query (repeat for several); for a --public client, a scope it asks citizens for (portal, signing)")
 		},
 		run: func(ctx context.Context, c config.Config, args []string, stdout, _ io.Writer) error {
 			if len(args) != 1 || args[0] != "add" {
@@ -60,6 +66,21 @@ func clientCommand() command {
 			}
 			if n != 1 {
 				return usageError("give exactly one of --secret-stdin, --jwks-file and --public")
+			}
+			// A public client acts only for citizens: its --scope names what
+			// it asks them for (the portal's API, remote signing), never a
+			// scope of its own.
+			var asks, own []string
+			if public {
+				for _, s := range scopes {
+					switch {
+					case !slices.Contains(citizenScopes, s):
+						own = append(own, s) // refused below: a public client has none
+					case !slices.Contains(asks, s):
+						asks = append(asks, s)
+					}
+				}
+				scopes = own
 			}
 			cl := oidc.Client{ID: id, Name: name, Purpose: purpose, RedirectURIs: redirects, RequirePAR: requirePAR,
 				Agency: strings.TrimSpace(agency), Scopes: scopes}
@@ -113,6 +134,9 @@ func clientCommand() command {
 			fmt.Fprintf(stdout, "client %s added (%s, %d redirect URIs)\n", cl.ID, cl.AuthMethod, len(cl.RedirectURIs))
 			if cl.Agency != "" || len(cl.Scopes) > 0 {
 				fmt.Fprintf(stdout, "acts for agency %q with client_credentials, scopes: %s\n", cl.Agency, strings.Join(cl.Scopes, " "))
+			}
+			if len(asks) > 0 {
+				fmt.Fprintf(stdout, "asks citizens for scopes: %s\n", strings.Join(asks, " "))
 			}
 			return nil
 		},

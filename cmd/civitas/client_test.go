@@ -68,6 +68,8 @@ func TestClientAdd(t *testing.T) {
 		{"ok/secret", longSecret + "\r\n", []string{"add", "--client-id", "partner", "--redirect-uri", cb, "--secret-stdin"}, exitOK, "client_secret_basic"},
 		{"ok/public loopback", "", []string{"add", "--client-id", "app", "--redirect-uri", "http://127.0.0.1:8765/cb", "--public"}, exitOK, "none"},
 		{"fail/duplicate", "", []string{"add", "--client-id", "portal", "--redirect-uri", cb, "--public"}, exitFailure, "already registered"},
+		{"ok/public app of the portal", "", []string{"add", "--client-id", "mobile", "--redirect-uri", "http://127.0.0.1:8766/cb", "--public", "--scope", "portal"}, exitOK, "asks citizens for scopes: portal"},
+		{"fail/public with an agency's scope", "", []string{"add", "--client-id", "mobile2", "--redirect-uri", "http://127.0.0.1:8766/cb", "--public", "--scope", "wallet.query"}, exitFailure, "public client"},
 	} {
 		code, out, errs := add(tt.secret, tt.args...)
 		if code != tt.code || !strings.Contains(out+errs, tt.want) {

@@ -54,6 +54,7 @@ Usage:
   civitas retention run [--dry-run] [--rules FILE] | rules   (delete personal data past its period; audited)
   civitas breach   record --what ... | list | notified ID   (personal-data breaches and their notification)
   civitas payments reconcile --statement FILE.csv [--date YYYY-MM-DD] [--agency CODE] [--json]  [--data DIR]
+  civitas procedures list [--data DIR] [--json] | check FILE.json   (the portal's catalogue; check refuses paper the state holds)
   civitas version
 
 Run "civitas COMMAND --help" for the flags of a command. Every flag --name can
@@ -82,24 +83,25 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":    serveCommand(),
-		"migrate":  migrateCommand(),
-		"demo":     demoCommand(),
-		"audit":    auditCommand(),
-		"registry": registryCommand(),
-		"account":  accountCommand(),
-		"client":   clientCommand(),
-		"ca":       caCommand(),
-		"cert":     certCommand(),
-		"seal":     sealCommand(),
-		"verify":   verifyCommand(),
-		"trust":    trustCommand(),
-		"wallet":   walletCommand(),
-		"exchange": exchangeCommand(),
-		"peer":     peerCommand(),
-		"feedback": feedbackCommand(),
-		"learning": learningCommand(),
-		"payments": paymentsCommand(),
+		"serve":      serveCommand(),
+		"migrate":    migrateCommand(),
+		"demo":       demoCommand(),
+		"audit":      auditCommand(),
+		"registry":   registryCommand(),
+		"account":    accountCommand(),
+		"client":     clientCommand(),
+		"ca":         caCommand(),
+		"cert":       certCommand(),
+		"seal":       sealCommand(),
+		"verify":     verifyCommand(),
+		"trust":      trustCommand(),
+		"wallet":     walletCommand(),
+		"exchange":   exchangeCommand(),
+		"peer":       peerCommand(),
+		"feedback":   feedbackCommand(),
+		"learning":   learningCommand(),
+		"payments":   paymentsCommand(),
+		"procedures": proceduresCommand(),
 
 		// Operating civitas: backup.go, keys.go, privacy.go.
 		"backup":    backupCommand(),

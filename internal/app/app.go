@@ -31,6 +31,7 @@ import (
 	"civitas/internal/oid4vc"
 	"civitas/internal/oidc"
 	"civitas/internal/pki"
+	"civitas/internal/portal"
 	"civitas/internal/portal/payment"
 	"civitas/internal/privacy"
 	"civitas/internal/registry"
@@ -67,7 +68,8 @@ type App struct {
 	exchange *exchange.Service // the data exchange and the data-use log
 	privacy  *privacy.Service
 	payments *payment.Service // nil without collection accounts
-	keys     func()           // logs out of the PKCS#11 token, if any
+	portal   *portal.Service
+	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
 }
@@ -254,6 +256,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return nil, err
 		}
 	}
+	var fees portal.Payments // nil: no online payment (no collection accounts)
+	if a.payments != nil {
+		fees = portalPayments{p: a.payments, reg: a.registry}
+	}
+	a.portal, err = OpenPortal(PortalOptions{DB: d, Clock: a.clock, Registry: a.registry, Identity: a.identity, Wallet: a.wallet,
+		Signing: a.signing, CA: a.pki, Notify: a.notify, Font: font, UseLog: a.exchange, Payments: fees, Config: cfg})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.mountPortal(); err != nil {
+		return nil, err
+	}
 	a.anchors = pki.NewAnchors(d, a.clock)
 	if err := verify.Mount(a.web, verify.Options{Trust: a.trust, Online: pki.Sources{a.pki, pki.NewFetcher()}}); err != nil {
 		return nil, err
@@ -324,6 +338,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}},
 		{Name: "signing.documents.cleanup", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.signing.Cleanup(ctx)
+			return err
+		}},
+		{Name: "portal.deadlines", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			n, err := a.portal.MarkOverdue(ctx)
+			if n > 0 {
+				log.Info("applications past their promised date", slog.Int("count", n))
+			}
 			return err
 		}},
 		{Name: "exchange.log.checkpoint", Every: time.Minute, Run: func(ctx context.Context) error {

@@ -33,6 +33,7 @@ type PaymentDeps struct {
 	Registry *registry.Service
 	Identity *identity.Service // officials' posts; nil: none
 	Uses     payment.UseLog    // officials' reads of receipts; nil: the operator's commands, which read none
+	Listener payment.Listener  // told of each change of an order (the portal); nil: nobody
 	Catalog  *i18n.Catalog
 	Font     *pdf.Font // nil: no receipts
 	// Handler is the whole router, which the demo's bank and the
@@ -103,7 +104,7 @@ func OpenPayments(cfg config.Config, o PaymentDeps) (*payment.Service, *payment.
 		uses = o.Uses
 	}
 	opts := payment.Options{DB: o.DB, Clock: o.Clock, Accounts: accounts, Provider: provider, PublicURL: cfg.PublicURL,
-		Directory: paymentDirectory{id: o.Identity, reg: o.Registry}, UseLog: uses, Box: o.Box, Messages: o.Catalog, Logger: o.Logger}
+		Directory: paymentDirectory{id: o.Identity, reg: o.Registry}, UseLog: uses, Listener: o.Listener, Box: o.Box, Messages: o.Catalog, Logger: o.Logger}
 	if o.CA != nil && o.Font != nil {
 		opts.Font, opts.Sealer = o.Font, paymentSealer{ca: o.CA, clock: o.Clock}
 	}
