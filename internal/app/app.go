@@ -242,7 +242,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	var bank *payment.Simulator
 	a.payments, bank, err = OpenPayments(cfg, PaymentDeps{DB: d, Clock: a.clock, Box: box, CA: a.pki, Registry: a.registry,
-		Identity: a.identity, Uses: a.exchange, Catalog: catalog, Font: font, Handler: a.web.Handler, Logger: log})
+		Identity: a.identity, Uses: a.exchange, Listener: paymentListener{a: a}, Catalog: catalog, Font: font, Handler: a.web.Handler, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -52,9 +52,9 @@ func TestPortalFeePaidByTransfer(t *testing.T) {
 	day := time.Now().In(kernel.Zone())
 	statement := fmt.Sprintf("Ngày giao dịch,Số tham chiếu,Số tiền ghi có,Số tiền ghi nợ,Nội dung\n%s,FT0001,\"8.000\",,\"CHUYEN TIEN %s LEPHI\"\n",
 		day.Format("02/01/2006"), order.Reference)
-	if _, _, err := s.a.payments.ReconcileStatement(kernel.WithActor(ctx, kernel.System("test")), "statement.csv", []byte(statement),
-		order.Agency, day.Format(time.DateOnly)); err != nil {
-		t.Fatal(err)
+	if _, reps, err := s.a.payments.ReconcileStatement(kernel.WithActor(ctx, kernel.System("test")), "statement.csv", []byte(statement),
+		order.Agency, day.Format(time.DateOnly)); err != nil || len(reps) != 1 || reps[0].Settled != 1 {
+		t.Fatalf("reconcile: %+v %v", reps, err)
 	}
 	a, err := s.a.portal.Application(actx, id)
 	if err != nil || a.PaymentState != portal.PayPaid {
