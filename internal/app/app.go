@@ -158,13 +158,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	a.identity, err = identity.New(identity.Options{DB: d, Clock: a.clock, Registry: a.registry, Box: box, SMS: identitySMS{a.notify},
 		Logger: log, Issuer: "civitas " + public.Host, Messages: catalog,
-		SupportPoints: supportPoints, SupportPointBudget: cfg.SupportPointBudget})
+		SupportPoints: supportPoints, SupportPointBudget: cfg.SupportPointBudget, UseLog: laterUseLog{a}})
 	if err != nil {
 		return nil, err
 	}
 	a.oidc, err = oidc.New(ctx, oidc.Options{DB: d, Clock: a.clock, Web: a.web, Issuer: cfg.PublicURL, Box: box,
 		Authn: oidcLogin{web: a.web, id: a.identity}, Directory: oidcDirectory{id: a.identity, reg: a.registry},
-		History: a.identity, Logger: log})
+		History: a.identity, UseLog: laterUseLog{a}, Logger: log})
 	if err != nil {
 		return nil, err
 	}

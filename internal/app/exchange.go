@@ -159,3 +159,20 @@ func (o exchangeOfficials) Posts(ctx context.Context, accountID string) ([]excha
 	}
 	return out, nil
 }
+
+// laterUseLog is the data-use log for capabilities built before the
+// exchange that keeps it (the e-ID's desk, the OpenID Provider's claims):
+// it writes to the exchange once the app has built it.
+type laterUseLog struct{ a *App }
+
+var (
+	_ identity.UseLog = laterUseLog{}
+	_ oidc.UseLog     = laterUseLog{}
+)
+
+func (l laterUseLog) Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error {
+	if l.a.exchange == nil {
+		return kernel.E(kernel.Unavailable, "error.unavailable")
+	}
+	return l.a.exchange.Record(ctx, tx, u)
+}

@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"civitas/internal/config"
+	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
 	"civitas/internal/exchange"
 	"civitas/internal/kernel"
@@ -150,5 +152,35 @@ func TestExchangeWiring(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no navigation entry")
+	}
+}
+
+// TestEarlierCapabilitiesWriteToTheDataUseLog: the e-ID's desk and the
+// OpenID Provider are built before the exchange that keeps the log; their
+// reads still land in it, named on the person's page in every language.
+func TestEarlierCapabilitiesWriteToTheDataUseLog(t *testing.T) {
+	s := newExchangeSite(t, 50)
+	ctx := kernel.WithActor(context.Background(), kernel.Actor{Kind: kernel.ActorClient, ID: "hcc-sys"})
+	persons, err := s.a.registry.ListPersons(ctx, kernel.Page{Limit: 1})
+	if err != nil || len(persons) == 0 {
+		t.Fatal(err)
+	}
+	p := persons[0]
+	if err := s.a.db.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		return laterUseLog{s.a}.Record(ctx, tx, kernel.DataUse{Subject: p.CitizenID, ReaderName: "Dịch vụ X", Channel: "oidc.claims",
+			Service: "userinfo", Fields: []string{"name"}, Purpose: "service_login"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	uses, _, err := s.a.exchange.Uses(ctx, exchange.UseQuery{Subject: p.CitizenID})
+	if err != nil || len(uses) != 1 || uses[0].Channel != "oidc.claims" || uses[0].ReaderID != "hcc-sys" {
+		t.Fatalf("%+v %v", uses, err)
+	}
+	for _, lang := range []string{"vi", "en", "ar"} {
+		for _, key := range []string{"exchange.purpose.service_login", "exchange.purpose.identity_verification", "exchange.channel.oidc.claims"} {
+			if got := s.a.web.Catalog().T(lang, key); got == key || got == "" {
+				t.Errorf("%s: %s untranslated", lang, key)
+			}
+		}
 	}
 }

@@ -111,6 +111,9 @@ func pageKeys() []string {
 	for _, p := range purposes {
 		keys = append(keys, p.TitleKey())
 	}
+	for _, p := range usePurposes {
+		keys = append(keys, "exchange.purpose."+p)
+	}
 	for _, sp := range DefaultServices() {
 		keys = append(keys, sp.TitleKey())
 	}
@@ -124,7 +127,14 @@ func pageKeys() []string {
 }
 
 // channels are those the page names; others show as they are recorded.
-var channels = []string{ChannelExchange, ChannelDesk, "wallet.query", "oidc.claims"}
+var channels = []string{ChannelExchange, ChannelDesk, "wallet.query", "oidc.claims", "portal", "payment.receipt",
+	"feedback.contact", "learning.class", "learning.session", "privacy.desk"}
+
+// usePurposes are the purposes other capabilities record their reads
+// under, beside the catalogue a query may name (an agency's system cannot
+// ask for data "to log in"): the data-use page names each in every language.
+var usePurposes = []string{"admission", "correction", "education.community_class", "fee_collection", "feedback.follow_up",
+	"identity_verification", "service_login"}
 
 var roles = []registry.Role{registry.Chairman, registry.ViceChairman, registry.OneStopOfficer, registry.CivilClerk,
 	registry.PoliceOfficer, registry.Officer, registry.Director}

@@ -119,7 +119,15 @@ func (s *Service) LookUp(ctx context.Context, o Officer, citizenID string) (regi
 		return registry.Person{}, nil, kernel.E(kernel.Forbidden, "error.identity.outside_area")
 	}
 	if err := s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
-		return appendAuditPurpose(ctx, tx, "registry.person.read", "person", p.CitizenID, "identity.enrolment")
+		if err := appendAuditPurpose(ctx, tx, "registry.person.read", "person", p.CitizenID, "identity.enrolment"); err != nil {
+			return err
+		}
+		if s.uses == nil {
+			return nil
+		}
+		return s.uses.Record(ctx, tx, kernel.DataUse{Subject: p.CitizenID, Reader: o.Actor(), Agency: o.Agency.Code,
+			ReaderName: o.Agency.Name, Channel: "desk", Service: "population.person", Fields: lookUpFields,
+			Purpose: "identity_verification", CaseRef: "e-ID"})
 	}); err != nil {
 		return p, nil, err
 	}
@@ -132,6 +140,9 @@ func (s *Service) LookUp(ctx context.Context, o Officer, citizenID string) (regi
 	}
 	return p, nil, nil
 }
+
+// lookUpFields are the registry's fields the enrolment desk shows an officer.
+var lookUpFields = []string{"citizen_id", "full_name", "birth_date", "sex", "unit"}
 
 // Checks are the results of the in-person identity checks, as attested by
 // the devices and the officer.

@@ -81,6 +81,15 @@ type Options struct {
 	SupportPointBudget int
 	// Messages writes the texts holders get; nil: the embedded catalogue.
 	Messages Messages
+	// UseLog is the data-use log: an officer's look-up of a person at a
+	// desk is a read of their data by someone else. nil: none.
+	UseLog UseLog
+}
+
+// UseLog records a read of a person's data by someone else, in the
+// caller's transaction (the data-use log the person sees).
+type UseLog interface {
+	Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error
 }
 
 // Service holds the rules of e-ID accounts.
@@ -90,6 +99,7 @@ type Service struct {
 	reg    Registry
 	box    *sealed.Box
 	sms    SMS
+	uses   UseLog
 	log    *slog.Logger
 	issuer string
 	params PasswordParams
@@ -141,7 +151,7 @@ func New(o Options) (*Service, error) {
 		messages = sync.OnceValues(func() (Messages, error) { return i18n.Load() })
 	}
 	return &Service{
-		db: o.DB, clock: o.Clock, reg: o.Registry, box: o.Box, sms: o.SMS, log: o.Logger,
+		db: o.DB, clock: o.Clock, reg: o.Registry, box: o.Box, sms: o.SMS, uses: o.UseLog, log: o.Logger,
 		issuer: o.Issuer, params: params,
 		dummy:        sync.OnceValues(func() (string, error) { return HashPassword(kernel.NewToken(), params) }),
 		hashes:       newHashQueue(o.HashSlots, o.HashQueue, o.HashWait),

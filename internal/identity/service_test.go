@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -516,5 +517,35 @@ func TestOfficerActsOnlyAtLevel2(t *testing.T) {
 	if err := f.db.QueryRow(f.ctx, `SELECT actor_kind, on_behalf_of FROM audit_log WHERE action = 'identity.enrol'`).Scan(&kind, &onBehalf); err != nil ||
 		kind != string(kernel.ActorOfficial) || onBehalf != "agency:"+police.Agency.Code {
 		t.Fatalf("audit of the enrolment: %v %s %s", err, kind, onBehalf)
+	}
+}
+
+// dataUses is the data-use log as the e-ID writes to it.
+type dataUses struct{ got []kernel.DataUse }
+
+func (u *dataUses) Record(_ context.Context, _ *db.Tx, d kernel.DataUse) error {
+	u.got = append(u.got, d)
+	return nil
+}
+
+// TestDeskLookUpIsInTheDataUseLog: an officer's look-up of a person at the
+// enrolment desk is a read of that person's data by someone else, which the
+// person sees; a refused look-up is not.
+func TestDeskLookUpIsInTheDataUseLog(t *testing.T) {
+	uses := &dataUses{}
+	f := newFixture(t, func(o *identity.Options) { o.UseLog = uses })
+	police := f.officer(registry.Police, registry.PoliceOfficer, 0)
+	p := f.person("unit_code = ?", police.Area())
+	police.ACR = kernel.ACRLevel1
+	if _, _, err := f.svc.LookUp(f.ctx, police, p.CitizenID); err == nil || len(uses.got) != 0 {
+		t.Fatalf("a refused look-up: %v %+v", err, uses.got)
+	}
+	police.ACR = kernel.ACRLevel2
+	if _, _, err := f.svc.LookUp(kernel.WithActor(f.ctx, police.Actor()), police, p.CitizenID); err != nil {
+		t.Fatal(err)
+	}
+	if len(uses.got) != 1 || uses.got[0].Subject != p.CitizenID || uses.got[0].Agency != police.Agency.Code ||
+		uses.got[0].Channel != "desk" || uses.got[0].Purpose != "identity_verification" || uses.got[0].Reader != police.Actor() {
+		t.Fatalf("data-use log: %+v", uses.got)
 	}
 }

@@ -70,7 +70,16 @@ type Options struct {
 	Authn     Authenticator
 	Directory Directory
 	History   History
-	Logger    *slog.Logger
+	// UseLog is the data-use log: every release of a person's claims to a
+	// relying party is a read of their data by someone else. nil: none.
+	UseLog UseLog
+	Logger *slog.Logger
+}
+
+// UseLog records a read of a person's data by someone else, in the
+// caller's transaction (the data-use log the person sees).
+type UseLog interface {
+	Record(ctx context.Context, tx *db.Tx, u kernel.DataUse) error
 }
 
 // Lifetimes.
@@ -96,6 +105,7 @@ type Provider struct {
 	authn   Authenticator
 	dir     Directory
 	history History
+	uses    UseLog
 	log     *slog.Logger
 	pages   *web.Pages
 	keys    *keyring
@@ -117,7 +127,7 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Provider{db: o.DB, clock: o.Clock, web: o.Web, issuer: o.Issuer, box: o.Box, authn: o.Authn,
-		dir: o.Directory, history: o.History, log: o.Logger, clients: map[string]cachedClient{}}
+		dir: o.Directory, history: o.History, uses: o.UseLog, log: o.Logger, clients: map[string]cachedClient{}}
 	p.keys = &keyring{p: p}
 	p.rot = newRotator(p)
 	if err := p.keys.ensure(ctx); err != nil {

@@ -77,6 +77,19 @@ func (h *history) Record(_ context.Context, _ *db.Tx, _, kind, _ string, _ map[s
 	return nil
 }
 
+// uses is the data-use log as the provider writes to it.
+type uses struct {
+	mu  sync.Mutex
+	got []kernel.DataUse
+}
+
+func (u *uses) Record(_ context.Context, _ *db.Tx, d kernel.DataUse) error {
+	u.mu.Lock()
+	u.got = append(u.got, d)
+	u.mu.Unlock()
+	return nil
+}
+
 // env is a running provider with one private_key_jwt relying party.
 type env struct {
 	t        testing.TB
@@ -85,6 +98,7 @@ type env struct {
 	issuer   string
 	authn    *fakeLogin
 	history  *history
+	uses     *uses
 	clock    *kernel.ManualClock
 	rpKey    *ecdsa.PrivateKey
 	dpopKey  *ecdsa.PrivateKey
@@ -97,7 +111,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	d := dbtest.Open(t)
-	e := &env{t: t, authn: &fakeLogin{}, history: &history{}, clientID: "rp1", redirect: "https://rp.example/cb", account: "acct-1"}
+	e := &env{t: t, authn: &fakeLogin{}, history: &history{}, uses: &uses{}, clientID: "rp1", redirect: "https://rp.example/cb", account: "acct-1"}
 	e.clock = kernel.NewManualClock(time.Now())
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
@@ -111,7 +125,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	box, _ := sealed.New(bytes.Repeat([]byte{9}, sealed.KeySize))
-	e.p, err = oidc.New(ctx, oidc.Options{DB: d, Clock: e.clock, Web: ws, Issuer: e.issuer, Box: box, Authn: e.authn, Directory: directory{}, History: e.history})
+	e.p, err = oidc.New(ctx, oidc.Options{DB: d, Clock: e.clock, Web: ws, Issuer: e.issuer, Box: box, Authn: e.authn, Directory: directory{}, History: e.history, UseLog: e.uses})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,6 +333,12 @@ func TestCodeFlowWithPARDPoPAndPrivateKeyJWT(t *testing.T) {
 	if _, ok := ui["phone_number"]; ok {
 		t.Fatal("userinfo gives the phone without the phone scope")
 	}
+	// The release of the claims is in the person's data-use log, once.
+	if len(e.uses.got) != 1 || e.uses.got[0].Subject != "099190000001" || e.uses.got[0].Channel != "oidc.claims" ||
+		e.uses.got[0].Reader.ID != e.clientID || e.uses.got[0].Purpose != "service_login" ||
+		strings.Join(e.uses.got[0].Fields, ",") != "birthdate,citizen_id,name" {
+		t.Fatalf("data-use log: %+v", e.uses.got)
+	}
 	// The token is bound to the DPoP key: another key, or Bearer, fails.
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if st, _ := e.userinfo(at, other); st != http.StatusUnauthorized {
@@ -335,6 +355,9 @@ func TestCodeFlowWithPARDPoPAndPrivateKeyJWT(t *testing.T) {
 	}
 	if st, _ := e.userinfo(at, e.dpopKey); st != http.StatusUnauthorized {
 		t.Fatalf("access token still works after code replay: %d", st)
+	}
+	if len(e.uses.got) != 1 {
+		t.Fatalf("refused userinfo calls are in the data-use log: %+v", e.uses.got)
 	}
 	if len(e.history.kinds) < 2 || e.history.kinds[0] != "consent.given" || e.history.kinds[1] != "app.login" {
 		t.Fatalf("history = %v", e.history.kinds)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -533,6 +534,38 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	if ti.HasScope("citizen_id") {
 		claims["citizen_id"] = a.CitizenID
 	}
+	if err := p.recordClaims(r.Context(), ti, a, claims); err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	p.web.JSON(w, r, http.StatusOK, claims)
+}
+
+// recordClaims writes the release of a person's claims to a relying party
+// to the data-use log, once per userinfo answer that holds more than the
+// pairwise subject: the person sees which service got which claims, when.
+func (p *Provider) recordClaims(ctx context.Context, ti TokenInfo, a Account, claims map[string]any) error {
+	if p.uses == nil || a.CitizenID == "" {
+		return nil
+	}
+	fields := make([]string, 0, len(claims))
+	for k := range claims {
+		if k != "sub" && k != "phone_number_verified" {
+			fields = append(fields, k)
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	slices.Sort(fields)
+	c, err := p.client(ctx, ti.ClientID)
+	if err != nil {
+		return err
+	}
+	return p.db.Update(ctx, p.clock.Now(), func(tx *db.Tx) error {
+		return p.uses.Record(ctx, tx, kernel.DataUse{Subject: a.CitizenID,
+			Reader: kernel.Actor{Kind: kernel.ActorClient, ID: c.ID}, Agency: c.Agency, ReaderName: c.Name,
+			Channel: "oidc.claims", Service: "userinfo", Fields: fields, Purpose: "service_login"})
+	})
 }
