@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Figures of operating civitas (docs/benchmarks-ops.md): an online backup of
+# Figures of operating civitas (docs/benchmarks.md, "Operating civitas"): an online backup of
 # the demo province on SQLite while serve answers token requests, its
 # restore, its restore drill, and a rotation of the OpenID Provider's key
 # under load.
