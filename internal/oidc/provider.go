@@ -15,15 +15,6 @@ import (
 	"civitas/internal/web"
 )
 
-// ACRLevel1 and ACRLevel2 are the kernel's assurance levels, named here for
-// callers that have not moved to them yet.
-//
-// Deprecated: use kernel.ACRLevel1 and kernel.ACRLevel2.
-const (
-	ACRLevel1 = kernel.ACRLevel1
-	ACRLevel2 = kernel.ACRLevel2
-)
-
 // Login is a browser's login, as the Authenticator reports it.
 type Login struct {
 	AccountID string
