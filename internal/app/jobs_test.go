@@ -61,7 +61,7 @@ func TestTwoInstancesNeverRunAJobTwice(t *testing.T) {
 	wg.Wait()
 
 	slices.SortFunc(runs, func(a, b run) int { return a.start.Compare(b.start) })
-	if len(runs) < 5 {
+	if len(runs) < 4 {
 		t.Fatalf("only %d runs in 1.5 s with a 100 ms period", len(runs))
 	}
 	if len(runs) > 16 {
@@ -73,8 +73,10 @@ func TestTwoInstancesNeverRunAJobTwice(t *testing.T) {
 		}
 		// The period counts from taking the lease; a run starts one database
 		// round trip later, which under -race on PostgreSQL can take
-		// milliseconds. Two runs in one period would start together.
-		if gap := runs[i].start.Sub(runs[i-1].start); gap < every*3/4 {
+		// milliseconds, and on a loaded machine the scheduler can delay one
+		// run's start by tens. Two runs in one period would start one run's
+		// length (20 ms) apart.
+		if gap := runs[i].start.Sub(runs[i-1].start); gap < every/2 {
 			t.Fatalf("runs %d and %d only %v apart (period %v)", i-1, i, gap, every)
 		}
 	}

@@ -253,7 +253,7 @@ func TestKeepAliveAndReconnect(t *testing.T) {
 	m.Drop()
 	eventually(t, "a new bind after the link dropped", func() bool {
 		_, err := c.Send(ctx, "84912345678", "two")
-		return err == nil && m.Counts().Binds == 2
+		return err == nil && m.Counts().Binds >= 2 // more when a slow machine misses an enquire_link
 	})
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
