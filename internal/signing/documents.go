@@ -11,7 +11,6 @@ import (
 	"errors"
 	"io"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -107,31 +106,27 @@ type preparedPDF struct {
 	file     []byte
 }
 
-// prepare reads the n bytes of in once, writing the prepared copy to a
-// temporary file, and keeps it.
+// prepare reads the n bytes of in once, writing the prepared copy in
+// memory (never to a temporary file: see memFile), and keeps it.
 func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate, level pades.Level, name string, in io.ReaderAt, n int64, look *pdf.Appearance) (preparedPDF, error) {
-	out, err := os.CreateTemp("", "civitas-prepared-*.pdf")
-	if err != nil {
-		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
+	out := &memFile{b: make([]byte, 0, n+64<<10), max: room(p, n)}
 	o := pades.Options{Level: level, Certificate: chain[0], Chain: chain[1:], Stamper: p.Stamper, TSAChain: p.TSAChain, Revocation: p.Revocation,
 		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, SignTime: s.o.Clock.Now(), Appearance: look}}
 	sess, err := pades.Begin(ctx, out, in, n, o)
 	if err != nil {
 		return preparedPDF{}, err
 	}
-	file := make([]byte, sess.Prepared.Size)
-	if _, err := out.ReadAt(file, 0); err != nil {
-		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
-	}
+	file := out.bytes(sess.Prepared.Size)
 	sessJSON, err := json.Marshal(sess)
 	if err != nil {
 		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
 	}
 	return preparedPDF{name: name, session: sess, json: string(sessJSON), file: file}, nil
 }
+
+// room is the most a PDF of n bytes may grow to while it is prepared and
+// finished: its signature, time-stamps and revocation evidence.
+func room(p *PDF, n int64) int64 { return 2*max(n, p.MaxFile) + 16<<20 }
 
 // visibleLines are what a visible signature shows: who signed (the
 // certificate's name), in which capacity for an official, and when, in
@@ -169,8 +164,8 @@ func (s *Service) chainOf(ctx context.Context, p *PDF, c Credential) ([]*x509.Ce
 // UploadPDF prepares a PDF the holder uploads for their own signature and
 // makes the request they approve on their phone page, signed with the
 // credential named (an official's, to sign in that capacity) or, for "",
-// their own. The file is read once into a temporary file; the prepared
-// copy is kept until signed and downloaded.
+// their own. The file is read once into memory (never a temporary file);
+// the prepared copy is kept until signed and downloaded.
 func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name string, r io.Reader, visible bool) (Request, error) {
 	p, err := s.pdf()
 	if err != nil {
@@ -189,13 +184,8 @@ func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name s
 	if err != nil {
 		return Request{}, err
 	}
-	in, err := os.CreateTemp("", "civitas-upload-*.pdf")
-	if err != nil {
-		return Request{}, kernel.Wrap(err, "signing: upload")
-	}
-	defer os.Remove(in.Name())
-	defer in.Close()
-	n, err := io.Copy(in, io.LimitReader(r, p.MaxFile+1))
+	data, err := io.ReadAll(io.LimitReader(r, p.MaxFile+1))
+	n := int64(len(data))
 	if err != nil {
 		return Request{}, kernel.E(kernel.Invalid, "signing.error.upload").WithCause(err)
 	}
@@ -213,7 +203,7 @@ func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name s
 		}
 		look = &pdf.Appearance{Font: p.Font, Lines: visibleLines(cred, chain[0], s.o.Clock.Now())}
 	}
-	doc, err := s.prepare(ctx, p, chain, p.Level, name, in, n, look)
+	doc, err := s.prepare(ctx, p, chain, p.Level, name, bytes.NewReader(data), n, look)
 	if err != nil {
 		return Request{}, err
 	}
@@ -342,7 +332,16 @@ type Document struct {
 
 // Documents lists the PDFs of a request its application submitted (none
 // for a request of hashes).
+// Another application's request, or another holder's, is NotFound.
 func (s *Service) Documents(ctx context.Context, client, accountID, requestID string) ([]Document, error) {
+	var n int
+	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_requests WHERE id = ? AND client = ? AND account_id = ?`, requestID, client, accountID).Scan(&n)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: documents")
+	}
+	if n == 0 {
+		return nil, errNoRequest()
+	}
 	docs, err := s.documents(ctx, requestID)
 	if err != nil {
 		return nil, err
@@ -546,23 +545,12 @@ func (s *Service) finish(ctx context.Context, p *PDF, requestID string, idx int,
 	if err := json.Unmarshal([]byte(sessJSON), &sess); err != nil {
 		return nil, kernel.Wrap(err, "signing: document")
 	}
-	f, err := os.CreateTemp("", "civitas-signed-*.pdf")
-	if err != nil {
-		return nil, kernel.Wrap(err, "signing: document")
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if _, err := f.WriteAt(prepared, 0); err != nil {
-		return nil, kernel.Wrap(err, "signing: document")
-	}
+	f := &memFile{b: prepared, max: room(p, int64(len(prepared)))}
 	size, err := pades.Complete(ctx, f, &sess, signature, pades.Options{Stamper: p.Stamper, Revocation: p.Revocation, TSAChain: p.TSAChain})
 	if err != nil {
 		return nil, err
 	}
-	signed = make([]byte, size)
-	if _, err := f.ReadAt(signed, 0); err != nil {
-		return nil, kernel.Wrap(err, "signing: document")
-	}
+	signed = f.bytes(size)
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE signing_documents SET signed = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, signed, kernel.Micros(tx.Now), requestID, idx)
 		return err
@@ -599,11 +587,15 @@ func (s *Service) signedDocument(ctx context.Context, q Request, idx int) (strin
 	return name, signed, nil
 }
 
-// HasDocument reports whether a holder's request is an uploaded PDF.
-func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) bool {
+// HasDocument reports whether a holder's request is an uploaded PDF; a
+// database error is an error, not "no".
+func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) (bool, error) {
 	var n int
 	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_documents WHERE request_id = ? AND account_id = ?`, requestID, accountID).Scan(&n)
-	return err == nil && n > 0
+	if err != nil {
+		return false, kernel.Wrap(err, "signing: has document")
+	}
+	return n > 0, nil
 }
 
 // SignedPDF returns the first PDF of a holder's request once they signed

@@ -109,7 +109,7 @@ func (s *Service) record(ctx context.Context, accountID, unitCode string, cert *
 		return err
 	})
 	if err != nil {
-		return Credential{}, kernel.Wrap(err, "signing: enrol")
+		return Credential{}, s.withdraw(ctx, cert, kernel.Wrap(err, "signing: enrol"))
 	}
 	return c, nil
 }

@@ -29,9 +29,14 @@ import (
 // Keys is what signing needs of the CA: certify a new key for a level-2
 // holder, and hand out the key of a valid certificate once the holder
 // approved.
+//
+// Withdraw revokes a certificate just issued whose credential could not be
+// recorded (the CA and signing write in two transactions): no certificate
+// stays valid without a credential that its holder sees and controls.
 type Keys interface {
 	Issue(ctx context.Context, citizenID string) (*x509.Certificate, error)
 	Signer(ctx context.Context, serial *big.Int) (crypto.Signer, *x509.Certificate, error)
+	Withdraw(ctx context.Context, serial *big.Int) error
 }
 
 // Confirmer checks the holder's second factor for an act, throttling
@@ -172,6 +177,21 @@ func (s *Service) Enrol(ctx context.Context, accountID, citizenID, unitCode stri
 		return Credential{}, err
 	}
 	return s.record(ctx, accountID, unitCode, cert, Capacity{})
+}
+
+// withdraw undoes an issue whose credential was not recorded: the
+// certificate is revoked (cessationOfOperation), so none stays valid
+// without its credential. It runs even if ctx was cancelled, since that may
+// be why the record failed.
+func (s *Service) withdraw(ctx context.Context, cert *x509.Certificate, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.o.Keys.Withdraw(ctx, cert.SerialNumber); err != nil {
+		s.o.Logger.ErrorContext(ctx, "signing: a certificate without its credential could not be revoked; revoke it by hand",
+			slog.String("serial", strings.ToLower(cert.SerialNumber.Text(16))), slog.String("error", err.Error()))
+		return errors.Join(cause, err)
+	}
+	return cause
 }
 
 // Activate lets the holder take their credential into use, confirming with
@@ -331,6 +351,10 @@ func (s *Service) submit(ctx context.Context, sub Submission, with func(*db.Tx, 
 				r.ID, i, it.Label, base64.StdEncoding.EncodeToString(it.Hash)); err != nil {
 				return err
 			}
+		}
+		if _, err := audit.Append(ctx, tx, audit.Entry{Action: "signing.request.submit", SubjectType: "account", SubjectID: r.AccountID,
+			Details: map[string]any{"request": r.ID, "credential": r.CredentialID, "client": r.Client, "documents": r.Count}}); err != nil {
+			return err
 		}
 		if with != nil {
 			return with(tx, r)
@@ -544,6 +568,11 @@ type HashSigning struct {
 	SAD          string
 	Hashes       [][]byte
 	Hash         crypto.Hash // of the hashes; SHA256 by default
+	// HashOID and SignAlgo are what a CSC caller names (hashAlgorithmOID,
+	// signAlgo): when given, they must match the hashes and the
+	// credential's key, or nothing is signed.
+	HashOID  string
+	SignAlgo string
 }
 
 // SignHash signs exactly the hashes the holder approved, with the SAD the
@@ -554,6 +583,20 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	if h.SAD == "" || len(h.SAD) > 200 || len(h.Hashes) == 0 || len(h.Hashes) > s.o.MaxItems {
 		return nil, errBadSAD()
 	}
+	if h.HashOID != "" {
+		hh, ok := hashOIDs[h.HashOID]
+		if !ok || h.Hash != 0 && h.Hash != hh {
+			return nil, errAlgo()
+		}
+		h.Hash = hh
+	}
+	if h.SignAlgo != "" {
+		if sa, ok := signAlgos[h.SignAlgo]; !ok || sa.hash != 0 && h.Hash != 0 && sa.hash != h.Hash {
+			return nil, errAlgo()
+		} else if h.Hash == 0 {
+			h.Hash = sa.hash
+		}
+	}
 	if h.Hash == 0 {
 		// Told by the length: what a signer is asked to sign must match
 		// its hash (a PKCS#11 token checks).
@@ -561,6 +604,9 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	}
 	for _, d := range h.Hashes {
 		if h.Hash == 0 || len(d) != h.Hash.Size() {
+			if h.HashOID != "" || h.SignAlgo != "" {
+				return nil, errAlgo() // the hashes are not of the algorithm named
+			}
 			return nil, errBadSAD()
 		}
 	}
@@ -633,6 +679,9 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	signer, _, err := s.o.Keys.Signer(ctx, sn)
 	if err != nil {
 		return nil, err
+	}
+	if h.SignAlgo != "" && signAlgos[h.SignAlgo].key != keyKind(signer.Public()) {
+		return nil, errAlgo() // the SAD is not used up: the caller may ask again, rightly
 	}
 	out := make([][]byte, len(h.Hashes))
 	for i, digest := range h.Hashes {
