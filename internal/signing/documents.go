@@ -147,8 +147,7 @@ var vietnam = time.FixedZone("ICT", 7*3600)
 // keep records the prepared PDFs of request r, in its transaction.
 func keep(ctx context.Context, tx *db.Tx, r Request, docs []preparedPDF) error {
 	for i, d := range docs {
-		if _, err := tx.Exec(ctx, `INSERT INTO signing_documents (request_id, idx, account_id, name, original_sha256, session, prepared, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, i, r.AccountID, d.name, d.original, d.json, d.file, kernel.Micros(tx.Now)); err != nil {
+		if err := insertDocument(ctx, tx, r, i, d); err != nil {
 			return err
 		}
 	}
@@ -334,8 +333,7 @@ type Document struct {
 // for a request of hashes).
 // Another application's request, or another holder's, is NotFound.
 func (s *Service) Documents(ctx context.Context, client, accountID, requestID string) ([]Document, error) {
-	var n int
-	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_requests WHERE id = ? AND client = ? AND account_id = ?`, requestID, client, accountID).Scan(&n)
+	n, err := countClientRequests(ctx, s.o.DB, client, accountID, requestID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: documents")
 	}
@@ -368,26 +366,11 @@ type storedPDF struct {
 
 // documents reads the PDFs of a request, in order.
 func (s *Service) documents(ctx context.Context, requestID string) ([]storedPDF, error) {
-	rows, err := s.o.DB.Query(ctx, `SELECT idx, account_id, name, original_sha256, session, signed_at FROM signing_documents WHERE request_id = ? ORDER BY idx`, requestID)
+	out, err := findDocuments(ctx, s.o.DB, requestID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: documents")
 	}
-	defer rows.Close()
-	var out []storedPDF
-	for rows.Next() {
-		var d storedPDF
-		var sessJSON string
-		var signedAt int64
-		if err := rows.Scan(&d.idx, &d.accountID, &d.name, &d.original, &sessJSON, &signedAt); err != nil {
-			return nil, kernel.Wrap(err, "signing: documents")
-		}
-		if err := json.Unmarshal([]byte(sessJSON), &d.session); err != nil {
-			return nil, kernel.Wrap(err, "signing: documents")
-		}
-		d.signed = signedAt != 0
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // HandOff gives the application that submitted a request of PDFs the SAD
@@ -397,9 +380,7 @@ func (s *Service) documents(ctx context.Context, requestID string) ([]storedPDF,
 // over already, expired, or not such a request). Only the SAD's hash is
 // kept, as for every SAD.
 func (s *Service) HandOff(ctx context.Context, client, accountID, requestID string) (string, time.Time, error) {
-	var expires int64
-	err := s.o.DB.QueryRow(ctx, `SELECT sad_expires_at FROM signing_requests WHERE id = ? AND client = ? AND account_id = ? AND handoff = ? AND status = ? AND sad_hash IS NULL`,
-		requestID, client, accountID, HandoffPoll, RequestApproved).Scan(&expires)
+	expires, err := findHandOff(ctx, s.o.DB, client, accountID, requestID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, nil
 	}
@@ -412,12 +393,11 @@ func (s *Service) HandOff(ctx context.Context, client, accountID, requestID stri
 	}
 	handed := false
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE signing_requests SET sad_hash = ? WHERE id = ? AND client = ? AND account_id = ? AND handoff = ? AND status = ? AND sad_hash IS NULL AND sad_expires_at > ?`,
-			sadHash(sad), requestID, client, accountID, HandoffPoll, RequestApproved, kernel.Micros(tx.Now))
+		ok, err := handOff(ctx, tx, client, accountID, requestID, sadHash(sad))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return nil // another poll took it, or it expired
 		}
 		handed = true
@@ -431,7 +411,7 @@ func (s *Service) HandOff(ctx context.Context, client, accountID, requestID stri
 	if !handed {
 		return "", time.Time{}, nil
 	}
-	return sad, time.UnixMicro(expires).UTC(), nil
+	return sad, expires, nil
 }
 
 // DocumentRef names one PDF of a request to sign: by its ID (DocumentID),
@@ -468,8 +448,7 @@ func (s *Service) SignDocuments(ctx context.Context, d DocumentSigning) ([][]byt
 	if !ok || len(requestID) > 40 || len(d.Documents) == 0 {
 		return nil, errBadSAD()
 	}
-	var accountID, client string
-	err = s.o.DB.QueryRow(ctx, `SELECT account_id, client FROM signing_requests WHERE id = ?`, requestID).Scan(&accountID, &client)
+	accountID, client, err := findOwner(ctx, s.o.DB, requestID)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (accountID != d.AccountID || client != d.Client) {
 		return nil, errBadSAD()
 	}
@@ -528,10 +507,7 @@ func (s *Service) SignDocuments(ctx context.Context, d DocumentSigning) ([][]byt
 // level (time-stamp, DSS, document time-stamp) and keeps the result, or
 // returns the one kept.
 func (s *Service) finish(ctx context.Context, p *PDF, requestID string, idx int, signature []byte) ([]byte, error) {
-	var sessJSON string
-	var prepared, signed []byte
-	err := s.o.DB.QueryRow(ctx, `SELECT session, prepared, signed FROM signing_documents WHERE request_id = ? AND idx = ?`,
-		requestID, idx).Scan(&sessJSON, &prepared, &signed)
+	sessJSON, prepared, signed, err := findDocumentFiles(ctx, s.o.DB, requestID, idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoRequest()
 	}
@@ -552,8 +528,7 @@ func (s *Service) finish(ctx context.Context, p *PDF, requestID string, idx int,
 	}
 	signed = f.bytes(size)
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE signing_documents SET signed = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, signed, kernel.Micros(tx.Now), requestID, idx)
-		return err
+		return updateSignedDocument(ctx, tx, requestID, idx, signed)
 	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: document")
@@ -569,8 +544,7 @@ func (s *Service) signedDocument(ctx context.Context, q Request, idx int) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	var name string
-	err = s.o.DB.QueryRow(ctx, `SELECT name FROM signing_documents WHERE request_id = ? AND idx = ?`, q.ID, idx).Scan(&name)
+	name, err := findDocumentName(ctx, s.o.DB, q.ID, idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, errNoRequest()
 	}
@@ -590,8 +564,7 @@ func (s *Service) signedDocument(ctx context.Context, q Request, idx int) (strin
 // HasDocument reports whether a holder's request is an uploaded PDF; a
 // database error is an error, not "no".
 func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) (bool, error) {
-	var n int
-	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_documents WHERE request_id = ? AND account_id = ?`, requestID, accountID).Scan(&n)
+	n, err := countDocuments(ctx, s.o.DB, accountID, requestID)
 	if err != nil {
 		return false, kernel.Wrap(err, "signing: has document")
 	}
@@ -624,16 +597,14 @@ func (s *Service) SignedDocument(ctx context.Context, client, accountID, documen
 		return "", nil, errNoRequest()
 	}
 	requestID := documentID[:i]
-	now := s.o.Clock.Now()
-	q, err := scanRequest(s.o.DB.QueryRow(ctx, `SELECT `+requestColumns+` FROM signing_requests WHERE id = ? AND client = ? AND account_id = ?`,
-		requestID, client, accountID), now)
+	q, err := findClientRequest(ctx, s.o.DB, client, accountID, requestID, s.o.Clock.Now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, errNoRequest()
 	}
 	if err != nil {
 		return "", nil, kernel.Wrap(err, "signing: document")
 	}
-	if q.Items, err = s.items(ctx, s.o.DB.Query, q.ID); err != nil {
+	if q.Items, err = s.items(ctx, q.ID); err != nil {
 		return "", nil, err
 	}
 	return s.signedDocument(ctx, q, n-1)
@@ -645,18 +616,13 @@ func (s *Service) SignedDocument(ctx context.Context, client, accountID, documen
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM signing_documents WHERE created_at < ?`, kernel.Micros(tx.Now.Add(-24*time.Hour)))
+		docs, err := deleteDocumentsBefore(ctx, tx, tx.Now.Add(-24*time.Hour))
 		if err != nil {
 			return err
 		}
-		n, _ = res.RowsAffected()
-		res, err = tx.Exec(ctx, `DELETE FROM signing_webhooks WHERE state <> ? AND done_at > 0 AND done_at < ?`, webhookPending, kernel.Micros(tx.Now.Add(-webhookKept)))
-		if err != nil {
-			return err
-		}
-		k, _ := res.RowsAffected()
-		n += k
-		return nil
+		hooks, err := deleteWebhooksDoneBefore(ctx, tx, tx.Now.Add(-webhookKept))
+		n = docs + hooks
+		return err
 	})
 	return n, err
 }

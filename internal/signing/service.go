@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -208,12 +207,11 @@ func (s *Service) Activate(ctx context.Context, accountID, credentialID, code st
 		return err
 	}
 	return s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE signing_credentials SET status = ?, activated_at = ? WHERE id = ? AND account_id = ? AND status = ?`,
-			CredentialActive, kernel.Micros(tx.Now), credentialID, accountID, CredentialIssued)
+		ok, err := activateCredential(ctx, tx, accountID, credentialID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return kernel.E(kernel.Conflict, "signing.error.already_active")
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.credential.activate", SubjectType: "account", SubjectID: accountID,
@@ -224,45 +222,16 @@ func (s *Service) Activate(ctx context.Context, accountID, credentialID, code st
 
 // Credentials lists a holder's credentials, newest first.
 func (s *Service) Credentials(ctx context.Context, accountID string) ([]Credential, error) {
-	rows, err := s.o.DB.Query(ctx, `SELECT `+credentialColumns+`
-		FROM signing_credentials WHERE account_id = ? ORDER BY created_at DESC, id`, accountID)
+	out, err := findCredentials(ctx, s.o.DB, accountID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: credentials")
 	}
-	defer rows.Close()
-	var out []Credential
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-type scanner interface{ Scan(...any) error }
-
-const credentialColumns = `id, account_id, cert_serial, status, created_at, activated_at, signatures, agency_code, agency_name, title`
-
-func scanCredential(r scanner) (Credential, error) {
-	var c Credential
-	var created, activated int64
-	if err := r.Scan(&c.ID, &c.AccountID, &c.Serial, &c.Status, &created, &activated, &c.Signatures,
-		&c.Capacity.AgencyCode, &c.Capacity.AgencyName, &c.Capacity.Title); err != nil {
-		return c, err
-	}
-	c.CreatedAt = time.UnixMicro(created).UTC()
-	if activated != 0 {
-		c.ActivatedAt = time.UnixMicro(activated).UTC()
-	}
-	return c, nil
+	return out, nil
 }
 
 // credential returns a holder's credential; another holder's is NotFound.
 func (s *Service) credential(ctx context.Context, accountID, id string) (Credential, error) {
-	c, err := scanCredential(s.o.DB.QueryRow(ctx, `SELECT `+credentialColumns+`
-		FROM signing_credentials WHERE id = ? AND account_id = ?`, id, accountID))
+	c, err := findCredential(ctx, s.o.DB, accountID, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Credential{}, errNoCredential()
 	}
@@ -335,20 +304,12 @@ func (s *Service) submit(ctx context.Context, sub Submission, with func(*db.Tx, 
 		Status: RequestPending, Items: sub.Items, Count: len(sub.Items), CallbackURL: sub.CallbackURL, Handoff: sub.handoff}
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		r.CreatedAt, r.ExpiresAt = tx.Now, tx.Now.Add(s.o.RequestTTL)
-		if _, err := tx.Exec(ctx, `INSERT INTO signing_requests (id, credential_id, account_id, client, description, status, items, created_at, expires_at, callback_url, handoff)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.CredentialID, r.AccountID, r.Client, r.Description, r.Status, r.Count,
-			kernel.Micros(r.CreatedAt), kernel.Micros(r.ExpiresAt), r.CallbackURL, r.Handoff); err != nil {
+		if err := insertRequest(ctx, tx, r); err != nil {
 			return err
 		}
 		if r.CallbackURL != "" {
 			// The application can fetch its secret before the first event.
 			if _, err := s.webhookSecrets(ctx, tx, r.Client); err != nil {
-				return err
-			}
-		}
-		for i, it := range sub.Items {
-			if _, err := tx.Exec(ctx, `INSERT INTO signing_items (request_id, idx, label, hash) VALUES (?, ?, ?, ?)`,
-				r.ID, i, it.Label, base64.StdEncoding.EncodeToString(it.Hash)); err != nil {
 				return err
 			}
 		}
@@ -371,88 +332,37 @@ func (s *Service) submit(ctx context.Context, sub Submission, with func(*db.Tx, 
 	return r, nil
 }
 
-const requestColumns = `id, credential_id, account_id, client, description, status, items, created_at, expires_at, callback_url, handoff`
-
-func scanRequest(r scanner, now time.Time) (Request, error) {
-	var q Request
-	var created, expires int64
-	if err := r.Scan(&q.ID, &q.CredentialID, &q.AccountID, &q.Client, &q.Description, &q.Status, &q.Count, &created, &expires,
-		&q.CallbackURL, &q.Handoff); err != nil {
-		return q, err
-	}
-	q.CreatedAt, q.ExpiresAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
-	if q.Status == RequestPending && !now.Before(q.ExpiresAt) {
-		q.Status = RequestExpired
-	}
-	return q, nil
-}
-
 // Pending lists the requests waiting for a holder, oldest first.
 func (s *Service) Pending(ctx context.Context, accountID string) ([]Request, error) {
-	now := s.o.Clock.Now()
-	rows, err := s.o.DB.Query(ctx, `SELECT `+requestColumns+` FROM signing_requests
-		WHERE account_id = ? AND status = ? AND expires_at > ? ORDER BY created_at, id LIMIT 200`, accountID, RequestPending, kernel.Micros(now))
+	out, err := findPending(ctx, s.o.DB, accountID, s.o.Clock.Now())
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: pending")
 	}
-	defer rows.Close()
-	var out []Request
-	for rows.Next() {
-		q, err := scanRequest(rows, now)
-		if err != nil {
-			return nil, kernel.Wrap(err, "signing: pending")
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Request returns one of a holder's requests with its documents; another
 // holder's is NotFound.
 func (s *Service) Request(ctx context.Context, accountID, id string) (Request, error) {
-	now := s.o.Clock.Now()
-	q, err := scanRequest(s.o.DB.QueryRow(ctx, `SELECT `+requestColumns+` FROM signing_requests WHERE id = ? AND account_id = ?`, id, accountID), now)
+	q, err := findRequest(ctx, s.o.DB, accountID, id, s.o.Clock.Now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return Request{}, errNoRequest()
 	}
 	if err != nil {
 		return Request{}, kernel.Wrap(err, "signing: request")
 	}
-	items, err := s.items(ctx, s.o.DB.Query, id)
-	if err != nil {
+	if q.Items, err = s.items(ctx, id); err != nil {
 		return Request{}, err
 	}
-	q.Items = items
 	return q, nil
 }
 
-type querier func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-
-func (s *Service) items(ctx context.Context, query querier, requestID string) ([]Item, error) {
-	rows, err := query(ctx, `SELECT label, hash, signature FROM signing_items WHERE request_id = ? ORDER BY idx`, requestID)
+func (s *Service) items(ctx context.Context, requestID string) ([]Item, error) {
+	items, err := findItems(ctx, s.o.DB, requestID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: items")
 	}
-	defer rows.Close()
-	var out []Item
-	for rows.Next() {
-		var label, h, sig string
-		if err := rows.Scan(&label, &h, &sig); err != nil {
-			return nil, kernel.Wrap(err, "signing: items")
-		}
-		raw, err := base64.StdEncoding.DecodeString(h)
-		if err != nil {
-			return nil, kernel.Wrap(err, "signing: items")
-		}
-		it := Item{Label: label, Hash: raw}
-		if sig != "" {
-			if it.Signature, err = base64.StdEncoding.DecodeString(sig); err != nil {
-				return nil, kernel.Wrap(err, "signing: items")
-			}
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return items, nil
 }
 
 // Approve is the holder's consent, confirmed with their second factor. It
@@ -488,13 +398,11 @@ func (s *Service) approve(ctx context.Context, q Request, code string, mint bool
 		stored = sql.NullString{String: sadHash(sad), Valid: true}
 	}
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ?, sad_hash = ?, sad_expires_at = ?
-			WHERE id = ? AND account_id = ? AND status = ? AND expires_at > ?`, RequestApproved, kernel.Micros(tx.Now), stored,
-			kernel.Micros(tx.Now.Add(s.o.SADTTL)), q.ID, accountID, RequestPending, kernel.Micros(tx.Now))
+		ok, err := approveRequest(ctx, tx, accountID, q.ID, stored, tx.Now.Add(s.o.SADTTL))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return kernel.E(kernel.Conflict, "signing.error.not_pending")
 		}
 		if _, err := audit.Append(ctx, tx, audit.Entry{Action: "signing.request.approve", SubjectType: "account", SubjectID: accountID,
@@ -527,16 +435,17 @@ func newSAD(requestID string) (string, error) {
 func (s *Service) Refuse(ctx context.Context, accountID, requestID string) error {
 	var callback string
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ? WHERE id = ? AND account_id = ? AND status = ?`,
-			RequestRefused, kernel.Micros(tx.Now), requestID, accountID, RequestPending)
+		ok, err := refuseRequest(ctx, tx, accountID, requestID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			var status string
-			err := tx.QueryRow(ctx, `SELECT status FROM signing_requests WHERE id = ? AND account_id = ?`, requestID, accountID).Scan(&status)
+		if !ok {
+			_, err := findRequest(ctx, tx, accountID, requestID, tx.Now)
 			if errors.Is(err, sql.ErrNoRows) {
 				return errNoRequest()
+			}
+			if err != nil {
+				return err
 			}
 			return kernel.E(kernel.Conflict, "signing.error.not_pending")
 		}
@@ -544,10 +453,11 @@ func (s *Service) Refuse(ctx context.Context, accountID, requestID string) error
 			Details: map[string]any{"request": requestID}}); err != nil {
 			return err
 		}
-		var client string
-		if err := tx.QueryRow(ctx, `SELECT client, callback_url FROM signing_requests WHERE id = ?`, requestID).Scan(&client, &callback); err != nil {
+		client, cb, err := findCallback(ctx, tx, requestID)
+		if err != nil {
 			return err
 		}
+		callback = cb
 		return s.enqueueEvent(ctx, tx, requestID, client, callback, RequestRefused)
 	})
 	if err == nil {
@@ -622,47 +532,23 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 		return nil, errBadSAD()
 	}
 	// One read: the request, its credential and its hashes (one row each).
-	rows, err := s.o.DB.Query(ctx, `SELECT r.id, r.credential_id, r.client, r.account_id, r.status, r.sad_hash, r.sad_expires_at,
-		c.cert_serial, c.status, i.idx, i.hash
-		FROM signing_requests r JOIN signing_credentials c ON c.id = r.credential_id JOIN signing_items i ON i.request_id = r.id
-		WHERE r.id = ? ORDER BY i.idx`, reqID)
+	st, err := findSigningState(ctx, s.o.DB, reqID, len(h.Hashes))
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: sign")
 	}
-	var id, credID, client, accountID, status, serial, credStatus string
-	var stored sql.NullString
-	var sadExpires int64
-	index := make(map[string]int, len(h.Hashes)) // approved hash -> its item
-	for rows.Next() {
-		var idx int
-		var hash string
-		if err := rows.Scan(&id, &credID, &client, &accountID, &status, &stored, &sadExpires, &serial, &credStatus, &idx, &hash); err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "signing: sign")
-		}
-		raw, err := base64.StdEncoding.DecodeString(hash)
-		if err != nil {
-			rows.Close()
-			return nil, kernel.Wrap(err, "signing: sign")
-		}
-		index[string(raw)] = idx
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, kernel.Wrap(err, "signing: sign")
-	}
-	if id == "" {
+	if st.id == "" {
 		return nil, errBadSAD()
 	}
-	if !stored.Valid || subtle.ConstantTimeCompare([]byte(stored.String), []byte(sh)) != 1 {
+	if !st.sadHash.Valid || subtle.ConstantTimeCompare([]byte(st.sadHash.String), []byte(sh)) != 1 {
 		return nil, errBadSAD()
 	}
-	if credID != h.CredentialID || client != h.Client || status != RequestApproved || !s.o.Clock.Now().Before(time.UnixMicro(sadExpires)) {
+	if st.credentialID != h.CredentialID || st.client != h.Client || st.status != RequestApproved || !s.o.Clock.Now().Before(st.sadExpires) {
 		return nil, errBadSAD()
 	}
-	if credStatus != CredentialActive {
+	if st.credentialStatus != CredentialActive {
 		return nil, kernel.E(kernel.Forbidden, "signing.error.credential_inactive")
 	}
+	id, credID, client, accountID, serial, index := st.id, st.credentialID, st.client, st.accountID, st.serial, st.index
 	// Exactly the approved hashes, each once, in any order (approved
 	// hashes are distinct: Submit refuses duplicates).
 	if len(index) != len(h.Hashes) {
@@ -702,12 +588,11 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 	err = s.o.DB.Batch(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		// Used up here, once: the conditions are those checked above, so a
 		// SAD that expired or was used meanwhile signs nothing.
-		res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, sad_hash = NULL WHERE id = ? AND sad_hash = ? AND status = ? AND sad_expires_at > ?`,
-			RequestDone, id, sh, RequestApproved, kernel.Micros(tx.Now))
+		ok, err := useSAD(ctx, tx, id, sh)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return errBadSAD()
 		}
 		if err := storeSignatures(ctx, tx, id, idxs, sigs, kernel.Micros(tx.Now)); err != nil {
@@ -723,49 +608,6 @@ func (s *Service) SignHash(ctx context.Context, h HashSigning) ([][]byte, error)
 		return nil, err
 	}
 	return out, nil
-}
-
-// storeRows is the most items one UPDATE writes; each count up to it is its
-// own statement, prepared once.
-const storeRows = 32
-
-// storeItems[k] writes the signatures of k items of a request: one
-// statement instead of k (VALUES columns are column1, column2 in both
-// SQLite and PostgreSQL).
-var storeItems = func() (qs [storeRows + 1]string) {
-	for k := 1; k <= storeRows; k++ {
-		qs[k] = `UPDATE signing_items SET signature = v.column2, signed_at = ? FROM (VALUES ` +
-			strings.Repeat("(CAST(? AS INTEGER), ?), ", k-1) + `(CAST(? AS INTEGER), ?)) AS v
-			WHERE signing_items.request_id = ? AND signing_items.idx = v.column1`
-	}
-	return qs
-}()
-
-// storeSignatures writes sigs[i] as the signature of item idxs[i] of the
-// request.
-func storeSignatures(ctx context.Context, tx *db.Tx, requestID string, idxs []int, sigs []string, at int64) error {
-	if len(idxs) == 1 {
-		_, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, sigs[0], at, requestID, idxs[0])
-		return err
-	}
-	args := make([]any, 0, 2+2*storeRows)
-	for len(idxs) > 0 {
-		k := min(len(idxs), storeRows)
-		args = append(args[:0], at)
-		for i := range k {
-			args = append(args, idxs[i], sigs[i])
-		}
-		args = append(args, requestID)
-		res, err := tx.Exec(ctx, storeItems[k], args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(k) {
-			return kernel.Wrap(fmt.Errorf("%d of %d items updated (%v)", n, k, err), "signing: store signatures")
-		}
-		idxs, sigs = idxs[k:], sigs[k:]
-	}
-	return nil
 }
 
 // credentialUse is one SignHash's signatures, counted on its credential
@@ -793,8 +635,7 @@ func countUses(ctx context.Context, tx *db.Tx, uses []credentialUse) error {
 	}
 	for _, id := range order {
 		u := sum[id]
-		if _, err := tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
-			u.n, u.at, u.id, CredentialActive); err != nil {
+		if err := addCredentialUses(ctx, tx, u.id, u.n, u.at); err != nil {
 			return err
 		}
 	}
@@ -843,23 +684,21 @@ func (s *Service) Results(ctx context.Context, client, requestID string) (string
 	if status != RequestDone {
 		return status, nil, nil
 	}
-	items, err := s.items(ctx, s.o.DB.Query, requestID)
+	items, err := s.items(ctx, requestID)
 	return status, items, err
 }
 
 // Status tells an application how its request stands (it polls); only the
 // application that submitted it may ask.
 func (s *Service) Status(ctx context.Context, client, requestID string) (string, error) {
-	var status string
-	var expires int64
-	err := s.o.DB.QueryRow(ctx, `SELECT status, expires_at FROM signing_requests WHERE id = ? AND client = ?`, requestID, client).Scan(&status, &expires)
+	status, expires, err := findStatus(ctx, s.o.DB, client, requestID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errNoRequest()
 	}
 	if err != nil {
 		return "", kernel.Wrap(err, "signing: status")
 	}
-	if status == RequestPending && !s.o.Clock.Now().Before(time.UnixMicro(expires)) {
+	if status == RequestPending && !s.o.Clock.Now().Before(expires) {
 		status = RequestExpired
 	}
 	return status, nil
@@ -877,20 +716,9 @@ type UnitFigures struct {
 // Figures gives the adoption figures per commune whose code starts with
 // prefix ("" for all), for the dashboards.
 func (s *Service) Figures(ctx context.Context, prefix string) ([]UnitFigures, error) {
-	rows, err := s.o.DB.Query(ctx, `SELECT unit_code, COUNT(*),
-		SUM(CASE WHEN activated_at <> 0 THEN 1 ELSE 0 END), SUM(CASE WHEN signatures > 0 THEN 1 ELSE 0 END)
-		FROM signing_credentials WHERE unit_code LIKE ? GROUP BY unit_code ORDER BY unit_code`, prefix+"%")
+	out, err := findFigures(ctx, s.o.DB, prefix)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: figures")
 	}
-	defer rows.Close()
-	var out []UnitFigures
-	for rows.Next() {
-		var f UnitFigures
-		if err := rows.Scan(&f.UnitCode, &f.Issued, &f.Activated, &f.Used); err != nil {
-			return nil, kernel.Wrap(err, "signing: figures")
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return out, nil
 }
