@@ -3,12 +3,15 @@ package signing_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha512"
 	"crypto/x509"
+	"fmt"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +220,93 @@ func TestCredentialInfoReportsCertificateStatus(t *testing.T) {
 	if cs, ks := status(d.ID); cs != "expired" || ks != "disabled" {
 		t.Fatalf("after its validity: %s %s", cs, ks)
 	}
+}
+
+// A credential disabled between the approval and the call signs nothing,
+// though the approval is kept in memory: the write that uses the SAD up
+// checks the credential in the database.
+func TestDisabledCredentialDoesNotSignAKeptApproval(t *testing.T) {
+	e := newEnv(t)
+	c := e.active(1)
+	items := hashes(1, "disabled")
+	r, _ := e.s.Submit(e.ctx, signing.Submission{AccountID: "acct-01", CredentialID: c.ID, Client: "portal", Description: "Hồ sơ", Items: items})
+	sad, err := e.s.Approve(e.ctx, "acct-01", r.ID, goodCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.WritePool().ExecContext(e.ctx, e.d.Rebind(`UPDATE signing_credentials SET status = ? WHERE id = ?`), signing.CredentialDisabled, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.SignHash(e.ctx, signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: sad, Hashes: digests(items)}); err == nil {
+		t.Fatal("a disabled credential signed")
+	}
+	if q, _ := e.s.Request(e.ctx, "acct-01", r.ID); q.Status == signing.RequestDone || len(q.Items[0].Signature) != 0 {
+		t.Fatalf("request %s, signature stored: %v", q.Status, len(q.Items[0].Signature) != 0)
+	}
+}
+
+// Many callers at once, each with its own approval, and some with another
+// caller's or a used one: each gets exactly its own signatures, written in
+// groups, or nothing.
+func TestConcurrentSignHashGroups(t *testing.T) {
+	e := newEnv(t)
+	c := e.active(1)
+	const n = 40
+	calls := make([]signing.HashSigning, n)
+	ids := make([]string, n)
+	for i := range calls {
+		items := hashes(1+i%3, fmt.Sprintf("group %d", i))
+		r, err := e.s.Submit(e.ctx, signing.Submission{AccountID: "acct-01", CredentialID: c.ID, Client: "portal", Description: "Nhóm", Items: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sad, err := e.s.Approve(e.ctx, "acct-01", r.ID, goodCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls[i], ids[i] = signing.HashSigning{Client: "portal", CredentialID: c.ID, SAD: sad, Hashes: digests(items)}, r.ID
+	}
+	var wg sync.WaitGroup
+	results := make([][][]byte, 2*n)
+	for i := range 2 * n { // every SAD twice
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], _ = e.s.SignHash(e.ctx, calls[i%n])
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		got := 0
+		for _, k := range []int{i, i + n} {
+			if results[k] != nil {
+				got++
+				for j, sig := range results[k] {
+					if !ecdsa.VerifyASN1(e.publicKey(t, c), calls[i].Hashes[j], sig) {
+						t.Fatalf("call %d: signature %d does not verify", i, j)
+					}
+				}
+			}
+		}
+		q, _ := e.s.Request(e.ctx, "acct-01", ids[i])
+		if got != 1 || q.Status != signing.RequestDone {
+			t.Fatalf("request %d: signed %d times, %s", i, got, q.Status)
+		}
+		for j, it := range q.Items {
+			if len(it.Signature) == 0 {
+				t.Fatalf("request %d item %d: no signature stored", i, j)
+			}
+		}
+	}
+}
+
+// publicKey is the key of a credential's certificate.
+func (e *env) publicKey(t *testing.T, c signing.Credential) *ecdsa.PublicKey {
+	t.Helper()
+	sn, _ := new(big.Int).SetString(c.Serial, 16)
+	chain, err := e.ca.Chain(e.ctx, sn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chain[0].PublicKey.(*ecdsa.PublicKey)
 }

@@ -294,11 +294,28 @@ func findSigningState(ctx context.Context, r reader, requestID string, hint int)
 	return st, rows.Err()
 }
 
-// useSAD marks an approved request done, once, if its SAD is still the
-// one given and valid at tx.Now.
-func useSAD(ctx context.Context, tx *db.Tx, id, sadHash string) (bool, error) {
-	return changed(tx.Exec(ctx, `UPDATE signing_requests SET status = ?, sad_hash = NULL WHERE id = ? AND sad_hash = ? AND status = ? AND sad_expires_at > ?`,
-		RequestDone, id, sadHash, RequestApproved, kernel.Micros(tx.Now)))
+// sadUse is a request whose SAD a SignHash call uses up.
+type sadUse struct{ id, sadHash string }
+
+// useSADs marks done the approved requests whose SAD is still the one
+// given and valid at tx.Now, and whose credential is active, and returns
+// those it marked: one prepared
+// statement by primary key each (a multi-row UPDATE … RETURNING, parsed
+// anew for each group, cost the single writer more).
+func useSADs(ctx context.Context, tx *db.Tx, uses []sadUse) (map[string]bool, error) {
+	used := make(map[string]bool, len(uses))
+	for _, u := range uses {
+		ok, err := changed(tx.Exec(ctx, `UPDATE signing_requests SET status = ?, sad_hash = NULL WHERE id = ? AND sad_hash = ? AND status = ? AND sad_expires_at > ?
+			AND EXISTS (SELECT 1 FROM signing_credentials c WHERE c.id = signing_requests.credential_id AND c.status = ?)`,
+			RequestDone, u.id, u.sadHash, RequestApproved, kernel.Micros(tx.Now), CredentialActive))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			used[u.id] = true
+		}
+	}
+	return used, nil
 }
 
 // findHandOff is when the SAD of an approved request of PDFs, not yet
@@ -353,37 +370,38 @@ func expireRequest(ctx context.Context, tx *db.Tx, id string) (bool, error) {
 		RequestExpired, kernel.Micros(tx.Now), id, RequestPending, kernel.Micros(tx.Now)))
 }
 
-// storeRows is the most items one UPDATE writes; each count up to it is its
-// own statement, prepared once.
+// storeRows is the most rows one statement writes; each count up to it
+// is its own statement, prepared once.
 const storeRows = 32
 
-// storeItems[k] writes the signatures of k items of a request: one
-// statement instead of k (VALUES columns are column1, column2 in both
-// SQLite and PostgreSQL).
+// storeItems[k] writes the signatures of k items: one statement instead of
+// k (VALUES columns are column1, column2, column3 in both SQLite and
+// PostgreSQL).
 var storeItems = func() (qs [storeRows + 1]string) {
 	for k := 1; k <= storeRows; k++ {
-		qs[k] = `UPDATE signing_items SET signature = v.column2, signed_at = ? FROM (VALUES ` +
-			strings.Repeat("(CAST(? AS INTEGER), ?), ", k-1) + `(CAST(? AS INTEGER), ?)) AS v
-			WHERE signing_items.request_id = ? AND signing_items.idx = v.column1`
+		qs[k] = `UPDATE signing_items SET signature = v.column3, signed_at = ? FROM (VALUES ` +
+			strings.Repeat("(?, CAST(? AS INTEGER), ?), ", k-1) + `(?, CAST(? AS INTEGER), ?)) AS v
+			WHERE signing_items.request_id = v.column1 AND signing_items.idx = v.column2`
 	}
 	return qs
 }()
 
-// storeSignatures writes sigs[i] as the signature of item idxs[i] of the
-// request.
-func storeSignatures(ctx context.Context, tx *db.Tx, requestID string, idxs []int, sigs []string, at int64) error {
-	if len(idxs) == 1 {
-		_, err := tx.Exec(ctx, `UPDATE signing_items SET signature = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, sigs[0], at, requestID, idxs[0])
-		return err
-	}
-	args := make([]any, 0, 2+2*storeRows)
-	for len(idxs) > 0 {
-		k := min(len(idxs), storeRows)
+// signedItem is the signature of one item of a request.
+type signedItem struct {
+	requestID string
+	idx       int
+	signature string // base64
+}
+
+// storeSignatures writes the signatures of items, storeRows at a time.
+func storeSignatures(ctx context.Context, tx *db.Tx, items []signedItem, at int64) error {
+	args := make([]any, 0, 1+3*storeRows)
+	for len(items) > 0 {
+		k := min(len(items), storeRows)
 		args = append(args[:0], at)
-		for i := range k {
-			args = append(args, idxs[i], sigs[i])
+		for _, it := range items[:k] {
+			args = append(args, it.requestID, it.idx, it.signature)
 		}
-		args = append(args, requestID)
 		res, err := tx.Exec(ctx, storeItems[k], args...)
 		if err != nil {
 			return err
@@ -391,7 +409,7 @@ func storeSignatures(ctx context.Context, tx *db.Tx, requestID string, idxs []in
 		if n, err := res.RowsAffected(); err != nil || n != int64(k) {
 			return kernel.Wrap(fmt.Errorf("%d of %d items updated (%v)", n, k, err), "signing: store signatures")
 		}
-		idxs, sigs = idxs[k:], sigs[k:]
+		items = items[k:]
 	}
 	return nil
 }
