@@ -94,7 +94,7 @@ func caCommand() command {
 					return err
 				}
 				p := filepath.Join(out, name+".pem")
-				if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644); err != nil {
+				if err := writeFileAtomic(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644); err != nil {
 					return fmt.Errorf("write %s: %w", p, err)
 				}
 				names = append(names, filepath.Base(p))
@@ -170,7 +170,7 @@ func certCommand() command {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Cert.Raw}), 0o644); err != nil {
+			if err := writeFileAtomic(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Cert.Raw}), 0o644); err != nil {
 				return fmt.Errorf("write --out: %w", err)
 			}
 			fmt.Fprintf(stdout, "certificate %s issued to %s, written to %s\n", strings.ToLower(issued.Cert.SerialNumber.Text(16)), holder, out)

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"civitas/internal/app"
 	"civitas/internal/config"
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
@@ -92,52 +93,25 @@ func sealCommand() command {
 			if !s.Ready() {
 				return fmt.Errorf("no CA hierarchy yet: run civitas ca init")
 			}
-			signer, chain, err := s.Seal(ctx, agency)
+			var cert *x509.Certificate
+			var sealErr error
+			err = writeAtomic(out, 0o644, func(f *os.File) error { // a sealed PDF is for publishing
+				size, seal, err := app.SealPDF(ctx, s, f, src, st.Size(), app.Seal{Agency: agency, Level: lv, Reason: reason, Time: time.Now(), Appearance: look})
+				if err != nil {
+					sealErr = err
+					return err
+				}
+				cert = seal
+				return f.Truncate(size)
+			})
+			if sealErr != nil {
+				return sealErr
+			}
 			if err != nil {
-				return err
-			}
-			if err := s.StartOnline(ctx); err != nil {
-				return err
-			}
-			tsaChain, err := s.TSAChain()
-			if err != nil {
-				return err
-			}
-			// Written beside the output and renamed when complete, so a
-			// failure never leaves a half-sealed file under the name asked.
-			tmp, err := os.CreateTemp(filepath.Dir(out), ".civitas-seal-*.pdf")
-			if err != nil {
-				return fmt.Errorf("create --out: %w", err)
-			}
-			defer os.Remove(tmp.Name())
-			defer tmp.Close()
-			o := pades.Options{Level: lv, Certificate: chain[0], Chain: chain[1:], Stamper: s.Stamper(), TSAChain: tsaChain, Revocation: s,
-				PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, Reason: reason, SignTime: time.Now()}}
-			if look != nil {
-				look.Lines = sealLines(chain[0].Subject.CommonName, o.PDF.SignTime, reason)
-				o.PDF.Appearance = look
-			}
-			size, err := pades.Sign(ctx, tmp, src, st.Size(), signer, o)
-			if err != nil {
-				return err
-			}
-			if err := tmp.Truncate(size); err != nil {
 				return fmt.Errorf("write --out: %w", err)
 			}
-			if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes files private; a sealed PDF is for publishing
-				return fmt.Errorf("write --out: %w", err)
-			}
-			if err := tmp.Sync(); err != nil {
-				return fmt.Errorf("write --out: %w", err)
-			}
-			if err := tmp.Close(); err != nil {
-				return fmt.Errorf("write --out: %w", err)
-			}
-			if err := os.Rename(tmp.Name(), out); err != nil {
-				return fmt.Errorf("write --out: %w", err)
-			}
-			fmt.Fprintf(stdout, "sealed %s as %s at %s by %s (certificate %s)\n", in, out, lv, chain[0].Subject.CommonName,
-				strings.ToLower(chain[0].SerialNumber.Text(16)))
+			fmt.Fprintf(stdout, "sealed %s as %s at %s by %s (certificate %s)\n", in, out, lv, cert.Subject.CommonName,
+				strings.ToLower(cert.SerialNumber.Text(16)))
 			return nil
 		},
 	}
@@ -165,17 +139,6 @@ func sealAppearance(imagePath string) (*pdf.Appearance, error) {
 		}
 	}
 	return look, nil
-}
-
-// sealLines are the text of a visible seal: the agency (the certificate's
-// name), the signing time in ISO 8601 (the same instant as the signature's
-// /M), and the reason when there is one; labels in Vietnamese and English.
-func sealLines(agency string, at time.Time, reason string) []string {
-	lines := []string{agency, "Ngày ký / Signed: " + at.Format(time.RFC3339)}
-	if reason != "" {
-		lines = append(lines, "Lý do / Reason: "+reason)
-	}
-	return lines
 }
 
 // verifyCommand validates every signature of a PDF (or a .p7s with its

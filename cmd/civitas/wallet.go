@@ -91,20 +91,8 @@ func walletCommand() command {
 			if err != nil {
 				return err
 			}
-			// Written beside the output and renamed when complete.
-			tmp, err := os.CreateTemp(filepath.Dir(out), ".civitas-wallet-*")
-			if err != nil {
-				return fmt.Errorf("create --out: %w", err)
-			}
-			defer os.Remove(tmp.Name())
-			if _, err := tmp.WriteString(doc.Credential + "\n"); err != nil {
-				tmp.Close()
-				return fmt.Errorf("write --out: %w", err)
-			}
-			if err := tmp.Close(); err != nil {
-				return fmt.Errorf("write --out: %w", err)
-			}
-			if err := os.Rename(tmp.Name(), out); err != nil {
+			// The credential with all its disclosures: the holder's alone.
+			if err := writeFileAtomic(out, []byte(doc.Credential+"\n"), 0o600); err != nil {
 				return fmt.Errorf("write --out: %w", err)
 			}
 			fmt.Fprintf(stdout, "issued %s %s to %s %s by %s (expires %s)\n", doc.Type, doc.ID, h.Kind, h.ID, agency, expiry(doc.ExpiresAt.IsZero(), doc.ExpiresAt.Format("2006-01-02")))

@@ -22,7 +22,10 @@ import (
 // level-2 holders, and a credential's key once its holder approved.
 type signingKeys struct{ ca *pki.Service }
 
-var _ signing.Keys = signingKeys{}
+var (
+	_ signing.Keys         = signingKeys{}
+	_ signing.Certificates = signingKeys{}
+)
 
 func (k signingKeys) Issue(ctx context.Context, citizenID string) (*x509.Certificate, error) {
 	issued, err := k.ca.IssueCitizen(ctx, citizenID)
@@ -30,6 +33,38 @@ func (k signingKeys) Issue(ctx context.Context, citizenID string) (*x509.Certifi
 		return nil, err
 	}
 	return issued.Cert, nil
+}
+
+// Withdraw revokes a certificate whose credential could not be recorded.
+func (k signingKeys) Withdraw(ctx context.Context, serial *big.Int) error {
+	err := k.ca.Revoke(ctx, serial, pki.Reasons["cessationOfOperation"])
+	if kernel.ErrorCode(err) == kernel.Conflict {
+		return nil // revoked already
+	}
+	return err
+}
+
+// CertStatus is what the issuing CA knows of a credential's certificate.
+func (k signingKeys) CertStatus(ctx context.Context, serial *big.Int) (string, error) {
+	return certStatus(ctx, k.ca, serial)
+}
+
+func certStatus(ctx context.Context, ca *pki.Service, serial *big.Int) (string, error) {
+	for _, name := range pki.IssuingCAs {
+		st, err := ca.Status(ctx, name, serial)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case st.State == pki.Revoked && st.Reason == pki.ReasonHold:
+			return signing.CertSuspended, nil
+		case st.State == pki.Revoked:
+			return signing.CertRevoked, nil
+		case st.State == pki.Good:
+			return signing.CertValid, nil
+		}
+	}
+	return "", kernel.E(kernel.NotFound, "pki.error.no_certificate")
 }
 
 func (k signingKeys) Signer(ctx context.Context, serial *big.Int) (crypto.Signer, *x509.Certificate, error) {

@@ -37,10 +37,21 @@ type Tokens interface {
 	Verify(r *http.Request) (Token, error)
 }
 
-// Certificates gives the API a credential's certificate chain.
+// Certificates gives the API a credential's certificate chain and its
+// revocation state as the CA knows it: CertValid (not revoked),
+// CertRevoked or CertSuspended.
 type Certificates interface {
 	Chain(ctx context.Context, serial *big.Int) ([]*x509.Certificate, error)
+	CertStatus(ctx context.Context, serial *big.Int) (string, error)
 }
+
+// A certificate's status as CSC credentials/info reports it.
+const (
+	CertValid     = "valid"
+	CertExpired   = "expired"
+	CertRevoked   = "revoked"
+	CertSuspended = "suspended"
+)
 
 // Scope is what an application asks the holder for to use these APIs.
 const Scope = "signing"
@@ -570,21 +581,25 @@ func (a *api) credentialInfo(ctx context.Context, c Credential, certificates str
 	default:
 		certs = append(certs, base64.StdEncoding.EncodeToString(leaf.Raw))
 	}
+	certStatus, err := a.certs.CertStatus(ctx, sn)
+	if err != nil {
+		return nil, err
+	}
+	if now := a.s.o.Clock.Now(); certStatus == CertValid && (now.After(leaf.NotAfter) || now.Before(leaf.NotBefore)) {
+		certStatus = CertExpired
+	}
 	status := "enabled"
-	if c.Status != CredentialActive {
+	if c.Status != CredentialActive || certStatus != CertValid {
 		status = "disabled"
 	}
-	algo := []string{"1.2.840.10045.4.3.2"} // ecdsa-with-SHA256
-	if leaf.PublicKeyAlgorithm == x509.RSA {
-		algo = []string{"1.2.840.113549.1.1.11"} // sha256WithRSAEncryption
-	}
+	algo := signAlgosOf(leaf.PublicKey)
 	description := "civitas " + strings.ToLower(c.Status)
 	if c.Capacity.Official() {
 		description = c.Capacity.String()
 	}
 	return map[string]any{
 		"key":         map[string]any{"status": status, "algo": algo},
-		"cert":        map[string]any{"status": "valid", "certificates": certs, "issuerDN": leaf.Issuer.String(), "serialNumber": c.Serial, "subjectDN": leaf.Subject.String(), "validFrom": leaf.NotBefore.UTC().Format("20060102150405Z"), "validTo": leaf.NotAfter.UTC().Format("20060102150405Z")},
+		"cert":        map[string]any{"status": certStatus, "certificates": certs, "issuerDN": leaf.Issuer.String(), "serialNumber": c.Serial, "subjectDN": leaf.Subject.String(), "validFrom": leaf.NotBefore.UTC().Format("20060102150405Z"), "validTo": leaf.NotAfter.UTC().Format("20060102150405Z")},
 		"authMode":    "explicit",
 		"SCAL":        "2",
 		"multisign":   a.s.o.MaxItems,
@@ -776,7 +791,8 @@ func (a *api) signHash(w http.ResponseWriter, r *http.Request) {
 		}
 		hashes[i] = raw
 	}
-	sigs, err := a.s.SignHash(r.Context(), HashSigning{Client: t.ClientID, CredentialID: in.CredentialID, SAD: in.SAD, Hashes: hashes})
+	sigs, err := a.s.SignHash(r.Context(), HashSigning{Client: t.ClientID, CredentialID: in.CredentialID, SAD: in.SAD, Hashes: hashes,
+		HashOID: in.HashAlgo, SignAlgo: in.SignAlgo})
 	if err != nil {
 		a.cscError(w, r, err)
 		return

@@ -17,6 +17,7 @@ import (
 
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
+	"civitas/internal/pki"
 	"civitas/internal/signing"
 	"civitas/internal/web"
 )
@@ -37,6 +38,25 @@ type chains struct{ e *env }
 
 func (c chains) Chain(ctx context.Context, serial *big.Int) ([]*x509.Certificate, error) {
 	return c.e.ca.Chain(ctx, serial)
+}
+
+// CertStatus asks the CA, as app does.
+func (c chains) CertStatus(ctx context.Context, serial *big.Int) (string, error) {
+	for _, ca := range pki.IssuingCAs {
+		st, err := c.e.ca.Status(ctx, ca, serial)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case st.State == pki.Revoked && st.Reason == pki.ReasonHold:
+			return signing.CertSuspended, nil
+		case st.State == pki.Revoked:
+			return signing.CertRevoked, nil
+		case st.State == pki.Good:
+			return signing.CertValid, nil
+		}
+	}
+	return "", kernel.E(kernel.NotFound, "pki.error.no_certificate")
 }
 
 type client struct {

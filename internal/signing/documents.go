@@ -11,7 +11,6 @@ import (
 	"errors"
 	"io"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -107,31 +106,27 @@ type preparedPDF struct {
 	file     []byte
 }
 
-// prepare reads the n bytes of in once, writing the prepared copy to a
-// temporary file, and keeps it.
+// prepare reads the n bytes of in once, writing the prepared copy in
+// memory (never to a temporary file: see memFile), and keeps it.
 func (s *Service) prepare(ctx context.Context, p *PDF, chain []*x509.Certificate, level pades.Level, name string, in io.ReaderAt, n int64, look *pdf.Appearance) (preparedPDF, error) {
-	out, err := os.CreateTemp("", "civitas-prepared-*.pdf")
-	if err != nil {
-		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
+	out := &memFile{b: make([]byte, 0, n+64<<10), max: room(p, n)}
 	o := pades.Options{Level: level, Certificate: chain[0], Chain: chain[1:], Stamper: p.Stamper, TSAChain: p.TSAChain, Revocation: p.Revocation,
 		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, SignTime: s.o.Clock.Now(), Appearance: look}}
 	sess, err := pades.Begin(ctx, out, in, n, o)
 	if err != nil {
 		return preparedPDF{}, err
 	}
-	file := make([]byte, sess.Prepared.Size)
-	if _, err := out.ReadAt(file, 0); err != nil {
-		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
-	}
+	file := out.bytes(sess.Prepared.Size)
 	sessJSON, err := json.Marshal(sess)
 	if err != nil {
 		return preparedPDF{}, kernel.Wrap(err, "signing: prepare")
 	}
 	return preparedPDF{name: name, session: sess, json: string(sessJSON), file: file}, nil
 }
+
+// room is the most a PDF of n bytes may grow to while it is prepared and
+// finished: its signature, time-stamps and revocation evidence.
+func room(p *PDF, n int64) int64 { return 2*max(n, p.MaxFile) + 16<<20 }
 
 // visibleLines are what a visible signature shows: who signed (the
 // certificate's name), in which capacity for an official, and when, in
@@ -152,8 +147,7 @@ var vietnam = time.FixedZone("ICT", 7*3600)
 // keep records the prepared PDFs of request r, in its transaction.
 func keep(ctx context.Context, tx *db.Tx, r Request, docs []preparedPDF) error {
 	for i, d := range docs {
-		if _, err := tx.Exec(ctx, `INSERT INTO signing_documents (request_id, idx, account_id, name, original_sha256, session, prepared, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, i, r.AccountID, d.name, d.original, d.json, d.file, kernel.Micros(tx.Now)); err != nil {
+		if err := insertDocument(ctx, tx, r, i, d); err != nil {
 			return err
 		}
 	}
@@ -169,8 +163,8 @@ func (s *Service) chainOf(ctx context.Context, p *PDF, c Credential) ([]*x509.Ce
 // UploadPDF prepares a PDF the holder uploads for their own signature and
 // makes the request they approve on their phone page, signed with the
 // credential named (an official's, to sign in that capacity) or, for "",
-// their own. The file is read once into a temporary file; the prepared
-// copy is kept until signed and downloaded.
+// their own. The file is read once into memory (never a temporary file);
+// the prepared copy is kept until signed and downloaded.
 func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name string, r io.Reader, visible bool) (Request, error) {
 	p, err := s.pdf()
 	if err != nil {
@@ -189,13 +183,8 @@ func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name s
 	if err != nil {
 		return Request{}, err
 	}
-	in, err := os.CreateTemp("", "civitas-upload-*.pdf")
-	if err != nil {
-		return Request{}, kernel.Wrap(err, "signing: upload")
-	}
-	defer os.Remove(in.Name())
-	defer in.Close()
-	n, err := io.Copy(in, io.LimitReader(r, p.MaxFile+1))
+	data, err := io.ReadAll(io.LimitReader(r, p.MaxFile+1))
+	n := int64(len(data))
 	if err != nil {
 		return Request{}, kernel.E(kernel.Invalid, "signing.error.upload").WithCause(err)
 	}
@@ -213,7 +202,7 @@ func (s *Service) UploadPDF(ctx context.Context, accountID, credentialID, name s
 		}
 		look = &pdf.Appearance{Font: p.Font, Lines: visibleLines(cred, chain[0], s.o.Clock.Now())}
 	}
-	doc, err := s.prepare(ctx, p, chain, p.Level, name, in, n, look)
+	doc, err := s.prepare(ctx, p, chain, p.Level, name, bytes.NewReader(data), n, look)
 	if err != nil {
 		return Request{}, err
 	}
@@ -342,7 +331,15 @@ type Document struct {
 
 // Documents lists the PDFs of a request its application submitted (none
 // for a request of hashes).
+// Another application's request, or another holder's, is NotFound.
 func (s *Service) Documents(ctx context.Context, client, accountID, requestID string) ([]Document, error) {
+	n, err := countClientRequests(ctx, s.o.DB, client, accountID, requestID)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: documents")
+	}
+	if n == 0 {
+		return nil, errNoRequest()
+	}
 	docs, err := s.documents(ctx, requestID)
 	if err != nil {
 		return nil, err
@@ -369,26 +366,11 @@ type storedPDF struct {
 
 // documents reads the PDFs of a request, in order.
 func (s *Service) documents(ctx context.Context, requestID string) ([]storedPDF, error) {
-	rows, err := s.o.DB.Query(ctx, `SELECT idx, account_id, name, original_sha256, session, signed_at FROM signing_documents WHERE request_id = ? ORDER BY idx`, requestID)
+	out, err := findDocuments(ctx, s.o.DB, requestID)
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: documents")
 	}
-	defer rows.Close()
-	var out []storedPDF
-	for rows.Next() {
-		var d storedPDF
-		var sessJSON string
-		var signedAt int64
-		if err := rows.Scan(&d.idx, &d.accountID, &d.name, &d.original, &sessJSON, &signedAt); err != nil {
-			return nil, kernel.Wrap(err, "signing: documents")
-		}
-		if err := json.Unmarshal([]byte(sessJSON), &d.session); err != nil {
-			return nil, kernel.Wrap(err, "signing: documents")
-		}
-		d.signed = signedAt != 0
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // HandOff gives the application that submitted a request of PDFs the SAD
@@ -398,9 +380,7 @@ func (s *Service) documents(ctx context.Context, requestID string) ([]storedPDF,
 // over already, expired, or not such a request). Only the SAD's hash is
 // kept, as for every SAD.
 func (s *Service) HandOff(ctx context.Context, client, accountID, requestID string) (string, time.Time, error) {
-	var expires int64
-	err := s.o.DB.QueryRow(ctx, `SELECT sad_expires_at FROM signing_requests WHERE id = ? AND client = ? AND account_id = ? AND handoff = ? AND status = ? AND sad_hash IS NULL`,
-		requestID, client, accountID, HandoffPoll, RequestApproved).Scan(&expires)
+	expires, err := findHandOff(ctx, s.o.DB, client, accountID, requestID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, nil
 	}
@@ -413,12 +393,11 @@ func (s *Service) HandOff(ctx context.Context, client, accountID, requestID stri
 	}
 	handed := false
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE signing_requests SET sad_hash = ? WHERE id = ? AND client = ? AND account_id = ? AND handoff = ? AND status = ? AND sad_hash IS NULL AND sad_expires_at > ?`,
-			sadHash(sad), requestID, client, accountID, HandoffPoll, RequestApproved, kernel.Micros(tx.Now))
+		ok, err := handOff(ctx, tx, client, accountID, requestID, sadHash(sad))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return nil // another poll took it, or it expired
 		}
 		handed = true
@@ -432,7 +411,7 @@ func (s *Service) HandOff(ctx context.Context, client, accountID, requestID stri
 	if !handed {
 		return "", time.Time{}, nil
 	}
-	return sad, time.UnixMicro(expires).UTC(), nil
+	return sad, expires, nil
 }
 
 // DocumentRef names one PDF of a request to sign: by its ID (DocumentID),
@@ -469,8 +448,7 @@ func (s *Service) SignDocuments(ctx context.Context, d DocumentSigning) ([][]byt
 	if !ok || len(requestID) > 40 || len(d.Documents) == 0 {
 		return nil, errBadSAD()
 	}
-	var accountID, client string
-	err = s.o.DB.QueryRow(ctx, `SELECT account_id, client FROM signing_requests WHERE id = ?`, requestID).Scan(&accountID, &client)
+	accountID, client, err := findOwner(ctx, s.o.DB, requestID)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (accountID != d.AccountID || client != d.Client) {
 		return nil, errBadSAD()
 	}
@@ -529,10 +507,7 @@ func (s *Service) SignDocuments(ctx context.Context, d DocumentSigning) ([][]byt
 // level (time-stamp, DSS, document time-stamp) and keeps the result, or
 // returns the one kept.
 func (s *Service) finish(ctx context.Context, p *PDF, requestID string, idx int, signature []byte) ([]byte, error) {
-	var sessJSON string
-	var prepared, signed []byte
-	err := s.o.DB.QueryRow(ctx, `SELECT session, prepared, signed FROM signing_documents WHERE request_id = ? AND idx = ?`,
-		requestID, idx).Scan(&sessJSON, &prepared, &signed)
+	sessJSON, prepared, signed, err := findDocumentFiles(ctx, s.o.DB, requestID, idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoRequest()
 	}
@@ -546,26 +521,14 @@ func (s *Service) finish(ctx context.Context, p *PDF, requestID string, idx int,
 	if err := json.Unmarshal([]byte(sessJSON), &sess); err != nil {
 		return nil, kernel.Wrap(err, "signing: document")
 	}
-	f, err := os.CreateTemp("", "civitas-signed-*.pdf")
-	if err != nil {
-		return nil, kernel.Wrap(err, "signing: document")
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if _, err := f.WriteAt(prepared, 0); err != nil {
-		return nil, kernel.Wrap(err, "signing: document")
-	}
+	f := &memFile{b: prepared, max: room(p, int64(len(prepared)))}
 	size, err := pades.Complete(ctx, f, &sess, signature, pades.Options{Stamper: p.Stamper, Revocation: p.Revocation, TSAChain: p.TSAChain})
 	if err != nil {
 		return nil, err
 	}
-	signed = make([]byte, size)
-	if _, err := f.ReadAt(signed, 0); err != nil {
-		return nil, kernel.Wrap(err, "signing: document")
-	}
+	signed = f.bytes(size)
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE signing_documents SET signed = ?, signed_at = ? WHERE request_id = ? AND idx = ?`, signed, kernel.Micros(tx.Now), requestID, idx)
-		return err
+		return updateSignedDocument(ctx, tx, requestID, idx, signed)
 	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: document")
@@ -581,8 +544,7 @@ func (s *Service) signedDocument(ctx context.Context, q Request, idx int) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	var name string
-	err = s.o.DB.QueryRow(ctx, `SELECT name FROM signing_documents WHERE request_id = ? AND idx = ?`, q.ID, idx).Scan(&name)
+	name, err := findDocumentName(ctx, s.o.DB, q.ID, idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, errNoRequest()
 	}
@@ -599,11 +561,14 @@ func (s *Service) signedDocument(ctx context.Context, q Request, idx int) (strin
 	return name, signed, nil
 }
 
-// HasDocument reports whether a holder's request is an uploaded PDF.
-func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) bool {
-	var n int
-	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM signing_documents WHERE request_id = ? AND account_id = ?`, requestID, accountID).Scan(&n)
-	return err == nil && n > 0
+// HasDocument reports whether a holder's request is an uploaded PDF; a
+// database error is an error, not "no".
+func (s *Service) HasDocument(ctx context.Context, accountID, requestID string) (bool, error) {
+	n, err := countDocuments(ctx, s.o.DB, accountID, requestID)
+	if err != nil {
+		return false, kernel.Wrap(err, "signing: has document")
+	}
+	return n > 0, nil
 }
 
 // SignedPDF returns the first PDF of a holder's request once they signed
@@ -632,16 +597,14 @@ func (s *Service) SignedDocument(ctx context.Context, client, accountID, documen
 		return "", nil, errNoRequest()
 	}
 	requestID := documentID[:i]
-	now := s.o.Clock.Now()
-	q, err := scanRequest(s.o.DB.QueryRow(ctx, `SELECT `+requestColumns+` FROM signing_requests WHERE id = ? AND client = ? AND account_id = ?`,
-		requestID, client, accountID), now)
+	q, err := findClientRequest(ctx, s.o.DB, client, accountID, requestID, s.o.Clock.Now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, errNoRequest()
 	}
 	if err != nil {
 		return "", nil, kernel.Wrap(err, "signing: document")
 	}
-	if q.Items, err = s.items(ctx, s.o.DB.Query, q.ID); err != nil {
+	if q.Items, err = s.items(ctx, q.ID); err != nil {
 		return "", nil, err
 	}
 	return s.signedDocument(ctx, q, n-1)
@@ -653,18 +616,13 @@ func (s *Service) SignedDocument(ctx context.Context, client, accountID, documen
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM signing_documents WHERE created_at < ?`, kernel.Micros(tx.Now.Add(-24*time.Hour)))
+		docs, err := deleteDocumentsBefore(ctx, tx, tx.Now.Add(-24*time.Hour))
 		if err != nil {
 			return err
 		}
-		n, _ = res.RowsAffected()
-		res, err = tx.Exec(ctx, `DELETE FROM signing_webhooks WHERE state <> ? AND done_at > 0 AND done_at < ?`, webhookPending, kernel.Micros(tx.Now.Add(-webhookKept)))
-		if err != nil {
-			return err
-		}
-		k, _ := res.RowsAffected()
-		n += k
-		return nil
+		hooks, err := deleteWebhooksDoneBefore(ctx, tx, tx.Now.Add(-webhookKept))
+		n = docs + hooks
+		return err
 	})
 	return n, err
 }

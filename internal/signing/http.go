@@ -226,12 +226,19 @@ func (h *pages) request(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
+	document := false
+	if q.Client == ownClient {
+		if document, err = h.s.HasDocument(r.Context(), sess.AccountID, q.ID); err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+	}
 	h.pages.Render(w, r, http.StatusOK, "request", struct {
 		Request  Request
 		Until    string
 		Document bool // the holder's own upload, to download once signed
 		Capacity Capacity
-	}{q, q.ExpiresAt.Local().Format(time.RFC3339), q.Client == ownClient && h.s.HasDocument(r.Context(), sess.AccountID, q.ID), c.Capacity})
+	}{q, q.ExpiresAt.Local().Format(time.RFC3339), document, c.Capacity})
 }
 
 func (h *pages) approve(w http.ResponseWriter, r *http.Request) {

@@ -95,6 +95,10 @@ func (k keys) Signer(ctx context.Context, serial *big.Int) (crypto.Signer, *x509
 	return k.s.HolderSigner(ctx, serial)
 }
 
+func (k keys) Withdraw(ctx context.Context, serial *big.Int) error {
+	return k.s.Revoke(ctx, serial, pki.Reasons["cessationOfOperation"])
+}
+
 // confirmer accepts the code "246810" and counts what it was asked.
 type confirmer struct{ calls atomic.Int64 }
 

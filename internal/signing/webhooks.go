@@ -222,9 +222,7 @@ func (s *Service) enqueueEvent(ctx context.Context, tx *db.Tx, requestID, client
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO signing_webhooks (id, request_id, client, url, event, body, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ev.ID, requestID, client, callback, ev.Type, string(body), webhookPending, kernel.Micros(tx.Now), kernel.Micros(tx.Now))
-	return err
+	return insertWebhook(ctx, tx, ev.ID, requestID, client, callback, ev.Type, string(body))
 }
 
 // wake tells this instance's worker an event was written, after commit.
@@ -271,13 +269,10 @@ func (s *Service) webhookSecrets(ctx context.Context, tx *db.Tx, client string) 
 	if s.o.Box == nil {
 		return nil, kernel.E(kernel.Unavailable, "signing.error.no_webhooks")
 	}
-	var cur, prev string
-	var prevUntil int64
-	err := tx.QueryRow(ctx, `SELECT secret, previous, previous_until FROM signing_webhook_secrets WHERE client = ?`, client).Scan(&cur, &prev, &prevUntil)
+	cur, prev, prevUntil, err := findWebhookSecrets(ctx, tx, client)
 	if errors.Is(err, sql.ErrNoRows) {
 		secret := newWebhookSecret()
-		if _, err := tx.Exec(ctx, `INSERT INTO signing_webhook_secrets (client, secret, created_at) VALUES (?, ?, ?)`,
-			client, s.seal(client, secret), kernel.Micros(tx.Now)); err != nil {
+		if err := insertWebhookSecret(ctx, tx, client, s.seal(client, secret)); err != nil {
 			return nil, err
 		}
 		return []string{secret}, nil
@@ -290,7 +285,7 @@ func (s *Service) webhookSecrets(ctx context.Context, tx *db.Tx, client string) 
 		return nil, err
 	}
 	out := []string{secret}
-	if prev != "" && kernel.Micros(tx.Now) < prevUntil {
+	if prev != "" && tx.Now.Before(prevUntil) {
 		old, err := s.unseal(client, prev)
 		if err != nil {
 			return nil, err
@@ -331,16 +326,13 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, client string) (strin
 	secret := newWebhookSecret()
 	var until time.Time
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		var cur string
-		err := tx.QueryRow(ctx, `SELECT secret FROM signing_webhook_secrets WHERE client = ?`, client).Scan(&cur)
+		cur, _, _, err := findWebhookSecrets(ctx, tx, client)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.Exec(ctx, `INSERT INTO signing_webhook_secrets (client, secret, created_at) VALUES (?, ?, ?)`,
-				client, s.seal(client, secret), kernel.Micros(tx.Now))
+			err = insertWebhookSecret(ctx, tx, client, s.seal(client, secret))
 		case err == nil:
 			until = tx.Now.Add(previousSecretOK)
-			_, err = tx.Exec(ctx, `UPDATE signing_webhook_secrets SET secret = ?, previous = ?, previous_until = ?, created_at = ? WHERE client = ?`,
-				s.seal(client, secret), cur, kernel.Micros(until), kernel.Micros(tx.Now), client)
+			err = rotateWebhookSecret(ctx, tx, client, s.seal(client, secret), cur, until)
 		}
 		if err != nil {
 			return err
@@ -440,36 +432,22 @@ func (s *Service) RunWebhooks(ctx context.Context, poll time.Duration) {
 // deadline passes. It returns how many it marked.
 func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
 	now := s.o.Clock.Now()
-	// The literals match the partial index signing_requests_callback_due.
-	rows, err := s.o.DB.Query(ctx, `SELECT id, client, callback_url FROM signing_requests
-		WHERE status = 'pending' AND callback_url <> '' AND expires_at <= ? ORDER BY expires_at LIMIT 100`, kernel.Micros(now))
+	list, err := findDueExpiries(ctx, s.o.DB, now)
 	if err != nil {
 		return 0, kernel.Wrap(err, "signing: expire")
 	}
-	type due struct{ id, client, callback string }
-	var list []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.id, &d.client, &d.callback); err != nil {
-			rows.Close()
-			return 0, kernel.Wrap(err, "signing: expire")
-		}
-		list = append(list, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(list) == 0 {
-		return 0, err
+	if len(list) == 0 {
+		return 0, nil
 	}
 	n := 0
 	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
 		n = 0
 		for _, d := range list {
-			res, err := tx.Exec(ctx, `UPDATE signing_requests SET status = ?, decided_at = ? WHERE id = ? AND status = ? AND expires_at <= ?`,
-				RequestExpired, kernel.Micros(tx.Now), d.id, RequestPending, kernel.Micros(tx.Now))
+			ok, err := expireRequest(ctx, tx, d.id)
 			if err != nil {
 				return err
 			}
-			if k, _ := res.RowsAffected(); k != 1 {
+			if !ok {
 				continue // decided meanwhile
 			}
 			n++
@@ -499,35 +477,23 @@ func (s *Service) DeliverWebhooks(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := s.o.Clock.Now()
-	rows, err := s.o.DB.Query(ctx, `SELECT id, request_id, client, url, event, body, attempts FROM signing_webhooks
-		WHERE state = 'pending' AND next_at <= ? AND locked_until <= ? ORDER BY next_at LIMIT ?`, kernel.Micros(now), kernel.Micros(now), webhookBatch)
+	due, err := findDueWebhooks(ctx, s.o.DB, now, webhookBatch)
 	if err != nil {
 		return 0, kernel.Wrap(err, "signing: webhooks")
 	}
-	var due []hook
-	for rows.Next() {
-		var h hook
-		if err := rows.Scan(&h.id, &h.requestID, &h.client, &h.url, &h.event, &h.body, &h.attempts); err != nil {
-			rows.Close()
-			return 0, kernel.Wrap(err, "signing: webhooks")
-		}
-		due = append(due, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(due) == 0 {
-		return 0, err
+	if len(due) == 0 {
+		return 0, nil
 	}
 	var claimed []hook
 	secrets := map[string][]string{}
 	err = s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
 		claimed = claimed[:0]
 		for _, h := range due {
-			res, err := tx.Exec(ctx, `UPDATE signing_webhooks SET locked_until = ? WHERE id = ? AND state = ? AND locked_until <= ?`,
-				kernel.Micros(tx.Now.Add(webhookLease)), h.id, webhookPending, kernel.Micros(tx.Now))
+			ok, err := claimWebhook(ctx, tx, h.id, tx.Now.Add(webhookLease))
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if !ok {
 				continue // another instance has it
 			}
 			if _, ok := secrets[h.client]; !ok {
@@ -596,8 +562,7 @@ func (s *Service) deliver(ctx context.Context, h hook, secrets []string) {
 		if state != webhookPending {
 			done = kernel.Micros(tx.Now)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE signing_webhooks SET state = ?, attempts = ?, last_status = ?, next_at = ?, locked_until = 0, done_at = ? WHERE id = ?`,
-			state, attempt, status, kernel.Micros(tx.Now.Add(next)), done, h.id); err != nil {
+		if err := recordWebhook(ctx, tx, h.id, state, attempt, status, tx.Now.Add(next), done); err != nil {
 			return err
 		}
 		if state == webhookPending {
