@@ -743,7 +743,7 @@ func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 		if e.ActingFor != "" {
 			acting = e.ActingFor[strings.IndexByte(e.ActingFor, ':')+1:]
 		}
-		out[i] = eventView{At: e.At.In(kernel.Zone()).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
+		out[i] = eventView{At: e.At.Format(time.RFC3339), What: what, Client: e.ClientID, ActingFor: acting}
 	}
 	return out
 }

@@ -284,10 +284,10 @@ func (h *pages) uploadForm(w http.ResponseWriter, r *http.Request) {
 		active = nil
 	}
 	h.pages.Render(w, r, http.StatusOK, "upload", struct {
-		MaxMiB      int64
+		MaxBytes    int64
 		Credentials []Credential
 		Visible     bool // a visible signature can be drawn
-	}{h.s.MaxFile() >> 20, active, h.s.CanDrawSignatures()})
+	}{h.s.MaxFile(), active, h.s.CanDrawSignatures()})
 }
 
 // upload takes a PDF the holder wants to sign and sends them to approve it,

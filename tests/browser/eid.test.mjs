@@ -66,7 +66,9 @@ async function login(page, citizenID, password, otp = '') {
 // authenticator app, which the officer turns on for the visit and off again
 // at the end (officerDone), since other tests sign the same officer in with
 // the password alone. Codes are single use: the second is for a later
-// 30-second step than the first, waiting when it must.
+// 30-second step than the first, and never an earlier step than now (the
+// same officer may have used the step before in another test), waiting when
+// it must.
 async function officerLogin(page, citizenID, password) {
   await login(page, citizenID, password);
   await page.goto(`${base}/account`);
@@ -87,7 +89,7 @@ async function officerDone(page, password) {
 async function nextCode(app) {
   for (;;) {
     const now = Math.floor(Date.now() / 1000 / 30);
-    const step = Math.max(app.last + 1, now - 1);
+    const step = Math.max(app.last + 1, now);
     if (step <= now + 1) {
       app.last = step;
       return totp(app.secret, step * 30_000);
