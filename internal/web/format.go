@@ -129,3 +129,18 @@ func toString(x any) string {
 	}
 	return ""
 }
+
+// Value writes a named value for reading, isolated for right-to-left text:
+// an enumeration the catalogue names (web.enum.NAME.VALUE, such as sex F), a
+// calendar day or an RFC 3339 instant in words, or else the value as it is.
+// It suits claims and registry fields whose names a page does not know in
+// advance: {{$.Value .Name .Value}}.
+func (v *View) Value(name, value string) template.HTML {
+	if v.s.catalog.Has("web.enum." + name + "." + value) {
+		return template.HTML("<bdi>" + template.HTMLEscapeString(v.Enum(name, value)) + "</bdi>")
+	}
+	if _, _, ok := day(value); ok {
+		return v.DateTime(value)
+	}
+	return template.HTML("<bdi>" + template.HTMLEscapeString(value) + "</bdi>")
+}

@@ -59,3 +59,17 @@ func TestViewFormatsForTemplates(t *testing.T) {
 		t.Errorf("unreadable date: %q", got)
 	}
 }
+
+func TestViewValue(t *testing.T) {
+	f := newFixture(t)
+	v := &View{s: f.srv, Lang: f.srv.catalog.Lang("en")}
+	for in, want := range map[[2]string]string{
+		{"sex", "M"}:                 "<bdi>Male</bdi>",
+		{"birth_date", "1980-05-02"}: `<time datetime="1980-05-02"><bdi>2 May 1980</bdi></time>`,
+		{"full_name", "Lê <Thị>"}:    "<bdi>Lê &lt;Thị&gt;</bdi>",
+	} {
+		if got := string(v.Value(in[0], in[1])); got != want {
+			t.Errorf("Value(%q, %q) = %s, want %s", in[0], in[1], got, want)
+		}
+	}
+}
