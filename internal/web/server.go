@@ -342,6 +342,7 @@ func (s *Server) chain() http.Handler {
 	h = s.language(h)
 	h = s.securityHeaders(h)
 	h = s.forwarded(h)
+	h = s.compress(h)
 	return s.observe(h)
 }
 
