@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"embed"
+	"encoding/base64"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +14,8 @@ import (
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 	"civitas/internal/web"
+
+	"rsc.io/qr"
 )
 
 //go:embed templates/*.html
@@ -499,6 +503,20 @@ func (h *handlers) changePassword(w http.ResponseWriter, r *http.Request) {
 type totpData struct {
 	Setup TOTPSetup
 	Error string
+}
+
+// QR is the key URI as a QR code (a data: URL of a PNG), for a reader who
+// opens the page on a computer and scans it with the phone's app.
+func (d totpData) QR() template.URL {
+	if d.Setup.URI == "" {
+		return ""
+	}
+	c, err := qr.Encode(d.Setup.URI, qr.M)
+	if err != nil {
+		return ""
+	}
+	c.Scale = 5
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG()))
 }
 
 func (h *handlers) totpForm(w http.ResponseWriter, r *http.Request) {

@@ -647,13 +647,54 @@ func (s *Service) SignedDocument(ctx context.Context, client, accountID, documen
 	return s.signedDocument(ctx, q, n-1)
 }
 
+// DocumentsKept is how long an uploaded PDF, and its signed form, stays
+// here: the holder downloads it within that time (the pages say so).
+const DocumentsKept = 24 * time.Hour
+
+// OwnDocument is a PDF the holder uploaded to sign themselves.
+type OwnDocument struct {
+	RequestID string
+	Name      string
+	Uploaded  time.Time
+	KeptUntil time.Time // when Cleanup forgets it
+	Status    string    // the request's: pending, done, refused, expired
+}
+
+// OwnDocuments lists the holder's own uploads still kept, newest first.
+func (s *Service) OwnDocuments(ctx context.Context, accountID string) ([]OwnDocument, error) {
+	rows, err := s.o.DB.Query(ctx, `SELECT d.request_id, d.name, d.created_at, r.status, r.expires_at
+		FROM signing_documents d JOIN signing_requests r ON r.id = d.request_id
+		WHERE d.account_id = ? AND d.idx = 0 AND r.client = ? AND r.account_id = ?
+		ORDER BY d.created_at DESC, d.request_id`, accountID, ownClient, accountID)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: own documents")
+	}
+	defer rows.Close()
+	now := s.o.Clock.Now()
+	var out []OwnDocument
+	for rows.Next() {
+		var d OwnDocument
+		var created, expires int64
+		if err := rows.Scan(&d.RequestID, &d.Name, &created, &d.Status, &expires); err != nil {
+			return nil, kernel.Wrap(err, "signing: own documents")
+		}
+		d.Uploaded = time.UnixMicro(created).UTC()
+		d.KeptUntil = d.Uploaded.Add(DocumentsKept)
+		if d.Status == RequestPending && !now.Before(time.UnixMicro(expires)) {
+			d.Status = RequestExpired
+		}
+		out = append(out, d)
+	}
+	return out, kernel.Wrap(rows.Err(), "signing: own documents")
+}
+
 // Cleanup forgets PDFs a day old (the holder or application has them, or
 // let them go) and webhook events finished a week ago. It returns how many
 // rows went.
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM signing_documents WHERE created_at < ?`, kernel.Micros(tx.Now.Add(-24*time.Hour)))
+		res, err := tx.Exec(ctx, `DELETE FROM signing_documents WHERE created_at < ?`, kernel.Micros(tx.Now.Add(-DocumentsKept)))
 		if err != nil {
 			return err
 		}
