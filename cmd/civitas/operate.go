@@ -46,16 +46,27 @@ func demoCommand() command {
 	var persons int
 	var seed int64
 	var province string
+	var people demoPeopleFlags
 	return command{
-		name:  "demo",
-		usage: "civitas demo [--data DIR] [--db DSN] --persons N [--seed S] [--province 099|098|097]",
+		name: "demo",
+		usage: "civitas demo [--data DIR] [--db DSN] --persons N [--seed S] [--province 099|098|097]\n" +
+			"       civitas demo people [--data DIR] [--db DSN] --role citizen|guardian|officer|official [--limit N] [--json]",
 		bind: func(fs *flag.FlagSet, c *config.Config) {
 			c.BindStorage(fs)
 			fs.IntVar(&persons, "persons", 10000, "`number` of persons in the demo province (1000 to 3000000)")
 			fs.Int64Var(&seed, "seed", 1, "`seed`: the same seed gives the same province")
 			fs.StringVar(&province, "province", demo.ProvinceCode, "`code` of the demo province: "+strings.Join(demo.ProvinceCodes(), ", "))
+			fs.StringVar(&people.role, "role", "", "people: the `role` to pick demo people for: "+strings.Join(demo.Roles, ", "))
+			fs.BoolVar(&people.json, "json", false, "people: one JSON object a line")
+			fs.IntVar(&people.limit, "limit", 10, "people: at most `N` people")
 		},
-		run: func(ctx context.Context, c config.Config, _ []string, stdout, stderr io.Writer) error {
+		run: func(ctx context.Context, c config.Config, args []string, stdout, stderr io.Writer) error {
+			if len(args) > 0 {
+				if len(args) != 1 || args[0] != "people" {
+					return usageError("the only subcommand of demo is people")
+				}
+				return demoPeople(ctx, c, people, stdout)
+			}
 			if persons < 1 || persons > 3_000_000 {
 				return usageError("--persons must be between 1 and 3000000")
 			}

@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"embed"
+	"encoding/base64"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +14,8 @@ import (
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
 	"civitas/internal/web"
+
+	"rsc.io/qr"
 )
 
 //go:embed templates/*.html
@@ -501,6 +505,20 @@ type totpData struct {
 	Error string
 }
 
+// QR is the key URI as a QR code (a data: URL of a PNG), for a reader who
+// opens the page on a computer and scans it with the phone's app.
+func (d totpData) QR() template.URL {
+	if d.Setup.URI == "" {
+		return ""
+	}
+	c, err := qr.Encode(d.Setup.URI, qr.M)
+	if err != nil {
+		return ""
+	}
+	c.Scale = 5
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG()))
+}
+
 func (h *handlers) totpForm(w http.ResponseWriter, r *http.Request) {
 	_, a, ok := h.signedIn(w, r)
 	if !ok {
@@ -743,7 +761,7 @@ func (h *handlers) eventViews(r *http.Request, events []Event) []eventView {
 		if e.ActingFor != "" {
 			acting = e.ActingFor[strings.IndexByte(e.ActingFor, ':')+1:]
 		}
-		out[i] = eventView{At: e.At.In(kernel.Zone()).Format("2006-01-02 15:04"), What: what, Client: e.ClientID, ActingFor: acting}
+		out[i] = eventView{At: e.At.Format(time.RFC3339), What: what, Client: e.ClientID, ActingFor: acting}
 	}
 	return out
 }

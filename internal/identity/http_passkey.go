@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"time"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -162,7 +164,8 @@ func (h *handlers) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	h.web.JSON(w, r, http.StatusOK, passkeyDone{Redirect: safeNext(f.Next, "/account")})
 }
 
-// passkeyView is a passkey as the account page lists it.
+// passkeyView is a passkey as the account page lists it; the times are
+// RFC 3339, which the page writes for people with $.DateTime.
 type passkeyView struct {
 	ID, Name, Created, LastUsed string
 }
@@ -170,9 +173,9 @@ type passkeyView struct {
 func passkeyViews(ps []Passkey) []passkeyView {
 	out := make([]passkeyView, len(ps))
 	for i, p := range ps {
-		out[i] = passkeyView{ID: p.ID, Name: p.Name, Created: p.CreatedAt.In(kernel.Zone()).Format("2006-01-02 15:04")}
+		out[i] = passkeyView{ID: p.ID, Name: p.Name, Created: p.CreatedAt.Format(time.RFC3339)}
 		if !p.LastUsedAt.IsZero() {
-			out[i].LastUsed = p.LastUsedAt.In(kernel.Zone()).Format("2006-01-02 15:04")
+			out[i].LastUsed = p.LastUsedAt.Format(time.RFC3339)
 		}
 	}
 	return out

@@ -610,13 +610,44 @@ func (s *Service) SignedDocument(ctx context.Context, client, accountID, documen
 	return s.signedDocument(ctx, q, n-1)
 }
 
+// DocumentsKept is how long an uploaded PDF, and its signed form, stays
+// here: the holder downloads it within that time (the pages say so).
+const DocumentsKept = 24 * time.Hour
+
+// OwnDocument is a PDF the holder uploaded to sign themselves.
+type OwnDocument struct {
+	RequestID string
+	Name      string
+	Uploaded  time.Time
+	KeptUntil time.Time // when Cleanup forgets it
+	Status    string    // the request's: pending, done, refused, expired
+	expires   time.Time // the request's deadline
+}
+
+// OwnDocuments lists the holder's own uploads still kept, newest first.
+func (s *Service) OwnDocuments(ctx context.Context, accountID string) ([]OwnDocument, error) {
+	out, err := findOwnDocuments(ctx, s.o.DB, accountID, ownClient)
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: own documents")
+	}
+	now := s.o.Clock.Now()
+	for i := range out {
+		d := &out[i]
+		d.KeptUntil = d.Uploaded.Add(DocumentsKept)
+		if d.Status == RequestPending && !now.Before(d.expires) {
+			d.Status = RequestExpired
+		}
+	}
+	return out, nil
+}
+
 // Cleanup forgets PDFs a day old (the holder or application has them, or
 // let them go) and webhook events finished a week ago. It returns how many
 // rows went.
 func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		docs, err := deleteDocumentsBefore(ctx, tx, tx.Now.Add(-24*time.Hour))
+		docs, err := deleteDocumentsBefore(ctx, tx, tx.Now.Add(-DocumentsKept))
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ func (s *Service) Mount(ws *web.Server, dir Directory) error {
 	ws.HandleFunc("POST /account/signing/activate", h.activate)
 	ws.HandleFunc("GET /sign", h.requests)
 	ws.HandleFunc("GET /sign/upload", h.uploadForm)
+	ws.HandleFunc("GET /sign/documents", h.ownDocuments)
 	ws.HandleFunc("POST /sign/upload", h.upload)
 	ws.HandleFunc("GET /sign/{id}/download", h.download)
 	if n := s.MaxFile(); n > 0 {
@@ -115,12 +117,16 @@ func (h *pages) credentials(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	active := slices.ContainsFunc(creds, func(c Credential) bool { return c.Status == CredentialActive })
 	h.pages.Render(w, r, http.StatusOK, "credentials", struct {
 		Credentials []Credential
 		CanEnrol    bool
 		Posts       []Capacity // the posts the holder may enrol a credential for
 		Notice      string
-	}{creds, !usable && sess.ACR == levelTwo, posts, notice(r)})
+		// The onboarding steps: 1 a login with the authenticator app's code
+		// (level 2), 2 a credential, 3 an active credential.
+		Level2, Held, Active bool
+	}{creds, !usable && sess.ACR == levelTwo, posts, notice(r), sess.ACR == levelTwo, usable || len(held) > 0, active})
 }
 
 // notice maps ?done= to a message key, never echoing the query.
@@ -136,6 +142,8 @@ func notice(r *http.Request) string {
 		return "signing.notice.approved"
 	case "refused":
 		return "signing.notice.refused"
+	case "signed_own":
+		return "signing.notice.signed_own"
 	}
 	return ""
 }
@@ -235,10 +243,12 @@ func (h *pages) request(w http.ResponseWriter, r *http.Request) {
 	}
 	h.pages.Render(w, r, http.StatusOK, "request", struct {
 		Request  Request
-		Until    string
+		Until    time.Time
 		Document bool // the holder's own upload, to download once signed
 		Capacity Capacity
-	}{q, q.ExpiresAt.Local().Format(time.RFC3339), document, c.Capacity})
+		Notice   string
+		Kept     time.Time // until when an own upload can be downloaded
+	}{q, q.ExpiresAt, document, c.Capacity, notice(r), q.CreatedAt.Add(DocumentsKept)})
 }
 
 func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
@@ -254,6 +264,18 @@ func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.s.ApproveAndSign(ctx, sess.AccountID, q.ID, r.PostFormValue("code")); err != nil {
 		h.web.Error(w, r, err)
+		return
+	}
+	own := false
+	if q.Client == ownClient {
+		if own, err = h.s.HasDocument(r.Context(), sess.AccountID, q.ID); err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+	}
+	if own {
+		// The holder's own upload: back to it, with its download.
+		http.Redirect(w, r, "/sign/"+q.ID+"?done=signed_own", http.StatusSeeOther)
 		return
 	}
 	if q.Handoff == HandoffPoll {
@@ -291,10 +313,10 @@ func (h *pages) uploadForm(w http.ResponseWriter, r *http.Request) {
 		active = nil
 	}
 	h.pages.Render(w, r, http.StatusOK, "upload", struct {
-		MaxMiB      int64
+		MaxBytes    int64
 		Credentials []Credential
 		Visible     bool // a visible signature can be drawn
-	}{h.s.MaxFile() >> 20, active, h.s.CanDrawSignatures()})
+	}{h.s.MaxFile(), active, h.s.CanDrawSignatures()})
 }
 
 // upload takes a PDF the holder wants to sign and sends them to approve it,
@@ -352,4 +374,22 @@ func (h *pages) refuse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/sign?done=refused", http.StatusSeeOther)
+}
+
+// ownDocuments lists the PDFs the holder uploaded to sign, while they are
+// kept (DocumentsKept), each with its download once signed.
+func (h *pages) ownDocuments(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	docs, err := h.s.OwnDocuments(r.Context(), sess.AccountID)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	h.pages.Render(w, r, http.StatusOK, "documents", struct {
+		Documents []OwnDocument
+		KeptHours int
+	}{docs, int(DocumentsKept / time.Hour)})
 }

@@ -265,8 +265,19 @@ func TestUploadApproveDownload(t *testing.T) {
 	if !strings.Contains(page, "Giấy khai sinh.pdf") || strings.Contains(page, "../") {
 		t.Fatal("the request page does not show the file's clean name")
 	}
-	if st, _ := b.post(loc+"/approve", url.Values{"code": {goodCode}}); st != http.StatusSeeOther {
-		t.Fatalf("approve: %d", st)
+	_, list := b.get("/sign/documents")
+	if !strings.Contains(list, "Giấy khai sinh.pdf") || strings.Contains(list, loc+"/download") {
+		t.Fatal("my documents list lacks the upload, or offers a download before signing")
+	}
+	// Approving their own upload brings the holder back to it, with its download.
+	if st, to := b.post(loc+"/approve", url.Values{"code": {goodCode}}); st != http.StatusSeeOther || to != loc+"?done=signed_own" {
+		t.Fatalf("approve: %d %s", st, to)
+	}
+	if _, page := b.get(loc + "?done=signed_own"); !strings.Contains(page, `id="download"`) || !strings.Contains(page, `id="signing-notice"`) {
+		t.Fatal("after approval the request page lacks the notice or the download")
+	}
+	if _, list := b.get("/sign/documents"); !strings.Contains(list, loc+"/download") {
+		t.Fatal("my documents list does not offer the signed PDF")
 	}
 	resp, err := b.c.Get(srv.URL + loc + "/download")
 	if err != nil {

@@ -480,6 +480,30 @@ func deleteDocumentsBefore(ctx context.Context, tx *db.Tx, t time.Time) (int64, 
 	return res.RowsAffected()
 }
 
+// findOwnDocuments lists the holder's own uploads (the first document of
+// each of their own requests), newest first.
+func findOwnDocuments(ctx context.Context, r reader, accountID, client string) ([]OwnDocument, error) {
+	rows, err := r.Query(ctx, `SELECT d.request_id, d.name, d.created_at, r.status, r.expires_at
+		FROM signing_documents d JOIN signing_requests r ON r.id = d.request_id
+		WHERE d.account_id = ? AND d.idx = 0 AND r.client = ? AND r.account_id = ?
+		ORDER BY d.created_at DESC, d.request_id`, accountID, client, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OwnDocument
+	for rows.Next() {
+		var d OwnDocument
+		var created, expires int64
+		if err := rows.Scan(&d.RequestID, &d.Name, &created, &d.Status, &expires); err != nil {
+			return nil, err
+		}
+		d.Uploaded, d.expires = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // --- webhooks
 
 func insertWebhook(ctx context.Context, tx *db.Tx, id, requestID, client, url, event, body string) error {

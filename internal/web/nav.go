@@ -83,3 +83,12 @@ func navCurrent(r *http.Request, path string) bool {
 	}
 	return p == path || strings.HasPrefix(p, strings.TrimSuffix(path, "/")+"/")
 }
+
+// Offers reports whether a service with a navigation entry at path is
+// mounted, so a page (the home page's cards) links only to what exists.
+func (v *View) Offers(path string) bool {
+	return slices.ContainsFunc(v.s.NavItems(), func(n NavItem) bool { return n.Path == path })
+}
+
+// HelpLine is the province's help line, for the footer of every page.
+func (v *View) HelpLine() string { return v.s.helpLine }

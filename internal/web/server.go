@@ -56,32 +56,40 @@ type Options struct {
 	// (404), and MetricsHandler, for a listener of its own, asks for
 	// nothing.
 	MetricsToken string
+	// HelpLine is the telephone number of the province's help line, shown
+	// in every page's footer; empty: DefaultHelpLine.
+	HelpLine string
 }
+
+// DefaultHelpLine is the help line printed when Options.HelpLine is empty:
+// 1022, the number Vietnamese provinces give their public-service hotline.
+const DefaultHelpLine = "1022"
 
 // Server is the shared HTTP layer. Build it with NewServer, add routes with
 // Handle, then serve Handler().
 type Server struct {
-	db      *db.DB
-	log     *slog.Logger
-	clock   kernel.Clock
-	catalog *i18n.Catalog
-	ready   func(context.Context) error
-	version string
-	secure  bool   // the public URL is https: Secure cookies, HSTS, __Host- cookie prefix
-	public  string // the public URL without a trailing slash, for absolute links ("" when unknown)
-	maxBody int64
-	idle    time.Duration
-	maxAge  time.Duration
-	mux     *http.ServeMux
-	cop     *http.CrossOriginProtection
-	metrics *httpMetrics
-	scrape  http.Handler // /metrics behind the operator's token, if any
-	assets  *assets
-	base    *template.Template // the layout; only ever cloned, never executed
-	own     *Pages             // home, error and problem pages
-	handler http.Handler
-	proxies []netip.Prefix // trusted reverse proxies
-	bufs    sync.Pool      // *bytes.Buffer for rendering
+	db       *db.DB
+	log      *slog.Logger
+	clock    kernel.Clock
+	catalog  *i18n.Catalog
+	ready    func(context.Context) error
+	version  string
+	helpLine string
+	secure   bool   // the public URL is https: Secure cookies, HSTS, __Host- cookie prefix
+	public   string // the public URL without a trailing slash, for absolute links ("" when unknown)
+	maxBody  int64
+	idle     time.Duration
+	maxAge   time.Duration
+	mux      *http.ServeMux
+	cop      *http.CrossOriginProtection
+	metrics  *httpMetrics
+	scrape   http.Handler // /metrics behind the operator's token, if any
+	assets   *assets
+	base     *template.Template // the layout; only ever cloned, never executed
+	own      *Pages             // home, error and problem pages
+	handler  http.Handler
+	proxies  []netip.Prefix // trusted reverse proxies
+	bufs     sync.Pool      // *bytes.Buffer for rendering
 
 	mu       sync.RWMutex
 	patterns map[string]bool  // registered patterns: the only route labels metrics use
@@ -130,6 +138,9 @@ func NewServer(o Options) (*Server, error) {
 	}
 	if s.version == "" {
 		s.version = "dev"
+	}
+	if s.helpLine = o.HelpLine; s.helpLine == "" {
+		s.helpLine = DefaultHelpLine
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
@@ -331,6 +342,7 @@ func (s *Server) chain() http.Handler {
 	h = s.language(h)
 	h = s.securityHeaders(h)
 	h = s.forwarded(h)
+	h = s.compress(h)
 	return s.observe(h)
 }
 

@@ -91,6 +91,10 @@ func newFixture(t testing.TB, edit ...func(*Options)) *fixture {
 	if err != nil {
 		t.Fatalf("Pages: %v", err)
 	}
+	// Two services mounted, as capabilities add them: the home page's cards
+	// follow (TestHomeLinksOnlyToWhatExists).
+	srv.AddNav(NavItem{Key: "nav.signing", Path: "/account/signing", Order: 30})
+	srv.AddNav(NavItem{Key: "nav.portal", Path: "/portal", Order: 10})
 	srv.HandleFunc("GET /test/panic", func(http.ResponseWriter, *http.Request) { panic("boom " + secret) })
 	srv.HandleFunc("GET /test/internal", func(w http.ResponseWriter, r *http.Request) {
 		srv.Error(w, r, kernel.Wrap(errors.New(secret), "test: load"))
@@ -231,6 +235,28 @@ func (sc scenario) run(t *testing.T, f *fixture) *httptest.ResponseRecorder {
 }
 
 var leaks = []string{secret, "goroutine", ".go:", "panic"}
+
+func TestHomeLinksOnlyToWhatExists(t *testing.T) {
+	f := newFixture(t)
+	res := f.do("GET", "/?lang=en", nil, "")
+	body := res.Body.String()
+	for _, want := range []string{`href="/register" id="start"`, `href="/account/signing"`, `href="/portal"`, `href="/login"`,
+		`id="help-line"`, `href="tel:1022"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("home page lacks %s", want)
+		}
+	}
+	// Wallet, feedback and learning are not mounted here: no card, no link.
+	for _, absent := range []string{`href="/wallet"`, `href="/feedback"`, `href="/learning"`, `id="wallet"`} {
+		if strings.Contains(body, absent) {
+			t.Errorf("home page offers %s, which is not mounted", absent)
+		}
+	}
+	// The help is in the footer of every page, not only the home page.
+	if res := f.do("GET", "/no-such-page", nil, ""); !strings.Contains(res.Body.String(), `id="help-line"`) {
+		t.Error("the error page lacks the help line")
+	}
+}
 
 func TestScenarios(t *testing.T) {
 	f := newFixture(t)
