@@ -115,3 +115,26 @@ func TestCheckpointWaitsBrieflyForReaders(t *testing.T) {
 		t.Fatalf("checkpoint after the reader ended: %+v, %v", r, err)
 	}
 }
+
+// TestPauseCheckpoints: while paused the background checkpointer leaves a
+// large WAL alone; resumed, it truncates it.
+func TestPauseCheckpoints(t *testing.T) {
+	d := openSQLite(t)
+	resume := d.PauseCheckpoints()
+	fillWAL(t, d, 20)
+	time.Sleep(3 * checkpointTick)
+	if n := d.WALSize(); n < 16<<20 {
+		t.Fatalf("the WAL is %d bytes while checkpoints are paused", n)
+	}
+	resume()
+	resume() // a second call changes nothing
+	deadline := time.Now().Add(10 * time.Second)
+	for d.WALSize() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL is still %d bytes after resuming", d.WALSize())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const checkpointTick = 200 * time.Millisecond

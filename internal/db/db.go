@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"civitas/internal/kernel"
@@ -70,6 +71,7 @@ type DB struct {
 	ckpt     *sql.DB
 	ckptStop chan struct{}
 	ckptDone chan struct{}
+	ckptHold atomic.Int32 // PauseCheckpoints calls not yet resumed
 }
 
 // checkpointEvery is how often the WAL is copied back into the database
@@ -111,9 +113,24 @@ func (d *DB) checkpoints() {
 			return
 		case <-t.C:
 		}
+		if d.ckptHold.Load() > 0 {
+			continue
+		}
 		// An error (a busy file during a backup) is retried at the next tick.
 		_, _ = d.checkpoint(context.Background())
 	}
+}
+
+// PauseCheckpoints stops the background checkpointer until resume is
+// called, for a bulk load that sets the writer's own wal_autocheckpoint:
+// a TRUNCATE between its transactions would make the writer drop its whole
+// page cache (the WAL it knew is gone) and read the pages back, and
+// checkpoints every 200 ms copy the same index pages again and again
+// (together a fifth of a demo load's CPU).
+func (d *DB) PauseCheckpoints() (resume func()) {
+	d.ckptHold.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { d.ckptHold.Add(-1) }) }
 }
 
 // CheckpointResult is what one checkpoint did.

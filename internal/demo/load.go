@@ -111,6 +111,9 @@ func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error)
 	if err := svc.AddReference(ctx, ref); err != nil {
 		return Stats{}, err
 	}
+	// The writer checkpoints by itself during the load (StartBulk sets its
+	// wal_autocheckpoint); the background checkpointer waits until the end.
+	defer d.PauseCheckpoints()()
 	bulk, err := svc.StartBulk(ctx)
 	if err != nil {
 		return Stats{}, err
