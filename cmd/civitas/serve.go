@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"civitas/internal/app"
 	"civitas/internal/config"
@@ -27,11 +28,17 @@ func serveCommand() command {
 			}
 			log := c.Logger(os.Stderr)
 			app.TuneRuntime()
+			if _, err := app.SetMemoryLimit(c.MemoryLimit); err != nil {
+				return usageError("--memory-limit: " + err.Error())
+			}
 			a, err := app.New(ctx, c, log)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			a.DB().ShrinkMemory(ctx)
+			app.ReleaseMemory()
+			go app.TrimWhenIdle(ctx, time.Second)
 			ln, err := net.Listen("tcp", c.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", c.Addr, err)

@@ -217,6 +217,19 @@ func TestTwoPhase(t *testing.T) {
 		_, err := pending.Finish([]byte("not a signature"))
 		wantReason(t, err, cms.ErrBadSignature)
 	})
+	t.Run("ok/SignWithKey", func(t *testing.T) {
+		sig, err := pending.SignWithKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cms.Verify(sig, digest, p.verifyOptions()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("fail/SignWithKey another key", func(t *testing.T) {
+		_, err := pending.SignWithKey(pkitest.ECKey(t, elliptic.P256()))
+		wantReason(t, err, cms.ErrBadSignature)
+	})
 }
 
 func TestPrepareOptions(t *testing.T) {

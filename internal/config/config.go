@@ -65,6 +65,9 @@ type Config struct {
 	// MetricsToken. With neither, the main listener has no /metrics.
 	MetricsTokenFile string
 	MetricsToken     string // read from MetricsTokenFile by Validate
+	// MemoryLimit is the Go runtime's soft memory limit for serve
+	// ("512MiB", "1GB", bytes; empty: GOMEMLIMIT, or none).
+	MemoryLimit string
 
 	// KeyBackend is where the CA makes and keeps keys: "software" (sealed
 	// under the key-encryption key) or "pkcs11" (an HSM token).
@@ -168,6 +171,7 @@ func (c *Config) BindServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown may take")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "second listen `address` HOST:PORT serving only /metrics (default: none)")
 	fs.StringVar(&c.MetricsTokenFile, "metrics-token-file", c.MetricsTokenFile, "`file` with the bearer token a /metrics scrape must send (openssl rand -hex 32)")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory `limit` of the Go runtime, as GOMEMLIMIT: 512MiB, 1GiB, bytes (default: GOMEMLIMIT, else none)")
 }
 
 // MinMetricsToken is the shortest metrics token accepted.
@@ -277,6 +281,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--metrics-addr must be HOST:PORT: %w", err))
 		} else if c.MetricsAddr == c.Addr {
 			errs = append(errs, errors.New("--metrics-addr must differ from --addr"))
+		}
+	}
+	if c.MemoryLimit != "" {
+		if _, err := ParseBytes(c.MemoryLimit); err != nil {
+			errs = append(errs, fmt.Errorf("--memory-limit: %w", err))
 		}
 	}
 	if c.MetricsTokenFile != "" {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"civitas/internal/kernel"
@@ -70,6 +71,7 @@ type DB struct {
 	ckpt     *sql.DB
 	ckptStop chan struct{}
 	ckptDone chan struct{}
+	ckptHold atomic.Int32 // PauseCheckpoints calls not yet resumed
 }
 
 // checkpointEvery is how often the WAL is copied back into the database
@@ -82,8 +84,25 @@ const checkpointEvery = 200 * time.Millisecond
 // code that changes them for a while (bulk loads) to put them back.
 const WriterPragmas = "PRAGMA threads = 0; PRAGMA cache_size = -32000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0"
 
+// truncateAbove is the WAL size above which the checkpointer, once it has
+// copied the frames back, truncates the WAL to nothing. A PASSIVE checkpoint
+// copies frames but never resets the WAL: under steady load a reader is
+// always reading from it, the writer never finds the moment to start it
+// again from the beginning, and the file grows without bound (806 MB in six
+// minutes of token load). TRUNCATE waits for those readers, briefly.
+const truncateAbove = 16 << 20
+
+// truncateWait bounds how long a TRUNCATE checkpoint waits for the writer
+// and the readers (the busy timeout of the checkpointer's connection). The
+// checkpoint holds the write lock while it waits for readers, so this is
+// also the longest a write can stall behind it; a checkpoint that cannot
+// finish in time gives up and is tried again at the next tick.
+const truncateWait = 50 * time.Millisecond
+
 // checkpoints copies committed WAL frames into the database file on its own
-// connection. PASSIVE never blocks the writer or the readers.
+// connection. PASSIVE never blocks the writer or the readers; when the WAL
+// has grown past truncateAbove and every frame is copied, a TRUNCATE gives
+// the disk back.
 func (d *DB) checkpoints() {
 	defer close(d.ckptDone)
 	t := time.NewTicker(checkpointEvery)
@@ -94,9 +113,73 @@ func (d *DB) checkpoints() {
 			return
 		case <-t.C:
 		}
+		if d.ckptHold.Load() > 0 {
+			continue
+		}
 		// An error (a busy file during a backup) is retried at the next tick.
-		_, _ = d.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		_, _ = d.checkpoint(context.Background())
 	}
+}
+
+// PauseCheckpoints stops the background checkpointer until resume is
+// called, for a bulk load that sets the writer's own wal_autocheckpoint:
+// a TRUNCATE between its transactions would make the writer drop its whole
+// page cache (the WAL it knew is gone) and read the pages back, and
+// checkpoints every 200 ms copy the same index pages again and again
+// (together a fifth of a demo load's CPU).
+func (d *DB) PauseCheckpoints() (resume func()) {
+	d.ckptHold.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { d.ckptHold.Add(-1) }) }
+}
+
+// CheckpointResult is what one checkpoint did.
+type CheckpointResult struct {
+	Mode         string // PASSIVE or TRUNCATE
+	Busy         bool   // it could not finish (a reader or the writer held on)
+	Frames       int    // frames in the WAL before it
+	Checkpointed int    // frames copied back
+	WALBytes     int64  // the WAL file's size after it
+}
+
+// Checkpoint runs one checkpoint now, as the background checkpointer does:
+// PASSIVE, then TRUNCATE when the WAL is large and the readers allow. It
+// does nothing on PostgreSQL.
+func (d *DB) Checkpoint(ctx context.Context) (CheckpointResult, error) {
+	if d.ckpt == nil {
+		return CheckpointResult{}, nil
+	}
+	return d.checkpoint(ctx)
+}
+
+func (d *DB) checkpoint(ctx context.Context) (CheckpointResult, error) {
+	r, err := d.checkpointMode(ctx, "PASSIVE")
+	if err != nil || r.WALBytes <= truncateAbove {
+		return r, err
+	}
+	return d.checkpointMode(ctx, "TRUNCATE")
+}
+
+func (d *DB) checkpointMode(ctx context.Context, mode string) (CheckpointResult, error) {
+	r := CheckpointResult{Mode: mode}
+	var busy int
+	err := d.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &r.Frames, &r.Checkpointed)
+	r.Busy = busy != 0
+	r.WALBytes = d.WALSize()
+	return r, err
+}
+
+// WALSize is the size of the SQLite write-ahead log in bytes (0 on
+// PostgreSQL, or when there is none).
+func (d *DB) WALSize() int64 {
+	if d.dialect != SQLite {
+		return 0
+	}
+	fi, err := os.Stat(strings.TrimPrefix(d.dsn, "sqlite:") + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // maxCachedStmts bounds the cache: queries built at run time (multi-row
@@ -217,9 +300,10 @@ func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
 	// second process (a CLI command beside serve) wait instead of failing;
 	// _txlock=immediate takes the write lock at BEGIN so a transaction never
 	// fails half-way on upgrading its lock.
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)"
+	file := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+	base := file + "&_pragma=busy_timeout(15000)&_pragma=cache_size(-32000)"
 	// The writer leaves checkpoints to d.checkpoints; journal_size_limit
 	// gives the disk back after a burst.
 	write, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)")
@@ -254,7 +338,9 @@ func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxIdleTime(5 * time.Minute)
-	ckpt, err := sql.Open("sqlite", base)
+	// The checkpointer waits for readers truncateWait at most, and needs
+	// no page cache of its own to speak of.
+	ckpt, err := sql.Open("sqlite", file+fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=cache_size(-1000)", truncateWait.Milliseconds()))
 	if err != nil {
 		write.Close()
 		read.Close()
@@ -560,4 +646,17 @@ func IsUniqueViolation(err error) bool {
 	}
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// ShrinkMemory asks SQLite to free the page cache it can on the writer's
+// and an idle reader's connection (PRAGMA shrink_memory): for the end of a
+// bulk load, whose pages a serving process would otherwise keep in memory
+// until they are pushed out. Nothing on PostgreSQL.
+func (d *DB) ShrinkMemory(ctx context.Context) {
+	if d.dialect != SQLite {
+		return
+	}
+	for _, p := range []*sql.DB{d.write, d.read, d.ckpt} {
+		_, _ = p.ExecContext(ctx, "PRAGMA shrink_memory")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,10 @@ const MaxPersons = 3_000_000
 // write lock between chunks within a fraction of a second.
 const chunkPersons = 20_000
 
+// loadGCPercent is the collector's target during a load (GOGC): a load's
+// live heap is a chunk or two of rows.
+const loadGCPercent = 400
+
 // refDate is "today" for the demo population: ages are computed against it,
 // so the data does not change with the day it is loaded.
 var refDate = time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -69,6 +74,14 @@ func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error)
 		return Stats{}, err
 	}
 	start := time.Now()
+	// The generator allocates every row it hands to the writer and drops it
+	// a chunk later: collecting at 5× the live heap instead of 2× takes a
+	// tenth of the load's CPU off (50,000 persons: 4.9 → 4.5 s of CPU).
+	if prev := debug.SetGCPercent(loadGCPercent); prev < 0 || prev > loadGCPercent {
+		debug.SetGCPercent(prev)
+	} else {
+		defer debug.SetGCPercent(prev)
+	}
 	svc := registry.New(d, o.Clock)
 	empty, err := svc.Empty(ctx)
 	if err != nil {
@@ -98,6 +111,9 @@ func load(ctx context.Context, d *db.DB, o Options, perChunk int) (Stats, error)
 	if err := svc.AddReference(ctx, ref); err != nil {
 		return Stats{}, err
 	}
+	// The writer checkpoints by itself during the load (StartBulk sets its
+	// wal_autocheckpoint); the background checkpointer waits until the end.
+	defer d.PauseCheckpoints()()
 	bulk, err := svc.StartBulk(ctx)
 	if err != nil {
 		return Stats{}, err

@@ -178,7 +178,7 @@ func TestLoadRefuses(t *testing.T) {
 
 // BenchmarkLoad measures persons per second into the database under test.
 func BenchmarkLoad(b *testing.B) {
-	for _, n := range []int{1000, 200_000} {
+	for _, n := range []int{1000, 50_000, 200_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			var total int
 			var elapsed time.Duration

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -46,6 +47,14 @@ func Sign(ctx context.Context, w io.WriterAt, r io.ReaderAt, size int64, signer 
 	s, pending, err := begin(w, r, size, o)
 	if err != nil {
 		return 0, err
+	}
+	// A key in memory signs inside cms, which need not verify the result.
+	if k, ok := signer.(*ecdsa.PrivateKey); ok && k.PublicKey.Equal(o.Certificate.PublicKey) {
+		der, err := pending.SignWithKey(k)
+		if err != nil {
+			return 0, err
+		}
+		return completeCMS(ctx, w, s, der, o.Certificate, o.Chain, o)
 	}
 	sig, err := signer.Sign(rand.Reader, s.Digest, crypto.SHA256)
 	if err != nil {
@@ -149,11 +158,18 @@ func Complete(ctx context.Context, w io.WriterAt, s *Session, signature []byte, 
 // complete is Complete once the session's certificates are read and its
 // signed attributes rebuilt.
 func complete(ctx context.Context, w io.WriterAt, s *Session, pending *cms.Pending, cert *x509.Certificate, chain []*x509.Certificate, signature []byte, o Options) (int64, error) {
-	o.Level = s.Level
 	der, err := pending.Finish(signature)
 	if err != nil {
 		return 0, err
 	}
+	return completeCMS(ctx, w, s, der, cert, chain, o)
+}
+
+// completeCMS is complete once the CMS is made: the time-stamp, the
+// embedding, and what the level adds.
+func completeCMS(ctx context.Context, w io.WriterAt, s *Session, der []byte, cert *x509.Certificate, chain []*x509.Certificate, o Options) (int64, error) {
+	o.Level = s.Level
+	var err error
 	var token []byte
 	if o.Level.rank() >= LevelBT.rank() {
 		sv, err := cms.SignatureValue(der)

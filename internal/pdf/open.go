@@ -1,12 +1,14 @@
 package pdf
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
+	"sync"
 
 	"civitas/internal/kernel"
 )
@@ -364,8 +366,18 @@ func (d *Document) readIndirect(off int64) (indirect, error) {
 	if off < 0 || off >= d.size {
 		return indirect{}, fmt.Errorf("offset %d outside the file", off)
 	}
-	return newLexer(d.r, off, d.size, 4096).indirect()
+	l := lexers.Get().(*lexer)
+	l.r.Reset(io.NewSectionReader(d.r, off, d.size-off))
+	l.pos, l.limit, l.back = off, off+maxObjectBytes, l.back[:0]
+	obj, err := l.indirect()
+	l.r.Reset(nil) // keeps no reference to the file
+	lexers.Put(l)
+	return obj, err
 }
+
+// lexers read indirect objects: opening a document reads a few dozen, and
+// a fresh 4 KiB buffer for each cost more than the parsing on a small file.
+var lexers = sync.Pool{New: func() any { return &lexer{r: bufio.NewReaderSize(nil, 4096)} }}
 
 // stream builds a Stream, checking /Length against the "endstream" keyword.
 // A missing or wrong /Length (common in damaged files) is replaced by the

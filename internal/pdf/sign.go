@@ -108,6 +108,11 @@ func Prepare(w io.WriterAt, r io.ReaderAt, size int64, o SignOptions) (*Prepared
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if u.pooled.Cap() <= maxPooledUpdate {
+			updateBufs.Put(u.pooled)
+		}
+	}()
 
 	h := sha256.New()
 	bp := copyBufs.Get().(*[]byte)
@@ -185,10 +190,22 @@ func (o *SignOptions) defaults() error {
 	return nil
 }
 
+// updateBufs are the buffers updates are built in: a fresh one per
+// signature, of the placeholder's size, cost more (the new pages' faults
+// and clearing) than writing it.
+var updateBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledUpdate is the largest update buffer kept for the next one.
+const maxPooledUpdate = 1 << 20
+
+// hexZeros is a run of the placeholder's hex digits.
+var hexZeros = strings.Repeat("0", 4096)
+
 // update is the incremental update built in memory, with the place of the
 // /Contents hex string (from '<' to after '>') relative to its start.
 type update struct {
 	buf                        []byte
+	pooled                     *bytes.Buffer // buf's, for updateBufs
 	contentsStart, contentsEnd int
 	field                      string
 }
@@ -320,14 +337,18 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 	}
 
 	u := &update{field: fieldName}
-	var b bytes.Buffer
+	// The buffer is Prepare's again once the update is written out.
+	b := updateBufs.Get().(*bytes.Buffer)
+	b.Reset()
+	b.Grow(2*o.Reserve + 4096)
+	u.pooled = b
 	if last := d.lastByte(); last != '\n' && last != '\r' {
 		b.WriteByte('\n')
 	}
 	offsets := map[Ref]int64{}
 	for _, obj := range objs {
 		offsets[obj.ref] = d.size + int64(b.Len())
-		fmt.Fprintf(&b, "%d %d obj\n", obj.ref.Num, obj.ref.Gen)
+		fmt.Fprintf(b, "%d %d obj\n", obj.ref.Num, obj.ref.Gen)
 		b.Write(obj.body)
 		b.WriteString("\nendobj\n")
 	}
@@ -335,7 +356,7 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 	// The signature dictionary, written by hand to know where its
 	// /ByteRange placeholder and /Contents lie.
 	offsets[sigRef] = d.size + int64(b.Len())
-	fmt.Fprintf(&b, "%d 0 obj\n<<", sigRef.Num)
+	fmt.Fprintf(b, "%d 0 obj\n<<", sigRef.Num)
 	sd := Dict{"Filter": Name("Adobe.PPKLite"), "SubFilter": Name(o.SubFilter)}
 	// /M on a document time-stamp too: the token holds the real time, but
 	// viewers that do not read it (poppler's pdfsig) show /M, and without
@@ -360,9 +381,9 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 		}}
 	}
 	for _, k := range sortedKeys(sd) {
-		writeName(&b, k)
+		writeName(b, k)
 		b.WriteByte(' ')
-		writeObject(&b, sd[k])
+		writeObject(b, sd[k])
 		b.WriteByte('\n')
 	}
 	b.WriteString("/ByteRange ")
@@ -372,12 +393,16 @@ func (d *Document) buildUpdate(o SignOptions) (*update, error) {
 	b.WriteString("\n/Contents ")
 	u.contentsStart = b.Len()
 	b.WriteByte('<')
-	b.Write(bytes.Repeat([]byte("0"), 2*o.Reserve))
+	// The placeholder is most of the update (b was grown for it): write
+	// it from a constant run of zeros rather than making it anew each time.
+	for n := 2 * o.Reserve; n > 0; n -= min(n, len(hexZeros)) {
+		b.WriteString(hexZeros[:min(n, len(hexZeros))])
+	}
 	b.WriteByte('>')
 	u.contentsEnd = b.Len()
 	b.WriteString(">>\nendobj\n")
 
-	if err := d.writeXref(&b, offsets, next); err != nil {
+	if err := d.writeXref(b, offsets, next); err != nil {
 		return nil, err
 	}
 	u.buf = b.Bytes()

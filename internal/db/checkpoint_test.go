@@ -1,0 +1,140 @@
+package db_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"civitas/internal/db"
+)
+
+// fillWAL writes about mib MiB of rows, one transaction of 1 MiB at a time.
+func fillWAL(t *testing.T, d *db.DB, mib int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := d.WritePool().ExecContext(ctx, "CREATE TABLE IF NOT EXISTS wal_fill (id INTEGER PRIMARY KEY, v BLOB NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	blob := []byte(strings.Repeat("x", 4000))
+	for range mib {
+		err := d.Update(ctx, time.Now(), func(tx *db.Tx) error {
+			for range 256 {
+				if _, err := tx.Exec(ctx, "INSERT INTO wal_fill (v) VALUES (?)", blob); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func openSQLite(t *testing.T) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), db.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// TestCheckpointTruncatesWAL: with no reader in the WAL, a checkpoint of a
+// WAL past the limit leaves it empty, and the background checkpointer does
+// the same by itself.
+func TestCheckpointTruncatesWAL(t *testing.T) {
+	ctx := context.Background()
+	d := openSQLite(t)
+	fillWAL(t, d, 24)
+	// The background checkpointer may have truncated it already; either
+	// way the WAL is empty after this one.
+	r, err := d.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Busy || r.WALBytes != 0 {
+		t.Fatalf("checkpoint: %+v, want not busy, an empty WAL", r)
+	}
+	// The background checkpointer, alone.
+	fillWAL(t, d, 24)
+	deadline := time.Now().Add(10 * time.Second)
+	for d.WALSize() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL is still %d bytes after 10 s", d.WALSize())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var n int
+	if err := d.QueryRow(ctx, "SELECT count(*) FROM wal_fill").Scan(&n); err != nil || n != 48*256 {
+		t.Fatalf("rows after the checkpoints: %d, %v", n, err)
+	}
+}
+
+// TestCheckpointWaitsBrieflyForReaders: a reader that keeps its snapshot
+// open makes the TRUNCATE give up after a short wait, without holding up a
+// write for long; once the reader is done the WAL is truncated.
+func TestCheckpointWaitsBrieflyForReaders(t *testing.T) {
+	ctx := context.Background()
+	d := openSQLite(t)
+	fillWAL(t, d, 1)
+	// A reader holding a snapshot from before the WAL grows.
+	conn, err := d.ReadPool().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM wal_fill").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	fillWAL(t, d, 20)
+	start := time.Now()
+	r, err := d.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("a checkpoint blocked by a reader took %v", took)
+	}
+	if !r.Busy || r.WALBytes == 0 {
+		t.Errorf("checkpoint beside an open reader: %+v, want busy and the WAL kept", r)
+	}
+	// Writes go on beside the reader.
+	fillWAL(t, d, 1)
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if r, err := d.Checkpoint(ctx); err != nil || r.Busy || r.WALBytes != 0 {
+		t.Fatalf("checkpoint after the reader ended: %+v, %v", r, err)
+	}
+}
+
+// TestPauseCheckpoints: while paused the background checkpointer leaves a
+// large WAL alone; resumed, it truncates it.
+func TestPauseCheckpoints(t *testing.T) {
+	d := openSQLite(t)
+	resume := d.PauseCheckpoints()
+	fillWAL(t, d, 20)
+	time.Sleep(3 * checkpointTick)
+	if n := d.WALSize(); n < 16<<20 {
+		t.Fatalf("the WAL is %d bytes while checkpoints are paused", n)
+	}
+	resume()
+	resume() // a second call changes nothing
+	deadline := time.Now().Add(10 * time.Second)
+	for d.WALSize() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL is still %d bytes after resuming", d.WALSize())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const checkpointTick = 200 * time.Millisecond
