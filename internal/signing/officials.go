@@ -96,6 +96,9 @@ func (s *Service) record(ctx context.Context, accountID, unitCode string, cert *
 	c := Credential{ID: kernel.NewID(), AccountID: accountID, Serial: strings.ToLower(cert.SerialNumber.Text(16)), Status: CredentialIssued, Capacity: capacity}
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		c.CreatedAt = tx.Now
+		if err := tallyEnrol(ctx, tx, accountID, unitCode); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO signing_credentials (id, account_id, unit_code, cert_serial, status, created_at, agency_code, agency_name, title)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, accountID, unitCode, c.Serial, c.Status, kernel.Micros(tx.Now),
 			capacity.AgencyCode, capacity.AgencyName, capacity.Title); err != nil {

@@ -24,6 +24,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/kernel"
 	"civitas/internal/sealed"
+	"civitas/internal/tally"
 )
 
 // Keys is what signing needs of the CA: certify a new key for a level-2
@@ -195,6 +196,9 @@ func (s *Service) Activate(ctx context.Context, accountID, credentialID, code st
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return kernel.E(kernel.Conflict, "signing.error.already_active")
+		}
+		if err := tallyActivate(ctx, tx, accountID, credentialID); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.credential.activate", SubjectType: "account", SubjectID: accountID,
 			Details: map[string]any{"credential": credentialID}})
@@ -744,10 +748,16 @@ func countUses(ctx context.Context, tx *db.Tx, uses []credentialUse) error {
 	}
 	for _, id := range order {
 		u := sum[id]
-		if _, err := tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
-			u.n, u.at, u.id, CredentialActive); err != nil {
+		var unit string
+		err := tx.QueryRow(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ? RETURNING unit_code`,
+			u.n, u.at, u.id, CredentialActive).Scan(&unit)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
+		tally.Add(ctx, tx, IndicatorSignatures, unit, int64(u.n))
 	}
 	return nil
 }

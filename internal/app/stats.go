@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"civitas/internal/kernel"
+	"civitas/internal/learning"
+	"civitas/internal/portal/payment"
+	"civitas/internal/registry"
+	"civitas/internal/signing"
+	"civitas/internal/stats"
+	"civitas/internal/tally"
+)
+
+// OpenStats builds the adoption capability on what the others publish:
+// every capability's indicators (its tallies and its recount) are a
+// stats.Source, the registry gives the units and the population, signing
+// the holders who signed lately. A capability that lands later adds its
+// Source here; stats does not change.
+func (a *App) openStats(metrics prometheus.Registerer) error {
+	var sources []stats.Source
+	if a.identity != nil {
+		sources = append(sources, a.identity)
+	}
+	if a.signing != nil {
+		sources = append(sources, a.signing)
+	}
+	if a.feedback != nil {
+		sources = append(sources, a.feedback)
+	}
+	if a.portal != nil {
+		sources = append(sources, recountSource{a.portal.Indicators, a.portal.RecountTallies})
+	}
+	if a.exchange != nil {
+		sources = append(sources, recountSource{a.exchange.Indicators, a.exchange.RecountTallies})
+	}
+	if a.learning != nil {
+		sources = append(sources, recountSource{a.learning.Indicators, func(ctx context.Context) ([]tally.Row, error) {
+			m, err := a.learning.RecountTallies(ctx)
+			return keyedRows(m, func(k learning.TallyKey) tally.Row { return tally.Row{Name: k.Name, Unit: k.Unit, Day: k.Day} }), err
+		}})
+	}
+	if a.payments != nil {
+		sources = append(sources, recountSource{a.payments.Indicators, func(ctx context.Context) ([]tally.Row, error) {
+			m, err := a.payments.RecountTallies(ctx)
+			return keyedRows(m, func(k payment.TallyKey) tally.Row { return tally.Row{Name: k.Name, Unit: k.Unit, Day: k.Day} }), err
+		}})
+	}
+	var signers stats.Signers
+	if a.signing != nil {
+		signers = a.signing
+	}
+	s, err := stats.New(stats.Options{DB: a.db, Clock: a.clock, Units: statsUnits{a.registry}, Population: statsPopulation{a.registry},
+		Signers: signers, Sources: sources, UseLog: a.exchange, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.stats = s
+	if metrics != nil {
+		if err := s.RegisterMetrics(metrics); err != nil {
+			return err
+		}
+	}
+	return s.Mount(a.web)
+}
+
+// Stats is the adoption capability, for the command line and tests.
+func (a *App) Stats() *stats.Service { return a.stats }
+
+// recountSource is a capability's indicators with a recount of another name.
+type recountSource struct {
+	indicators func() []tally.Indicator
+	recount    func(context.Context) ([]tally.Row, error)
+}
+
+func (r recountSource) Indicators() []tally.Indicator                    { return r.indicators() }
+func (r recountSource) Recount(ctx context.Context) ([]tally.Row, error) { return r.recount(ctx) }
+
+func keyedRows[K comparable](m map[K]int64, row func(K) tally.Row) []tally.Row {
+	out := make([]tally.Row, 0, len(m))
+	for k, v := range m {
+		r := row(k)
+		r.Value = v
+		out = append(out, r)
+	}
+	return out
+}
+
+// statsUnits gives stats the administrative units of the registry.
+type statsUnits struct{ reg *registry.Service }
+
+var _ stats.Units = statsUnits{}
+
+func (u statsUnits) Units(ctx context.Context) ([]stats.Unit, error) {
+	var out []stats.Unit
+	p := kernel.Page{Limit: kernel.MaxPageLimit}
+	for {
+		us, err := u.reg.ListUnits(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, ru := range us {
+			out = append(out, stats.Unit{Code: ru.Code, Name: ru.Name, Level: string(ru.Level), Parent: ru.ParentCode})
+		}
+		if len(us) < p.Limit {
+			return out, nil
+		}
+		p.After = us[len(us)-1].Code
+	}
+}
+
+// statsPopulation gives stats the headcounts of the population registry.
+type statsPopulation struct{ reg *registry.Service }
+
+var _ stats.Population = statsPopulation{}
+
+func (p statsPopulation) Population(ctx context.Context, day string) (map[string]stats.Headcount, error) {
+	m, err := p.reg.Population(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]stats.Headcount, len(m))
+	for k, h := range m {
+		out[k] = stats.Headcount{Population: h.Population, Adults: h.Adults}
+	}
+	return out, nil
+}
+
+var _ stats.Signers = (*signing.Service)(nil)

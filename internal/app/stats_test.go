@@ -1,0 +1,160 @@
+package app
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"civitas/internal/db"
+	"civitas/internal/identity"
+	"civitas/internal/tally"
+)
+
+// TestStatsIndicatorsLive holds the fixed contract of
+// /api/stats/v1/indicators: exact counts for every unit level, live the
+// moment a change commits, whatever made it; bad days and units get a
+// clear 400. Open data's CSV has a header and adds up; a rebuild finds
+// the figures right, then finds and corrects a figure tampered with.
+func TestStatsIndicatorsLive(t *testing.T) {
+	s := startSite(t)
+	count := func(q string, args ...any) int64 {
+		t.Helper()
+		var n int64
+		if err := s.a.db.QueryRow(s.ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	figures := func(unit, date string) (int, map[string]any) {
+		t.Helper()
+		return s.call("GET", "/api/stats/v1/indicators?unit="+unit+"&date="+date, "", "", nil)
+	}
+	num := func(m map[string]any, key string) int64 {
+		t.Helper()
+		in, ok := m["indicators"].(map[string]any)
+		if !ok {
+			t.Fatalf("no indicators in %v", m)
+		}
+		v, ok := in[key].(float64)
+		if !ok {
+			t.Fatalf("no %s in %v", key, in)
+		}
+		return int64(v)
+	}
+	commune := s.person.UnitCode
+	var district, province string
+	if err := s.a.db.QueryRow(s.ctx, `SELECT parent_code FROM units WHERE code = ?`, commune).Scan(&district); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.db.QueryRow(s.ctx, `SELECT parent_code FROM units WHERE code = ?`, district).Scan(&province); err != nil {
+		t.Fatal(err)
+	}
+	today := tally.Day(s.a.clock.Now())
+	check := func() {
+		t.Helper()
+		for _, u := range []struct{ code, where string }{
+			{commune, "unit_code = '" + commune + "'"},
+			{district, "unit_code IN (SELECT code FROM units WHERE parent_code = '" + district + "')"},
+			{province, "1 = 1"},
+		} {
+			st, m := figures(u.code, today)
+			if st != http.StatusOK || m["unit"] != u.code || m["date"] != today {
+				t.Fatalf("%s: %d %v", u.code, st, m)
+			}
+			for key, want := range map[string]int64{
+				"eid_level2_issued":    count(`SELECT COUNT(*) FROM accounts WHERE level = 2 AND ` + u.where),
+				"eid_level2_activated": count(`SELECT COUNT(*) FROM accounts WHERE level = 2 AND status = 'active' AND ` + u.where),
+				"signature_holders":    count(`SELECT COUNT(DISTINCT account_id) FROM signing_credentials WHERE ` + u.where),
+				"adults":               count(`SELECT COUNT(*) FROM persons WHERE birth_date <= ? AND died_on = '' AND `+u.where, s.a.clock.Now().AddDate(-18, 0, 0).Format("2006-01-02")),
+			} {
+				if got := num(m, key); got != want {
+					t.Errorf("%s %s = %d, counted %d", u.code, key, got, want)
+				}
+			}
+		}
+	}
+	check()
+	if st, m := figures(commune, today); num(m, "eid_level2_issued") < 1 || st != http.StatusOK {
+		t.Fatalf("the site's account does not count: %v", m)
+	}
+	// A new account and a signing credential count at once.
+	var other string
+	if err := s.a.db.QueryRow(s.ctx, `SELECT citizen_id FROM persons WHERE unit_code = ? AND birth_date < '2000-01-01'
+		AND citizen_id NOT IN (SELECT citizen_id FROM accounts) ORDER BY citizen_id LIMIT 1`, commune).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	_, before := figures(commune, today)
+	acc, err := s.a.identity.AddAccount(s.ctx, identity.NewAccount{CitizenID: other, Level: 2, Password: "a long test password 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.signing.Enrol(s.ctx, acc.ID, other, commune); err != nil {
+		t.Fatal(err)
+	}
+	_, after := figures(commune, today)
+	if num(after, "eid_level2_issued") != num(before, "eid_level2_issued")+1 || num(after, "signature_holders") != num(before, "signature_holders")+1 {
+		t.Fatalf("before %v, after %v", before, after)
+	}
+	check()
+
+	// Bad input: a clear 400 in JSON.
+	for _, q := range []string{"unit=99999&date=" + today, "unit=" + commune + "&date=2026-13-01", "unit=" + commune + "&date=yesterday", "unit=" + commune + "&date=2999-01-01"} {
+		st, m := s.call("GET", "/api/stats/v1/indicators?"+q, "", "", nil)
+		if st != http.StatusBadRequest || m["detail"] == nil || m["detail"] == "" {
+			t.Errorf("%s: %d %v", q, st, m)
+		}
+	}
+	if st, _ := s.call("GET", "/open-data/indicators.csv?level=village", "", "", nil); st != http.StatusBadRequest {
+		t.Errorf("bad level: %d", st)
+	}
+
+	// Open data: a header, one row per commune, small counts blank.
+	resp, err := http.Get(s.base + "/open-data/indicators.csv?level=commune")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(recs) < 2 {
+		t.Fatalf("csv: %d %v %v", resp.StatusCode, err, recs)
+	}
+	if strings.Join(recs[0][:6], ",") != "date,unit,name,level,parent,population" {
+		t.Fatalf("header %v", recs[0])
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	if int64(len(recs)-1) != count(`SELECT COUNT(*) FROM units WHERE level = 'commune'`) {
+		t.Fatalf("%d rows", len(recs)-1)
+	}
+	for _, r := range recs[1:] {
+		if v := r[col["eid_level2_issued"]]; v != "" {
+			if n, _ := strconv.Atoi(v); n > 0 && n < 10 {
+				t.Fatalf("a small count shown: %v", r)
+			}
+		}
+	}
+
+	// Rebuild: right; then a figure tampered with is found and corrected.
+	diffs, err := s.a.Stats().Rebuild(s.ctx, true)
+	if err != nil || len(diffs) != 0 {
+		t.Fatalf("rebuild: %v %v", diffs, err)
+	}
+	if err := s.a.db.Update(s.ctx, s.a.clock.Now(), func(tx *db.Tx) error {
+		tally.Add(s.ctx, tx, "eid.level2_activated", commune, 3)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	diffs, err = s.a.Stats().Rebuild(s.ctx, true)
+	if err != nil || len(diffs) != 1 || diffs[0].Unit != commune || diffs[0].Kept-diffs[0].Counted != 3 {
+		t.Fatalf("rebuild after tampering: %v %v", diffs, err)
+	}
+	if diffs, err := s.a.Stats().Rebuild(s.ctx, false); err != nil || len(diffs) != 0 {
+		t.Fatalf("rebuild after correction: %v %v", diffs, err)
+	}
+	check()
+}

@@ -1,0 +1,42 @@
+package registry
+
+import (
+	"context"
+	"time"
+
+	"civitas/internal/kernel"
+)
+
+// Headcount is a commune's population on a day and how many of them were
+// adults (18 or over).
+type Headcount struct {
+	Population int64
+	Adults     int64
+}
+
+// Population counts per commune the persons alive on day ("2006-01-02")
+// and the adults among them, for the adoption dashboards. A person counts
+// in the unit they are registered in now.
+func (s *Service) Population(ctx context.Context, day string) (map[string]Headcount, error) {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid")
+	}
+	adultBorn := d.AddDate(-18, 0, 0).Format(time.DateOnly)
+	rows, err := s.db.Query(ctx, `SELECT unit_code, COUNT(*), SUM(CASE WHEN birth_date <= ? THEN 1 ELSE 0 END)
+		FROM persons WHERE birth_date <= ? AND (died_on = '' OR died_on > ?) GROUP BY unit_code`, adultBorn, day, day)
+	if err != nil {
+		return nil, kernel.Wrap(err, "registry: population")
+	}
+	defer rows.Close()
+	out := map[string]Headcount{}
+	for rows.Next() {
+		var unit string
+		var h Headcount
+		if err := rows.Scan(&unit, &h.Population, &h.Adults); err != nil {
+			return nil, kernel.Wrap(err, "registry: population")
+		}
+		out[unit] = h
+	}
+	return out, kernel.Wrap(rows.Err(), "registry: population")
+}

@@ -1,0 +1,159 @@
+package signing
+
+import (
+	"context"
+	"time"
+
+	"civitas/internal/db"
+	"civitas/internal/kernel"
+	"civitas/internal/tally"
+)
+
+// The figures signing publishes per commune (the holder's unit) for the
+// adoption dashboards.
+const (
+	IndicatorCredentials = "signing.credentials" // credentials certified, any status (stock)
+	IndicatorHolders     = "signing.holders"     // holders of at least one credential (stock)
+	IndicatorActivated   = "signing.activated"   // holders of at least one active credential (stock)
+	IndicatorSignatures  = "signing.signatures"  // signatures made (flow)
+)
+
+// Indicators describes the figures signing adds to as it works.
+func (s *Service) Indicators() []tally.Indicator {
+	return []tally.Indicator{
+		{Name: IndicatorCredentials, TitleKey: "signing.indicator.credentials", Kind: tally.Stock},
+		{Name: IndicatorHolders, TitleKey: "signing.indicator.holders", Kind: tally.Stock},
+		{Name: IndicatorActivated, TitleKey: "signing.indicator.activated", Kind: tally.Stock},
+		{Name: IndicatorSignatures, TitleKey: "signing.indicator.signatures", Kind: tally.Flow},
+	}
+}
+
+// tallyEnrol counts a credential about to be recorded for accountID.
+func tallyEnrol(ctx context.Context, tx *db.Tx, accountID, unit string) error {
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM signing_credentials WHERE account_id = ?`, accountID).Scan(&n); err != nil {
+		return err
+	}
+	tally.Add(ctx, tx, IndicatorCredentials, unit, 1)
+	if n == 0 {
+		tally.Add(ctx, tx, IndicatorHolders, unit, 1)
+	}
+	return nil
+}
+
+// tallyActivate counts a credential just activated: its holder is counted
+// once, with their first active credential.
+func tallyActivate(ctx context.Context, tx *db.Tx, accountID, credentialID string) error {
+	var unit string
+	if err := tx.QueryRow(ctx, `SELECT unit_code FROM signing_credentials WHERE id = ?`, credentialID).Scan(&unit); err != nil {
+		return err
+	}
+	var others int64
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM signing_credentials WHERE account_id = ? AND status = ? AND id <> ?`,
+		accountID, CredentialActive, credentialID).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		tally.Add(ctx, tx, IndicatorActivated, unit, 1)
+	}
+	return nil
+}
+
+// Recount counts the figures of Indicators again from signing's tables:
+// credentials and holders on the day of their first credential, activated
+// holders on the day of their first activation, signatures on the day they
+// were made.
+func (s *Service) Recount(ctx context.Context) ([]tally.Row, error) {
+	sum := map[[3]string]int64{}
+	var order [][3]string
+	add := func(name, unit string, at, n int64) {
+		k := [3]string{name, unit, tally.Day(kernel.FromMicros(at))}
+		if _, ok := sum[k]; !ok {
+			order = append(order, k)
+		}
+		sum[k] += n
+	}
+	err := s.o.DB.View(ctx, func(tx *db.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT account_id, unit_code, status, created_at, activated_at FROM signing_credentials ORDER BY created_at, id`)
+		if err != nil {
+			return err
+		}
+		holders, active := map[string]bool{}, map[string]int64{}
+		activeUnit := map[string]string{}
+		for rows.Next() {
+			var account, unit, status string
+			var created, activated int64
+			if err := rows.Scan(&account, &unit, &status, &created, &activated); err != nil {
+				rows.Close()
+				return err
+			}
+			add(IndicatorCredentials, unit, created, 1)
+			if !holders[account] {
+				holders[account] = true
+				add(IndicatorHolders, unit, created, 1)
+			}
+			if status == CredentialActive && (active[account] == 0 || activated < active[account]) {
+				active[account], activeUnit[account] = activated, unit
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for account, at := range active {
+			add(IndicatorActivated, activeUnit[account], at, 1)
+		}
+		rows, err = tx.Query(ctx, `SELECT c.unit_code, i.signed_at FROM signing_items i
+			JOIN signing_requests r ON r.id = i.request_id JOIN signing_credentials c ON c.id = r.credential_id
+			WHERE i.signed_at <> 0`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var unit string
+			var at int64
+			if err := rows.Scan(&unit, &at); err != nil {
+				return err
+			}
+			add(IndicatorSignatures, unit, at, 1)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: recount")
+	}
+	out := make([]tally.Row, 0, len(order))
+	for _, k := range order {
+		out = append(out, tally.Row{Name: k[0], Unit: k[1], Day: k[2], Value: sum[k]})
+	}
+	return out, nil
+}
+
+// ActiveHolders counts per commune the holders who signed at least once
+// in [from, to): the dashboards' "used in the last 30 days".
+func (s *Service) ActiveHolders(ctx context.Context, from, to time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := s.o.DB.View(ctx, func(tx *db.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT c.unit_code, COUNT(DISTINCT r.account_id) FROM signing_items i
+			JOIN signing_requests r ON r.id = i.request_id JOIN signing_credentials c ON c.id = r.credential_id
+			WHERE i.signed_at >= ? AND i.signed_at < ? GROUP BY c.unit_code`, kernel.Micros(from), kernel.Micros(to))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var unit string
+			var n int64
+			if err := rows.Scan(&unit, &n); err != nil {
+				return err
+			}
+			out[unit] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "signing: active holders")
+	}
+	return out, nil
+}
