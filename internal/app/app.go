@@ -295,7 +295,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		return nil, err
 	}
 
-	if err := a.openStats(metrics); err != nil {
+	if err := a.openStats(ctx, metrics); err != nil {
 		return nil, err
 	}
 

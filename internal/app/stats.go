@@ -19,7 +19,7 @@ import (
 // stats.Source, the registry gives the units and the population, signing
 // the holders who signed lately. A capability that lands later adds its
 // Source here; stats does not change.
-func (a *App) openStats(metrics prometheus.Registerer) error {
+func (a *App) openStats(ctx context.Context, metrics prometheus.Registerer) error {
 	var sources []stats.Source
 	if a.identity != nil {
 		sources = append(sources, a.identity)
@@ -63,7 +63,29 @@ func (a *App) openStats(metrics prometheus.Registerer) error {
 			return err
 		}
 	}
+	if a.cfg.Demo {
+		if _, err := s.SeedDemo(ctx, statsAreas{a.registry}); err != nil {
+			return err
+		}
+	}
 	return s.Mount(a.web)
+}
+
+// statsAreas gives stats the residential areas of the registry.
+type statsAreas struct{ reg *registry.Service }
+
+var _ stats.Areas = statsAreas{}
+
+func (a statsAreas) AreasIn(ctx context.Context, commune string) ([]stats.Area, error) {
+	as, err := a.reg.AreasIn(ctx, commune)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]stats.Area, 0, len(as))
+	for _, x := range as {
+		out = append(out, stats.Area{Code: x.Code, Name: x.Name})
+	}
+	return out, nil
 }
 
 // Stats is the adoption capability, for the command line and tests.

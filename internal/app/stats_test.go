@@ -2,7 +2,11 @@ package app
 
 import (
 	"encoding/csv"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,4 +161,61 @@ func TestStatsIndicatorsLive(t *testing.T) {
 		t.Fatalf("rebuild after correction: %v %v", diffs, err)
 	}
 	check()
+}
+
+// TestStatsDashboards: the dashboards in three languages, their charts
+// valid SVG (xmllint), the demo's running campaign with its targets,
+// support points and visits; bad input a clear error page.
+func TestStatsDashboards(t *testing.T) {
+	s := startSite(t)
+	get := func(path, lang string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		req.Header.Set("Accept-Language", lang)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for lang, want := range map[string]string{"vi": "Chuyển đổi số", "en": "Digital adoption", "ar": "التحول الرقمي"} {
+		st, body := get("/stats", lang)
+		if st != http.StatusOK || !strings.Contains(body, want) || !strings.Contains(body, "<svg") || !strings.Contains(body, "30 ngày chữ ký số") {
+			t.Fatalf("%s: %d %.2000s", lang, st, body)
+		}
+	}
+	cs, err := s.a.Stats().Campaigns(s.ctx, s.person.UnitCode, "")
+	if err != nil || len(cs) != 1 || len(cs[0].Targets) != 2 || len(cs[0].Points) == 0 || len(cs[0].Visits) == 0 {
+		t.Fatalf("campaigns %+v %v", cs, err)
+	}
+	st, body := get("/stats/campaigns/"+cs[0].ID, "en")
+	if st != http.StatusOK || !strings.Contains(body, "Support points") || !strings.Contains(body, "UBND") {
+		t.Fatalf("campaign: %d %.2000s", st, body)
+	}
+	if st, body := get("/stats?unit="+s.person.UnitCode+"&indicator=eid_level2_issued", "en"); st != http.StatusOK || !strings.Contains(body, `id="trend"`) {
+		t.Fatalf("commune: %d %.2000s", st, body)
+	}
+	for _, q := range []string{"indicator=nonsense", "date=2026-02-30", "unit=12"} {
+		if st, body := get("/stats?"+q, "en"); st != http.StatusBadRequest || strings.Contains(body, "goroutine") {
+			t.Errorf("%s: %d", q, st)
+		}
+	}
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		t.Skip("xmllint missing")
+	}
+	for _, q := range []string{"kind=bars", "kind=trend&indicator=eid_level2_issued", "kind=bars&indicator=adults"} {
+		st, svg := get("/stats/chart.svg?"+q, "ar")
+		if st != http.StatusOK {
+			t.Fatalf("%s: %d", q, st)
+		}
+		f := filepath.Join(t.TempDir(), "chart.svg")
+		if err := os.WriteFile(f, []byte(svg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("xmllint", "--noout", f).CombinedOutput(); err != nil {
+			t.Fatalf("xmllint %s: %v %s", q, err, out)
+		}
+	}
 }
