@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"civitas/internal/identity"
 	"civitas/internal/kernel"
 	"civitas/internal/learning"
 	"civitas/internal/portal/payment"
@@ -53,7 +54,8 @@ func (a *App) openStats(ctx context.Context, metrics prometheus.Registerer) erro
 		signers = a.signing
 	}
 	s, err := stats.New(stats.Options{DB: a.db, Clock: a.clock, Units: statsUnits{a.registry}, Population: statsPopulation{a.registry},
-		Signers: signers, Sources: sources, UseLog: a.exchange, Logger: a.log})
+		Signers: signers, Sources: sources, UseLog: a.exchange, Logger: a.log,
+		Areas: statsAreas{a.registry}, Staff: statsStaff{a.identity}, Residents: statsResidents{reg: a.registry, id: a.identity, sg: a.signing}})
 	if err != nil {
 		return err
 	}
@@ -151,3 +153,65 @@ func (p statsPopulation) Population(ctx context.Context, day string) (map[string
 }
 
 var _ stats.Signers = (*signing.Service)(nil)
+
+// statsStaff gives stats an official's posts from the e-ID and the registry.
+type statsStaff struct{ id *identity.Service }
+
+var _ stats.Staff = statsStaff{}
+
+func (s statsStaff) Posts(ctx context.Context, accountID string) ([]stats.Post, error) {
+	posts, err := s.id.Posts(ctx, accountID)
+	if kernel.ErrorCode(err) == kernel.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]stats.Post, len(posts))
+	for i, p := range posts {
+		out[i] = stats.Post{Agency: p.Agency.Code, AgencyName: p.Agency.Name, Unit: p.Agency.UnitCode}
+	}
+	return out, nil
+}
+
+// statsResidents joins the adults of an area (registry) with their e-ID
+// (identity) and their signature (signing), for the worklists.
+type statsResidents struct {
+	reg *registry.Service
+	id  *identity.Service
+	sg  *signing.Service
+}
+
+var _ stats.Residents = statsResidents{}
+
+func (s statsResidents) AreaResidents(ctx context.Context, area, day string) ([]stats.Resident, error) {
+	rs, err := s.reg.AreaAdults(ctx, area, day)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.CitizenID
+	}
+	states, err := s.id.States(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var accounts []string
+	for _, st := range states {
+		accounts = append(accounts, st.AccountID)
+	}
+	var sigs map[string]string
+	if s.sg != nil {
+		if sigs, err = s.sg.HolderStates(ctx, accounts); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]stats.Resident, len(rs))
+	for i, r := range rs {
+		st := states[r.CitizenID]
+		out[i] = stats.Resident{CitizenID: r.CitizenID, FullName: r.FullName, BirthDate: r.BirthDate, HouseholdID: r.HouseholdID,
+			Address: r.Address, OwnPhone: r.Phone != "", Level: st.Level, Status: st.Status, Signature: sigs[st.AccountID]}
+	}
+	return out, nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"civitas/internal/db"
 	"civitas/internal/identity"
+	"civitas/internal/stats"
 	"civitas/internal/tally"
 )
 
@@ -217,5 +218,122 @@ func TestStatsDashboards(t *testing.T) {
 		if out, err := exec.Command("xmllint", "--noout", f).CombinedOutput(); err != nil {
 			t.Fatalf("xmllint %s: %v %s", q, err, out)
 		}
+	}
+}
+
+// TestStatsWorklist: staff of the commune see its residents still lacking
+// an e-ID or a signature, by household, each view in the data-use log with
+// its purpose; anyone else is refused; a visit's outcome is kept.
+func TestStatsWorklist(t *testing.T) {
+	s := startSite(t)
+	commune := s.person.UnitCode
+	var area string
+	if err := s.a.db.QueryRow(s.ctx, `SELECT r.area_code FROM residences r JOIN persons p ON p.household_id = r.household_id
+		WHERE p.citizen_id = ? AND r.relation = 'head' AND r.kind = 'permanent' AND r.until_date = ''`, s.person.CitizenID).Scan(&area); err != nil {
+		t.Fatal(err)
+	}
+	// An official of an agency of this commune, and one of another commune.
+	official := func(same bool) string {
+		t.Helper()
+		var cid string
+		q := `SELECT o.citizen_id FROM officials o JOIN agencies a ON a.code = o.agency_code
+			JOIN units u ON u.code = a.unit_code WHERE u.level = 'commune' AND a.unit_code = ? AND o.citizen_id NOT IN (SELECT citizen_id FROM accounts)
+			ORDER BY o.citizen_id LIMIT 1`
+		if !same { // no post in the commune or its district
+			q = `SELECT o.citizen_id FROM officials o WHERE o.citizen_id NOT IN (SELECT citizen_id FROM accounts)
+			AND NOT EXISTS (SELECT 1 FROM officials o2 JOIN agencies a ON a.code = o2.agency_code WHERE o2.citizen_id = o.citizen_id
+				AND (a.unit_code = ? OR a.unit_code = (SELECT parent_code FROM units WHERE code = ?)))
+			ORDER BY o.citizen_id LIMIT 1`
+		}
+		args := []any{commune}
+		if !same {
+			args = append(args, commune)
+		}
+		if err := s.a.db.QueryRow(s.ctx, q, args...).Scan(&cid); err != nil {
+			t.Fatal(err)
+		}
+		acc, err := s.a.identity.AddAccount(s.ctx, identity.NewAccount{CitizenID: cid, Level: 2, Password: "a long test password 9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acc.ID
+	}
+	staffID := official(true)
+	outsiderID := official(false)
+	staff, outsider := s.browser(staffID), s.browser(outsiderID)
+	count := func(t *testing.T, s *site, q string) int64 {
+		t.Helper()
+		var n int64
+		if err := s.a.db.QueryRow(s.ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	page := func(c *http.Client, path string) (int, string) {
+		t.Helper()
+		resp, err := c.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	path := "/officer/worklist?unit=" + commune + "&area=" + area
+	before := count(t, s, `SELECT COUNT(*) FROM exchange_log WHERE channel = 'stats.worklist' AND purpose = 'stats.adoption_outreach'`)
+	st, body := page(staff, path)
+	if st != http.StatusOK {
+		t.Fatalf("staff: %d %.3000s", st, body)
+	}
+	listed := count(t, s, `SELECT COUNT(*) FROM exchange_log WHERE channel = 'stats.worklist' AND purpose = 'stats.adoption_outreach'`) - before
+	if listed == 0 || !strings.Contains(body, "người cần thăm") {
+		t.Fatalf("nothing listed or logged (%d): %.3000s", listed, body)
+	}
+	// s.person has an active level-2 account but no signature: listed for a signature.
+	if !strings.Contains(body, s.person.FullName) {
+		t.Fatalf("%s is not on the list", s.person.FullName)
+	}
+	if st, _ := page(outsider, path); st != http.StatusForbidden {
+		ps, _ := statsStaff{s.a.identity}.Posts(s.ctx, outsiderID)
+		t.Fatalf("outsider: %d %+v", st, ps)
+	}
+	if st, _ := page(s.browser(s.stranger.ID), path); st != http.StatusForbidden {
+		t.Fatalf("citizen: %d", st)
+	}
+	if st, _ := page(http.DefaultClient, path); st != http.StatusOK { // redirected to the login page
+		t.Fatalf("anonymous: %d", st)
+	}
+	if st, _ := page(staff, "/officer/worklist?unit="+commune+"&area=nowhere"); st != http.StatusBadRequest {
+		t.Fatalf("bad area: %d", st)
+	}
+	// A visit's outcome is kept and shown.
+	posts, err := statsStaff{s.a.identity}.Posts(s.ctx, staffID)
+	if err != nil || len(posts) == 0 {
+		t.Fatalf("posts %v %v", posts, err)
+	}
+	o := stats.Official{AccountID: staffID, Posts: posts}
+	if err := s.a.Stats().MarkOutcome(s.ctx, o, commune, area, s.person.CitizenID, stats.OutcomeNotHome); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.a.Stats().MarkOutcome(s.ctx, o, commune, area, s.person.CitizenID, "vanished"); err == nil {
+		t.Fatal("a bad outcome was kept")
+	}
+	w, err := s.a.Stats().Worklist(s.ctx, o, commune, area, stats.NeedSignature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, h := range w.Households {
+		for _, r := range h.Residents {
+			if r.CitizenID == s.person.CitizenID {
+				found = r.Outcome == stats.OutcomeNotHome && r.Need == stats.NeedSignature
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("%s not listed with the outcome: %+v", s.person.CitizenID, w)
+	}
+	if _, err := s.a.Stats().Worklist(s.ctx, stats.Official{AccountID: s.stranger.ID}, commune, area, ""); err == nil {
+		t.Fatal("a citizen without a post saw a worklist")
 	}
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"strings"
 
 	"civitas/internal/db"
 	"civitas/internal/kernel"
@@ -106,6 +107,45 @@ func (s *Service) Recount(ctx context.Context) ([]tally.Row, error) {
 	out := make([]tally.Row, 0, len(order))
 	for _, k := range order {
 		out = append(out, tally.Row{Name: k[0], Unit: k[1], Day: k[2], Value: sum[k]})
+	}
+	return out, nil
+}
+
+// AccountState is where a citizen's account stands, for the worklists.
+type AccountState struct {
+	AccountID string
+	Level     int
+	Status    string
+}
+
+// States gives the accounts of the citizens named, by citizen ID; a
+// citizen without an account is absent.
+func (s *Service) States(ctx context.Context, citizenIDs []string) (map[string]AccountState, error) {
+	out := make(map[string]AccountState, len(citizenIDs))
+	for len(citizenIDs) > 0 {
+		n := min(len(citizenIDs), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = citizenIDs[i]
+		}
+		rows, err := s.db.Query(ctx, `SELECT citizen_id, id, level, status FROM accounts WHERE citizen_id IN (?`+strings.Repeat(",?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, kernel.Wrap(err, "identity: states")
+		}
+		for rows.Next() {
+			var c string
+			var a AccountState
+			if err := rows.Scan(&c, &a.AccountID, &a.Level, &a.Status); err != nil {
+				rows.Close()
+				return nil, kernel.Wrap(err, "identity: states")
+			}
+			out[c] = a
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, kernel.Wrap(err, "identity: states")
+		}
+		citizenIDs = citizenIDs[n:]
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"civitas/internal/db"
@@ -154,6 +155,39 @@ func (s *Service) ActiveHolders(ctx context.Context, from, to time.Time) (map[st
 	})
 	if err != nil {
 		return nil, kernel.Wrap(err, "signing: active holders")
+	}
+	return out, nil
+}
+
+// HolderStates gives, per account named that holds a credential, the best
+// state of its credentials: "active" if one is active, else "issued".
+func (s *Service) HolderStates(ctx context.Context, accountIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for len(accountIDs) > 0 {
+		n := min(len(accountIDs), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = accountIDs[i]
+		}
+		rows, err := s.o.DB.Query(ctx, `SELECT account_id, status FROM signing_credentials WHERE account_id IN (?`+strings.Repeat(",?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, kernel.Wrap(err, "signing: holder states")
+		}
+		for rows.Next() {
+			var a, st string
+			if err := rows.Scan(&a, &st); err != nil {
+				rows.Close()
+				return nil, kernel.Wrap(err, "signing: holder states")
+			}
+			if out[a] != CredentialActive {
+				out[a] = st
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, kernel.Wrap(err, "signing: holder states")
+		}
+		accountIDs = accountIDs[n:]
 	}
 	return out, nil
 }

@@ -38,6 +38,7 @@ func (s *Service) Mount(ws *web.Server) error {
 	ws.HandleFunc("GET /stats/chart.svg", h.chart)
 	ws.HandleFunc("GET /stats/static/{file}", h.stylesheet)
 	s.mountCampaigns(ws, h)
+	s.mountWorklists(ws, h)
 	ws.AddNav(web.NavItem{Key: "nav.stats", Path: "/stats", Order: 60, Who: web.Everyone})
 	return nil
 }

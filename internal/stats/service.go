@@ -69,6 +69,9 @@ type Options struct {
 	Signers    Signers // nil: no signature_active_30d
 	Sources    []Source
 	UseLog     UseLog
+	Residents  Residents // the worklists' people; nil: no worklists
+	Areas      Areas     // residential areas of the communes
+	Staff      Staff     // officials' posts
 	Logger     *slog.Logger
 	// Suppress is the smallest count open data shows for a commune; smaller
 	// non-zero counts are left blank. Zero means DefaultSuppress.

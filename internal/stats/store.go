@@ -161,3 +161,27 @@ func findCampaign(ctx context.Context, tx *db.Tx, id string) (Campaign, error) {
 	}
 	return c, rows.Err()
 }
+
+func findOutcomes(ctx context.Context, tx *db.Tx, commune string) (map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT citizen_id, outcome FROM stats_visit_outcomes WHERE unit_code = ?`, commune)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var c, o string
+		if err := rows.Scan(&c, &o); err != nil {
+			return nil, err
+		}
+		out[c] = o
+	}
+	return out, rows.Err()
+}
+
+func upsertOutcome(ctx context.Context, tx *db.Tx, citizenID, commune, outcome, by string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO stats_visit_outcomes (citizen_id, unit_code, outcome, noted_by, noted_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (citizen_id) DO UPDATE SET unit_code = excluded.unit_code, outcome = excluded.outcome, noted_by = excluded.noted_by, noted_at = excluded.noted_at`,
+		citizenID, commune, outcome, by, kernel.Micros(tx.Now))
+	return err
+}
