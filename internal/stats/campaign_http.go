@@ -7,6 +7,9 @@ import (
 	"civitas/internal/web"
 )
 
+// maxVisitsShown bounds the schedule on the campaign's page.
+const maxVisitsShown = 60
+
 type targetView struct {
 	Label string
 	Title string
@@ -61,8 +64,9 @@ func (h *pages) campaign(w http.ResponseWriter, r *http.Request) {
 			v.Points = append(v.Points, pt)
 		}
 	}
+	// The visits to come, the next ones first: a team's schedule.
 	for _, vi := range c.Visits {
-		if under[vi.Unit] {
+		if under[vi.Unit] && vi.Day >= p.Day && len(v.Visits) < maxVisitsShown {
 			v.Visits = append(v.Visits, vi)
 		}
 	}
