@@ -143,6 +143,23 @@ func TestStatsIndicatorsLive(t *testing.T) {
 		}
 	}
 
+	// sqlite3, a client nobody here wrote, imports the CSV as a table.
+	if _, err := exec.LookPath("sqlite3"); err == nil {
+		f := filepath.Join(t.TempDir(), "indicators.csv")
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		_ = w.WriteAll(recs)
+		if err := os.WriteFile(f, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("sqlite3", ":memory:", ".import --csv "+f+" indicators",
+			"SELECT COUNT(*), SUM(CAST(adults AS INTEGER)) FROM indicators").CombinedOutput()
+		want := strconv.Itoa(len(recs)-1) + "|"
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(out)), want) {
+			t.Fatalf("sqlite3 .import: %v %s (want %s...)", err, out, want)
+		}
+	}
+
 	// Rebuild: right; then a figure tampered with is found and corrected.
 	diffs, err := s.a.Stats().Rebuild(s.ctx, true)
 	if err != nil || len(diffs) != 0 {

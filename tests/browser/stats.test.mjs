@@ -73,7 +73,8 @@ for (const viewport of [{ width: 320, height: 700 }, { width: 1280, height: 900 
       assert.match(body, /30 ngày chữ ký số/);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `the dashboard is ${overflow}px wider than the screen`);
-      await page.screenshot({ path: join(shots, `stats-dashboard-${lang.code}-${viewport.width}.png`), fullPage: true });
+      await page.screenshot({ path: join(shots, `stats-dashboard-${lang.code}-${viewport.width}.png`) });
+      await bars.screenshot({ path: join(shots, `stats-ranking-${lang.code}-${viewport.width}.png`) });
       // The campaign: targets, support points, visits.
       await page.locator('main h2 a').first().click();
       await page.waitForSelector('#points');
