@@ -55,7 +55,7 @@ func (a *App) openStats(ctx context.Context, metrics prometheus.Registerer) erro
 	}
 	s, err := stats.New(stats.Options{DB: a.db, Clock: a.clock, Units: statsUnits{a.registry}, Population: statsPopulation{a.registry},
 		Signers: signers, Sources: sources, UseLog: a.exchange, Logger: a.log,
-		Areas: statsAreas{a.registry}, Staff: statsStaff{a.identity}, Residents: statsResidents{reg: a.registry, id: a.identity, sg: a.signing}})
+		Areas: statsAreas{a.registry}, Font: systemFont(a.log), Staff: statsStaff{a.identity}, Residents: statsResidents{reg: a.registry, id: a.identity, sg: a.signing}})
 	if err != nil {
 		return err
 	}

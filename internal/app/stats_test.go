@@ -323,6 +323,45 @@ func TestStatsWorklist(t *testing.T) {
 	if st, _ := page(staff, "/officer/worklist?unit="+commune+"&area=nowhere"); st != http.StatusBadRequest {
 		t.Fatalf("bad area: %d", st)
 	}
+	// The letters for those without a phone: a PDF qpdf finds sound, one
+	// page a person after the list, each a logged read.
+	// (The demo gives most adults a phone: one of this area loses theirs.)
+	if _, err := s.a.db.WritePool().ExecContext(s.ctx, s.a.db.Rebind(`UPDATE persons SET phone = '' WHERE citizen_id = (
+		SELECT p.citizen_id FROM persons p JOIN residences r ON r.household_id = p.household_id
+		WHERE r.area_code = ? AND r.relation = 'head' AND r.kind = 'permanent' AND r.until_date = '' AND p.birth_date < '2000-01-01'
+		AND p.died_on = '' AND p.citizen_id NOT IN (SELECT citizen_id FROM accounts) ORDER BY p.citizen_id LIMIT 1)`), area); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := staff.Get(s.base + "/officer/worklist/letters.pdf?unit=" + commune + "&area=" + area)
+	if err != nil {
+		t.Fatal(err)
+	}
+	letters, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(letters), "%PDF-") {
+		t.Fatalf("letters: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	logged := count(t, s, `SELECT COUNT(*) FROM exchange_log WHERE channel = 'stats.letters'`)
+	if logged == 0 {
+		t.Fatal("no letter")
+	}
+	if _, err := exec.LookPath("qpdf"); err == nil {
+		f := filepath.Join(t.TempDir(), "letters.pdf")
+		if err := os.WriteFile(f, letters, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("qpdf", "--check", f).CombinedOutput(); err != nil {
+			t.Fatalf("qpdf --check: %v %s", err, out)
+		}
+		out, err := exec.Command("qpdf", "--show-npages", f).Output()
+		if err != nil || strings.TrimSpace(string(out)) != strconv.FormatInt(logged+1, 10) {
+			t.Fatalf("%s pages for %d letters (%v)", out, logged, err)
+		}
+	}
+	if st, _ := page(outsider, "/officer/worklist/letters.pdf?unit="+commune+"&area="+area); st != http.StatusForbidden {
+		t.Fatalf("outsider's letters: %d", st)
+	}
+
 	// A visit's outcome is kept and shown.
 	posts, err := statsStaff{s.a.identity}.Posts(s.ctx, staffID)
 	if err != nil || len(posts) == 0 {

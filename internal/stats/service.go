@@ -10,6 +10,7 @@ import (
 
 	"civitas/internal/db"
 	"civitas/internal/kernel"
+	"civitas/internal/pdf"
 	"civitas/internal/tally"
 )
 
@@ -72,6 +73,7 @@ type Options struct {
 	Residents  Residents // the worklists' people; nil: no worklists
 	Areas      Areas     // residential areas of the communes
 	Staff      Staff     // officials' posts
+	Font       *pdf.Font // the letters' font; nil: no letters
 	Logger     *slog.Logger
 	// Suppress is the smallest count open data shows for a commune; smaller
 	// non-zero counts are left blank. Zero means DefaultSuppress.

@@ -150,6 +150,12 @@ const PurposeWorklist = "stats.adoption_outreach"
 // for an official whose post serves the commune. Every resident listed is
 // a read of their data, written to the data-use log with its purpose.
 func (s *Service) Worklist(ctx context.Context, o Official, commune, area, need string) (Worklist, error) {
+	return s.worklist(ctx, o, commune, area, need, nil, "stats.worklist")
+}
+
+// worklist lists the residents keep accepts (nil: all) and logs each
+// listed resident's read on channel.
+func (s *Service) worklist(ctx context.Context, o Official, commune, area, need string, keep func(Resident) bool, channel string) (Worklist, error) {
 	if s.o.Residents == nil || s.o.Areas == nil {
 		return Worklist{}, kernel.E(kernel.NotFound, "error.not_found")
 	}
@@ -193,7 +199,7 @@ func (s *Service) Worklist(ctx context.Context, o Official, commune, area, need 
 	var listed []ListedResident
 	for _, r := range rs {
 		n := NeedOf(r)
-		if n == "" || (need != "" && n != need) {
+		if n == "" || (need != "" && n != need) || (keep != nil && !keep(r)) {
 			continue
 		}
 		listed = append(listed, ListedResident{Resident: r, Need: n, Outcome: outcomes[r.CitizenID]})
@@ -216,7 +222,7 @@ func (s *Service) Worklist(ctx context.Context, o Official, commune, area, need 
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		for _, r := range listed {
 			if err := s.o.UseLog.Record(ctx, tx, kernel.DataUse{Subject: r.CitizenID, Agency: post.Agency, ReaderName: post.AgencyName,
-				Channel: "stats.worklist", Service: "adoption_worklist", Fields: []string{"full_name", "birth_date", "address", "own_phone", "eid_level", "signature"},
+				Channel: channel, Service: "adoption_worklist", Fields: []string{"full_name", "birth_date", "address", "own_phone", "eid_level", "signature"},
 				Purpose: PurposeWorklist, CaseRef: area}); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package stats
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"civitas/internal/kernel"
 	"civitas/internal/web"
@@ -14,6 +15,26 @@ func (s *Service) mountWorklists(ws *web.Server, h *pages) {
 	}
 	ws.HandleFunc("GET /officer/worklist", h.worklist)
 	ws.HandleFunc("POST /officer/worklist/outcome", h.outcome)
+	ws.HandleFunc("GET /officer/worklist/letters.pdf", h.letters)
+}
+
+func (h *pages) letters(w http.ResponseWriter, r *http.Request) {
+	o, r, ok := h.official(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	b, err := h.s.Letters(r.Context(), o, q.Get("unit"), q.Get("area"))
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/pdf")
+	hd.Set("Content-Disposition", `attachment; filename="letters-`+q.Get("area")+`.pdf"`)
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
 }
 
 // official returns the signed-in official with their posts, and the
