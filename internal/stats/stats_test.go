@@ -19,7 +19,9 @@ import (
 // units is a small province: two districts, three communes.
 type units []stats.Unit
 
-func (u units) Units(context.Context) ([]stats.Unit, error) { return append([]stats.Unit(nil), u...), nil }
+func (u units) Units(context.Context) ([]stats.Unit, error) {
+	return append([]stats.Unit(nil), u...), nil
+}
 
 var province = units{
 	{Code: "99", Name: "Tỉnh Thử", Level: stats.LevelProvince},
@@ -32,7 +34,9 @@ var province = units{
 
 type population map[string]stats.Headcount
 
-func (p population) Population(context.Context, string) (map[string]stats.Headcount, error) { return p, nil }
+func (p population) Population(context.Context, string) (map[string]stats.Headcount, error) {
+	return p, nil
+}
 
 // source is a capability publishing one stock and one flow; its own data
 // (for a recount) is rows.
