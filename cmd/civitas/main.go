@@ -46,6 +46,7 @@ Usage:
   civitas wallet   issue --agency CODE --citizen-id ID --type TYPE [--claims FILE.json] --out FILE | types [--json]  [--data DIR]
   civitas exchange services|grant|revoke|grants|log|verify|purposes  (the data exchange; see --help)
   civitas peer     add --name NAME --url URL --ca ROOT.pem | list | remove --name NAME  [--data DIR]
+  civitas stats rebuild  [--data DIR]                                                      (recount the adoption figures; non-zero when they differed)
   civitas learning import --course DIR | import-gift --course CODE --file QUESTIONS.gift [--bank NAME] | courses [--json]  [--data DIR]
   civitas backup   --recipient AGE_PUBLIC_KEY (--out FILE | --out-dir DIR [--keep N] [--every D])  [--data DIR] [--db DSN]
   civitas backup verify --in FILE --identity AGE_KEY_FILE   (a restore drill in a scratch directory)
@@ -102,6 +103,7 @@ func commands() map[string]command {
 		"learning":   learningCommand(),
 		"payments":   paymentsCommand(),
 		"procedures": proceduresCommand(),
+		"stats":      statsCommand(),
 
 		// Operating civitas: backup.go, keys.go, privacy.go.
 		"backup":    backupCommand(),

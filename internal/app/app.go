@@ -37,6 +37,7 @@ import (
 	"civitas/internal/registry"
 	"civitas/internal/sealed"
 	"civitas/internal/signing"
+	"civitas/internal/stats"
 	"civitas/internal/statuslist"
 	"civitas/internal/verify"
 	"civitas/internal/wallet"
@@ -69,6 +70,7 @@ type App struct {
 	privacy  *privacy.Service
 	payments *payment.Service // nil without collection accounts
 	portal   *portal.Service
+	stats    *stats.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -290,6 +292,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 		}
 	}
 	if err := a.feedback.Mount(a.web); err != nil {
+		return nil, err
+	}
+
+	if err := a.openStats(ctx, metrics); err != nil {
 		return nil, err
 	}
 

@@ -63,6 +63,9 @@ func insertAccount(ctx context.Context, tx *db.Tx, a *Account) error {
 	if db.IsUniqueViolation(err) {
 		return kernel.E(kernel.Conflict, "error.identity.account_exists")
 	}
+	if err == nil {
+		tallyAccount(ctx, tx, a.UnitCode, 0, "", a.Level, a.Status)
+	}
 	return err
 }
 
@@ -87,16 +90,30 @@ func updateAccountContact(ctx context.Context, tx *db.Tx, accountID, phone, cont
 
 // updateAccountStatus enables or disables an account.
 func updateAccountStatus(ctx context.Context, tx *db.Tx, accountID, status string) error {
-	_, err := tx.Exec(ctx, `UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?`, status, kernel.Micros(tx.Now), accountID)
-	return err
+	unit, level, was, err := accountState(ctx, tx, accountID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE accounts SET status = ?, updated_at = ? WHERE id = ?`, status, kernel.Micros(tx.Now), accountID); err != nil {
+		return err
+	}
+	tallyAccount(ctx, tx, unit, level, was, level, status)
+	return nil
 }
 
 // updateAccountLevel2 makes an account an active level-2 account with hash
 // for a password.
 func updateAccountLevel2(ctx context.Context, tx *db.Tx, accountID, hash string) error {
-	_, err := tx.Exec(ctx, `UPDATE accounts SET level = 2, status = ?, password_hash = ?, activated_at = ?, updated_at = ? WHERE id = ?`,
-		StatusActive, hash, kernel.Micros(tx.Now), kernel.Micros(tx.Now), accountID)
-	return err
+	unit, level, was, err := accountState(ctx, tx, accountID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE accounts SET level = 2, status = ?, password_hash = ?, activated_at = ?, updated_at = ? WHERE id = ?`,
+		StatusActive, hash, kernel.Micros(tx.Now), kernel.Micros(tx.Now), accountID); err != nil {
+		return err
+	}
+	tallyAccount(ctx, tx, unit, level, was, 2, StatusActive)
+	return nil
 }
 
 // updateAccountTOTP stores a sealed TOTP seed and the step its first code used.

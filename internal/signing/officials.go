@@ -96,6 +96,9 @@ func (s *Service) record(ctx context.Context, accountID, unitCode string, cert *
 	c := Credential{ID: kernel.NewID(), AccountID: accountID, Serial: strings.ToLower(cert.SerialNumber.Text(16)), Status: CredentialIssued, Capacity: capacity}
 	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		c.CreatedAt = tx.Now
+		if err := tallyEnrol(ctx, tx, accountID, unitCode); err != nil {
+			return err
+		}
 		if err := insertCredential(ctx, tx, c, unitCode); err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/kernel"
 	"civitas/internal/sealed"
+	"civitas/internal/tally"
 )
 
 // Keys is what signing needs of the CA: certify a new key for a level-2
@@ -225,6 +226,9 @@ func (s *Service) Activate(ctx context.Context, accountID, credentialID, code st
 		}
 		if !ok {
 			return kernel.E(kernel.Conflict, "signing.error.already_active")
+		}
+		if err := tallyActivate(ctx, tx, accountID, credentialID); err != nil {
+			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Entry{Action: "signing.credential.activate", SubjectType: "account", SubjectID: accountID,
 			Details: map[string]any{"credential": credentialID}})
@@ -734,9 +738,14 @@ func countUses(ctx context.Context, tx *db.Tx, uses []credentialUse) error {
 	}
 	for _, id := range order {
 		u := sum[id]
-		if err := addCredentialUses(ctx, tx, u.id, u.n, u.at); err != nil {
+		unit, err := addCredentialUses(ctx, tx, u.id, u.n, u.at)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
+		tally.Add(ctx, tx, IndicatorSignatures, unit, int64(u.n))
 	}
 	return nil
 }

@@ -99,11 +99,12 @@ func findCredential(ctx context.Context, r reader, accountID, id string) (Creden
 		FROM signing_credentials WHERE id = ? AND account_id = ?`, id, accountID))
 }
 
-// addCredentialUses counts n signatures on an active credential.
-func addCredentialUses(ctx context.Context, tx *db.Tx, id string, n int, at int64) error {
-	_, err := tx.Exec(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ?`,
-		n, at, id, CredentialActive)
-	return err
+// addCredentialUses counts n signatures on an active credential and returns
+// its commune; sql.ErrNoRows when the credential is not active.
+func addCredentialUses(ctx context.Context, tx *db.Tx, id string, n int, at int64) (unit string, err error) {
+	err = tx.QueryRow(ctx, `UPDATE signing_credentials SET signatures = signatures + ?, last_used_at = ? WHERE id = ? AND status = ? RETURNING unit_code`,
+		n, at, id, CredentialActive).Scan(&unit)
+	return unit, err
 }
 
 // findFigures gives the adoption figures per commune whose code starts
@@ -572,4 +573,101 @@ func deleteWebhooksDoneBefore(ctx context.Context, tx *db.Tx, t time.Time) (int6
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// --- figures (figures.go)
+
+// countCredentialsOf counts a holder's credentials, in any status.
+func countCredentialsOf(ctx context.Context, tx *db.Tx, accountID string) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM signing_credentials WHERE account_id = ?`, accountID).Scan(&n)
+	return n, err
+}
+
+// findActivation gives a credential's commune and how many other active
+// credentials its holder has.
+func findActivation(ctx context.Context, tx *db.Tx, accountID, credentialID string) (unit string, others int64, err error) {
+	if err = tx.QueryRow(ctx, `SELECT unit_code FROM signing_credentials WHERE id = ?`, credentialID).Scan(&unit); err != nil {
+		return "", 0, err
+	}
+	err = tx.QueryRow(ctx, `SELECT COUNT(*) FROM signing_credentials WHERE account_id = ? AND status = ? AND id <> ?`,
+		accountID, CredentialActive, credentialID).Scan(&others)
+	return unit, others, err
+}
+
+// eachCredentialHistory calls fn for every credential, oldest first.
+func eachCredentialHistory(ctx context.Context, r reader, fn func(account, unit, status string, created, activated int64)) error {
+	rows, err := r.Query(ctx, `SELECT account_id, unit_code, status, created_at, activated_at FROM signing_credentials ORDER BY created_at, id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var account, unit, status string
+		var created, activated int64
+		if err := rows.Scan(&account, &unit, &status, &created, &activated); err != nil {
+			return err
+		}
+		fn(account, unit, status, created, activated)
+	}
+	return rows.Err()
+}
+
+// eachSignature calls fn for every signature made, with its signer's commune.
+func eachSignature(ctx context.Context, r reader, fn func(unit string, at int64)) error {
+	rows, err := r.Query(ctx, `SELECT c.unit_code, i.signed_at FROM signing_items i
+		JOIN signing_requests r ON r.id = i.request_id JOIN signing_credentials c ON c.id = r.credential_id
+		WHERE i.signed_at <> 0`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var unit string
+		var at int64
+		if err := rows.Scan(&unit, &at); err != nil {
+			return err
+		}
+		fn(unit, at)
+	}
+	return rows.Err()
+}
+
+// countSignersPerUnit counts per commune the holders who signed in [from, to).
+func countSignersPerUnit(ctx context.Context, r reader, from, to int64) (map[string]int64, error) {
+	rows, err := r.Query(ctx, `SELECT c.unit_code, COUNT(DISTINCT r.account_id) FROM signing_items i
+		JOIN signing_requests r ON r.id = i.request_id JOIN signing_credentials c ON c.id = r.credential_id
+		WHERE i.signed_at >= ? AND i.signed_at < ? GROUP BY c.unit_code`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var unit string
+		var n int64
+		if err := rows.Scan(&unit, &n); err != nil {
+			return nil, err
+		}
+		out[unit] = n
+	}
+	return out, rows.Err()
+}
+
+// eachCredentialStatus calls fn with the holder and status of every
+// credential of the accounts named (at most a few hundred at a time).
+func eachCredentialStatus(ctx context.Context, r reader, accountIDs []any, fn func(account, status string)) error {
+	rows, err := r.Query(ctx, `SELECT account_id, status FROM signing_credentials WHERE account_id IN (?`+strings.Repeat(",?", len(accountIDs)-1)+`)`, accountIDs...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, st string
+		if err := rows.Scan(&a, &st); err != nil {
+			return err
+		}
+		fn(a, st)
+	}
+	return rows.Err()
 }
