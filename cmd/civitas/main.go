@@ -102,6 +102,7 @@ func commands() map[string]command {
 		"learning":   learningCommand(),
 		"payments":   paymentsCommand(),
 		"procedures": proceduresCommand(),
+		"edoc":       edocCommand(),
 
 		// Operating civitas: backup.go, keys.go, privacy.go.
 		"backup":    backupCommand(),

@@ -3,6 +3,7 @@ package edoc
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -47,6 +48,18 @@ func appendStatus(ctx context.Context, tx *db.Tx, envelope, code, installation, 
 		envelope, seq+1, code, micros(tx.Now), installation, agency, note)
 	if err != nil {
 		return kernel.Wrap(err, "edoc: status")
+	}
+	// An envelope from another installation: the status goes back to it.
+	var peer string
+	err = tx.QueryRow(ctx, `SELECT from_peer FROM edoc_envelopes WHERE id = ? AND direction = 'in'`, envelope).Scan(&peer)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return kernel.Wrap(err, "edoc: status peer")
+	}
+	if peer != "" {
+		if _, err := tx.Exec(ctx, `INSERT INTO edoc_status_outbox (envelope_id, seq, peer, attempts, next_at, holder, lease_until, delivered_at)
+			VALUES (?, ?, ?, 0, ?, '', 0, 0)`, envelope, seq+1, peer, micros(tx.Now)); err != nil {
+			return kernel.Wrap(err, "edoc: status outbox")
+		}
 	}
 	return nil
 }
@@ -385,8 +398,16 @@ func (s *Service) DeliverDue(ctx context.Context, holder string, limit int) (int
 		now := s.o.Clock.Now()
 		uerr := s.o.DB.Update(ctx, now, func(tx *db.Tx) error {
 			if err == nil || kernel.ErrorCode(err) == kernel.Invalid {
-				// Delivered, or refused for good (the refusal is the
-				// recipient's status 02): no retry would change it.
+				// Delivered, or refused for good: no retry would change it.
+				if err != nil && j.peer != "" {
+					var to string
+					if e := tx.QueryRow(ctx, `SELECT to_agency FROM edoc_envelopes WHERE id = ? AND direction = 'out'`, j.id).Scan(&to); e != nil {
+						return e
+					}
+					if e := appendStatus(ctx, tx, j.id, StatusRefused, j.peer, to, errText(err)); e != nil {
+						return e
+					}
+				}
 				_, e := tx.Exec(ctx, `UPDATE edoc_outbox SET delivered_at = ?, holder = '', lease_until = 0, attempts = attempts + 1, last_error = ?
 					WHERE envelope_id = ? AND holder = ?`, micros(tx.Now), errText(err), j.id, holder)
 				return e
@@ -404,7 +425,77 @@ func (s *Service) DeliverDue(ctx context.Context, holder string, limit int) (int
 			s.o.Logger.Warn("edoc: delivery failed", slog.String("envelope", j.id), slog.String("peer", j.peer), slog.Any("error", err))
 		}
 	}
-	return delivered, nil
+	n, err := s.deliverStatuses(ctx, holder, limit)
+	return delivered + n, err
+}
+
+// deliverStatuses sends the status messages due to other installations.
+func (s *Service) deliverStatuses(ctx context.Context, holder string, limit int) (int, error) {
+	if s.o.Peers == nil {
+		return 0, nil
+	}
+	var jobs []StatusMessage
+	var peers []string
+	err := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT o.envelope_id, o.seq, o.peer, st.code, st.at, st.agency, st.note FROM edoc_status_outbox o
+			JOIN edoc_status st ON st.envelope_id = o.envelope_id AND st.seq = o.seq
+			WHERE o.delivered_at = 0 AND o.next_at <= ? AND o.lease_until <= ? ORDER BY o.envelope_id, o.seq LIMIT ?`, micros(tx.Now), micros(tx.Now), limit)
+		if err != nil {
+			return kernel.Wrap(err, "edoc: status outbox")
+		}
+		for rows.Next() {
+			var m StatusMessage
+			var peer string
+			var at int64
+			if err := rows.Scan(&m.Envelope, &m.Seq, &peer, &m.Code, &at, &m.Agency, &m.Note); err != nil {
+				rows.Close()
+				return kernel.Wrap(err, "edoc: status outbox")
+			}
+			m.At = fromMicros(at)
+			jobs, peers = append(jobs, m), append(peers, peer)
+		}
+		rows.Close()
+		for _, m := range jobs {
+			if _, err := tx.Exec(ctx, `UPDATE edoc_status_outbox SET holder = ?, lease_until = ? WHERE envelope_id = ? AND seq = ?`,
+				holder, micros(tx.Now.Add(deliveryLease)), m.Envelope, m.Seq); err != nil {
+				return kernel.Wrap(err, "edoc: status lease")
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for i, m := range jobs {
+		// Statuses of one envelope go in order: a later one waits for an
+		// earlier one that failed.
+		if i > 0 && jobs[i-1].Envelope == m.Envelope && peers[i-1] == "" {
+			continue
+		}
+		body, _ := json.Marshal(m)
+		err := s.o.Peers.DeliverStatus(ctx, peers[i], body)
+		uerr := s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+			if err == nil || kernel.ErrorCode(err) == kernel.Invalid {
+				_, e := tx.Exec(ctx, `UPDATE edoc_status_outbox SET delivered_at = ?, holder = '', lease_until = 0 WHERE envelope_id = ? AND seq = ?`,
+					micros(tx.Now), m.Envelope, m.Seq)
+				return e
+			}
+			_, e := tx.Exec(ctx, `UPDATE edoc_status_outbox SET next_at = ?, attempts = attempts + 1, holder = '', lease_until = 0 WHERE envelope_id = ? AND seq = ?`,
+				micros(tx.Now.Add(backoff(1))), m.Envelope, m.Seq)
+			return e
+		})
+		if uerr != nil {
+			return done, kernel.Wrap(uerr, "edoc: status outbox")
+		}
+		if err == nil {
+			done++
+		} else {
+			peers[i] = "" // marks the failure for the next of this envelope
+			s.o.Logger.Warn("edoc: status delivery failed", slog.String("envelope", m.Envelope), slog.Any("error", err))
+		}
+	}
+	return done, nil
 }
 
 func errText(err error) string {

@@ -188,7 +188,7 @@ func TestNumbersNeverRepeatNorSkip(t *testing.T) {
 	// A failed registration leaves no gap.
 	ctx := operator()
 	err := e.d.Update(ctx, e.clock.Now(), func(tx *db.Tx) error {
-		if _, err := nextNumber(ctx, tx, "X001.UBND", Outgoing, 2026, "QĐ"); err != nil {
+		if _, err := nextNumber(ctx, tx, "X001.UBND", Outgoing, tx.Now.In(kernel.Zone()).Year(), "QĐ"); err != nil {
 			return err
 		}
 		return kernel.E(kernel.Internal, "error.internal")

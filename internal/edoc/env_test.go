@@ -131,7 +131,7 @@ const testInstallation = "https://civitas.test"
 
 func newEnv(t testing.TB) *env {
 	d := dbtest.Open(t)
-	clock := kernel.NewManualClock(time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC))
+	clock := kernel.NewManualClock(time.Now().Truncate(time.Second))
 	dir := testDirectory{
 		agencies: map[string]Agency{
 			"H01.UBND":  {Code: "H01.UBND", Name: "UBND huyện Một", Unit: "H01"},

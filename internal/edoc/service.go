@@ -58,6 +58,8 @@ type Peers interface {
 	PeerOf(ctx context.Context, installation string) (string, error)
 	// Deliver posts an envelope to the peer.
 	Deliver(ctx context.Context, peer string, envelope []byte) error
+	// DeliverStatus posts a status message (JSON) to the peer.
+	DeliverStatus(ctx context.Context, peer string, message []byte) error
 }
 
 // UseLog records reads of a person's data by someone else; documents

@@ -141,3 +141,17 @@ CREATE TABLE edoc_refusals (
 	at BIGINT NOT NULL
 );
 CREATE INDEX edoc_refusals_at ON edoc_refusals (at);
+
+-- Status messages to send back to a sender in another installation.
+CREATE TABLE edoc_status_outbox (
+	envelope_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	peer TEXT NOT NULL,
+	attempts INTEGER NOT NULL,
+	next_at BIGINT NOT NULL,
+	holder TEXT NOT NULL,
+	lease_until BIGINT NOT NULL,
+	delivered_at BIGINT NOT NULL,
+	PRIMARY KEY (envelope_id, seq)
+);
+CREATE INDEX edoc_status_outbox_due ON edoc_status_outbox (delivered_at, next_at);
