@@ -20,6 +20,8 @@ import (
 	"civitas/internal/exchange"
 	"civitas/internal/identity"
 	"civitas/internal/kernel"
+	"civitas/internal/pades"
+	"civitas/internal/pdf"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
 	"civitas/internal/signing"
@@ -59,6 +61,7 @@ func OpenEdoc(d *db.DB, clock kernel.Clock, deps EdocDeps) (*edoc.Service, error
 		Seals: edocSeals{ca: deps.CA, x: deps.Exchange, self: inst}, Installation: inst, Logger: deps.Logger}
 	if deps.Signing != nil {
 		o.Signer = edocSigner{s: deps.Signing, ca: deps.CA}
+		o.PDFSeal = edocPDFSeal{ca: deps.CA, clock: clock}
 	}
 	if deps.Exchange != nil {
 		o.Peers = edocPeers{x: deps.Exchange}
@@ -88,6 +91,10 @@ func (d edocDirectory) Agency(ctx context.Context, code string) (edoc.Agency, er
 		return edoc.Agency{}, err
 	}
 	return edoc.Agency{Code: a.Code, Name: a.Name, Unit: a.UnitCode}, nil
+}
+
+func (d edocDirectory) Within(ctx context.Context, unit, area string) (bool, error) {
+	return d.reg.Within(ctx, unit, area)
 }
 
 func (d edocDirectory) Posts(ctx context.Context, accountID string) ([]edoc.Post, error) {
@@ -294,7 +301,7 @@ func (a *App) openEdoc() error {
 	envelopes, status := a.edoc.PeerHandlers(exchange.PeerFrom)
 	a.exchange.HandlePeer("POST "+edoc.PeerEnvelopePath, envelopes)
 	a.exchange.HandlePeer("POST "+edoc.PeerStatusPath, status)
-	return nil
+	return a.edoc.Mount(a.web)
 }
 
 // edocJobs deliver the outbox: envelopes sent from the pages or the
@@ -363,4 +370,35 @@ func OpenEdocCommand(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		return fail(err, closeKeys)
 	}
 	return s, func() { closeKeys(); d.Close() }, nil
+}
+
+// edocPDFSeal seals a registered document with the agency's seal at B-T,
+// over the leader's signature.
+type edocPDFSeal struct {
+	ca    *pki.Service
+	clock kernel.Clock
+}
+
+var _ edoc.PDFSeal = edocPDFSeal{}
+
+func (s edocPDFSeal) SealPDF(ctx context.Context, agency string, in []byte) ([]byte, error) {
+	signer, chain, err := s.ca.Seal(ctx, agency)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ca.StartOnline(ctx); err != nil {
+		return nil, err
+	}
+	tsaChain, err := s.ca.TSAChain()
+	if err != nil {
+		return nil, err
+	}
+	o := pades.Options{Level: pades.LevelBT, Certificate: chain[0], Chain: chain[1:], Stamper: s.ca.Stamper(), TSAChain: tsaChain,
+		PDF: pdf.SignOptions{Name: chain[0].Subject.CommonName, Reason: "Đóng dấu văn bản đi / Seal of an outgoing document", SignTime: s.clock.Now()}}
+	out := &sealedPDFBuffer{b: make([]byte, 0, len(in)+48<<10)}
+	n, err := pades.Sign(ctx, out, bytes.NewReader(in), int64(len(in)), signer, o)
+	if err != nil {
+		return nil, err
+	}
+	return out.b[:n], nil
 }

@@ -35,6 +35,10 @@ func (d testDirectory) Agency(_ context.Context, code string) (Agency, error) {
 	return a, nil
 }
 
+func (d testDirectory) Within(_ context.Context, unit, area string) (bool, error) {
+	return unit == area || area == "T" || area == "H01" && unit == "X001", nil
+}
+
 func (d testDirectory) Posts(_ context.Context, acct string) ([]Post, error) {
 	return d.posts[acct], nil
 }

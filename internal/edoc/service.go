@@ -29,6 +29,8 @@ type Post struct {
 type Directory interface {
 	Agency(ctx context.Context, code string) (Agency, error)
 	Posts(ctx context.Context, accountID string) ([]Post, error)
+	// Within reports whether unit lies inside area (or is area).
+	Within(ctx context.Context, unit, area string) (bool, error)
 }
 
 // Seals signs envelopes with an agency's seal and checks the seals of
@@ -47,6 +49,12 @@ type Seals interface {
 // for the whole batch. It returns the signed PDFs in the order given.
 type Signer interface {
 	SignPDFs(ctx context.Context, accountID, agency, code string, docs []File) ([][]byte, error)
+}
+
+// PDFSeal applies the agency's seal to a signed PDF (an electronic seal
+// over the leader's signature), as the clerk does when registering.
+type PDFSeal interface {
+	SealPDF(ctx context.Context, agency string, pdf []byte) ([]byte, error)
 }
 
 // Peers carries envelopes and status messages to other installations.
@@ -75,8 +83,9 @@ type Options struct {
 	Clock     kernel.Clock
 	Directory Directory
 	Seals     Seals
-	Signer    Signer // nil: leaders cannot sign from the pages
-	Peers     Peers  // nil: in-province only
+	Signer    Signer  // nil: leaders cannot sign from the pages
+	PDFSeal   PDFSeal // nil: registered documents are not sealed
+	Peers     Peers   // nil: in-province only
 	// Installation names this civitas in envelopes: its public URL.
 	Installation string
 	Logger       *slog.Logger

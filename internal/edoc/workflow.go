@@ -288,7 +288,45 @@ func (s *Service) Register(ctx context.Context, id string) (Document, error) {
 		return audit.Queue(ctx, tx, audit.Entry{Action: "edoc.register", SubjectType: "edoc", SubjectID: id,
 			Details: map[string]any{"symbol": d.Symbol}})
 	})
-	return d, err
+	if err != nil || s.o.PDFSeal == nil {
+		return d, err
+	}
+	return d, s.sealRegistered(ctx, &d)
+}
+
+// sealRegistered applies the agency's seal to a registered document's
+// main file, as a new version (the key is used outside the writer).
+func (s *Service) sealRegistered(ctx context.Context, d *Document) error {
+	var main File
+	err := s.o.DB.View(ctx, func(tx *db.Tx) error {
+		var err error
+		main, _, err = findFiles(ctx, tx, d.ID, d.Version)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sealed, err := s.o.PDFSeal.SealPDF(ctx, d.Agency, main.Data)
+	if err != nil {
+		return err
+	}
+	return s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE edoc_documents SET version = ?, updated_at = ? WHERE id = ? AND version = ? AND status = ?`,
+			d.Version+1, micros(tx.Now), d.ID, d.Version, string(Registered))
+		if err != nil {
+			return kernel.Wrap(err, "edoc: seal")
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return kernel.E(kernel.Conflict, "edoc.error.wrong_status")
+		}
+		main.Data = sealed
+		if err := insertFile(ctx, tx, d.ID, d.Version+1, 0, main); err != nil {
+			return err
+		}
+		d.Version++
+		return audit.Queue(ctx, tx, audit.Entry{Action: "edoc.seal", SubjectType: "edoc", SubjectID: d.ID,
+			Details: map[string]any{"version": d.Version, "sha256": digest(sealed)}})
+	})
 }
 
 // register numbers d in tx (the sequence moves in the same transaction).
