@@ -57,7 +57,7 @@ func OpenEdoc(d *db.DB, clock kernel.Clock, deps EdocDeps) (*edoc.Service, error
 	if err != nil {
 		return nil, err
 	}
-	o := edoc.Options{DB: d, Clock: clock, Directory: edocDirectory{reg: deps.Registry, id: deps.Identity},
+	o := edoc.Options{DB: d, Clock: clock, Directory: edocDirectory{reg: deps.Registry, id: deps.Identity, staff: &feedbackStaff{reg: deps.Registry, id: deps.Identity}},
 		Seals: edocSeals{ca: deps.CA, x: deps.Exchange, self: inst}, Installation: inst, Logger: deps.Logger}
 	if deps.Signing != nil {
 		o.Signer = edocSigner{s: deps.Signing, ca: deps.CA}
@@ -79,10 +79,24 @@ func installationOf(ca *pki.Service) (string, error) {
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
-// edocDirectory reads agencies and posts from the registry and the e-ID.
+// edocDirectory reads agencies and posts from the registry and the e-ID;
+// the officials of an agency as feedback's staff adapter keeps them.
 type edocDirectory struct {
-	reg *registry.Service
-	id  *identity.Service
+	reg   *registry.Service
+	id    *identity.Service
+	staff *feedbackStaff
+}
+
+func (d edocDirectory) Members(ctx context.Context, agency string) ([]edoc.Member, error) {
+	ms, err := d.staff.Members(ctx, agency)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]edoc.Member, len(ms))
+	for i, m := range ms {
+		out[i] = edoc.Member{AccountID: m.AccountID, Name: m.Name, Role: m.Role}
+	}
+	return out, nil
 }
 
 func (d edocDirectory) Agency(ctx context.Context, code string) (edoc.Agency, error) {

@@ -39,6 +39,18 @@ func (d testDirectory) Within(_ context.Context, unit, area string) (bool, error
 	return unit == area || area == "T" || area == "H01" && unit == "X001", nil
 }
 
+func (d testDirectory) Members(_ context.Context, agency string) ([]Member, error) {
+	var out []Member
+	for acct, ps := range d.posts {
+		for _, p := range ps {
+			if p.Agency == agency {
+				out = append(out, Member{AccountID: acct, Name: acct, Role: p.Role})
+			}
+		}
+	}
+	return out, nil
+}
+
 func (d testDirectory) Posts(_ context.Context, acct string) ([]Post, error) {
 	return d.posts[acct], nil
 }

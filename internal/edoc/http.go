@@ -165,7 +165,7 @@ type inboxData struct {
 	Desk    desk
 	Rows    []waitRow
 	Types   []DocType
-	Signers []string
+	Signers []Member
 	Notice  string
 	Error   string
 }
@@ -182,7 +182,12 @@ func (h *pages) inbox(w http.ResponseWriter, r *http.Request) {
 	}
 	types := DocTypes()
 	sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
-	h.ps.Render(w, r, http.StatusOK, "edoc_inbox.html", inboxData{Desk: d, Rows: h.rows(r, ws), Types: types, Notice: r.URL.Query().Get("done")})
+	signers, err := h.s.Members(r.Context(), d.Agency, CanSign)
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
+	h.ps.Render(w, r, http.StatusOK, "edoc_inbox", inboxData{Desk: d, Rows: h.rows(r, ws), Types: types, Signers: signers, Notice: r.URL.Query().Get("done")})
 }
 
 // create records a draft from the form and, when a signer is named, asks
@@ -269,7 +274,9 @@ type stepRow struct {
 }
 
 type documentData struct {
-	Desk  desk
+	Desk     desk
+	Signers  []Member
+	Handlers []Member
 	Doc   Document
 	Steps []stepRow
 	Open  string // the kind of the open step
@@ -287,6 +294,13 @@ func (h *pages) document(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := documentData{Desk: d, Doc: doc}
+	if data.Signers, err = h.s.Members(r.Context(), d.Agency, CanSign); err == nil {
+		data.Handlers, err = h.s.Members(r.Context(), d.Agency, CanDraft)
+	}
+	if err != nil {
+		h.web.Error(w, r, err)
+		return
+	}
 	now := h.s.o.Clock.Now()
 	for _, st := range steps {
 		open := st.EndedAt.IsZero()
@@ -296,7 +310,7 @@ func (h *pages) document(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Steps = append(data.Steps, stepRow{Step: st, WaitText: h.duration(r, st.Waited(now)), Open: open})
 	}
-	h.ps.Render(w, r, http.StatusOK, "edoc_document.html", data)
+	h.ps.Render(w, r, http.StatusOK, "edoc_document", data)
 }
 
 // file serves the current main file to the people who may read it.
@@ -395,7 +409,7 @@ func (h *pages) signList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
-	h.ps.Render(w, r, http.StatusOK, "edoc_sign.html", signData{Desk: d, Rows: h.rows(r, ws), Notice: r.URL.Query().Get("done"), N: n})
+	h.ps.Render(w, r, http.StatusOK, "edoc_sign", signData{Desk: d, Rows: h.rows(r, ws), Notice: r.URL.Query().Get("done"), N: n})
 }
 
 // approve signs the documents ticked (each as ID@version, the version the

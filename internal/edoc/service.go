@@ -31,6 +31,31 @@ type Directory interface {
 	Posts(ctx context.Context, accountID string) ([]Post, error)
 	// Within reports whether unit lies inside area (or is area).
 	Within(ctx context.Context, unit, area string) (bool, error)
+	// Members lists the officials of an agency who have accounts.
+	Members(ctx context.Context, agency string) ([]Member, error)
+}
+
+// Member is an official of an agency with an account.
+type Member struct {
+	AccountID string
+	Name      string
+	Role      string
+}
+
+// Members lists the agency's officials who hold a capacity, for the
+// pages' choices (the signer, the handler).
+func (s *Service) Members(ctx context.Context, agency string, cap Capacity) ([]Member, error) {
+	ms, err := s.o.Directory.Members(ctx, agency)
+	if err != nil {
+		return nil, err
+	}
+	out := ms[:0:0]
+	for _, m := range ms {
+		if capacityOf(m.Role)&cap != 0 {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // Seals signs envelopes with an agency's seal and checks the seals of

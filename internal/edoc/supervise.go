@@ -272,7 +272,7 @@ func (h *pages) supervise(w http.ResponseWriter, r *http.Request) {
 	for _, f := range sup.Signers {
 		data.Signers = append(data.Signers, row(f))
 	}
-	h.ps.Render(w, r, http.StatusOK, "edoc_supervise.html", data)
+	h.ps.Render(w, r, http.StatusOK, "edoc_supervise", data)
 }
 
 func (h *pages) chart(w http.ResponseWriter, r *http.Request) {
