@@ -277,10 +277,10 @@ type documentData struct {
 	Desk     desk
 	Signers  []Member
 	Handlers []Member
-	Doc   Document
-	Steps []stepRow
-	Open  string // the kind of the open step
-	Mine  bool   // the actor is asked at the open step
+	Doc      Document
+	Steps    []stepRow
+	Open     string // the kind of the open step
+	Mine     bool   // the actor is asked at the open step
 }
 
 func (h *pages) document(w http.ResponseWriter, r *http.Request) {
