@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -315,7 +316,84 @@ func (a *App) openEdoc() error {
 	envelopes, status := a.edoc.PeerHandlers(exchange.PeerFrom)
 	a.exchange.HandlePeer("POST "+edoc.PeerEnvelopePath, envelopes)
 	a.exchange.HandlePeer("POST "+edoc.PeerStatusPath, status)
+	if a.cfg.Demo {
+		if err := SeedEdocDemo(context.Background(), a.edoc, a.registry, a.clock); err != nil {
+			return err
+		}
+	}
 	return a.edoc.Mount(a.web)
+}
+
+// SeedEdocDemo gives a demo province's registers something to show, once:
+// the province's committee sends three districts' committees a plan and a
+// notice (one answer already overdue), delivered at once, so the
+// districts' clerks find them waiting and the supervision page has figures.
+func SeedEdocDemo(ctx context.Context, s *edoc.Service, reg *registry.Service, clock kernel.Clock) error {
+	if empty, err := s.Empty(ctx); err != nil || !empty {
+		return err
+	}
+	ctx = kernel.WithActor(ctx, kernel.System("demo"))
+	as, err := reg.ListAgencies(ctx, kernel.Page{Limit: kernel.MaxPageLimit})
+	if err != nil {
+		return err
+	}
+	var province string
+	var districts []string
+	for _, a := range as {
+		if a.Kind != registry.PeopleCommittee {
+			continue
+		}
+		switch a.Level {
+		case registry.Province:
+			province = a.Code
+		case registry.District:
+			districts = append(districts, a.Code)
+		}
+	}
+	if province == "" || len(districts) == 0 {
+		return nil
+	}
+	if len(districts) > 3 {
+		districts = districts[:3] // enough to show; every demo start pays for them
+	}
+	now := clock.Now()
+	for i, d := range districts {
+		for j, doc := range []struct {
+			t       edoc.DocType
+			subject string
+			due     time.Time
+		}{
+			{"KH", "Kế hoạch chuyển đổi số năm 2027", now.Add(10 * 24 * time.Hour)},
+			{"CV", "Về việc báo cáo tình hình sử dụng chữ ký số", now.Add(time.Duration(i%2*2-1) * 24 * time.Hour)},
+		} {
+			_, _, err := s.Import(ctx, edoc.Import{From: province, To: []edoc.Recipient{{Agency: d}}, Type: doc.t, Subject: doc.subject,
+				Due: doc.due, Main: edoc.File{Name: fmt.Sprintf("demo-%d-%d.pdf", i, j), Data: demoPDF(doc.subject)}})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	_, err = s.DeliverDue(ctx, "demo", 1000)
+	return err
+}
+
+// demoPDF is a one-page PDF naming its subject in a comment.
+func demoPDF(subject string) []byte {
+	var b bytes.Buffer
+	var offs []int
+	b.WriteString("%PDF-1.4\n")
+	for _, body := range []string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>", "<< /Length 0 >>\nstream\n\nendstream"} {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n%% %x\n", len(offs)+1, xref, sha256.Sum256([]byte(subject)))
+	return b.Bytes()
 }
 
 // edocJobs deliver the outbox: envelopes sent from the pages or the

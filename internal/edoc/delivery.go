@@ -678,3 +678,13 @@ func (s *Service) Refusals(ctx context.Context, limit int) ([]Refusal, error) {
 	})
 	return out, err
 }
+
+// Empty reports whether no document was ever recorded (the demo seeds then).
+func (s *Service) Empty(ctx context.Context) (bool, error) {
+	var n int
+	err := s.o.DB.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT id FROM edoc_documents LIMIT 1) x`).Scan(&n)
+	if err != nil {
+		return false, kernel.Wrap(err, "edoc: count")
+	}
+	return n == 0, nil
+}
