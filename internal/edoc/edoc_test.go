@@ -440,3 +440,45 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// TestRecall: the sender asks back (13); the recipient refuses (16); asked
+// again, agrees (15) and its copy is withdrawn.
+func TestRecall(t *testing.T) {
+	e := newEnv(t)
+	_, env := e.importOne("X001.UBND", "H01.UBND", "CV")
+	if _, err := e.s.DeliverDue(context.Background(), "t", 10); err != nil {
+		t.Fatal(err)
+	}
+	var in string
+	_ = e.d.QueryRow(context.Background(), `SELECT document_id FROM edoc_receipts WHERE envelope_id = ?`, env).Scan(&in)
+	clerk, hclerk := as("clerk", "X001.UBND"), as("hclerk", "H01.UBND")
+	if err := e.s.AnswerRecall(hclerk, in, true); kernel.ErrorCode(err) != kernel.Conflict {
+		t.Fatalf("answered before asked: %v", err)
+	}
+	if err := e.s.RequestRecall(as("hclerk", "H01.UBND"), env, "nhầm nơi nhận"); kernel.ErrorCode(err) != kernel.Forbidden {
+		t.Fatalf("the recipient recalled: %v", err)
+	}
+	if err := e.s.RequestRecall(clerk, env, "Nhầm nơi nhận"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AnswerRecall(hclerk, in, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.RequestRecall(clerk, env, "Xin thu hồi lần hai"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AnswerRecall(hclerk, in, true); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := e.s.Statuses(clerk, env)
+	if codes(ms) != "01,13,16,13,15" {
+		t.Fatalf("statuses %s", codes(ms))
+	}
+	d, _, err := e.s.Document(hclerk, in)
+	if err != nil || d.Status != Recalled {
+		t.Fatalf("recalled copy %+v %v", d.Status, err)
+	}
+	if w, _ := e.s.Inbox(hclerk, "H01.UBND"); len(w) != 0 {
+		t.Fatalf("a recalled copy still waits: %+v", w)
+	}
+}
