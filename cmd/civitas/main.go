@@ -104,6 +104,7 @@ func commands() map[string]command {
 		"payments":   paymentsCommand(),
 		"procedures": proceduresCommand(),
 		"stats":      statsCommand(),
+		"edoc":       edocCommand(),
 
 		// Operating civitas: backup.go, keys.go, privacy.go.
 		"backup":    backupCommand(),

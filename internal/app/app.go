@@ -21,6 +21,7 @@ import (
 	"civitas/internal/config"
 	"civitas/internal/db"
 	"civitas/internal/demo"
+	"civitas/internal/edoc"
 	"civitas/internal/exchange"
 	"civitas/internal/feedback"
 	"civitas/internal/i18n"
@@ -71,6 +72,7 @@ type App struct {
 	payments *payment.Service // nil without collection accounts
 	portal   *portal.Service
 	stats    *stats.Service
+	edoc     *edoc.Service
 	keys     func() // logs out of the PKCS#11 token, if any
 	web      *web.Server
 	jobs     *jobRunner
@@ -294,6 +296,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.feedback.Mount(a.web); err != nil {
 		return nil, err
 	}
+	if err := a.openEdoc(); err != nil {
+		return nil, err
+	}
 
 	if err := a.openStats(ctx, metrics); err != nil {
 		return nil, err
@@ -366,6 +371,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 			return a.pki.KeepCheckpoints(ctx, a.pki.Stamper(), pki.DefaultCheckpointPolicy())
 		}},
 	}}
+	a.jobs.jobs = append(a.jobs.jobs, a.edocJobs()...)
 	if a.payments != nil {
 		inbox := filepath.Join(cfg.DataDir, "payments", "inbox")
 		a.jobs.jobs = append(a.jobs.jobs,
