@@ -108,7 +108,7 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 echo
 echo "## signHash over HTTP, SQLite, both cores"
-go test -run '^$' -bench 'SignHashHTTP|RawECDSASign' -benchtime 6000x ./internal/signing/ | grep Benchmark
+go test -run '^$' -bench 'SignHashHTTP|SignHashParallel|RawECDSASign' -benchtime 6000x ./internal/signing/ | grep Benchmark
 
 echo
 echo "## peer: digitorus/pdfsign on the same file, one core"
