@@ -112,7 +112,7 @@ func edocCommand() command {
 				if err != nil {
 					return err
 				}
-				if err := os.WriteFile(out, b, 0o600); err != nil {
+				if err := writeAtomic(out, 0o600, func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
 					return fmt.Errorf("--out: %w", err)
 				}
 				fmt.Fprintf(stdout, "envelope %s written to %s\n", id, out)
