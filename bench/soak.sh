@@ -48,6 +48,9 @@ for m in $(seq 1 "$minutes"); do
   [ "$wal" -gt "$worst" ] && worst=$wal
   printf '%-6s %-70s %-12.1f %-10.1f\n' "$m" "$(echo "$out" | sed 's/ | inside window.*//; s/outside window: //')" "$(echo "$wal / 1048576" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 done
+sleep 15
+printf 'idle 15 s after the load: RSS %.1f MiB, WAL %.1f MiB\n' "$(awk '/^VmRSS/ {print $2 / 1024}' "/proc/$server/status")" \
+  "$(echo "$(stat -c %s "$work/prov/civitas.db-wal" 2>/dev/null || echo 0) / 1048576" | bc -l)"
 ls -l "$work/prov/civitas.db" | awk '{printf "database file at the end: %.1f MiB\n", $5 / 1048576}'
 printf 'largest WAL over the run: %.1f MiB (limit 64 MiB)\n' "$(echo "$worst / 1048576" | bc -l)"
 [ "$worst" -lt $((64 << 20)) ]

@@ -36,7 +36,6 @@ func serveCommand() command {
 				return err
 			}
 			defer a.Close()
-			a.DB().ShrinkMemory(ctx)
 			app.ReleaseMemory()
 			go app.TrimWhenIdle(ctx, time.Second)
 			ln, err := net.Listen("tcp", c.Addr)

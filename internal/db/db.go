@@ -647,16 +647,3 @@ func IsUniqueViolation(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
 }
-
-// ShrinkMemory asks SQLite to free the page cache it can on the writer's
-// and an idle reader's connection (PRAGMA shrink_memory): for the end of a
-// bulk load, whose pages a serving process would otherwise keep in memory
-// until they are pushed out. Nothing on PostgreSQL.
-func (d *DB) ShrinkMemory(ctx context.Context) {
-	if d.dialect != SQLite {
-		return
-	}
-	for _, p := range []*sql.DB{d.write, d.read, d.ckpt} {
-		_, _ = p.ExecContext(ctx, "PRAGMA shrink_memory")
-	}
-}
