@@ -128,6 +128,18 @@ func TestStatsIndicatorsLive(t *testing.T) {
 	if strings.Join(recs[0][:6], ",") != "date,unit,name,level,parent,population" {
 		t.Fatalf("header %v", recs[0])
 	}
+	// No personal data in open data or on the public pages.
+	for _, path := range []string{"/open-data/indicators.csv?level=commune", "/open-data/indicators.json?level=commune", "/stats?unit=" + commune} {
+		resp, err := http.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), s.person.CitizenID) || strings.Contains(string(b), s.person.FullName) {
+			t.Fatalf("%s names %s", path, s.person.CitizenID)
+		}
+	}
 	col := map[string]int{}
 	for i, h := range recs[0] {
 		col[h] = i

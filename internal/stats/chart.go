@@ -32,7 +32,7 @@ func BarsSVG(id, title string, bars []Bar) string {
 	const width, labelW, rowH, pad = 640, 200, 26, 8
 	height := pad*2 + rowH*max(len(bars), 1)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="%s-title" viewBox="0 0 %d %d" width="%d" height="%d">`,
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" role="img" aria-labelledby="%s-title" viewBox="0 0 %d %d" width="%d" height="%d">`,
 		id, width, height, width, height)
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title>`, id, html.EscapeString(title))
 	maxV := 0.0
@@ -69,7 +69,7 @@ type Point struct {
 func TrendSVG(id, title string, points []Point, target int64) string {
 	const width, height, padL, padR, padT, padB = 640, 220, 70, 20, 16, 34
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="%s-title" viewBox="0 0 %d %d" width="%d" height="%d">`,
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" role="img" aria-labelledby="%s-title" viewBox="0 0 %d %d" width="%d" height="%d">`,
 		id, width, height, width, height)
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title>`, id, html.EscapeString(title))
 	maxV := max(target, 1)
