@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"civitas/internal/pdf/pdftest"
 	"civitas/internal/pki"
 	"civitas/internal/registry"
+	"civitas/internal/web"
 )
 
 // edocPeople are a commune's drafter, leader and clerk, and its district's
@@ -137,6 +139,11 @@ func TestEdocSignSealSendReceive(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
+	a.web.HandleFunc("GET /test/edoc-login/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := a.web.StartLogin(w, r, web.Login{AccountID: r.PathValue("id"), ACR: kernel.ACRLevel2, AuthTime: time.Now()}); err != nil {
+			a.web.Error(w, r, err)
+		}
+	})
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -196,14 +203,47 @@ func TestEdocSignSealSendReceive(t *testing.T) {
 
 	// The pages answer: no session, a redirect to log in.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, path := range []string{"/edoc", "/edoc/sign", "/edoc/supervise"} {
-		resp, err := client.Get(base + path)
+	defer func() {
+		for _, path := range []string{"/edoc", "/edoc/sign", "/edoc/supervise"} {
+			resp, err := client.Get(base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+				t.Errorf("%s without a session: %d %s", path, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+	}()
+	// With a level-2 session, each page renders (the templates are
+	// exercised here, not only in the browser test).
+	for _, tc := range []struct {
+		acct, agency, path, want string
+	}{
+		{p.leader, p.agency, "/edoc/sign?agency=" + p.agency, `id="edoc-empty"`},
+		{p.leader, p.agency, "/edoc?agency=" + p.agency, `id="edoc-new"`},
+		{p.leader, p.agency, "/edoc/supervise?agency=" + p.agency + "&days=7", `id="edoc-agencies"`},
+		{p.leader, p.agency, "/edoc/supervise/chart.svg?agency=" + p.agency, `<svg `},
+		{p.clerk, p.agency, "/edoc/d/" + items[1].ID + "?agency=" + p.agency, `id="edoc-register"`},
+		{p.dclk, p.district, "/edoc?agency=" + p.district, "Về việc triển khai chữ ký số"},
+		{p.dclk, p.district, "/edoc/d/" + in[0].ID + "?agency=" + p.district + "&lang=en", `id="edoc-register"`},
+		{p.dclk, p.district, "/edoc/d/" + in[0].ID + "?agency=" + p.district + "&lang=ar", `dir="rtl"`},
+	} {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: client.CheckRedirect}
+		resp, err := c.Get(base + "/test/edoc-login/" + tc.acct)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
-			t.Errorf("%s without a session: %d %s", path, resp.StatusCode, resp.Header.Get("Location"))
+		resp, err = c.Get(base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), tc.want) || strings.Contains(string(b), "edoc.") && !strings.Contains(tc.path, ".svg") && strings.Contains(string(b), ">edoc.") {
+			t.Errorf("%s: %d %.600s", tc.path, resp.StatusCode, b)
 		}
 	}
 }

@@ -397,6 +397,30 @@ func TestConfidential(t *testing.T) {
 	if _, _, err := e.s.Document(as("leader", "X001.UBND"), d.ID); err != nil {
 		t.Fatalf("the signer cannot read: %v", err)
 	}
+	// A confidential document arriving: the clerk who registers it sees
+	// it at the desk, the district's specialist does not.
+	_, ids, err := e.s.Import(operator(), Import{From: "X001.UBND", To: []Recipient{{Agency: "H01.UBND"}}, Type: "BC", Subject: "Báo cáo mật",
+		Confidentiality: Restricted, Main: File{Name: "bc.pdf", Data: testPDF}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.DeliverDue(context.Background(), "t", 10); err != nil {
+		t.Fatal(err)
+	}
+	var in string
+	_ = e.d.QueryRow(context.Background(), `SELECT document_id FROM edoc_receipts WHERE envelope_id = ?`, ids[0]).Scan(&in)
+	if w, err := e.s.Inbox(as("hclerk", "H01.UBND"), "H01.UBND"); err != nil || len(w) != 1 {
+		t.Fatalf("the clerk's desk: %+v %v", w, err)
+	}
+	if _, _, err := e.s.Document(as("hstaff", "H01.UBND"), in); kernel.ErrorCode(err) != kernel.NotFound {
+		t.Fatalf("a specialist read a confidential arrival: %v", err)
+	}
+	if err := e.s.RegisterIncoming(as("hclerk", "H01.UBND"), in); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.s.Document(as("hclerk", "H01.UBND"), in); err != nil {
+		t.Fatalf("the clerk who registered it: %v", err)
+	}
 }
 
 // TestEnvelopeValidatesAgainstXSD runs xmllint on an exported envelope.

@@ -103,7 +103,7 @@ func (s *Service) waiting(ctx context.Context, where, arg, agency string, limit 
 	acct := kernel.ActorFrom(ctx).ID
 	err := s.o.DB.View(ctx, func(tx *db.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT d.id, d.subject, d.doc_type, d.urgency, d.confidentiality, d.version, st.kind, st.started_at,
-			d.status, d.symbol, d.from_agency, d.due_at, d.drafter, d.signer, d.handler
+			d.status, d.symbol, d.from_agency, d.due_at, d.drafter, d.signer, d.handler, st.actor
 			FROM edoc_steps st JOIN edoc_documents d ON d.id = st.document_id
 			WHERE st.agency = ? AND st.ended_at = 0 AND `+where+` ORDER BY st.started_at LIMIT ?`, agency, arg, limit)
 		if err != nil {
@@ -113,14 +113,16 @@ func (s *Service) waiting(ctx context.Context, where, arg, agency string, limit 
 		now := s.o.Clock.Now()
 		for rows.Next() {
 			var w Waiting
-			var typ, urg, conf, st, drafter, signer, handler string
+			var typ, urg, conf, st, drafter, signer, handler, stepActor string
 			var since, due int64
 			if err := rows.Scan(&w.ID, &w.Subject, &typ, &urg, &conf, &w.Version, &w.Kind, &since, &st, &w.Symbol, &w.FromAgency, &due,
-				&drafter, &signer, &handler); err != nil {
+				&drafter, &signer, &handler, &stepActor); err != nil {
 				return kernel.Wrap(err, "edoc: waiting")
 			}
 			w.Type, w.Urgency, w.Confidentiality, w.Status = DocType(typ), Urgency(urg), Confidentiality(conf), Status(st)
-			if w.Confidentiality != Public && acct != drafter && acct != signer && acct != handler {
+			// A confidential document is listed to the people on it, and
+			// at the agency's desk (register, assign) to whoever holds it.
+			if w.Confidentiality != Public && acct != drafter && acct != signer && acct != handler && stepActor != "" {
 				continue
 			}
 			w.Since, w.Due = fromMicros(since), fromMicros(due)

@@ -92,6 +92,9 @@ func (s *Service) ReceiveStatus(ctx context.Context, peer string, m StatusMessag
 	if !validStatus(m.Code) || m.Seq <= 0 || !codeOK(m.Envelope) || !codeOK(m.Agency) || len(m.Note) > 500 {
 		return kernel.E(kernel.Invalid, "edoc.error.bad_envelope")
 	}
+	if s.o.Peers == nil {
+		return kernel.E(kernel.Forbidden, "edoc.error.unknown_peer", peer)
+	}
 	inst, err := s.o.Peers.Installation(ctx, peer)
 	if err != nil {
 		return kernel.E(kernel.Forbidden, "edoc.error.unknown_peer", peer)

@@ -17,7 +17,8 @@ import (
 // Figures are the waiting figures of one agency, or one signer.
 type Figures struct {
 	Key         string // agency code, or signer account ID
-	Name        string
+	Name        string // the agency's name, or the signer's agency code
+	Person      string // the signer's name and title
 	WaitingNow  int
 	OldestWait  time.Duration
 	Overdue     int // incoming answers past their due date, not completed
@@ -171,6 +172,18 @@ func (s *Service) Supervise(ctx context.Context, agency string, from, to time.Ti
 	}
 	sup.Agencies = finish(byAgency, durA, true)
 	sup.Signers = finish(bySigner, durS, false)
+	names := map[string]string{}
+	for i, f := range sup.Signers {
+		if _, ok := names[f.Name+"/"]; !ok {
+			names[f.Name+"/"] = ""
+			if ms, err := s.o.Directory.Members(ctx, f.Name); err == nil {
+				for _, m := range ms {
+					names[f.Name+"/"+m.AccountID] = m.Name
+				}
+			}
+		}
+		sup.Signers[i].Person = names[f.Name+"/"+f.Key]
+	}
 	return sup, nil
 }
 
