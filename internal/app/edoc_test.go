@@ -246,6 +246,14 @@ func TestEdocSignSealSendReceive(t *testing.T) {
 			t.Errorf("%s: %d %.600s", tc.path, resp.StatusCode, b)
 		}
 	}
+	// The dashboards' feed: edoc's tallies match a recount from its tables.
+	rows, err := a.edoc.Recount(context.Background())
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("edoc recount: %v %v", rows, err)
+	}
+	if diffs, err := a.stats.Rebuild(context.Background(), false); err != nil || len(diffs) != 0 {
+		t.Fatalf("stats rebuild after documents signed and sent: %v %v", diffs, err)
+	}
 }
 
 // checkPDFSig has poppler's pdfsig check the signatures of a document,

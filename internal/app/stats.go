@@ -49,6 +49,9 @@ func (a *App) openStats(ctx context.Context, metrics prometheus.Registerer) erro
 			return keyedRows(m, func(k payment.TallyKey) tally.Row { return tally.Row{Name: k.Name, Unit: k.Unit, Day: k.Day} }), err
 		}})
 	}
+	if a.edoc != nil {
+		sources = append(sources, a.edoc)
+	}
 	var signers stats.Signers
 	if a.signing != nil {
 		signers = a.signing

@@ -251,3 +251,42 @@ func findSteps(ctx context.Context, tx *db.Tx, docID string) ([]Step, error) {
 	}
 	return out, rows.Err()
 }
+
+// eachSignature calls fn for every approved signing step, with its
+// document's unit.
+func eachSignature(ctx context.Context, tx *db.Tx, fn func(unit string, started, ended int64)) error {
+	rows, err := tx.Query(ctx, `SELECT d.unit, s.started_at, s.ended_at FROM edoc_steps s JOIN edoc_documents d ON d.id = s.document_id
+		WHERE s.kind = 'sign' AND s.outcome = 'approved' AND s.ended_at <> 0`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var unit string
+		var started, ended int64
+		if err := rows.Scan(&unit, &started, &ended); err != nil {
+			return err
+		}
+		fn(unit, started, ended)
+	}
+	return rows.Err()
+}
+
+// eachEnvelope calls fn for every envelope sent or received, with the unit
+// of the document it carries here.
+func eachEnvelope(ctx context.Context, tx *db.Tx, fn func(direction, unit string, at int64)) error {
+	rows, err := tx.Query(ctx, `SELECT e.direction, d.unit, e.created_at FROM edoc_envelopes e JOIN edoc_documents d ON d.id = e.document_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dir, unit string
+		var at int64
+		if err := rows.Scan(&dir, &unit, &at); err != nil {
+			return err
+		}
+		fn(dir, unit, at)
+	}
+	return rows.Err()
+}
