@@ -208,9 +208,11 @@ func (s *Service) Map(ctx context.Context, v MapView) (Map, error) {
 	}
 	var b strings.Builder
 	b.Grow(32 << 10)
+	// role="group", not "img": the map holds links (areas, reports), and an
+	// image may not hold anything interactive (axe: nested-interactive).
 	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 `)
 	b.WriteString(strconv.Itoa(pr.width) + " " + strconv.Itoa(pr.height))
-	b.WriteString(`" width="` + strconv.Itoa(pr.width) + `" height="` + strconv.Itoa(pr.height) + `" class="feedback-map" role="img" aria-labelledby="map-title">`)
+	b.WriteString(`" width="` + strconv.Itoa(pr.width) + `" height="` + strconv.Itoa(pr.height) + `" class="feedback-map" role="group" aria-labelledby="map-title">`)
 	b.WriteString(`<title id="map-title">` + xmlEscape(u.Name) + `</title>`)
 	b.WriteString(`<rect width="100%" height="100%" fill="#eef3f6"/>`)
 	b.WriteString(g.drawOutlines(r, pr, viewKey{u.Code, pr.width, v.Link}))

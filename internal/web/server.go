@@ -68,28 +68,29 @@ const DefaultHelpLine = "1022"
 // Server is the shared HTTP layer. Build it with NewServer, add routes with
 // Handle, then serve Handler().
 type Server struct {
-	db       *db.DB
-	log      *slog.Logger
-	clock    kernel.Clock
-	catalog  *i18n.Catalog
-	ready    func(context.Context) error
-	version  string
-	helpLine string
-	secure   bool   // the public URL is https: Secure cookies, HSTS, __Host- cookie prefix
-	public   string // the public URL without a trailing slash, for absolute links ("" when unknown)
-	maxBody  int64
-	idle     time.Duration
-	maxAge   time.Duration
-	mux      *http.ServeMux
-	cop      *http.CrossOriginProtection
-	metrics  *httpMetrics
-	scrape   http.Handler // /metrics behind the operator's token, if any
-	assets   *assets
-	base     *template.Template // the layout; only ever cloned, never executed
-	own      *Pages             // home, error and problem pages
-	handler  http.Handler
-	proxies  []netip.Prefix // trusted reverse proxies
-	bufs     sync.Pool      // *bytes.Buffer for rendering
+	db      *db.DB
+	log     *slog.Logger
+	clock   kernel.Clock
+	catalog *i18n.Catalog
+	ready   func(context.Context) error
+	version string
+	secure  bool   // the public URL is https: Secure cookies, HSTS, __Host- cookie prefix
+	public  string // the public URL without a trailing slash, for absolute links ("" when unknown)
+	maxBody int64
+	idle    time.Duration
+	maxAge  time.Duration
+	mux     *http.ServeMux
+	cop     *http.CrossOriginProtection
+	metrics *httpMetrics
+	scrape  http.Handler // /metrics behind the operator's token, if any
+	assets  *assets
+	base    *template.Template // the layout; only ever cloned, never executed
+	own     *Pages             // home, error and problem pages
+	handler http.Handler
+	proxies []netip.Prefix // trusted reverse proxies
+	bufs    sync.Pool      // *bytes.Buffer for rendering
+
+	helpLine string // the footer's help line (Options.HelpLine)
 
 	mu       sync.RWMutex
 	patterns map[string]bool  // registered patterns: the only route labels metrics use

@@ -130,8 +130,18 @@ test('vi: a citizen gets a digital signature, signs an uploaded PDF on the phone
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the phone page is ${overflow}px wider than the screen`);
 
+  // Approving their own upload brings the citizen back to it, with its download.
+  assert.equal(page.url(), `${requestURL}?done=signed_own`);
+  assert.ok(await page.locator('#download').isVisible(), 'the download is offered at once');
+  // Later they find it by links alone: account, then "my signed documents".
+  await page.goto(`${base}/`);
+  await submit(page, 'a[href="/account"]');
+  await submit(page, '#my-signed-documents');
+  assert.match(await page.textContent('#own-documents'), /Đơn xin xác nhận\.pdf/);
+  await submit(page, '#own-documents .own-document a[href^="/sign/"]');
+  assert.equal(page.url(), requestURL);
+
   // Download it from the request page.
-  await page.goto(requestURL);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const dir = mkdtempSync(join(tmpdir(), 'civitas-signing-'));
   try {
