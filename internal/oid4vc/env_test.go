@@ -101,14 +101,6 @@ func (w *fakeWallet) add(holder string, d oid4vc.Document) {
 	w.docs[d.ID] = fakeDoc{holder: holder, Document: d}
 }
 
-// revoke makes a document invalid.
-func (w *fakeWallet) revoke(id string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	d := w.docs[id]
-	d.Valid = false
-	w.docs[id] = d
-}
 
 func (w *fakeWallet) Types() []oid4vc.Type {
 	langs := func(vi, en, ar string) map[string]string { return map[string]string{"vi": vi, "en": en, "ar": ar} }
