@@ -101,7 +101,6 @@ func (w *fakeWallet) add(holder string, d oid4vc.Document) {
 	w.docs[d.ID] = fakeDoc{holder: holder, Document: d}
 }
 
-
 func (w *fakeWallet) Types() []oid4vc.Type {
 	langs := func(vi, en, ar string) map[string]string { return map[string]string{"vi": vi, "en": en, "ar": ar} }
 	return []oid4vc.Type{
