@@ -227,6 +227,11 @@ func TestStatsDashboards(t *testing.T) {
 	if st, body := get("/stats?unit="+s.person.UnitCode+"&indicator=eid_level2_issued", "en"); st != http.StatusOK || !strings.Contains(body, `id="trend"`) {
 		t.Fatalf("commune: %d %.2000s", st, body)
 	}
+	// The links to other units keep the chosen figure and day as query parameters.
+	if st, body := get("/stats?indicator=signature_holders", "en"); st != http.StatusOK || !strings.Contains(body, "&amp;indicator=signature_holders&amp;date=") ||
+		strings.Contains(body, "indicator%3d") || strings.Contains(body, "indicator%3D") {
+		t.Fatalf("links to other units: %d %.3000s", st, body)
+	}
 	for _, q := range []string{"indicator=nonsense", "date=2026-02-30", "unit=12"} {
 		if st, body := get("/stats?"+q, "en"); st != http.StatusBadRequest || strings.Contains(body, "goroutine") {
 			t.Errorf("%s: %d", q, st)

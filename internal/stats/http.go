@@ -78,7 +78,8 @@ type dashboardView struct {
 	Trend      template.HTML
 	TrendTitle string
 	BarsTitle  string
-	Query      string // unit-less query of the chosen figure and day
+	Indicator  string // the chosen figure and day, kept by the links to other units
+	Date       string
 	Campaigns  []Progress
 }
 
@@ -97,7 +98,7 @@ func (h *pages) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := dashboardView{Style: h.style, Board: b, Label: h.label(r, b.Key),
-		Query: "indicator=" + b.Key + "&date=" + b.Date}
+		Indicator: b.Key, Date: b.Date}
 	for _, k := range h.s.Keys() {
 		v.Choices = append(v.Choices, choice{Value: k, Label: h.label(r, k), Chosen: k == b.Key})
 		f := figureView{Label: h.label(r, k), Value: itoa(b.Figures[k])}
