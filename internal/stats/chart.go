@@ -61,6 +61,15 @@ func BarsSVG(id, title string, bars []Bar) string {
 type Point struct {
 	Day   string
 	Value int64
+	Label string // the day as people read it; Day when empty
+}
+
+// label is the point's day for the chart's text.
+func (p Point) label() string {
+	if p.Label != "" {
+		return p.Label
+	}
+	return p.Day
 }
 
 // TrendSVG draws a line of values over days, with its first and last
@@ -97,8 +106,8 @@ func TrendSVG(id, title string, points []Point, target int64) string {
 		}
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#1b4f72" stroke-width="2"/>`, strings.Join(pts, " "))
 		first, last := points[0], points[len(points)-1]
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="sans-serif" font-size="12" fill="#1c2833">%s</text>`, padL, height-10, first.Day)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="sans-serif" font-size="12" text-anchor="end" fill="#1c2833">%s</text>`, width-padR, height-10, last.Day)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="sans-serif" font-size="12" fill="#1c2833">%s</text>`, padL, height-10, html.EscapeString(first.label()))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="sans-serif" font-size="12" text-anchor="end" fill="#1c2833">%s</text>`, width-padR, height-10, html.EscapeString(last.label()))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()

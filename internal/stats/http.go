@@ -107,7 +107,8 @@ func (h *pages) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Summary = append(v.Summary, f)
 	}
-	v.BarsTitle = h.web.T(r, "stats.chart.bars", v.Label, b.Unit.Name, b.Date)
+	h.labelDays(r, b.Trend)
+	v.BarsTitle = h.web.T(r, "stats.chart.bars", v.Label, b.Unit.Name, h.web.Date(r, b.Date))
 	v.Bars = template.HTML(BarsSVG("bars", v.BarsTitle, h.bars(b)))
 	if b.Trend != nil {
 		v.TrendTitle = h.web.T(r, "stats.chart.trend", v.Label, b.Unit.Name)
@@ -147,10 +148,11 @@ func (h *pages) chart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	label := h.label(r, b.Key)
+	h.labelDays(r, b.Trend)
 	var svg string
 	switch q.Get("kind") {
 	case "", "bars":
-		svg = BarsSVG("bars", h.web.T(r, "stats.chart.bars", label, b.Unit.Name, b.Date), h.bars(b))
+		svg = BarsSVG("bars", h.web.T(r, "stats.chart.bars", label, b.Unit.Name, h.web.Date(r, b.Date)), h.bars(b))
 	case "trend":
 		svg = TrendSVG("trend", h.web.T(r, "stats.chart.trend", label, b.Unit.Name), b.Trend, 0)
 	default:
@@ -164,5 +166,12 @@ func (h *pages) chart(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	if r.Method != http.MethodHead {
 		_, _ = w.Write([]byte(body))
+	}
+}
+
+// labelDays names the trend's days as the reader reads dates.
+func (h *pages) labelDays(r *http.Request, pts []Point) {
+	for i := range pts {
+		pts[i].Label = h.web.Date(r, pts[i].Day)
 	}
 }

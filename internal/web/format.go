@@ -101,6 +101,16 @@ func (v *View) DateTime(x any) template.HTML {
 	return timeTag(t.In(kernel.Zone()).Format(time.RFC3339), FormatDateTime(v.s.catalog, v.Lang.Code, t))
 }
 
+// DateText is FormatDate as plain text, for a date inside a sentence of the
+// catalogue: {{$.T "key" ($.DateText .Day)}}.
+func (v *View) DateText(x any) string {
+	t, _, ok := day(x)
+	if !ok {
+		return toString(x)
+	}
+	return FormatDate(v.s.catalog, v.Lang.Code, t)
+}
+
 // Size is the template form of FormatSize.
 func (v *View) Size(n int64) string { return FormatSize(v.s.catalog, v.Lang.Code, n) }
 

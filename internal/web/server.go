@@ -352,6 +352,16 @@ func (s *Server) T(r *http.Request, key string, args ...any) string {
 	return s.catalog.T(s.langOf(r), key, args...)
 }
 
+// Date writes a calendar day ("2006-01-02") or an instant as the reader
+// of the request reads a date (FormatDate); anything else as it is.
+func (s *Server) Date(r *http.Request, x any) string {
+	t, _, ok := day(x)
+	if !ok {
+		return toString(x)
+	}
+	return FormatDate(s.catalog, s.langOf(r), t)
+}
+
 // Catalog returns the message catalogue the server translates with.
 func (s *Server) Catalog() *i18n.Catalog { return s.catalog }
 
