@@ -46,6 +46,15 @@ type Options struct {
 	PGDump  string
 	TempDir string
 	Logger  *slog.Logger
+	// Rate paces the backup to this many bytes of archived data a second
+	// (DefaultRate for the command line's online backups), leaving the
+	// cores to the requests serve answers meanwhile; 0 goes as fast as the
+	// machine allows.
+	Rate int64
+
+	// paceNow and paceSleep replace the pacer's clock in tests.
+	paceNow   func() time.Time
+	paceSleep func(time.Duration)
 }
 
 // Result is a backup written.
@@ -97,12 +106,20 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	file := &hashWriter{w: w, h: sha256.New()}
-	bw := bufio.NewWriterSize(file, 1<<20)
-	aw, err := age.Encrypt(bw, o.Recipients...)
+	// age writes a chunk (64 KiB) at a time: gather them into 1 MiB writes,
+	// unless w is a directFile, which does so itself.
+	var out io.Writer = file
+	flush := func() error { return nil }
+	if _, ok := w.(*directFile); !ok {
+		bw := bufio.NewWriterSize(file, 1<<20)
+		out, flush = bw, bw.Flush
+	}
+	aw, err := age.Encrypt(out, o.Recipients...)
 	if err != nil {
 		return Result{}, kernel.Wrap(err, "backup: encrypt")
 	}
 	tw := tar.NewWriter(aw)
+	pace := newPacer(o.Rate, o.paceNow, o.paceSleep)
 	m := Manifest{Format: Format, ID: kernel.NewID(), Created: o.Clock.Now().UTC().Truncate(time.Microsecond),
 		Version: o.Version, Dialect: string(o.DB.Dialect())}
 	add := func(name string, size int64, mod time.Time, write func(io.Writer) (int64, error)) error {
@@ -111,7 +128,11 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 			return err
 		}
 		h := sha256.New()
-		n, err := write(io.MultiWriter(tw, h))
+		var dst io.Writer = io.MultiWriter(tw, h)
+		if pace != nil {
+			dst = pacedWriter{w: dst, p: pace}
+		}
+		n, err := write(dst)
 		if err != nil {
 			return fmt.Errorf("backup: %s: %w", name, err)
 		}
@@ -167,7 +188,7 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 	if _, err := tw.Write(mb); err != nil {
 		return Result{}, kernel.Wrap(err, "backup: manifest")
 	}
-	if err := errors.Join(tw.Close(), aw.Close(), bw.Flush()); err != nil {
+	if err := errors.Join(tw.Close(), aw.Close(), flush()); err != nil {
 		return Result{}, kernel.Wrap(err, "backup: write")
 	}
 	res := Result{Manifest: m, Size: file.n, SHA256: hex.EncodeToString(file.h.Sum(nil)), Skipped: skipped}
