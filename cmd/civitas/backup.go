@@ -171,14 +171,7 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 		return usageError("--rate must be 0 or more, --nice between 0 and 19")
 	}
 	log := c.Logger(os.Stderr)
-	if f.nice > 0 {
-		// An online backup yields to serve: one core at most (the work is
-		// one stream; this keeps the garbage collector's helpers on the
-		// same core), at a low priority.
-		if err := yieldToServe(f.nice); err != nil {
-			log.Warn("backup: could not lower the priority", "err", err)
-		}
-	}
+
 	if c.DB == "" {
 		if _, err := os.Stat(filepath.Join(c.DataDir, db.SQLiteFile)); err != nil {
 			return fmt.Errorf("no database to back up in %s: %w", c.DataDir, err)
@@ -196,6 +189,15 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 	}
 	o := backup.Options{DB: d, DSN: c.DB, DataDir: c.DataDir, Exclude: []string{kekPath}, Recipients: rs, KEK: kek,
 		Version: app.Version, Clock: kernel.SystemClock{}, PGDump: f.pgDump, Logger: log, Rate: int64(f.rate * 1e6)}
+	if f.nice > 0 {
+		// An online backup yields to serve: one core at most (the work is
+		// one stream; this keeps the garbage collector's helpers on the
+		// same core), the stream at a low priority.
+		if os.Getenv("GOMAXPROCS") == "" {
+			runtime.GOMAXPROCS(1)
+		}
+		o.Lower = func() error { return lowerThread(f.nice) }
+	}
 	if f.outDir != "" {
 		o.TempDir = f.outDir
 		if f.keep < 1 {
@@ -237,15 +239,6 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 	}
 	report(stdout, f.out, res, kekPath, time.Since(start))
 	return nil
-}
-
-// yieldToServe puts the process on one core at nice value n; the tests,
-// which run the command inside their own process, replace it.
-var yieldToServe = func(n int) error {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-	return lowerPriority(n)
 }
 
 // report says what a backup holds and how to keep the key apart.

@@ -2,5 +2,5 @@
 
 package main
 
-// lowerPriority does nothing outside Linux: run the command under nice.
-func lowerPriority(int) error { return nil }
+// lowerThread does nothing outside Linux: run the command under nice.
+func lowerThread(int) error { return nil }

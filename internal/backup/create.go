@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -51,6 +52,14 @@ type Options struct {
 	// cores to the requests serve answers meanwhile; 0 goes as fast as the
 	// machine allows.
 	Rate int64
+
+	// Lower, when set, is called on the thread that then reads, hashes,
+	// encrypts and writes the backup, and that ends with that work: it
+	// lowers that thread's priority (setpriority on the calling thread),
+	// while the rest — above all the write that records the backup in the
+	// audit log, which holds the database's write lock — keeps the
+	// process's, so serve's writers never wait on a starved backup.
+	Lower func() error
 
 	// paceNow and paceSleep replace the pacer's clock in tests.
 	paceNow   func() time.Time
@@ -143,32 +152,36 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		return nil
 	}
 
-	err = o.DB.Snapshot(ctx, func(s *db.Snapshot) error {
-		var err error
-		if m.Audit, err = findAuditState(ctx, s.Tx); err != nil {
-			return err
-		}
-		if m.Schema, err = findSchema(ctx, s.Tx); err != nil {
-			return err
-		}
-		if o.DB.Dialect() == db.SQLite {
-			return add(SQLiteMember, s.Size(), m.Created, func(w io.Writer) (int64, error) { return s.WriteImage(ctx, w) })
-		}
-		dump, cleanup, err := pgDump(ctx, o, s.ID)
+	var skipped []string
+	err = onOwnThread(o.Lower, o.Logger, func() error {
+		err := o.DB.Snapshot(ctx, func(s *db.Snapshot) error {
+			var err error
+			if m.Audit, err = findAuditState(ctx, s.Tx); err != nil {
+				return err
+			}
+			if m.Schema, err = findSchema(ctx, s.Tx); err != nil {
+				return err
+			}
+			if o.DB.Dialect() == db.SQLite {
+				return add(SQLiteMember, s.Size(), m.Created, func(w io.Writer) (int64, error) { return s.WriteImage(ctx, w) })
+			}
+			dump, cleanup, err := pgDump(ctx, o, s.ID)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			st, err := dump.Stat()
+			if err != nil {
+				return err
+			}
+			return add(PostgresMember, st.Size(), m.Created, func(w io.Writer) (int64, error) { return io.Copy(w, dump) })
+		})
 		if err != nil {
-			return err
+			return kernel.Wrap(err, "backup: database")
 		}
-		defer cleanup()
-		st, err := dump.Stat()
-		if err != nil {
-			return err
-		}
-		return add(PostgresMember, st.Size(), m.Created, func(w io.Writer) (int64, error) { return io.Copy(w, dump) })
+		skipped, err = addDataFiles(ctx, o, add)
+		return err
 	})
-	if err != nil {
-		return Result{}, kernel.Wrap(err, "backup: database")
-	}
-	skipped, err := addDataFiles(ctx, o, add)
 	if err != nil {
 		return Result{}, err
 	}
@@ -196,6 +209,26 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// onOwnThread runs fn on a thread of its own, first lowered by lower, and
+// ends that thread with fn: a goroutine that exits locked to its thread
+// takes the thread with it, so the lowered priority goes nowhere else (the
+// runtime starts new threads from a template thread, never from a locked
+// one). Without lower it simply runs fn.
+func onOwnThread(lower func() error, log *slog.Logger, fn func() error) error {
+	if lower == nil {
+		return fn()
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked
+		if err := lower(); err != nil {
+			log.Warn("backup: could not lower the priority", slog.Any("err", err))
+		}
+		done <- fn()
+	}()
+	return <-done
 }
 
 // record writes the backup into the audit log of the database it copied.
