@@ -64,7 +64,7 @@ func backupCommand() command {
 			fs.DurationVar(&f.every, "every", 0, "scheduled backups: make one every `DURATION` (e.g. 24h) until stopped; 0 makes the period's one and exits")
 			fs.StringVar(&f.pgDump, "pg-dump", "pg_dump", "pg_dump `program` for PostgreSQL")
 			fs.Float64Var(&f.rate, "rate", backup.DefaultRate/1e6, "pace the backup to this many `MB/s` of data, leaving the cores to serve's requests; 0 goes as fast as it can")
-			fs.IntVar(&f.nice, "nice", 19, "run the backup at this `nice` value (0-19; 0 leaves the priority as it is), on one core")
+			fs.IntVar(&f.nice, "nice", 19, "read, encrypt and write the backup at this `nice` value, on one core (0-19; 0 leaves the priority and the cores as they are)")
 			fs.StringVar(&f.scratch, "scratch", "", "verify: the `DIR` for the scratch restore (default the system's temporary directory)")
 			f.bindIn(fs)
 		},
@@ -163,15 +163,14 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 	if (f.out == "") == (f.outDir == "") {
 		return usageError("give one of --out FILE and --out-dir DIR")
 	}
+	if f.rate < 0 || f.nice < 0 || f.nice > 19 {
+		return usageError("--rate must be 0 or more, --nice between 0 and 19")
+	}
 	rs, err := readRecipients(f)
 	if err != nil {
 		return err
 	}
-	if f.rate < 0 || f.nice < 0 || f.nice > 19 {
-		return usageError("--rate must be 0 or more, --nice between 0 and 19")
-	}
 	log := c.Logger(os.Stderr)
-
 	if c.DB == "" {
 		if _, err := os.Stat(filepath.Join(c.DataDir, db.SQLiteFile)); err != nil {
 			return fmt.Errorf("no database to back up in %s: %w", c.DataDir, err)
@@ -193,9 +192,7 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 		// An online backup yields to serve: one core at most (the work is
 		// one stream; this keeps the garbage collector's helpers on the
 		// same core), the stream at a low priority.
-		if os.Getenv("GOMAXPROCS") == "" {
-			runtime.GOMAXPROCS(1)
-		}
+		oneCore()
 		o.Lower = func() error { return lowerThread(f.nice) }
 	}
 	if f.outDir != "" {
@@ -239,6 +236,15 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 	}
 	report(stdout, f.out, res, kekPath, time.Since(start))
 	return nil
+}
+
+// oneCore keeps an online backup's process on one core unless the
+// environment sets GOMAXPROCS; the tests, which run the command inside
+// their own process, replace it.
+var oneCore = func() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 // report says what a backup holds and how to keep the key apart.
