@@ -213,9 +213,10 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 
 // onOwnThread runs fn on a thread of its own, first lowered by lower, and
 // ends that thread with fn: a goroutine that exits locked to its thread
-// takes the thread with it, so the lowered priority goes nowhere else (the
-// runtime starts new threads from a template thread, never from a locked
-// one). Without lower it simply runs fn.
+// takes the thread with it (or, when it is the process's main thread,
+// which cannot exit, the runtime parks it for good), so the lowered
+// priority goes nowhere else; the runtime starts new threads from a
+// template thread, never from a locked one. Without lower it runs fn.
 func onOwnThread(lower func() error, log *slog.Logger, fn func() error) error {
 	if lower == nil {
 		return fn()

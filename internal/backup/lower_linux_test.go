@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +40,25 @@ func TestLowerRunsOnAThreadOfItsOwn(t *testing.T) {
 	}
 	if len(res.Manifest.Members) < 2 || res.Size != int64(buf.Len()) {
 		t.Errorf("backup incomplete: %d members, %d of %d bytes", len(res.Manifest.Members), res.Size, buf.Len())
+	}
+	if lowered == os.Getpid() {
+		t.Log("the stream ran on the main thread, which the runtime parks")
+		// The process's main thread cannot exit: the runtime parks it for
+		// good instead, and runs no goroutine on it again.
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				if syscall.Gettid() == lowered {
+					t.Errorf("a goroutine ran on the lowered main thread after the backup")
+				}
+			}()
+		}
+		wg.Wait()
+		return
 	}
 	task := fmt.Sprintf("/proc/self/task/%d", lowered)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
