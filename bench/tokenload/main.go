@@ -107,10 +107,14 @@ func main() {
 		slices.Sort(d)
 		return d[min(len(d)-1, int(float64(len(d))*p))]
 	}
-	fmt.Printf("requests %d failed %d rate %.0f/s | outside window: n=%d p50=%v p99=%v | inside window: n=%d p50=%v p99=%v\n",
+	rise := ""
+	if o, i := pct(out, 0.99), pct(in, 0.99); o > 0 && i > 0 {
+		rise = fmt.Sprintf(" | p99 rise %+.0f %%", (float64(i)/float64(o)-1)*100)
+	}
+	fmt.Printf("requests %d failed %d rate %.0f/s | outside window: n=%d p50=%v p99=%v | inside window: n=%d p50=%v p99=%v%s\n",
 		len(samples), failed, float64(len(samples))/elapsed.Seconds(),
 		len(out), pct(out, 0.50).Round(time.Microsecond), pct(out, 0.99).Round(time.Microsecond),
-		len(in), pct(in, 0.50).Round(time.Microsecond), pct(in, 0.99).Round(time.Microsecond))
+		len(in), pct(in, 0.50).Round(time.Microsecond), pct(in, 0.99).Round(time.Microsecond), rise)
 	if failed > 0 {
 		os.Exit(1)
 	}

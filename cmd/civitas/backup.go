@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ type backupFlags struct {
 	check          bool
 	pgDump         string
 	pgRestore      string
+	rate           float64 // MB/s
+	nice           int
 }
 
 func (f *backupFlags) bindIn(fs *flag.FlagSet) {
@@ -46,7 +49,7 @@ func backupCommand() command {
 	var f backupFlags
 	return command{
 		name: "backup",
-		usage: "civitas backup [--data DIR] [--db DSN] --recipient AGE_PUBLIC_KEY (--out FILE | --out-dir DIR [--keep N] [--every DURATION])\n" +
+		usage: "civitas backup [--data DIR] [--db DSN] --recipient AGE_PUBLIC_KEY (--out FILE | --out-dir DIR [--keep N] [--every DURATION]) [--rate MB/s] [--nice N]\n" +
 			"       civitas backup verify --in FILE --identity AGE_KEY_FILE [--key-file FILE] [--db EMPTY_SCRATCH_DSN] [--scratch DIR]",
 		bind: func(fs *flag.FlagSet, c *config.Config) {
 			c.BindStorage(fs)
@@ -60,6 +63,8 @@ func backupCommand() command {
 			fs.IntVar(&f.keep, "keep", 7, "scheduled backups: how many to keep")
 			fs.DurationVar(&f.every, "every", 0, "scheduled backups: make one every `DURATION` (e.g. 24h) until stopped; 0 makes the period's one and exits")
 			fs.StringVar(&f.pgDump, "pg-dump", "pg_dump", "pg_dump `program` for PostgreSQL")
+			fs.Float64Var(&f.rate, "rate", backup.DefaultRate/1e6, "pace the backup to this many `MB/s` of data, leaving the cores to serve's requests; 0 goes as fast as it can")
+			fs.IntVar(&f.nice, "nice", 19, "read, encrypt and write the backup at this `nice` value, on one core (0-19; 0 leaves the priority and the cores as they are)")
 			fs.StringVar(&f.scratch, "scratch", "", "verify: the `DIR` for the scratch restore (default the system's temporary directory)")
 			f.bindIn(fs)
 		},
@@ -158,6 +163,9 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 	if (f.out == "") == (f.outDir == "") {
 		return usageError("give one of --out FILE and --out-dir DIR")
 	}
+	if f.rate < 0 || f.nice < 0 || f.nice > 19 {
+		return usageError("--rate must be 0 or more, --nice between 0 and 19")
+	}
 	rs, err := readRecipients(f)
 	if err != nil {
 		return err
@@ -179,7 +187,14 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 		return err
 	}
 	o := backup.Options{DB: d, DSN: c.DB, DataDir: c.DataDir, Exclude: []string{kekPath}, Recipients: rs, KEK: kek,
-		Version: app.Version, Clock: kernel.SystemClock{}, PGDump: f.pgDump, Logger: log}
+		Version: app.Version, Clock: kernel.SystemClock{}, PGDump: f.pgDump, Logger: log, Rate: int64(f.rate * 1e6)}
+	if f.nice > 0 {
+		// An online backup yields to serve: one core at most (the work is
+		// one stream; this keeps the garbage collector's helpers on the
+		// same core), the stream at a low priority.
+		oneCore()
+		o.Lower = func() error { return lowerThread(f.nice) }
+	}
 	if f.outDir != "" {
 		o.TempDir = f.outDir
 		if f.keep < 1 {
@@ -221,6 +236,15 @@ func runBackup(ctx context.Context, c config.Config, f backupFlags, stdout, stde
 	}
 	report(stdout, f.out, res, kekPath, time.Since(start))
 	return nil
+}
+
+// oneCore keeps an online backup's process on one core unless the
+// environment sets GOMAXPROCS; the tests, which run the command inside
+// their own process, replace it.
+var oneCore = func() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 // report says what a backup holds and how to keep the key apart.

@@ -35,6 +35,8 @@ func TestUsage(t *testing.T) {
 		{"ok/serve --help", []string{"serve", "--help"}, exitOK, "--public-url"},
 		{"fail/bad flag", []string{"migrate", "--nope"}, exitUsage, "flag provided but not defined"},
 		{"fail/bad addr", []string{"serve", "--addr", "nowhere"}, exitUsage, "HOST:PORT"},
+		{"fail/backup --nice out of range", []string{"backup", "--out", "x.age", "--nice", "20"}, exitUsage, "--nice between 0 and 19"},
+		{"fail/backup --rate negative", []string{"backup", "--out", "x.age", "--rate", "-1"}, exitUsage, "--rate must be 0 or more"},
 		{"fail/serve without --demo needs a real SMS driver", []string{"serve", "--data", t.TempDir()}, exitUsage, "--sms must be http or smpp"},
 		{"fail/serve without --demo refuses the log driver", []string{"serve", "--data", t.TempDir(), "--sms", "log"}, exitUsage, "--sms must be http or smpp"},
 		{"fail/serve with smpp needs its SMSC", []string{"serve", "--data", t.TempDir(), "--sms", "smpp"}, exitUsage, "--smpp-addr"},

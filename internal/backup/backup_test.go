@@ -441,3 +441,48 @@ func mustRead(t *testing.T, path string) []byte {
 	must(t, err)
 	return b
 }
+
+// TestRatePacesTheBackup writes a backup to a file (WriteFile: around the
+// page cache where it can) at 8 MB/s: it takes at least the time its size
+// asks at that pace, not grossly more, and restores.
+func TestRatePacesTheBackup(t *testing.T) {
+	p := newProvince(t)
+	noise := make([]byte, 3<<20)
+	_, _ = rand.Read(noise)
+	must(t, os.WriteFile(filepath.Join(p.dataDir, "courses", "video.bin"), noise, 0o600))
+	id := identity(t)
+	o := p.options(id.Recipient())
+	o.Rate = 8_000_000
+	path := filepath.Join(t.TempDir(), "b.age")
+	start := time.Now()
+	res, err := backup.WriteFile(opCtx(), path, o)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Duration(float64(res.Manifest.Size()) / float64(o.Rate) * float64(time.Second))
+	t.Logf("%d bytes at %d B/s: %v (pace alone %v)", res.Manifest.Size(), o.Rate, took, want)
+	if took < want-50*time.Millisecond {
+		t.Errorf("%d bytes in %v: faster than %d B/s allows (%v)", res.Manifest.Size(), took, o.Rate, want)
+	}
+	if took > 3*want+5*time.Second {
+		t.Errorf("%d bytes in %v: far slower than the pace asks (%v)", res.Manifest.Size(), took, want)
+	}
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	if st, _ := f.Stat(); st.Size() != res.Size {
+		t.Errorf("file of %d bytes, backup says %d", st.Size(), res.Size)
+	}
+	tgt := backup.Target{DataDir: filepath.Join(t.TempDir(), "restored"), KEK: p.kek}
+	if p.dsn != "" {
+		tgt.DSN = dbtest.DSN(t)
+	}
+	if _, _, err := backup.Restore(opCtx(), f, []age.Identity{id}, tgt); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(tgt.DataDir, "courses", "video.bin"))
+	if err != nil || !bytes.Equal(b, noise) {
+		t.Errorf("the paced backup did not restore the data directory: %v", err)
+	}
+}

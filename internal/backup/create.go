@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -46,6 +47,23 @@ type Options struct {
 	PGDump  string
 	TempDir string
 	Logger  *slog.Logger
+	// Rate paces the backup to this many bytes of archived data a second
+	// (DefaultRate for the command line's online backups), leaving the
+	// cores to the requests serve answers meanwhile; 0 goes as fast as the
+	// machine allows.
+	Rate int64
+
+	// Lower, when set, is called on the thread that then reads, hashes,
+	// encrypts and writes the backup, and that ends with that work: it
+	// lowers that thread's priority (setpriority on the calling thread),
+	// while the rest — above all the write that records the backup in the
+	// audit log, which holds the database's write lock — keeps the
+	// process's, so serve's writers never wait on a starved backup.
+	Lower func() error
+
+	// paceNow and paceSleep replace the pacer's clock in tests.
+	paceNow   func() time.Time
+	paceSleep func(time.Duration)
 }
 
 // Result is a backup written.
@@ -97,12 +115,20 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	file := &hashWriter{w: w, h: sha256.New()}
-	bw := bufio.NewWriterSize(file, 1<<20)
-	aw, err := age.Encrypt(bw, o.Recipients...)
+	// age writes a chunk (64 KiB) at a time: gather them into 1 MiB writes,
+	// unless w is a directFile, which does so itself.
+	var out io.Writer = file
+	flush := func() error { return nil }
+	if _, ok := w.(*directFile); !ok {
+		bw := bufio.NewWriterSize(file, 1<<20)
+		out, flush = bw, bw.Flush
+	}
+	aw, err := age.Encrypt(out, o.Recipients...)
 	if err != nil {
 		return Result{}, kernel.Wrap(err, "backup: encrypt")
 	}
 	tw := tar.NewWriter(aw)
+	pace := newPacer(o.Rate, o.paceNow, o.paceSleep)
 	m := Manifest{Format: Format, ID: kernel.NewID(), Created: o.Clock.Now().UTC().Truncate(time.Microsecond),
 		Version: o.Version, Dialect: string(o.DB.Dialect())}
 	add := func(name string, size int64, mod time.Time, write func(io.Writer) (int64, error)) error {
@@ -111,7 +137,11 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 			return err
 		}
 		h := sha256.New()
-		n, err := write(io.MultiWriter(tw, h))
+		var dst io.Writer = io.MultiWriter(tw, h)
+		if pace != nil {
+			dst = pacedWriter{w: dst, p: pace}
+		}
+		n, err := write(dst)
 		if err != nil {
 			return fmt.Errorf("backup: %s: %w", name, err)
 		}
@@ -122,32 +152,36 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		return nil
 	}
 
-	err = o.DB.Snapshot(ctx, func(s *db.Snapshot) error {
-		var err error
-		if m.Audit, err = findAuditState(ctx, s.Tx); err != nil {
-			return err
-		}
-		if m.Schema, err = findSchema(ctx, s.Tx); err != nil {
-			return err
-		}
-		if o.DB.Dialect() == db.SQLite {
-			return add(SQLiteMember, s.Size(), m.Created, func(w io.Writer) (int64, error) { return s.WriteImage(ctx, w) })
-		}
-		dump, cleanup, err := pgDump(ctx, o, s.ID)
+	var skipped []string
+	err = onOwnThread(o.Lower, o.Logger, func() error {
+		err := o.DB.Snapshot(ctx, func(s *db.Snapshot) error {
+			var err error
+			if m.Audit, err = findAuditState(ctx, s.Tx); err != nil {
+				return err
+			}
+			if m.Schema, err = findSchema(ctx, s.Tx); err != nil {
+				return err
+			}
+			if o.DB.Dialect() == db.SQLite {
+				return add(SQLiteMember, s.Size(), m.Created, func(w io.Writer) (int64, error) { return s.WriteImage(ctx, w) })
+			}
+			dump, cleanup, err := pgDump(ctx, o, s.ID)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			st, err := dump.Stat()
+			if err != nil {
+				return err
+			}
+			return add(PostgresMember, st.Size(), m.Created, func(w io.Writer) (int64, error) { return io.Copy(w, dump) })
+		})
 		if err != nil {
-			return err
+			return kernel.Wrap(err, "backup: database")
 		}
-		defer cleanup()
-		st, err := dump.Stat()
-		if err != nil {
-			return err
-		}
-		return add(PostgresMember, st.Size(), m.Created, func(w io.Writer) (int64, error) { return io.Copy(w, dump) })
+		skipped, err = addDataFiles(ctx, o, add)
+		return err
 	})
-	if err != nil {
-		return Result{}, kernel.Wrap(err, "backup: database")
-	}
-	skipped, err := addDataFiles(ctx, o, add)
 	if err != nil {
 		return Result{}, err
 	}
@@ -167,7 +201,7 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 	if _, err := tw.Write(mb); err != nil {
 		return Result{}, kernel.Wrap(err, "backup: manifest")
 	}
-	if err := errors.Join(tw.Close(), aw.Close(), bw.Flush()); err != nil {
+	if err := errors.Join(tw.Close(), aw.Close(), flush()); err != nil {
 		return Result{}, kernel.Wrap(err, "backup: write")
 	}
 	res := Result{Manifest: m, Size: file.n, SHA256: hex.EncodeToString(file.h.Sum(nil)), Skipped: skipped}
@@ -175,6 +209,27 @@ func Create(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// onOwnThread runs fn on a thread of its own, first lowered by lower, and
+// ends that thread with fn: a goroutine that exits locked to its thread
+// takes the thread with it (or, when it is the process's main thread,
+// which cannot exit, the runtime parks it for good), so the lowered
+// priority goes nowhere else; the runtime starts new threads from a
+// template thread, never from a locked one. Without lower it runs fn.
+func onOwnThread(lower func() error, log *slog.Logger, fn func() error) error {
+	if lower == nil {
+		return fn()
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked
+		if err := lower(); err != nil {
+			log.Warn("backup: could not lower the priority", slog.Any("err", err))
+		}
+		done <- fn()
+	}()
+	return <-done
 }
 
 // record writes the backup into the audit log of the database it copied.

@@ -14,10 +14,11 @@ import (
 )
 
 // WriteFile writes a backup to path: into path+TempSuffix first, synced,
-// then renamed, so a file at path is always a whole backup.
+// then renamed, so a file at path is always a whole backup. It writes
+// around the page cache where it can (directFile).
 func WriteFile(ctx context.Context, path string, o Options) (Result, error) {
 	tmp := path + TempSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, direct, err := openDirect(tmp)
 	if err != nil {
 		return Result{}, kernel.Wrap(err, "backup: create %s", filepath.Base(path))
 	}
@@ -29,12 +30,13 @@ func WriteFile(ctx context.Context, path string, o Options) (Result, error) {
 		}
 	}()
 	o.Exclude = append(o.Exclude, path, tmp)
-	res, err := Create(ctx, f, o)
+	df := newDirectFile(f, direct)
+	res, err := Create(ctx, df, o)
 	if err != nil {
 		return res, err
 	}
-	if err := f.Sync(); err != nil {
-		return res, kernel.Wrap(err, "backup: sync")
+	if err := df.Close(); err != nil {
+		return res, kernel.Wrap(err, "backup: write")
 	}
 	if err := f.Close(); err != nil {
 		return res, kernel.Wrap(err, "backup: close")

@@ -194,11 +194,24 @@ func (s *Service) RenewOCSP(ctx context.Context) (int, error) {
 }
 
 // Stamper returns a Stamper backed by this process's TSA, for the audit
-// checkpoints, or nil before the hierarchy exists.
+// checkpoints and signed PDFs, or nil before the hierarchy exists. It
+// stamps with the TSA of the moment: one held since start-up (the signing
+// service keeps its own) takes a rotated TSA certificate at the next
+// Reload, as the /pki/tsa endpoint does, without a restart.
 func (s *Service) Stamper() Stamper {
-	on := s.online.Load()
-	if on == nil {
+	if s.online.Load() == nil {
 		return nil
 	}
-	return LocalStamper{TSA: on.tsa}
+	return currentStamper{s: s}
+}
+
+// currentStamper stamps with the TSA the service holds when it is asked.
+type currentStamper struct{ s *Service }
+
+func (c currentStamper) Stamp(ctx context.Context, digest []byte) ([]byte, error) {
+	on := c.s.online.Load()
+	if on == nil {
+		return nil, errors.New("pki: no time-stamping unit")
+	}
+	return LocalStamper{TSA: on.tsa}.Stamp(ctx, digest)
 }

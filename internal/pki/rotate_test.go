@@ -3,6 +3,7 @@ package pki_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"io"
 	"net/http"
@@ -66,8 +67,29 @@ func TestRotateServiceCertificates(t *testing.T) {
 	for _, n := range pki.Services {
 		before[n] = served(n)
 	}
-	if _, _, err := e.s.Checkpoint(ctx, e.s.Stamper()); err != nil {
+	// A stamper taken before the rotation, as the signing service keeps
+	// the one it got at start-up.
+	held := e.s.Stamper()
+	if _, _, err := e.s.Checkpoint(ctx, held); err != nil {
 		t.Fatal(err)
+	}
+	stampedBy := func(st pki.Stamper) *x509.Certificate {
+		t.Helper()
+		digest := sha256.Sum256([]byte("a document"))
+		token, err := st.Stamp(ctx, digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []*x509.Certificate{before[pki.TSA], served(pki.TSA)} {
+			if bytes.Contains(token, c.Raw) {
+				return c
+			}
+		}
+		t.Fatal("the time-stamp token carries neither TSA certificate")
+		return nil
+	}
+	if !stampedBy(held).Equal(before[pki.TSA]) {
+		t.Fatal("stamped by another TSA before the rotation")
 	}
 
 	operator := e.open(e.box) // the operator's command: another process
@@ -100,6 +122,9 @@ func TestRotateServiceCertificates(t *testing.T) {
 		if c.Subject.String() != before[n].Subject.String() || c.Issuer.String() != before[n].Issuer.String() {
 			t.Errorf("%s: the new certificate names %s by %s, the old %s by %s", n, c.Subject, c.Issuer, before[n].Subject, before[n].Issuer)
 		}
+	}
+	if got := stampedBy(held); got.Equal(before[pki.TSA]) || got.SerialNumber.Text(16) != rotated[pki.TSA].Serial {
+		t.Errorf("a stamper held since start-up stamps with %x, want the new TSA %s", got.SerialNumber, rotated[pki.TSA].Serial)
 	}
 	if got := ocspSigner(); got.Equal(oldOCSP) || got.SerialNumber.Text(16) != rotated[pki.OCSPCitizens].Serial {
 		t.Errorf("OCSP answers are signed by %x, want the new signer %s", got.SerialNumber, rotated[pki.OCSPCitizens].Serial)
