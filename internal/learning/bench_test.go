@@ -16,6 +16,7 @@ import (
 
 	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
+	"civitas/internal/exchange"
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
 	"civitas/internal/registry"
@@ -156,6 +157,16 @@ type pageSite struct {
 
 func newPageSite(b *testing.B, classes, perClass int) *pageSite {
 	e := newEnvSized(b, 400)
+	// The pages write to the data-use log as they do in civitas: the
+	// exchange's, chained and hashed, in the page's transaction.
+	ex, err := exchange.New(exchange.Options{DB: e.d, Clock: e.clock, Registry: e.reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if e.s, err = New(Options{DB: e.d, Clock: e.clock, People: e.reg, Accounts: e.accounts, Schools: e.schools, Officials: e.officers,
+		Certificates: e.certs, Department: "T99.UBND", UseLog: ex}); err != nil {
+		b.Fatal(err)
+	}
 	teacher := e.persons[0].CitizenID
 	e.as(teacher)
 	school := School{Code: "S-BENCH", Name: "Trường THPT Sông Xanh"}
