@@ -203,12 +203,7 @@ func (h *pages) renderClass(w http.ResponseWriter, r *http.Request, status int, 
 		d.Assignments = append(d.Assignments, assignmentView{Code: a.Course.Code, Title: a.Course.Title(lang), Deadline: dayOf(a.Deadline)})
 	}
 	d.Rows = h.studentRows(r, rep, lang)
-	courses, err := h.s.Courses(ctx)
-	if err != nil {
-		h.web.Error(w, r, err)
-		return
-	}
-	for _, co := range courses {
+	for _, co := range rep.Courses {
 		d.Courses = append(d.Courses, h.card(r, co))
 	}
 	h.pages.Render(w, r, status, "learning_teach_class", d)

@@ -2,6 +2,7 @@ package learning
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,9 @@ type ClassReport struct {
 	Class       Class
 	Assignments []Assignment
 	Rows        []StudentRow
+	// Courses is every course, for the form that sets one to the class:
+	// read with the assignments' courses, in the same transaction.
+	Courses []CourseInfo
 }
 
 // ClassProgress returns the progress of every student of a class the
@@ -174,6 +178,13 @@ func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, ca
 			rep.Assignments = append(rep.Assignments, a)
 		}
 		rows.Close()
+		// The courses are few: one read of them all gives the assignments'
+		// and the list the page's form offers, where a query per assignment
+		// and another transaction for the form's list were a quarter of
+		// the page's CPU.
+		if rep.Courses, err = listCourses(ctx, tx); err != nil {
+			return err
+		}
 		if len(rep.Assignments) == 0 || len(roll) == 0 {
 			for _, st := range roll {
 				rep.Rows = append(rep.Rows, StudentRow{Student: st})
@@ -182,9 +193,11 @@ func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, ca
 		}
 		courseIdx := map[string]int{}
 		for i := range rep.Assignments {
-			if rep.Assignments[i].Course, err = findCourse(ctx, tx, rep.Assignments[i].Course.Code); err != nil {
-				return err
+			k := slices.IndexFunc(rep.Courses, func(c CourseInfo) bool { return c.Code == rep.Assignments[i].Course.Code })
+			if k < 0 {
+				return kernel.E(kernel.NotFound, "learning.error.no_course")
 			}
+			rep.Assignments[i].Course = rep.Courses[k]
 			courseIdx[rep.Assignments[i].Course.Code] = i
 		}
 		learners := make([]any, 0, len(roll))
