@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"civitas/internal/audit"
@@ -157,8 +158,37 @@ func (s *Service) ClassProgress(ctx context.Context, classID string) (ClassRepor
 	return s.classProgress(ctx, c, roll, "class:"+c.ID)
 }
 
+// classProgressLogging is ClassProgress for the class page: the reads'
+// records go to the data-use log (a group commit, db.Batch) while the
+// caller builds the page, and logged waits for them. The caller shows the
+// page only when logged returned nil: no read is seen unlogged.
+func (s *Service) classProgressLogging(ctx context.Context, classID string) (rep ClassReport, logged func() error, err error) {
+	c, _, err := s.teacherOf(ctx, classID)
+	if err != nil {
+		return ClassReport{}, nil, err
+	}
+	roll, err := s.o.Schools.Students(ctx, classID)
+	if err != nil {
+		return ClassReport{}, nil, err
+	}
+	return s.classProgressStarted(ctx, c, roll, "class:"+c.ID)
+}
+
 // classProgress is ClassProgress for the students of roll.
 func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, caseRef string) (ClassReport, error) {
+	rep, logged, err := s.classProgressStarted(ctx, c, roll, caseRef)
+	if err != nil {
+		return ClassReport{}, err
+	}
+	if err := logged(); err != nil {
+		return ClassReport{}, err
+	}
+	return rep, nil
+}
+
+// classProgressStarted reads the progress of roll and starts writing the
+// reads to the data-use log; logged waits for the write.
+func (s *Service) classProgressStarted(ctx context.Context, c Class, roll []Student, caseRef string) (ClassReport, func() error, error) {
 	classID := c.ID
 	rep := ClassReport{Class: c}
 	now := s.now()
@@ -267,21 +297,27 @@ func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, ca
 		return kernel.Wrap(xr.Err(), "learning: class progress")
 	})
 	if err != nil {
-		return ClassReport{}, err
+		return ClassReport{}, nil, err
 	}
-	if len(rep.Assignments) > 0 {
-		err = s.o.DB.Batch(ctx, s.now(), func(tx *db.Tx) error {
+	if len(rep.Assignments) == 0 {
+		return rep, func() error { return nil }, nil // no progress read, nothing to log
+	}
+	done := make(chan error, 1)
+	at := s.now()
+	go func() {
+		done <- s.o.DB.Batch(ctx, at, func(tx *db.Tx) error {
+			fields := []string{"lessons_read", "best_score", "attempts", "passed"}
 			for _, st := range roll {
 				if err := s.o.UseLog.Record(ctx, tx, kernel.DataUse{Subject: st.CitizenID, ReaderName: c.SchoolName + " – " + c.Name,
-					Channel: "learning.class", Service: "progress", Fields: []string{"lessons_read", "best_score", "attempts", "passed"},
+					Channel: "learning.class", Service: "progress", Fields: fields,
 					Purpose: PurposeTeaching, CaseRef: caseRef}); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
-	}
-	return rep, err
+	}()
+	return rep, sync.OnceValue(func() error { return <-done }), nil
 }
 
 // AttemptSummary is an attempt as a teacher's list shows it.
