@@ -238,11 +238,15 @@ func (f *fakeCertificates) IssueCertificate(_ context.Context, agency, citizenID
 type recordingUseLog struct {
 	mu   sync.Mutex
 	uses []kernel.DataUse
+	fail error // when set, Record refuses
 }
 
 func (r *recordingUseLog) Record(_ context.Context, _ *db.Tx, u kernel.DataUse) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
 	r.uses = append(r.uses, u)
 	return nil
 }

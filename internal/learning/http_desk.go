@@ -189,7 +189,9 @@ func (h *pages) teachClass(w http.ResponseWriter, r *http.Request) {
 
 func (h *pages) renderClass(w http.ResponseWriter, r *http.Request, status int, errText string) {
 	ctx := r.Context()
-	rep, err := h.s.ClassProgress(ctx, r.PathValue("id"))
+	// The students' reads are written to the data-use log while the page
+	// is built, and the page is sent only once they are.
+	rep, logged, err := h.s.classProgressLogging(ctx, r.PathValue("id"))
 	if err != nil {
 		h.web.Error(w, r, err)
 		return
@@ -203,13 +205,12 @@ func (h *pages) renderClass(w http.ResponseWriter, r *http.Request, status int, 
 		d.Assignments = append(d.Assignments, assignmentView{Code: a.Course.Code, Title: a.Course.Title(lang), Deadline: dayOf(a.Deadline)})
 	}
 	d.Rows = h.studentRows(r, rep, lang)
-	courses, err := h.s.Courses(ctx)
-	if err != nil {
+	for _, co := range rep.Courses {
+		d.Courses = append(d.Courses, h.card(r, co))
+	}
+	if err := logged(); err != nil {
 		h.web.Error(w, r, err)
 		return
-	}
-	for _, co := range courses {
-		d.Courses = append(d.Courses, h.card(r, co))
 	}
 	h.pages.Render(w, r, status, "learning_teach_class", d)
 }

@@ -3,6 +3,7 @@ package learning
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html"
 	"io"
 	"mime/multipart"
@@ -373,5 +374,36 @@ func TestPagesGuardianAndChild(t *testing.T) {
 	}
 	if mine, _ := s.s.LearnerCourses(s.ctx, guardian.CitizenID); len(mine) != 0 {
 		t.Fatalf("the guardian was enrolled: %+v", mine)
+	}
+}
+
+// TestClassPageLogsEveryRead: the class page writes its students' reads
+// to the data-use log while it is built, and is sent only once they are
+// written: one record per student, and no page when the log refuses.
+func TestClassPageLogsEveryRead(t *testing.T) {
+	s := newSite(t)
+	teacher := s.persons[0].CitizenID
+	class := s.schools.addClass(School{Code: "S1", Name: "Trường THPT Sông Xanh"}, "10A1", teacher, s.teens)
+	tb := s.browser(teacher, false)
+	if code, _ := tb.post("/learning/teach/classes/"+class.ID+"/assign", url.Values{"course": {"traffic-safety"}, "deadline": {"2026-04-01"}}); code != http.StatusSeeOther {
+		t.Fatalf("assign: %d", code)
+	}
+	for round := 1; round <= 3; round++ {
+		code, page := tb.get("/learning/teach/classes/" + class.ID)
+		if code != http.StatusOK || strings.Count(page, `class="card student"`) != len(s.teens) {
+			t.Fatalf("class page: %d", code)
+		}
+		for _, st := range s.teens {
+			if n := s.uses.count(st.CitizenID); n != round {
+				t.Fatalf("after %d views, %s's progress read logged %d times", round, st.CitizenID, n)
+			}
+		}
+	}
+	s.uses.mu.Lock()
+	s.uses.fail = errors.New("the data-use log is down")
+	s.uses.mu.Unlock()
+	code, page := tb.get("/learning/teach/classes/" + class.ID)
+	if code == http.StatusOK || strings.Contains(page, `class="card student"`) || strings.Contains(page, s.teens[0].FullName) {
+		t.Fatalf("the page was shown without its reads logged: %d", code)
 	}
 }

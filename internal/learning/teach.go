@@ -2,7 +2,9 @@ package learning
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"civitas/internal/audit"
@@ -136,6 +138,9 @@ type ClassReport struct {
 	Class       Class
 	Assignments []Assignment
 	Rows        []StudentRow
+	// Courses is every course, for the form that sets one to the class:
+	// read with the assignments' courses, in the same transaction.
+	Courses []CourseInfo
 }
 
 // ClassProgress returns the progress of every student of a class the
@@ -153,8 +158,37 @@ func (s *Service) ClassProgress(ctx context.Context, classID string) (ClassRepor
 	return s.classProgress(ctx, c, roll, "class:"+c.ID)
 }
 
+// classProgressLogging is ClassProgress for the class page: the reads'
+// records go to the data-use log (a group commit, db.Batch) while the
+// caller builds the page, and logged waits for them. The caller shows the
+// page only when logged returned nil: no read is seen unlogged.
+func (s *Service) classProgressLogging(ctx context.Context, classID string) (rep ClassReport, logged func() error, err error) {
+	c, _, err := s.teacherOf(ctx, classID)
+	if err != nil {
+		return ClassReport{}, nil, err
+	}
+	roll, err := s.o.Schools.Students(ctx, classID)
+	if err != nil {
+		return ClassReport{}, nil, err
+	}
+	return s.classProgressStarted(ctx, c, roll, "class:"+c.ID)
+}
+
 // classProgress is ClassProgress for the students of roll.
 func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, caseRef string) (ClassReport, error) {
+	rep, logged, err := s.classProgressStarted(ctx, c, roll, caseRef)
+	if err != nil {
+		return ClassReport{}, err
+	}
+	if err := logged(); err != nil {
+		return ClassReport{}, err
+	}
+	return rep, nil
+}
+
+// classProgressStarted reads the progress of roll and starts writing the
+// reads to the data-use log; logged waits for the write.
+func (s *Service) classProgressStarted(ctx context.Context, c Class, roll []Student, caseRef string) (ClassReport, func() error, error) {
 	classID := c.ID
 	rep := ClassReport{Class: c}
 	now := s.now()
@@ -174,6 +208,13 @@ func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, ca
 			rep.Assignments = append(rep.Assignments, a)
 		}
 		rows.Close()
+		// The courses are few: one read of them all gives the assignments'
+		// and the list the page's form offers, where a query per assignment
+		// and another transaction for the form's list were a quarter of
+		// the page's CPU.
+		if rep.Courses, err = listCourses(ctx, tx); err != nil {
+			return err
+		}
 		if len(rep.Assignments) == 0 || len(roll) == 0 {
 			for _, st := range roll {
 				rep.Rows = append(rep.Rows, StudentRow{Student: st})
@@ -182,9 +223,11 @@ func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, ca
 		}
 		courseIdx := map[string]int{}
 		for i := range rep.Assignments {
-			if rep.Assignments[i].Course, err = findCourse(ctx, tx, rep.Assignments[i].Course.Code); err != nil {
-				return err
+			k := slices.IndexFunc(rep.Courses, func(c CourseInfo) bool { return c.Code == rep.Assignments[i].Course.Code })
+			if k < 0 {
+				return kernel.E(kernel.NotFound, "learning.error.no_course")
 			}
+			rep.Assignments[i].Course = rep.Courses[k]
 			courseIdx[rep.Assignments[i].Course.Code] = i
 		}
 		learners := make([]any, 0, len(roll))
@@ -254,21 +297,27 @@ func (s *Service) classProgress(ctx context.Context, c Class, roll []Student, ca
 		return kernel.Wrap(xr.Err(), "learning: class progress")
 	})
 	if err != nil {
-		return ClassReport{}, err
+		return ClassReport{}, nil, err
 	}
-	if len(rep.Assignments) > 0 {
-		err = s.o.DB.Batch(ctx, s.now(), func(tx *db.Tx) error {
+	if len(rep.Assignments) == 0 {
+		return rep, func() error { return nil }, nil // no progress read, nothing to log
+	}
+	done := make(chan error, 1)
+	at := s.now()
+	go func() {
+		done <- s.o.DB.Batch(ctx, at, func(tx *db.Tx) error {
+			fields := []string{"lessons_read", "best_score", "attempts", "passed"}
 			for _, st := range roll {
 				if err := s.o.UseLog.Record(ctx, tx, kernel.DataUse{Subject: st.CitizenID, ReaderName: c.SchoolName + " – " + c.Name,
-					Channel: "learning.class", Service: "progress", Fields: []string{"lessons_read", "best_score", "attempts", "passed"},
+					Channel: "learning.class", Service: "progress", Fields: fields,
 					Purpose: PurposeTeaching, CaseRef: caseRef}); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
-	}
-	return rep, err
+	}()
+	return rep, sync.OnceValue(func() error { return <-done }), nil
 }
 
 // AttemptSummary is an attempt as a teacher's list shows it.

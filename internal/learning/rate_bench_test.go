@@ -1,0 +1,92 @@
+package learning
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"civitas/internal/loadtest"
+)
+
+// The open-loop variants of the benchmarks: each operation starts on
+// schedule whatever the earlier ones are doing, and its latency counts
+// from then, so the p99 is the one a user sees at that rate (the
+// closed-loop ones measure the queue among their own goroutines). The
+// rates are the targets of issue 22, each configurable; the duration is
+// CIVITAS_LOAD_DURATION (default 10s). Run them with -benchtime 1x.
+
+// BenchmarkSubmitAttemptAt3000 is BenchmarkSubmitAttempt's submission at
+// 3,000 a second (CIVITAS_LEARNING_RATE to change).
+func BenchmarkSubmitAttemptAt3000(b *testing.B) {
+	rate, err := loadtest.RateFromEnv("CIVITAS_LEARNING_RATE", 3000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dur, err := loadtest.DurationFromEnv(10 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const warm = 100
+	n := int(math.Round(rate * dur.Seconds()))
+	submit := newSubmissions(b, b.N*n+warm)
+	var next atomic.Int64
+	op := func() error { return submit(int(next.Add(1) - 1)) }
+	for range warm {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		openLoop(b, loadtest.Config{Rate: rate, Count: n}, op, "submissions/s")
+	}
+}
+
+// classPageRate is the class pages a second the open-loop benchmark asks
+// by default. Dak Lak has some half a million pupils, some 13,000 classes
+// of 40; if every class's page were opened 25 times in the busiest hour
+// (a deadline day, the teacher and the school's staff checking), that is
+// 13,000 × 25 / 3,600 ≈ 90 pages a second: 100/s is the whole province
+// at its peak on one instance.
+const classPageRate = 100
+
+// BenchmarkClassPageAt100 is BenchmarkClassPage's page (40 students × 3
+// courses, every read logged) at 100 pages a second
+// (CIVITAS_CLASSPAGE_RATE to change).
+func BenchmarkClassPageAt100(b *testing.B) {
+	rate, err := loadtest.RateFromEnv("CIVITAS_CLASSPAGE_RATE", classPageRate)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dur, err := loadtest.DurationFromEnv(10 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newPageSite(b, 1, 40)
+	get := func() error { return s.get("/learning/teach/classes/C00", `class="card student"`) }
+	for range 20 {
+		if err := get(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		openLoop(b, loadtest.Config{Rate: rate, Duration: dur}, get, "pages/s")
+	}
+}
+
+// openLoop runs op at cfg's rate and reports what it measured.
+func openLoop(b *testing.B, cfg loadtest.Config, op func() error, unit string) {
+	b.Helper()
+	r, err := loadtest.Run(context.Background(), cfg, op)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Log(r)
+	if r.Errors > 0 {
+		b.Fatalf("%d of %d failed, the first: %v", r.Errors, r.Completed, r.FirstErr)
+	}
+	r.Report(b, unit)
+}
