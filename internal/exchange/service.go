@@ -90,6 +90,9 @@ type cachedSeal struct {
 	alg    string
 	kid    string
 	x5c    []string
+	// header is the receipts' protected header, encoded once: with the
+	// x5c chain it is most of a receipt.
+	header jose.EncodedHeader
 	until  time.Time
 }
 
@@ -235,6 +238,9 @@ func (s *Service) seal(ctx context.Context, agency string) (cachedSeal, error) {
 			break
 		}
 		c.x5c = append(c.x5c, base64.StdEncoding.EncodeToString(cert.Raw))
+	}
+	if c.header, err = jose.EncodeHeader(receiptHeader(c)); err != nil {
+		return cachedSeal{}, kernel.Wrap(err, "exchange: seal of %s", agency)
 	}
 	s.mu.Lock()
 	s.seals[agency] = c
