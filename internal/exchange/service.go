@@ -74,6 +74,7 @@ type Service struct {
 	providers map[string]registry.Agency // by registry and kind
 	names     map[string]string          // agency code -> name
 	seals     map[string]cachedSeal
+	grants    grantCache
 
 	peerMu      sync.Mutex
 	peerClients map[string]*peerClient // by peer name
