@@ -184,8 +184,15 @@ func writeAnswer(w http.ResponseWriter, ans Answer) {
 	b.WriteString(`{"data":`)
 	b.Write(ans.Data)
 	b.WriteString(`,"receipt":`)
-	rb, _ := json.Marshal(ans.Receipt) // a string: cannot fail
-	b.Write(rb)
+	if compactJWS(ans.Receipt) {
+		// base64url and dots, which JSON takes as they are
+		b.WriteByte('"')
+		b.WriteString(ans.Receipt)
+		b.WriteByte('"')
+	} else {
+		rb, _ := json.Marshal(ans.Receipt) // a string: cannot fail
+		b.Write(rb)
+	}
 	b.WriteString("}\n")
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -193,6 +200,18 @@ func writeAnswer(w http.ResponseWriter, ans Answer) {
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b.Bytes())
+}
+
+// compactJWS reports whether s has only the characters of a compact JWS
+// (base64url and dots).
+func compactJWS(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // problem answers a peer request's failure as RFC 9457 JSON.
