@@ -290,6 +290,11 @@ func (e *env) query(token, body string) answer {
 	b, _ := io.ReadAll(resp.Body)
 	a := answer{status: resp.StatusCode, body: string(b)}
 	if resp.StatusCode == http.StatusOK {
+		// The client asked for gzip (Go's transport does); answers are sent
+		// whole all the same (web.Server.Uncompressed).
+		if resp.Uncompressed || resp.Header.Get("Content-Encoding") != "" {
+			e.t.Errorf("an answer came gzipped")
+		}
 		var out struct {
 			Data    json.RawMessage `json:"data"`
 			Receipt string          `json:"receipt"`

@@ -147,6 +147,7 @@ func (s *Service) Grant(ctx context.Context, in GrantRequest) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
+	s.forgetGrant(g.Consumer, g.Service)
 	return g, nil
 }
 
@@ -157,6 +158,7 @@ func (s *Service) Revoke(ctx context.Context, consumer, service string) error {
 		return err
 	}
 	consumer, service = strings.TrimSpace(consumer), strings.TrimSpace(service)
+	defer s.forgetGrant(consumer, service)
 	return s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
 		n, err := revokeGrant(ctx, tx, consumer, service)
 		if err != nil {

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -109,6 +110,21 @@ func (s *Service) Query(ctx context.Context, req Request) (Answer, error) {
 	if code, peer, remote := strings.Cut(req.Service, "@"); remote {
 		return s.queryPeer(ctx, peer, code, req)
 	}
+	for attempt := 0; ; attempt++ {
+		ans, err := s.query(ctx, req, attempt > 0)
+		if errors.Is(err, errGrantChanged) {
+			if attempt < 2 {
+				continue // answered again from the grant as it is now
+			}
+			return Answer{}, kernel.E(kernel.Unavailable, "error.unavailable").WithCause(err)
+		}
+		return ans, err
+	}
+}
+
+// query answers a query of this province's services, from the grant as
+// kept, or as read now when fresh.
+func (s *Service) query(ctx context.Context, req Request, fresh bool) (Answer, error) {
 	sp, err := s.cat.Spec(req.Service)
 	if err != nil {
 		return Answer{}, err
@@ -130,8 +146,9 @@ func (s *Service) Query(ctx context.Context, req Request) (Answer, error) {
 		return Answer{}, kernel.E(kernel.Forbidden, "exchange.error.no_grant")
 	}
 	now := s.o.Clock.Now()
-	// The grant is read at every query: a revocation holds at once.
-	g, err := findGrant(ctx, s.o.DB, c.Name, sp.Code)
+	// The grant kept is checked again in the transaction that writes the
+	// answer (recheckGrant): a revocation holds at once.
+	g, err := s.grant(ctx, c.Name, sp.Code, now, fresh)
 	if kernel.ErrorCode(err) == kernel.NotFound || err == nil && !g.Active(now) {
 		return Answer{}, kernel.E(kernel.Forbidden, "exchange.error.no_grant")
 	}
@@ -194,6 +211,9 @@ func (s *Service) Query(ctx context.Context, req Request) (Answer, error) {
 	// transaction takes the audit head before the log's (PostgreSQL locks
 	// both), as the capabilities that record reads after auditing do.
 	err = s.o.DB.Batch(actx, now, func(tx *db.Tx) error {
+		if err := s.recheckGrant(actx, tx, g); err != nil {
+			return err
+		}
 		details := map[string]any{"service": sp.Code, "consumer": c.Name, "fields": given, "message": id, "case_ref": caseRef}
 		if c.Peer != "" {
 			details["peer"] = c.Peer
@@ -218,6 +238,9 @@ func (s *Service) Query(ctx context.Context, req Request) (Answer, error) {
 		tally.Add(actx, tx, indicatorQueries, unit, 1)
 		return nil
 	})
+	if errors.Is(err, errGrantChanged) {
+		s.forgetGrant(c.Name, sp.Code)
+	}
 	if err != nil {
 		return Answer{}, err
 	}

@@ -39,10 +39,25 @@ func DataDigest(data []byte) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// signReceipt signs claims with a provider's seal.
+// receiptHeader is the protected header of the receipts a seal signs.
+func receiptHeader(seal cachedSeal) jose.Header {
+	return jose.Header{Alg: seal.alg, Typ: ReceiptType, Kid: seal.kid, Extra: map[string]any{"x5c": seal.x5c}}
+}
+
+// signReceipt signs claims with a provider's seal, under the header the
+// seal encoded once.
 func signReceipt(seal cachedSeal, c ReceiptClaims) (string, error) {
-	return jose.SignJSON(seal.signer, jose.Header{Alg: seal.alg, Typ: ReceiptType, Kid: seal.kid,
-		Extra: map[string]any{"x5c": seal.x5c}}, c)
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	h := seal.header
+	if h.Encoded == "" {
+		if h, err = jose.EncodeHeader(receiptHeader(seal)); err != nil {
+			return "", err
+		}
+	}
+	return jose.SignEncoded(seal.signer, h, payload)
 }
 
 // errReceipt is the error of every receipt that does not verify.

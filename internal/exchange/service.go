@@ -74,6 +74,7 @@ type Service struct {
 	providers map[string]registry.Agency // by registry and kind
 	names     map[string]string          // agency code -> name
 	seals     map[string]cachedSeal
+	grants    grantCache
 
 	peerMu      sync.Mutex
 	peerClients map[string]*peerClient // by peer name
@@ -90,6 +91,9 @@ type cachedSeal struct {
 	alg    string
 	kid    string
 	x5c    []string
+	// header is the receipts' protected header, encoded once: with the
+	// x5c chain it is most of a receipt.
+	header jose.EncodedHeader
 	until  time.Time
 }
 
@@ -235,6 +239,9 @@ func (s *Service) seal(ctx context.Context, agency string) (cachedSeal, error) {
 			break
 		}
 		c.x5c = append(c.x5c, base64.StdEncoding.EncodeToString(cert.Raw))
+	}
+	if c.header, err = jose.EncodeHeader(receiptHeader(c)); err != nil {
+		return cachedSeal{}, kernel.Wrap(err, "exchange: seal of %s", agency)
 	}
 	s.mu.Lock()
 	s.seals[agency] = c

@@ -260,3 +260,38 @@ func BenchmarkES256(b *testing.B) {
 		}
 	})
 }
+
+func TestSignEncodedIsSign(t *testing.T) {
+	for alg, k := range keys(t) {
+		h := Header{Alg: alg, Typ: "x+jwt", Kid: "k1", Extra: map[string]any{"x5c": []string{"AA", "BB"}}}
+		eh, err := EncodeHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload := []byte(`{"a":"b"}`)
+		tok, err := SignEncoded(k, eh, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := Sign(k, h, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.SplitN(tok, ".", 3)[0] != strings.SplitN(ref, ".", 3)[0] || strings.SplitN(tok, ".", 3)[1] != strings.SplitN(ref, ".", 3)[1] {
+			t.Fatalf("%s: SignEncoded's header or payload differs from Sign's", alg)
+		}
+		j, err := Parse(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Verify(k.Public(), alg); err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if string(j.RawHeader["x5c"]) != `["AA","BB"]` || j.Header.Typ != "x+jwt" {
+			t.Fatalf("%s: header %s", alg, j.RawHeader)
+		}
+	}
+	if _, err := SignEncoded(nil, EncodedHeader{}, nil); err == nil {
+		t.Fatal("signed under no header")
+	}
+}

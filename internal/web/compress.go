@@ -38,7 +38,7 @@ func answerCompressible(contentType string) bool {
 // compress gzips HTML and JSON answers when the request accepts gzip.
 func (s *Server) compress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead || !acceptsGzip(r) {
+		if r.Method == http.MethodHead || !acceptsGzip(r) || s.isUncompressed(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -85,3 +85,24 @@ func TestCompressPagesAndJSONNotPDFs(t *testing.T) {
 		t.Errorf("HEAD: %v, %d bytes", head.Header(), head.Body.Len())
 	}
 }
+
+func TestUncompressedPathKeepsItsBytes(t *testing.T) {
+	f := newFixture(t)
+	body := strings.Repeat(`{"receipt":"eyJhbGciOiJFUzI1NiJ9"}`, 100)
+	for _, p := range []string{"/test/api-whole", "/test/api-zipped"} {
+		f.srv.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, body)
+		})
+	}
+	f.srv.Uncompressed("/test/api-whole")
+	gz := map[string]string{"Accept-Encoding": "gzip"}
+	plain := f.do("GET", "/test/api-whole", gz, "")
+	if plain.Header().Get("Content-Encoding") != "" || plain.Body.String() != body {
+		t.Fatalf("an uncompressed path was changed: %v, %d bytes", plain.Header(), plain.Body.Len())
+	}
+	zipped := f.do("GET", "/test/api-zipped", gz, "")
+	if zipped.Header().Get("Content-Encoding") != "gzip" || gunzip(t, zipped.Body.Bytes()) != body {
+		t.Fatalf("the path beside it was not gzipped: %v", zipped.Header())
+	}
+}

@@ -98,6 +98,7 @@ type Server struct {
 	oauth    []string         // path prefixes whose errors take the OAuth 2.0 form
 	raw      []rawRoute       // prefixes served without the mux's path cleaning
 	uploads  map[string]int64 // exact paths allowed larger bodies (uploads), and their limit
+	plain    map[string]bool  // exact paths whose answers are never gzipped
 	nav      []NavItem        // the service navigation, in order (nav.go)
 }
 
@@ -223,6 +224,26 @@ func (s *Server) AllowUpload(path string, limit int64) {
 		s.uploads = map[string]int64{}
 	}
 	s.uploads[path] = limit
+}
+
+// Uncompressed serves the answers of path (exact) as they are, never
+// gzipped: for an API asked thousands of times a second whose answers are
+// small and mostly signatures and hashes, which gzip barely shrinks, the
+// compression (and the client's decompression) costs more CPU than the few
+// bytes it saves.
+func (s *Server) Uncompressed(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plain == nil {
+		s.plain = map[string]bool{}
+	}
+	s.plain[path] = true
+}
+
+func (s *Server) isUncompressed(path string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.plain[path]
 }
 
 // bodyLimit is the largest body a request to path may carry.
