@@ -11,7 +11,7 @@ import (
 func TestAccountAdd(t *testing.T) {
 	dir := t.TempDir()
 	storage := []string{"--data", dir}
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	if code, _, errs := civitas(t, append([]string{"demo", "--persons", "1000", "--seed", "3"}, storage...)...); code != exitOK {

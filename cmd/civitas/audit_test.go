@@ -27,7 +27,7 @@ func TestAuditWitnessCommands(t *testing.T) {
 	storage := []string{"--data", dir}
 	c := config.Default()
 	c.DataDir = dir
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 		c.DB = dsn
 	}

@@ -28,7 +28,7 @@ func TestBackupRestoreContract(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	storage := []string{"--data", data}
 	var target []string
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		storage = append(storage, "--db", dsn)
 		target = []string{"--db", dbtest.DSN(t)}
 	}

@@ -19,7 +19,7 @@ import (
 func TestClientAdd(t *testing.T) {
 	dir := t.TempDir()
 	storage := []string{"--data", dir}
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -86,7 +86,7 @@ func TestClientAdd(t *testing.T) {
 // it needs no redirect URI, and only an agency of the registry will do.
 func TestClientAddForAgency(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	run := func(secret string, args ...string) (int, string) {

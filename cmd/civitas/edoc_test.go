@@ -17,7 +17,7 @@ import (
 // docs/edxml/civitas-edxml.xsd.
 func TestEdocCommands(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	if code, _, errs := civitas(t, "demo", "--data", dir, "--persons", "1000", "--seed", "5"); code != exitOK {

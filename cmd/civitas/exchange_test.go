@@ -17,7 +17,7 @@ import (
 // lines; peers added with their root and refused without one.
 func TestExchangeCommands(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	run := func(args ...string) (int, string) {

@@ -13,7 +13,7 @@ import (
 // civitas feedback apikey --data DIR --name APP prints an Open311 API key.
 func TestFeedbackCommand(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	code, out, errs := civitas(t, "feedback", "apikey", "--data", dir, "--name", "Đắk Lắk số")

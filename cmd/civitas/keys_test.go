@@ -16,7 +16,7 @@ import (
 // credentials open) and no longer with the old one.
 func TestKeysCommands(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	oldKey := filepath.Join(dir, "old.key")

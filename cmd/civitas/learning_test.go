@@ -16,7 +16,7 @@ import (
 // civitas learning courses --data DIR --json (code, title, lessons and questions as integers)
 func TestLearningCommand(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	run := func(args ...string) (int, string, string) {

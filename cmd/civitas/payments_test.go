@@ -16,7 +16,7 @@ import (
 // refused naming the line, and nothing of it is kept.
 func TestPaymentsReconcileCommand(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	write := func(name, text string) string {

@@ -17,7 +17,7 @@ import (
 func TestCAAndCertCommands(t *testing.T) {
 	dir := t.TempDir()
 	storage := []string{"--data", dir}
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	run := func(args ...string) (int, string) {

@@ -11,7 +11,7 @@ import (
 
 func TestRetentionAndBreachCommands(t *testing.T) {
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	bad := filepath.Join(dir, "bad.json")

@@ -18,7 +18,7 @@ import (
 // what it writes, and both refuse it once one byte of the file changes.
 func TestSealDetached(t *testing.T) {
 	dir := t.TempDir()
-	dsn := dbtest.DSN(t)
+	dsn := dbtest.Migrated(t)
 	if dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}

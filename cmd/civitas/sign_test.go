@@ -23,7 +23,7 @@ import (
 // civitas verify FILE [--json] (exit 0 only when every signature passes)
 func TestSealAndVerify(t *testing.T) {
 	dir := t.TempDir()
-	dsn := dbtest.DSN(t)
+	dsn := dbtest.Migrated(t)
 	if dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
@@ -113,7 +113,7 @@ func TestSealVisible(t *testing.T) {
 		t.Skip("no system font: install fonts-dejavu-core")
 	}
 	dir := t.TempDir()
-	if dsn := dbtest.DSN(t); dsn != "" {
+	if dsn := dbtest.Migrated(t); dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}
 	run := func(args ...string) (int, string) {

@@ -16,7 +16,7 @@ import (
 // where a figure differed (and corrected, so the next run is zero).
 func TestStatsRebuild(t *testing.T) {
 	dir := t.TempDir()
-	dsn := dbtest.DSN(t)
+	dsn := dbtest.Migrated(t)
 	if dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}

@@ -16,7 +16,7 @@ import (
 func TestTrustAnchors(t *testing.T) {
 	type province struct{ dir, dsn string }
 	newProvince := func() province {
-		p := province{dir: t.TempDir(), dsn: dbtest.DSN(t)}
+		p := province{dir: t.TempDir(), dsn: dbtest.Migrated(t)}
 		return p
 	}
 	run := func(p province, args ...string) (int, string) {

@@ -21,7 +21,7 @@ import (
 // and the flag added since: --plate PLATE.
 func TestWalletCommand(t *testing.T) {
 	dir := t.TempDir()
-	dsn := dbtest.DSN(t)
+	dsn := dbtest.Migrated(t)
 	if dsn != "" {
 		t.Setenv("CIVITAS_DB", dsn)
 	}

@@ -33,7 +33,7 @@ func newProvince(t *testing.T, code string) province {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.Demo, cfg.DemoPersons, cfg.DemoProvince = dbtest.DSN(t), t.TempDir(), true, 200, code
+	cfg.DB, cfg.DataDir, cfg.Demo, cfg.DemoPersons, cfg.DemoProvince = dbtest.Migrated(t), t.TempDir(), true, 200, code
 	cfg.PublicURL, cfg.PeerAddr = "http://"+srv.Listener.Addr().String(), ln.Addr().String()
 	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

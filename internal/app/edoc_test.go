@@ -133,7 +133,7 @@ func TestEdocSignSealSendReceive(t *testing.T) {
 	}
 	base := "http://" + ln.Addr().String()
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), base, true, 300
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), base, true, 300
 	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func newExchangeSite(t testing.TB, persons int) *exchangeSite {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), true, persons
+	cfg.DB, cfg.DataDir, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), true, persons
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -20,7 +20,7 @@ import (
 // exactly one instance run it each time.
 func TestTwoInstancesNeverRunAJobTwice(t *testing.T) {
 	ctx := context.Background()
-	dsn, dir := dbtest.DSN(t), t.TempDir()
+	dsn, dir := dbtest.Migrated(t), t.TempDir()
 	cfg := config.Default()
 	cfg.DB, cfg.DataDir, cfg.PublicURL = dsn, dir, "http://127.0.0.1:0"
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -66,7 +66,7 @@ var registrationCode = regexp.MustCompile(`là ([0-9]{6})`)
 func TestRegistrationCodeBySMPP(t *testing.T) {
 	smsc := smpptest.Start(t, "civitas", "pw")
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), "http://civitas.test", true, 100
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), "http://civitas.test", true, 100
 	cfg.SMS = "smpp"
 	cfg.Notify.SMPPAddr, cfg.Notify.SMPPSystemID, cfg.Notify.SMPPPassword, cfg.Notify.Brandname = smsc.Addr(), "civitas", "pw", "CIVITAS"
 	logs := &lockedBuffer{}
@@ -139,7 +139,7 @@ func TestRegistrationCodeByHTTPGateway(t *testing.T) {
 	}))
 	defer gw.Close()
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), "http://civitas.test", true, 100
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), "http://civitas.test", true, 100
 	cfg.SMS = "http"
 	cfg.Notify.HTTPURL, cfg.Notify.HTTPBody = gw.URL+"/send", `{"to":"{phone_local}","content":"{text}","brand":"{brandname}"}`
 	cfg.Notify.HTTPAuth, cfg.Notify.HTTPToken, cfg.Notify.HTTPOKJSON, cfg.Notify.Brandname = "header:X-Api-Key", "k", "status=ok", "CIVITAS"
@@ -160,7 +160,7 @@ func TestRegistrationCodeByHTTPGateway(t *testing.T) {
 // /demo/sms, and the citizen has an inbox behind the login.
 func TestDemoOutboxInTheApp(t *testing.T) {
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), "http://civitas.test", true, 100
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), "http://civitas.test", true, 100
 	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

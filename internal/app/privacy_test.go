@@ -30,7 +30,7 @@ func TestPrivacyPages(t *testing.T) {
 	ctx := context.Background()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), true, 1000
+	cfg.DB, cfg.DataDir, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), true, 1000
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	a, err := New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

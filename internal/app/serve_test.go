@@ -21,7 +21,7 @@ func TestServeMetricsListener(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.ShutdownTimeout = dbtest.DSN(t), t.TempDir(), "http://civitas.test", 5*time.Second
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.ShutdownTimeout = dbtest.Migrated(t), t.TempDir(), "http://civitas.test", 5*time.Second
 	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

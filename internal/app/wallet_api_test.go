@@ -25,7 +25,7 @@ import (
 func TestWalletAPIWiring(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), "http://civitas.test", true, 100
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), "http://civitas.test", true, 100
 	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

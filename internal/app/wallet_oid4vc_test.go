@@ -58,7 +58,7 @@ func startSite(t *testing.T) *site {
 	}
 	s := &site{t: t, ctx: kernel.WithActor(context.Background(), kernel.System("test")), base: "http://" + ln.Addr().String()}
 	cfg := config.Default()
-	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.DSN(t), t.TempDir(), s.base, true, 120
+	cfg.DB, cfg.DataDir, cfg.PublicURL, cfg.Demo, cfg.DemoPersons = dbtest.Migrated(t), t.TempDir(), s.base, true, 120
 	s.a, err = New(s.ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -100,7 +100,7 @@ func TestAppendRolledBackWithItsChange(t *testing.T) {
 
 func TestConcurrentAppendsKeepTheChain(t *testing.T) {
 	ctx := context.Background()
-	dsn, dir := dbtest.DSN(t), t.TempDir()
+	dsn, dir := dbtest.Migrated(t), t.TempDir()
 	// Two handles on one database, as two civitas instances have.
 	a, b := dbtest.OpenAt(t, dsn, dir), dbtest.OpenAt(t, dsn, dir)
 	done := make(chan error, 2)

@@ -41,7 +41,7 @@ type province struct {
 
 func newProvince(t *testing.T) *province {
 	t.Helper()
-	p := &province{dsn: dbtest.DSN(t), dataDir: t.TempDir(), kek: bytes.Repeat([]byte{7}, 32),
+	p := &province{dsn: dbtest.Migrated(t), dataDir: t.TempDir(), kek: bytes.Repeat([]byte{7}, 32),
 		clock: kernel.NewManualClock(time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC))}
 	p.d = dbtest.OpenAt(t, p.dsn, p.dataDir)
 	ctx := opCtx()

@@ -243,7 +243,7 @@ func TestAllocate(t *testing.T) {
 		}
 	})
 	t.Run("ok/two processes on one database", func(t *testing.T) {
-		dsn, dir := dbtest.DSN(t), t.TempDir()
+		dsn, dir := dbtest.Migrated(t), t.TempDir()
 		key := newKey(t)
 		a := newEnvOn(t, statuslist.Options{DB: dbtest.OpenAt(t, dsn, dir), Size: 4096}, key)
 		b := newEnvOn(t, statuslist.Options{DB: dbtest.OpenAt(t, dsn, dir), Size: 4096}, key)
