@@ -299,6 +299,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err := a.openEdoc(); err != nil {
 		return nil, err
 	}
+	if cfg.Demo {
+		if err := demo.MountPeople(a.web, d, a.clock); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := a.openStats(ctx, metrics); err != nil {
 		return nil, err

@@ -92,3 +92,26 @@ func (v *View) Offers(path string) bool {
 
 // HelpLine is the province's help line, for the footer of every page.
 func (v *View) HelpLine() string { return v.s.helpLine }
+
+// HomeLink is a link the home page lists below the services, for pages that
+// are not a service of their own (the demo province's people).
+type HomeLink struct {
+	Key  string // catalogue key of the label
+	Path string
+}
+
+// AddHomeLink adds a link to the home page. Call it at start-up, before
+// serving; a link to a path already present replaces it.
+func (s *Server) AddHomeLink(key, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.homeLinks = slices.DeleteFunc(s.homeLinks, func(l HomeLink) bool { return l.Path == path })
+	s.homeLinks = append(s.homeLinks, HomeLink{Key: key, Path: path})
+}
+
+// HomeLinks returns the home page's extra links.
+func (v *View) HomeLinks() []HomeLink {
+	v.s.mu.RLock()
+	defer v.s.mu.RUnlock()
+	return slices.Clone(v.s.homeLinks)
+}
