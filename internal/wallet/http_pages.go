@@ -419,7 +419,12 @@ func (h *pages) list(w http.ResponseWriter, r *http.Request) {
 			v.Card = v.card(&labels)
 			sec.Documents = append(sec.Documents, v)
 		}
-		for _, t := range h.w.Pullable(p.Holder) {
+		pullable, err := h.w.Pullable(ctx, p.Holder)
+		if err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+		for _, t := range pullable {
 			sec.Pull = append(sec.Pull, pullView{Code: t.Code, Name: t.Name(lang)})
 		}
 		d.Sections = append(d.Sections, sec)
