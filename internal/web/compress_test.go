@@ -168,6 +168,28 @@ func TestCompressBrotli(t *testing.T) {
 		t.Errorf("home page compressed with brotli to %d of %d bytes", br.Body.Len(), len(plain))
 	}
 
+	// A drawing (a map, a chart) is text: compressed too.
+	svg := `<svg xmlns="http://www.w3.org/2000/svg">` + strings.Repeat(`<path d="M 10 10 L 20 20 L 30 10 Z" fill="#ccc"/>`, 300) + `</svg>`
+	f.srv.HandleFunc("GET /test/map.svg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		_, _ = io.WriteString(w, svg)
+	})
+	f.h = f.srv.Handler()
+	for _, enc := range []string{"br", "gzip"} {
+		res := f.do("GET", "/test/map.svg", map[string]string{"Accept-Encoding": enc}, "")
+		got := res.Body.String()
+		if res.Header().Get("Content-Encoding") != enc {
+			t.Errorf("SVG with %s: Content-Encoding %q", enc, res.Header().Get("Content-Encoding"))
+		} else if enc == "br" {
+			got = unbrotli(t, res.Body.Bytes())
+		} else {
+			got = gunzip(t, res.Body.Bytes())
+		}
+		if got != svg {
+			t.Errorf("SVG with %s: the drawing decoded differs", enc)
+		}
+	}
+
 	// A large PDF on an uncompressed path streams as it is, br offered or not.
 	pdf := bytes.Repeat([]byte("%PDF-1.7 stream of a large signed document\n"), 4000)
 	f.srv.HandleFunc("GET /test/big.pdf", func(w http.ResponseWriter, r *http.Request) {
