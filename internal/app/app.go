@@ -166,6 +166,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	if err != nil {
 		return nil, err
 	}
+	a.web.SetOfficials(navOfficials{a.identity})
 	a.oidc, err = oidc.New(ctx, oidc.Options{DB: d, Clock: a.clock, Web: a.web, Issuer: cfg.PublicURL, Box: box,
 		Authn: oidcLogin{web: a.web, id: a.identity}, Directory: oidcDirectory{id: a.identity, reg: a.registry},
 		History: a.identity, UseLog: laterUseLog{a}, Logger: log})
@@ -298,6 +299,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	}
 	if err := a.openEdoc(); err != nil {
 		return nil, err
+	}
+	if cfg.Demo {
+		if err := demo.MountPeople(a.web, d, a.clock); err != nil {
+			return nil, err
+		}
 	}
 
 	if err := a.openStats(ctx, metrics); err != nil {

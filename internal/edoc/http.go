@@ -46,9 +46,8 @@ func (s *Service) Mount(ws *web.Server) error {
 	ws.HandleFunc("POST /edoc/sign", h.approve)
 	ws.HandleFunc("GET /edoc/supervise", h.supervise)
 	ws.HandleFunc("GET /edoc/supervise/chart.svg", h.chart)
-	// The web layer has no officials-only audience: signed-in readers see
-	// the entry, and the page tells a citizen without a post so.
-	ws.AddNav(web.NavItem{Key: "nav.edoc", Path: "/edoc", Order: 60, Who: web.SignedIn})
+	// Officials only: a citizen without a post has nothing to do there.
+	ws.AddNav(web.NavItem{Key: "nav.edoc", Path: "/edoc", Order: 60, Who: web.Officials})
 	return nil
 }
 

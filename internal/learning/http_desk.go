@@ -346,7 +346,7 @@ type teachSchoolData struct {
 // schoolRows writes a course's table rows, one per class, escaped here
 // (fifty classes of three courses through html/template cost most of the
 // page's time).
-func schoolRows(rep SchoolReport, course string) template.HTML {
+func schoolRows(rep SchoolReport, course string, day func(time.Time) string) template.HTML {
 	e := html.EscapeString
 	var b strings.Builder
 	b.Grow(len(rep.Classes) * 160)
@@ -360,7 +360,7 @@ func schoolRows(rep SchoolReport, course string) template.HTML {
 			" (" + strconv.Itoa(pct) + "%)</td><td>" + strconv.Itoa(f.Enrolled))
 		if dl, ok := rep.Assigned[cl.ID][course]; ok {
 			d := dayOf(dl)
-			b.WriteString(` · <time datetime="` + e(d.ISO) + `" dir="ltr">` + e(d.Text) + `</time>`)
+			b.WriteString(` · <time datetime="` + e(d.ISO) + `"><bdi>` + e(day(dl)) + `</bdi></time>`)
 		}
 		b.WriteString("</td></tr>\n")
 	}
@@ -385,7 +385,7 @@ func (h *pages) teachSchool(w http.ResponseWriter, r *http.Request) {
 			pct = t.Completed * 100 / rep.Roll
 		}
 		d.Courses = append(d.Courses, schoolSection{Code: c.Code, Title: c.Title(lang),
-			Total: h.web.T(r, "learningpages.school.total", t.Completed, rep.Roll, pct, t.Enrolled), Rows: schoolRows(rep, c.Code)})
+			Total: h.web.T(r, "learningpages.school.total", t.Completed, rep.Roll, pct, t.Enrolled), Rows: schoolRows(rep, c.Code, func(t time.Time) string { return web.FormatDate(h.web.Catalog(), web.LangFrom(r.Context()), t) })})
 	}
 	h.pages.Render(w, r, http.StatusOK, "learning_teach_school", d)
 }

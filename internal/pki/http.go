@@ -208,8 +208,8 @@ func (s *Service) revokeAsOfficer(ws *web.Server, w http.ResponseWriter, r *http
 func views(certs []CertInfo) []certView {
 	out := make([]certView, 0, len(certs))
 	for _, c := range certs {
-		out = append(out, certView{Serial: c.Serial, Subject: c.Subject, From: c.NotBefore.Format("2006-01-02"),
-			Until: c.NotAfter.Format("2006-01-02"), Revoked: !c.RevokedAt.IsZero(), Suspended: !c.RevokedAt.IsZero() && c.Reason == ReasonHold})
+		out = append(out, certView{Serial: c.Serial, Subject: c.Subject, From: c.NotBefore.Format(time.RFC3339),
+			Until: c.NotAfter.Format(time.RFC3339), Revoked: !c.RevokedAt.IsZero(), Suspended: !c.RevokedAt.IsZero() && c.Reason == ReasonHold})
 	}
 	return out
 }

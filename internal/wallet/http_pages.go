@@ -56,7 +56,11 @@ type pages struct {
 	offerDoc OfferFunc
 }
 
-const pageTimeLayout = "2006-01-02 15:04"
+// when writes an instant as the pages show it, through the formatting
+// layer: "7 December 2026, 05:20" in the province's zone.
+func (h *pages) when(lang string, t time.Time) string {
+	return web.FormatDateTime(h.web.Catalog(), lang, t)
+}
 
 // MountPages serves the holder's wallet (/wallet, /wallet/{id}, pulling
 // from the registries, hiding), sharing by code and QR, the history of
@@ -315,7 +319,7 @@ func (v docView) card(l *cardLabels) template.HTML {
 	}
 	b.WriteString("</dd>\n<dt>" + e(l.Expires) + `</dt><dd>`)
 	if v.Expires != "" {
-		b.WriteString(`<time datetime="` + e(v.ExpiresISO) + `" dir="ltr">` + e(v.Expires) + `</time>`)
+		b.WriteString(`<time datetime="` + e(v.ExpiresISO) + `"><bdi>` + e(v.Expires) + `</bdi></time>`)
 	} else {
 		b.WriteString(e(l.NoExpiry))
 	}
@@ -348,12 +352,12 @@ func (h *pages) names(ctx context.Context) *agencyNames {
 
 func (h *pages) docView(d Document, lang string, n *agencyNames, now time.Time) docView {
 	v := docView{ID: d.ID, TypeName: d.Type, AgencyName: n.agency(d.Agency), Status: docStatus(d, now), Hidden: d.Hidden,
-		Issued: d.IssuedAt.In(kernel.Zone()).Format(pageTimeLayout), IssuedISO: d.IssuedAt.Format(time.RFC3339)}
+		Issued: h.when(lang, d.IssuedAt), IssuedISO: d.IssuedAt.Format(time.RFC3339)}
 	if t, err := h.w.o.Catalogue.Type(d.Type); err == nil {
 		v.TypeName = t.Name(lang)
 	}
 	if !d.ExpiresAt.IsZero() {
-		v.Expires, v.ExpiresISO = d.ExpiresAt.In(kernel.Zone()).Format(pageTimeLayout), d.ExpiresAt.Format(time.RFC3339)
+		v.Expires, v.ExpiresISO = h.when(lang, d.ExpiresAt), d.ExpiresAt.Format(time.RFC3339)
 	}
 	return v
 }
@@ -419,7 +423,12 @@ func (h *pages) list(w http.ResponseWriter, r *http.Request) {
 			v.Card = v.card(&labels)
 			sec.Documents = append(sec.Documents, v)
 		}
-		for _, t := range h.w.Pullable(p.Holder) {
+		pullable, err := h.w.Pullable(ctx, p.Holder)
+		if err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+		for _, t := range pullable {
 			sec.Pull = append(sec.Pull, pullView{Code: t.Code, Name: t.Name(lang)})
 		}
 		d.Sections = append(d.Sections, sec)
@@ -537,9 +546,9 @@ func shareState(sh Share, now time.Time) string {
 	return "live"
 }
 
-func newShareView(sh Share, t Type, lang string, now time.Time) shareView {
+func (h *pages) newShareView(sh Share, t Type, lang string, now time.Time) shareView {
 	v := shareView{ID: sh.ID, Purpose: sh.Purpose, State: shareState(sh, now), Uses: sh.Uses, MaxUses: sh.MaxUses,
-		Created: sh.CreatedAt.In(kernel.Zone()).Format(pageTimeLayout), Expires: sh.ExpiresAt.In(kernel.Zone()).Format(pageTimeLayout),
+		Created: h.when(lang, sh.CreatedAt), Expires: h.when(lang, sh.ExpiresAt),
 		ExpiresISO: sh.ExpiresAt.Format(time.RFC3339)}
 	for _, c := range sh.Claims {
 		v.Claims = append(v.Claims, t.Label(c, lang))
@@ -634,7 +643,7 @@ func (h *pages) renderDocument(w http.ResponseWriter, r *http.Request, a Account
 		CanOffer: doc.Valid(now) && h.offerDoc != nil && p.Kind == "self" && t.Holder == HolderPerson,
 		CanPDF:   h.w.PDFEnabled() && doc.Status != StatusRevoked && doc.Status != StatusSuspended}
 	for _, sh := range live {
-		d.Shares = append(d.Shares, newShareView(sh, t, lang, now))
+		d.Shares = append(d.Shares, h.newShareView(sh, t, lang, now))
 	}
 	chosen := map[string]bool{}
 	for _, c := range form["claim"] {

@@ -71,5 +71,5 @@ func (h *pages) offer(w http.ResponseWriter, r *http.Request) {
 	}
 	h.pages.Render(w, r, http.StatusOK, "wallet_offer", offerData{Style: h.style, TypeName: t.Name(web.LangFrom(ctx)), DocumentID: id,
 		URI: template.URL(o.URI), QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), TxCode: o.TxCode,
-		Expires: o.ExpiresAt.In(kernel.Zone()).Format(pageTimeLayout), ExpiresISO: o.ExpiresAt.Format(time.RFC3339)})
+		Expires: h.when(web.LangFrom(ctx), o.ExpiresAt), ExpiresISO: o.ExpiresAt.Format(time.RFC3339)})
 }

@@ -21,16 +21,51 @@ type PageRegistry interface {
 
 var _ PageRegistry = (*registry.Service)(nil)
 
-// Pullable lists the types a holder can pull from the registries: those
-// whose source registry holds documents of the holder's kind.
-func (s *Service) Pullable(h Holder) []Type {
-	var out []Type
+// Pullable lists the types a holder can pull from the registries now:
+// those whose source registry holds documents of the holder's kind, less
+// those the wallet already holds a valid document of — but vehicle
+// registrations, offered while one of the holder's vehicles has none (and
+// not at all to someone owning no vehicle). Pull would refuse the others.
+func (s *Service) Pullable(ctx context.Context, h Holder) ([]Type, error) {
+	var types []Type
 	for _, t := range s.o.Catalogue.Types() {
 		if t.Source != "" && t.Holder == h.Kind {
-			out = append(out, t)
+			types = append(types, t)
 		}
 	}
-	return out
+	if len(types) == 0 {
+		return nil, nil
+	}
+	docs, err := s.Documents(ctx, h, true)
+	if err != nil {
+		return nil, err
+	}
+	now := s.o.Clock.Now()
+	held := make(map[string][]Document)
+	for _, d := range docs {
+		if d.Valid(now) {
+			held[d.Type] = append(held[d.Type], d)
+		}
+	}
+	var out []Type
+	for _, t := range types {
+		if t.Source == SourceVehicles {
+			left, err := s.vehiclesNotHeld(ctx, h, held[t.Code])
+			if kernel.ErrorCode(err) == kernel.NotFound {
+				continue // owns no vehicle
+			}
+			if err != nil {
+				return nil, err
+			}
+			if len(left) == 0 {
+				continue
+			}
+		} else if len(held[t.Code]) > 0 {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // Pull issues a document of a registry-held type into h's wallet, filled

@@ -98,7 +98,7 @@ func (h *pages) share(w http.ResponseWriter, r *http.Request) {
 	lang := web.LangFrom(ctx)
 	h.pages.Render(w, r, http.StatusOK, "wallet_share", shareData{Style: h.style, Code: FormatCode(code), URL: link,
 		QR:       template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		TypeName: t.Name(lang), DocumentID: doc.ID, Share: newShareView(sh, t, lang, h.w.o.Clock.Now())})
+		TypeName: t.Name(lang), DocumentID: doc.ID, Share: h.newShareView(sh, t, lang, h.w.o.Clock.Now())})
 }
 
 func (h *pages) endShare(w http.ResponseWriter, r *http.Request) {
@@ -329,8 +329,8 @@ func (h *pages) history(w http.ResponseWriter, r *http.Request) {
 		sec := historySection{Party: p}
 		for _, e := range events {
 			t, _ := h.w.o.Catalogue.Type(e.DocType)
-			v := eventView{At: e.At.In(kernel.Zone()).Format(pageTimeLayout), AtISO: e.At.Format(time.RFC3339), Check: e.Check,
-				Verdict: e.Verdict, TypeName: e.DocType, Share: newShareView(e.Share, t, lang, now)}
+			v := eventView{At: h.when(lang, e.At), AtISO: e.At.Format(time.RFC3339), Check: e.Check,
+				Verdict: e.Verdict, TypeName: e.DocType, Share: h.newShareView(e.Share, t, lang, now)}
 			if t.Code != "" {
 				v.TypeName = t.Name(lang)
 			}
@@ -346,7 +346,7 @@ func (h *pages) history(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, q := range queries {
 			t, _ := h.w.o.Catalogue.Type(q.Type)
-			v := queryView{At: q.AskedAt.In(kernel.Zone()).Format(pageTimeLayout), AtISO: q.AskedAt.Format(time.RFC3339), TypeName: q.Type,
+			v := queryView{At: h.when(lang, q.AskedAt), AtISO: q.AskedAt.Format(time.RFC3339), TypeName: q.Type,
 				Who: q.Requester.ID, Purpose: q.Purpose, Answer: q.Answer}
 			if t.Code != "" {
 				v.TypeName = t.Name(lang)

@@ -187,6 +187,11 @@ func runSteps(t *testing.T, steps []pageStep) {
 	}
 }
 
+// pullOffer is the wallet list's offer to pull a type for a holder.
+func pullOffer(holder, typ string) string {
+	return `name="holder" value="` + holder + `"><input type="hidden" name="type" value="` + typ + `">`
+}
+
 func pageMain(page string) string {
 	if m := regexp.MustCompile(`(?s)<main.*</main>`).FindString(page); m != "" {
 		return m
@@ -314,12 +319,17 @@ func TestWalletPages(t *testing.T) {
 		{name: "ok/and is there with the hidden ones", who: holder, path: "/wallet?hidden=1", status: http.StatusOK, has: []string{"/wallet/" + health.ID}},
 		{name: "ok/the holder shows it again", who: holder, method: http.MethodPost, path: "/wallet/" + health.ID + "/hidden", form: url.Values{"hidden": {"0"}},
 			status: http.StatusSeeOther, has: []string{"done=shown"}},
+		{name: "ok/the citizen ID card is offered before it is held", who: holder, path: "/wallet", status: http.StatusOK,
+			has: []string{pullOffer("self", "citizen_id_card"), pullOffer("person:"+pp.child.CitizenID, "birth_certificate")}},
 		{name: "ok/pull the citizen ID card from the population registry", who: holder, method: http.MethodPost, path: "/wallet/pull",
 			form: url.Values{"holder": {"self"}, "type": {"citizen_id_card"}}, status: http.StatusSeeOther, has: []string{"done=pulled"}},
 		{name: "ok/a second pull issues nothing and says so", who: holder, method: http.MethodPost, path: "/wallet/pull",
 			form: url.Values{"holder": {"self"}, "type": {"citizen_id_card"}}, status: http.StatusSeeOther, has: []string{"done=already"}},
 		{name: "ok/the guardian pulls the child's birth certificate", who: holder, method: http.MethodPost, path: "/wallet/pull",
 			form: url.Values{"holder": {"person:" + pp.child.CitizenID}, "type": {"birth_certificate"}}, status: http.StatusSeeOther, has: []string{"done=pulled"}},
+		{name: "ok/what is held is no longer offered, for the holder nor the child", who: holder, path: "/wallet", status: http.StatusOK,
+			has:   []string{`action="/wallet/pull"`},
+			lacks: []string{pullOffer("self", "citizen_id_card"), pullOffer("person:"+pp.child.CitizenID, "birth_certificate")}},
 		{name: "fail/another adult pulls for the child", who: other, method: http.MethodPost, path: "/wallet/pull",
 			form: url.Values{"holder": {"person:" + pp.child.CitizenID}, "type": {"birth_certificate"}}, status: http.StatusForbidden},
 		{name: "fail/no such type", who: holder, method: http.MethodPost, path: "/wallet/pull",

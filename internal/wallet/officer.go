@@ -332,7 +332,7 @@ func (h *officerPages) agencyDocuments(r *http.Request, post OfficialPost, hd Ho
 		if d.Agency != post.Agency.Code {
 			continue
 		}
-		od := officerDocument{ID: d.ID, TypeName: d.Type, Status: d.Status, Issued: d.IssuedAt.Format(time.DateOnly), Replaces: d.Replaces}
+		od := officerDocument{ID: d.ID, TypeName: d.Type, Status: d.Status, Issued: d.IssuedAt.In(kernel.Zone()).Format(time.DateOnly), Replaces: d.Replaces}
 		if t, err := h.s.o.Catalogue.Type(d.Type); err == nil {
 			od.TypeName = t.Name(lang)
 		}

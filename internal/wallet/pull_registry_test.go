@@ -168,6 +168,18 @@ func TestPullVehicles(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	// Vehicle registrations are offered while a vehicle has none.
+	offered := func(h wallet.Holder) bool {
+		t.Helper()
+		types, err := e.w.Pullable(e.ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(types, func(x wallet.Type) bool { return x.Code == "vehicle_registration" })
+	}
+	if !offered(h) {
+		t.Error("vehicle registrations are not offered to the owner of two vehicles holding none")
+	}
 	got, err := e.w.Pull(e.ctx, e.reg, h, "vehicle_registration")
 	if err != nil || !slices.Equal(plates(got), []string{"99A-900.01", "99B1-900.02"}) {
 		t.Fatalf("first pull: %v %v", plates(got), err)
@@ -192,9 +204,16 @@ func TestPullVehicles(t *testing.T) {
 		t.Fatalf("second pull with both held: %v", err)
 	}
 
+	if offered(h) {
+		t.Error("vehicle registrations are still offered with both vehicles held")
+	}
+
 	third := registry.Vehicle{Plate: "99A-900.03", OwnerCitizenID: p.CitizenID, Make: "Kia", Model: "Morning", RegisteredOn: "2025-05-05"}
 	if err := e.reg.AddVehicles(e.ctx, []registry.Vehicle{third}); err != nil {
 		t.Fatal(err)
+	}
+	if !offered(h) {
+		t.Error("vehicle registrations are not offered once a third vehicle has none")
 	}
 	if got, err := e.w.Pull(e.ctx, e.reg, h, "vehicle_registration"); err != nil || !slices.Equal(plates(got), []string{"99A-900.03"}) {
 		t.Fatalf("pull after a third vehicle: %v %v", plates(got), err)
@@ -218,6 +237,9 @@ func TestPullVehicles(t *testing.T) {
 	}
 
 	nobody := wallet.Holder{Kind: wallet.HolderPerson, ID: e.adultWhere(`p.citizen_id NOT IN (SELECT owner_citizen_id FROM vehicles)`).CitizenID}
+	if offered(nobody) {
+		t.Error("vehicle registrations are offered to someone owning no vehicle")
+	}
 	if _, err := e.w.Pull(e.ctx, e.reg, nobody, "vehicle_registration"); kernel.ErrorCode(err) != kernel.NotFound {
 		t.Fatalf("pull by someone owning no vehicle: %v", err)
 	}

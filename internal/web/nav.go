@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,7 +15,23 @@ const (
 	Everyone  Audience = iota // anonymous and signed-in readers
 	SignedIn                  // only signed-in readers
 	Anonymous                 // only readers who are not signed in
+	Officials                 // only signed-in officials (who hold a post), not acting for another
 )
+
+// OfficialDirectory says whether an account holds a post, for the entries
+// only officials see. The web layer knows no registry of officials: the
+// app gives it one with SetOfficials. Without one, no reader is an official.
+type OfficialDirectory interface {
+	IsOfficial(ctx context.Context, accountID string) (bool, error)
+}
+
+// SetOfficials gives the navigation its directory of officials. Call it at
+// start-up, before serving.
+func (s *Server) SetOfficials(d OfficialDirectory) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.officials = d
+}
 
 // NavItem is one entry of the site's service navigation, shown in the
 // header of every page. Each capability adds its own entries when it mounts,
@@ -58,9 +75,10 @@ func (s *Server) NavItems() []NavItem {
 func (v *View) Nav() []NavLink {
 	items := v.s.NavItems()
 	out := make([]NavLink, 0, len(items))
-	var signedIn *bool
+	var signedIn, official *bool
 	for _, it := range items {
-		if it.Who != Everyone {
+		switch it.Who {
+		case SignedIn, Anonymous:
 			if signedIn == nil {
 				b := v.SignedIn()
 				signedIn = &b
@@ -68,10 +86,43 @@ func (v *View) Nav() []NavLink {
 			if (it.Who == SignedIn) != *signedIn {
 				continue
 			}
+		case Officials:
+			if official == nil {
+				b := v.official()
+				official = &b
+			}
+			if !*official {
+				continue
+			}
 		}
 		out = append(out, NavLink{Label: v.T(it.Key), Href: it.Path, Current: v.r != nil && navCurrent(v.r, it.Path)})
 	}
 	return out
+}
+
+// official reports whether the reader is a signed-in official acting for
+// nobody else. A directory that fails leaves the entry out: the pages
+// behind it check again and say what is wrong.
+func (v *View) official() bool {
+	if v.r == nil {
+		return false
+	}
+	v.s.mu.RLock()
+	d := v.s.officials
+	v.s.mu.RUnlock()
+	if d == nil {
+		return false
+	}
+	sess, err := v.s.Session(v.r)
+	if err != nil || sess.AccountID == "" || sess.ActingFor != "" {
+		return false
+	}
+	ok, err := d.IsOfficial(v.r.Context(), sess.AccountID)
+	if err != nil {
+		v.s.log.WarnContext(v.r.Context(), "navigation: officials directory failed", "error", err)
+		return false
+	}
+	return ok
 }
 
 // navCurrent reports whether the request is at path or below it ("/" only
@@ -92,3 +143,26 @@ func (v *View) Offers(path string) bool {
 
 // HelpLine is the province's help line, for the footer of every page.
 func (v *View) HelpLine() string { return v.s.helpLine }
+
+// HomeLink is a link the home page lists below the services, for pages that
+// are not a service of their own (the demo province's people).
+type HomeLink struct {
+	Key  string // catalogue key of the label
+	Path string
+}
+
+// AddHomeLink adds a link to the home page. Call it at start-up, before
+// serving; a link to a path already present replaces it.
+func (s *Server) AddHomeLink(key, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.homeLinks = slices.DeleteFunc(s.homeLinks, func(l HomeLink) bool { return l.Path == path })
+	s.homeLinks = append(s.homeLinks, HomeLink{Key: key, Path: path})
+}
+
+// HomeLinks returns the home page's extra links.
+func (v *View) HomeLinks() []HomeLink {
+	v.s.mu.RLock()
+	defer v.s.mu.RUnlock()
+	return slices.Clone(v.s.homeLinks)
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,40 @@ func TestServiceNavigation(t *testing.T) {
 	body = f.do("GET", "/test/plain?lang=en", map[string]string{"Cookie": sessionCookie + "=" + signed.Value}, "").Body.String()
 	if !strings.Contains(body, `href="/test/form"`) || strings.Contains(body, `href="/test/part"`) {
 		t.Fatalf("signed-in navigation:\n%s", body)
+	}
+}
+
+type fakeOfficials map[string]bool
+
+func (f fakeOfficials) IsOfficial(_ context.Context, accountID string) (bool, error) {
+	return f[accountID], nil
+}
+
+// An officials' entry shows to a signed-in official only, never to an
+// anonymous reader nor to a signed-in reader without a post.
+func TestServiceNavigationOfficials(t *testing.T) {
+	f := newFixture(t)
+	f.srv.AddNav(NavItem{Key: "layout.account", Path: "/test/form", Order: 20, Who: Officials})
+	f.srv.SetOfficials(fakeOfficials{"acc-official": true})
+	f.h = f.srv.Handler()
+	navOf := func(account string) string {
+		t.Helper()
+		h := map[string]string{}
+		if account != "" {
+			cookie, token := f.session(t)
+			w := f.do("POST", "/test/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}, "csrf_token="+token+"&account="+account)
+			h["Cookie"] = sessionCookie + "=" + cookieFrom(t, w.Result(), sessionCookie).Value
+		}
+		body := f.do("GET", "/test/plain?lang=en", h, "").Body.String()
+		nav := body[strings.Index(body, `class="service-nav"`):]
+		return nav[:strings.Index(nav, "</nav>")]
+	}
+	for _, tc := range []struct {
+		account string
+		want    bool
+	}{{"", false}, {"acc-citizen", false}, {"acc-official", true}} {
+		if got := strings.Contains(navOf(tc.account), `href="/test/form"`); got != tc.want {
+			t.Errorf("account %q: officials' entry shown %v, want %v", tc.account, got, tc.want)
+		}
 	}
 }

@@ -92,14 +92,16 @@ type Server struct {
 
 	helpLine string // the footer's help line (Options.HelpLine)
 
-	mu       sync.RWMutex
-	patterns map[string]bool  // registered patterns: the only route labels metrics use
-	exempt   []string         // path prefixes exempt from CSRF checks and sessions
-	oauth    []string         // path prefixes whose errors take the OAuth 2.0 form
-	raw      []rawRoute       // prefixes served without the mux's path cleaning
-	uploads  map[string]int64 // exact paths allowed larger bodies (uploads), and their limit
-	plain    map[string]bool  // exact paths whose answers are never gzipped
-	nav      []NavItem        // the service navigation, in order (nav.go)
+	mu        sync.RWMutex
+	patterns  map[string]bool   // registered patterns: the only route labels metrics use
+	exempt    []string          // path prefixes exempt from CSRF checks and sessions
+	oauth     []string          // path prefixes whose errors take the OAuth 2.0 form
+	raw       []rawRoute        // prefixes served without the mux's path cleaning
+	uploads   map[string]int64  // exact paths allowed larger bodies (uploads), and their limit
+	plain     map[string]bool   // exact paths whose answers are never gzipped
+	nav       []NavItem         // the service navigation, in order (nav.go)
+	homeLinks []HomeLink        // the home page's extra links (nav.go)
+	officials OfficialDirectory // who sees the officials' navigation entries (nav.go)
 }
 
 // NewServer builds the server: it parses every template and hashes every

@@ -1,9 +1,19 @@
 // The sweep: every page a person reaches by following links from the home
 // page (three clicks at most), for each role — anonymous, citizen, guardian,
-// officer of the level-2 desk — in vi, en and ar, on a 320-px phone and a
-// 1280-px screen, in the fonts the machine has (CI installs DejaVu and
-// Noto, which Android phones draw Vietnamese and Arabic with). On each:
-//   - no sideways scrolling (scrollWidth <= clientWidth) at 320 and 1280 px;
+// officer of the level-2 desk, official (a post in an agency: the document
+// exchange) — in vi, en and ar, on a 320-px phone, a 1280-px screen and that
+// screen zoomed to 200 %, in the fonts the machine has (CI installs DejaVu
+// and Noto, which Android phones draw Vietnamese and Arabic with). On each:
+//   - no sideways scrolling (scrollWidth <= clientWidth) at 320 and 1280 px,
+//     and at 1280 × 800 zoomed to 200 %: Chrome's zoom is a CSS viewport of
+//     half the size at twice the device pixels, 640 × 400 at scale 2, which
+//     is what the zoom context emulates; there also no text cut off (an
+//     element clipping its own text: scrollWidth > clientWidth, overflow
+//     hidden or clip);
+//   - a page weight of at most 50 kB transferred, the document and every
+//     resource it loads (styles, scripts, fonts, images), counted from
+//     Chrome's own figures (Network.loadingFinished encodedDataLength:
+//     compressed bytes on the wire, headers included), cache off;
 //   - no axe-core violation of impact serious or critical (once a page, in
 //     vi, en and ar in turn: axe is the slow part);
 //   - no message key of the catalogue shown instead of its text;
@@ -31,14 +41,18 @@ const base = process.env.CIVITAS_PUBLIC_URL || process.env.CIVITAS_URL;
 const bin = process.env.CIVITAS_BIN;
 const data = process.env.CIVITAS_DATA;
 assert.ok(base && bin && data, 'CIVITAS_URL, CIVITAS_BIN and CIVITAS_DATA must name the running server');
-const shots = process.env.SCREENSHOT_DIR || '/tmp/civitas-screenshots';
+const here = dirname(fileURLToPath(import.meta.url));
+// Kept after the run (.ci/smoke removes its own work directory): CI keeps
+// this directory as an artefact.
+const shots = process.env.SCREENSHOT_DIR || join(here, '..', '..', '.ci', 'artifacts', 'screenshots');
 mkdirSync(shots, { recursive: true });
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const here = dirname(fileURLToPath(import.meta.url));
 
 const langs = ['vi', 'en', 'ar'];
 const phone = { width: 320, height: 640 };
 const desktop = { width: 1280, height: 800 };
+const zoomed = { width: 640, height: 400, scale: 2, label: '1280px zoomed 200%' }; // desktop at 200 %
+const budget = 50 * 1024; // bytes transferred per page, everything included
 const maxPages = Number(process.env.SWEEP_MAX_PAGES || 30); // per role
 const perTemplate = 2; // pages of one shape (/portal/procedures/{code}) kept per role
 const depth = 3; // clicks from the home page
@@ -176,11 +190,28 @@ async function crawl(page, limit, first = []) {
 // check looks at the page as it stands; it returns what is wrong.
 async function check(page, what, viewport, withAxe) {
   const problems = [];
-  const found = await page.evaluate(() => ({
-    overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
-    text: document.body.innerText,
-  }));
+  const found = await page.evaluate((cutOff) => {
+    const clipped = [];
+    if (cutOff) {
+      for (const el of document.body.querySelectorAll('*')) {
+        if (clipped.length >= 3) break;
+        if (el.matches('input, select, textarea, .visually-hidden, svg *') || el.clientWidth <= 1 || !el.textContent.trim()) continue;
+        const st = getComputedStyle(el);
+        if (!/hidden|clip/.test(st.overflowX) || st.display === 'none' || st.visibility === 'hidden') continue;
+        if (el.scrollWidth > el.clientWidth + 1) {
+          const name = el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') + (el.classList.length ? `.${[...el.classList].join('.')}` : '');
+          clipped.push(`${name} "${el.textContent.trim().slice(0, 40)}"`);
+        }
+      }
+    }
+    return {
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      text: document.body.innerText,
+      clipped,
+    };
+  }, Boolean(viewport.scale));
   if (found.overflow > 0) problems.push(`${found.overflow}px wider than the ${viewport.width}px screen`);
+  if (found.clipped.length) problems.push(`text cut off: ${found.clipped.join('; ')}`);
   const raw = [...new Set((found.text.match(keyPattern) || []).filter((k) => keys.has(k)))];
   if (raw.length) problems.push(`untranslated keys: ${raw.join(', ')}`);
   const iso = found.text.match(isoDate);
@@ -195,10 +226,10 @@ async function check(page, what, viewport, withAxe) {
     problems.push(...violations);
   }
   if (problems.length) {
-    const name = `sweep-${what.replace(/[^a-z0-9]+/gi, '_').slice(0, 120)}-${viewport.width}.png`;
+    const name = `sweep-${what.replace(/[^a-z0-9]+/gi, '_').slice(0, 120)}-${viewport.width}${viewport.scale ? 'x2' : ''}.png`;
     await page.screenshot({ path: join(shots, name), fullPage: true }).catch(() => {});
   }
-  return problems.map((p) => `${what} at ${viewport.width}px: ${p}`);
+  return problems.map((p) => `${what} at ${viewport.label || `${viewport.width}px`}: ${p}`);
 }
 
 const roles = [
@@ -215,24 +246,69 @@ const roles = [
       await level2(page, p.citizen_id);
     },
   },
+  {
+    // An official with a post in an agency (not the desk's): the document
+    // exchange, which needs a level-2 login.
+    name: 'official',
+    first: ['/edoc'],
+    pages: 15,
+    setup: async (page) => {
+      const p = pick('official');
+      await login(page, p.citizen_id);
+      await level2(page, p.citizen_id);
+    },
+  },
 ];
+
+// weigh follows what one page loads, through Chrome's network events: the
+// transferred (encoded) bytes of the document and of every resource, with
+// the cache off so that each page counts what a first visit costs.
+async function weigh(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const loads = new Map(); // requestId -> { url, bytes }
+  const entry = (id) => loads.get(id) || loads.set(id, { url: '', bytes: 0 }).get(id);
+  cdp.on('Network.requestWillBeSent', (e) => { entry(e.requestId).url = e.request.url; });
+  cdp.on('Network.loadingFinished', (e) => { entry(e.requestId).bytes = e.encodedDataLength; });
+  return {
+    reset: () => loads.clear(),
+    // total and the largest resources, once the page and its fonts are in.
+    async measure() {
+      await page.evaluate(() => document.fonts.ready.then(() => true)).catch(() => {});
+      const all = [...loads.values()].filter((x) => x.url && !x.url.startsWith('data:'));
+      all.sort((a, b) => b.bytes - a.bytes);
+      return { total: all.reduce((n, x) => n + x.bytes, 0), largest: all.slice(0, 4) };
+    },
+  };
+}
+
+const kB = (n) => `${(n / 1024).toFixed(1)} kB`;
 
 // A page an earlier role swept is not swept again (its header differs, and
 // the header is checked on the role's own pages), except the role's again.
 const swept = new Set();
 
 for (const role of roles) {
-  test(`sweep as ${role.name}: every page within ${depth} clicks of home, in vi/en/ar at 320 and 1280 px`, { timeout: 900_000 }, async () => {
+  test(`sweep as ${role.name}: every page within ${depth} clicks of home, in vi/en/ar at 320 and 1280 px and zoomed 200 %, within the page budget`, { timeout: 900_000 }, async () => {
     // bypassCSP: axe-core is injected as a script, which the site's CSP
     // rightly refuses; other tests check the CSP itself.
     const context = await browser.newContext({ viewport: desktop, bypassCSP: true });
     const page = await context.newPage();
+    let zoomContext;
     try {
       if (role.setup) await role.setup(page);
+      const weight = await weigh(context, page);
+      // The zoomed screen: its own context (the scale is the context's), with
+      // the role's session cookie.
+      zoomContext = await browser.newContext({ viewport: { width: zoomed.width, height: zoomed.height },
+        deviceScaleFactor: zoomed.scale, bypassCSP: true, storageState: await context.storageState() });
+      const zoomPage = await zoomContext.newPage();
       const paths = await crawl(page, role.pages || maxPages, role.first);
       console.log(`# ${role.name}: ${paths.length} pages: ${paths.join(' ')}`);
       const problems = [];
       let n = 0;
+      let heaviest = 0;
       for (const path of paths) {
         if (swept.has(path) && !(role.again || []).includes(path) && path !== '/') continue;
         swept.add(path);
@@ -240,6 +316,7 @@ for (const role of roles) {
         for (const lang of langs) {
           const what = `${role.name} ${lang} ${path}`;
           await page.setViewportSize(phone);
+          weight.reset();
           const res = await page.goto(base + withLang(path, lang));
           const status = res ? res.status() : 0;
           if (status >= 500 || status === 404) {
@@ -251,14 +328,25 @@ for (const role of roles) {
           // page is swept on its own.
           if (new URL(page.url()).pathname === '/login' && !path.startsWith('/login')) continue;
           // axe-core once a page, in each language in turn: it is the slow part.
+          const w = await weight.measure();
+          heaviest = Math.max(heaviest, w.total);
+          if (w.total > budget) {
+            problems.push(`${what}: ${kB(w.total)} transferred, over the ${kB(budget)} budget; largest: ${
+              w.largest.map((x) => `${new URL(x.url).pathname} ${kB(x.bytes)}`).join(', ')}`);
+          }
           problems.push(...await check(page, what, phone, langs[n % langs.length] === lang));
           await page.setViewportSize(desktop);
           problems.push(...await check(page, what, desktop, false));
+          await zoomPage.goto(base + withLang(path, lang));
+          if (new URL(zoomPage.url()).pathname === new URL(page.url()).pathname) {
+            problems.push(...await check(zoomPage, what, zoomed, false));
+          }
         }
       }
-      console.log(`# ${role.name}: ${n} pages swept (the others were swept for an earlier role)`);
+      console.log(`# ${role.name}: ${n} pages swept (the others were swept for an earlier role); heaviest ${kB(heaviest)}`);
       assert.deepEqual(problems, [], `the sweep as ${role.name} found ${problems.length} problems`);
     } finally {
+      await zoomContext?.close();
       await context.close();
     }
   });
