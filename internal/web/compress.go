@@ -14,21 +14,24 @@ import (
 
 // Pages, JSON answers and SVG drawings go out compressed to clients that accept it: a page
 // of 20 kB becomes about 5 kB, which matters on a slow mobile connection.
-// Brotli (br) when the client offers it, gzip otherwise; Accept-Encoding's
-// q-values are honoured (q=0 refuses an encoding; the higher q wins, br on a
-// tie). Anything else keeps its bytes: PDFs and images are compressed
-// already and large downloads are streamed as they are, static files carry
-// their own gzip form (static.go).
+// Pages and drawings go out with Brotli (br) when the client offers it, gzip
+// otherwise; JSON goes out with gzip when the client takes gzip (br only for
+// a client that takes br alone). Accept-Encoding's q-values are honoured
+// (q=0 refuses an encoding; the higher q wins, br on a tie). Anything else
+// keeps its bytes: PDFs and images are compressed already and large
+// downloads are streamed as they are, static files carry their own gzip
+// form (static.go).
 
-// brotliLevel is Brotli's quality for answers: the highest level whose CPU
-// stays within gzip's default level (6) on the home page. This pure-Go
-// encoder pays a fixed cost per answer that dominates on pages of a few kB:
-// levels 2 and 3 cost about what gzip does but give 5 to 10 % MORE bytes;
-// level 4 matches gzip's bytes at about twice its CPU, level 5 saves 10 to
-// 13 % at two and a half to three times (BenchmarkCompressHomePage,
-// docs/benchmarks.md). Raising it trades CPU for bytes; the figures say by
-// how much.
-const brotliLevel = 2
+// brotliLevel is Brotli's quality for pages. This pure-Go encoder pays a
+// fixed cost per answer that dominates on pages of a few kB: levels 2 and 3
+// cost about what gzip's default (6) does but give 5 to 10 % MORE bytes, so
+// they would be no reason to offer br at all; level 4 matches gzip's bytes at
+// about twice its CPU; level 5 saves 10 to 13 % at two and a half to three
+// times — about 0.1 ms more a page, a few per cent of building it, for a
+// tenth fewer bytes on a citizen's slow connection (BenchmarkCompressHomePage,
+// docs/benchmarks.md). JSON answers, which machines ask for at high rates,
+// take gzip when it is accepted: there CPU counts more than bytes.
+const brotliLevel = 5
 
 // compressMin is the smallest known body worth compressing; below it the
 // gzip header and footer cost more than they save.
@@ -51,9 +54,9 @@ type encoder interface {
 }
 
 // encodingFor picks the answer's Content-Encoding from Accept-Encoding:
-// "br", "gzip" or "" (none accepted). An encoding named without q has
-// q=1; "*" stands for those not named.
-func encodingFor(r *http.Request) string {
+// "br", "gzip" or "" (none accepted), and whether gzip is acceptable at all.
+// An encoding named without q has q=1; "*" stands for those not named.
+func encodingFor(r *http.Request) (enc string, gzipOK bool) {
 	qBr, qGzip, qAny := -1.0, -1.0, -1.0
 	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
 		enc, params, _ := strings.Cut(part, ";")
@@ -84,23 +87,26 @@ func encodingFor(r *http.Request) string {
 	}
 	switch {
 	case qBr > 0 && qBr >= qGzip:
-		return "br"
+		return "br", qGzip > 0
 	case qGzip > 0:
-		return "gzip"
+		return "gzip", true
 	}
-	return ""
+	return "", false
 }
 
-// answerCompressible reports whether a Content-Type is one this layer compresses.
-func answerCompressible(contentType string) bool {
+// answerCompressible reports whether a Content-Type is one this layer
+// compresses, and whether it is a page or drawing (people wait for those)
+// rather than data for a program.
+func answerCompressible(contentType string) (ok, page bool) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return false
+		return false, false
 	}
 	// SVG is text, and the maps and charts drawn on the server are the
 	// heaviest part of the pages that show them (a district map: 45 kB, a
 	// tenth of that compressed).
-	return mt == "text/html" || mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "image/svg+xml"
+	page = mt == "text/html" || mt == "image/svg+xml"
+	return page || mt == "application/json" || strings.HasSuffix(mt, "+json"), page
 }
 
 // compress compresses HTML and JSON answers, with Brotli or gzip, when the
@@ -111,14 +117,14 @@ func (s *Server) compress(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		enc := encodingFor(r)
+		enc, gzipOK := encodingFor(r)
 		if enc == "" {
 			// Still vary: a cache must not hand this plain answer to a
 			// client that accepts compression.
 			next.ServeHTTP(&compressWriter{ResponseWriter: w}, r)
 			return
 		}
-		cw := &compressWriter{ResponseWriter: w, encoding: enc}
+		cw := &compressWriter{ResponseWriter: w, encoding: enc, gzipOK: gzipOK}
 		defer cw.close()
 		next.ServeHTTP(cw, r)
 	})
@@ -130,6 +136,7 @@ type compressWriter struct {
 	http.ResponseWriter
 	decided  bool
 	encoding string  // "br", "gzip", or "" to pass the body through
+	gzipOK   bool    // the client takes gzip too
 	zw       encoder // nil: the body passes through
 }
 
@@ -139,8 +146,12 @@ func (w *compressWriter) decide(status int) {
 	}
 	w.decided = true
 	h := w.Header()
-	if !answerCompressible(h.Get("Content-Type")) {
+	ok, page := answerCompressible(h.Get("Content-Type"))
+	if !ok {
 		return
+	}
+	if w.encoding == "br" && !page && w.gzipOK {
+		w.encoding = "gzip"
 	}
 	h.Add("Vary", "Accept-Encoding")
 	if w.encoding == "" || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified || h.Get("Content-Encoding") != "" {

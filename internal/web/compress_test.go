@@ -190,6 +190,37 @@ func TestCompressBrotli(t *testing.T) {
 		}
 	}
 
+	// JSON, data for programs that ask at high rates, takes gzip when the
+	// client takes it (cheaper than Brotli at the pages' level), br only
+	// from a client that takes br alone.
+	jsonDoc := `{"items":[` + strings.Repeat(`{"code":"BIRTH-01","name":"Đăng ký khai sinh","fee":0},`, 40) + `{}]}`
+	f.srv.HandleFunc("GET /test/data.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, jsonDoc)
+	})
+	f.h = f.srv.Handler()
+	for _, tc := range []struct{ accept, want string }{
+		{"gzip, deflate, br, zstd", "gzip"},
+		{"br;q=1, gzip;q=0.5", "gzip"},
+		{"br", "br"},
+		{"gzip;q=0, br", "br"},
+	} {
+		res := f.do("GET", "/test/data.json", map[string]string{"Accept-Encoding": tc.accept}, "")
+		got := res.Body.String()
+		switch enc := res.Header().Get("Content-Encoding"); {
+		case enc != tc.want:
+			t.Errorf("JSON with Accept-Encoding %q: Content-Encoding %q, want %q", tc.accept, enc, tc.want)
+			continue
+		case enc == "br":
+			got = unbrotli(t, res.Body.Bytes())
+		default:
+			got = gunzip(t, res.Body.Bytes())
+		}
+		if got != jsonDoc {
+			t.Errorf("JSON with Accept-Encoding %q: the document decoded differs", tc.accept)
+		}
+	}
+
 	// A large PDF on an uncompressed path streams as it is, br offered or not.
 	pdf := bytes.Repeat([]byte("%PDF-1.7 stream of a large signed document\n"), 4000)
 	f.srv.HandleFunc("GET /test/big.pdf", func(w http.ResponseWriter, r *http.Request) {
