@@ -471,11 +471,18 @@ func TestSignedDeclaration(t *testing.T) {
 	pay := m(e.svc.Pay(ctx, a.ID)).of(t)
 	e.pay.settle(pay.ID, pay.Amount)
 	m(e.svc.RefreshPayment(ctx, a.ID)).of(t)
-	for name, req := range map[string]portal.SubmitRequest{
-		"fail/level 1":        {ACR: kernel.ACRLevel1, Code: "123456"},
-		"fail/no credential":  {ACR: kernel.ACRLevel2, Code: "123456"},
-		"fail/the wrong code": {ACR: kernel.ACRLevel2, Code: "654321"},
+	// In this order: the last case gives the mother her credential, which
+	// the one before must not have (a map's order would make the test pass
+	// or fail by chance).
+	for _, tc := range []struct {
+		name string
+		req  portal.SubmitRequest
+	}{
+		{"fail/level 1", portal.SubmitRequest{ACR: kernel.ACRLevel1, Code: "123456"}},
+		{"fail/no credential", portal.SubmitRequest{ACR: kernel.ACRLevel2, Code: "123456"}},
+		{"fail/the wrong code", portal.SubmitRequest{ACR: kernel.ACRLevel2, Code: "654321"}},
 	} {
+		name, req := tc.name, tc.req
 		t.Run(name, func(t *testing.T) {
 			if name == "fail/the wrong code" {
 				e.sig.creds["acct-"+mo.CitizenID+"@"] = true
