@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +44,29 @@ func TestStatsRebuild(t *testing.T) {
 	}
 	if code, _, _ := civitas(t, "stats", "nonsense", "--data", dir); code != exitUsage {
 		t.Fatalf("usage: %d", code)
+	}
+}
+
+// A command run without the --key-file the province was served with says
+// so, instead of an internal error, and leaves no stray key behind.
+func TestCommandWithoutTheProvincesKey(t *testing.T) {
+	dir := t.TempDir()
+	dsn := dbtest.Migrated(t)
+	if dsn != "" {
+		t.Setenv("CIVITAS_DB", dsn)
+	}
+	key := filepath.Join(t.TempDir(), "province.key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := civitas(t, "stats", "rebuild", "--data", dir, "--key-file", key); code != exitOK {
+		t.Fatalf("with the key: %d %q %q", code, out, errs)
+	}
+	code, _, errs := civitas(t, "stats", "rebuild", "--data", dir)
+	if code == exitOK || !strings.Contains(errs, "--key-file") || strings.Contains(errs, "internal error") {
+		t.Fatalf("without the key: %d %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); !os.IsNotExist(err) {
+		t.Fatalf("a key was left beside the data: %v", err)
 	}
 }

@@ -85,9 +85,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
+	keyPath, keyExisted := cfg.KeyFile, true
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, "secret.key")
+		_, statErr := os.Stat(keyPath)
+		keyExisted = statErr == nil
+	}
 	a, err := build(ctx, cfg, log, d)
 	if err != nil {
 		d.Close()
+		if errors.Is(err, sealed.ErrOpen) {
+			// The province's secrets were sealed under another key: most
+			// likely --key-file was left out of a command. A key this call
+			// created beside the data opens nothing and would be mistaken
+			// for the province's next time: it goes.
+			if !keyExisted {
+				_ = os.Remove(keyPath)
+			}
+			return nil, kernel.E(kernel.Invalid, "error.app.wrong_key", keyPath).WithCause(err)
+		}
 		return nil, err
 	}
 	return a, nil
