@@ -4,6 +4,7 @@ import (
 	"embed"
 	"net/http"
 	"net/url"
+	"time"
 
 	"civitas/internal/i18n"
 	"civitas/internal/kernel"
@@ -52,8 +53,9 @@ func (h *pages) signedIn(w http.ResponseWriter, r *http.Request) bool {
 
 // messageView is an inbox message as the page shows it.
 type messageView struct {
-	ID, Subject, Text, When, Datetime string
-	Read                              bool
+	ID, Subject, Text string
+	At                time.Time // written with {{$.DateTime}}
+	Read              bool
 }
 
 type inboxView struct {
@@ -105,9 +107,7 @@ func (h *pages) render(w http.ResponseWriter, r *http.Request, status int, errMs
 		v.Notice = "notify.channels.saved"
 	}
 	for _, m := range in.Messages {
-		at := m.At.In(kernel.Zone())
-		v.Messages = append(v.Messages, messageView{ID: m.ID, Subject: m.Subject, Text: m.Text, Read: m.Read,
-			When: at.Format("02/01/2006 15:04"), Datetime: at.Format("2006-01-02T15:04:05-07:00")})
+		v.Messages = append(v.Messages, messageView{ID: m.ID, Subject: m.Subject, Text: m.Text, Read: m.Read, At: m.At})
 	}
 	h.pages.Render(w, r, status, "inbox", v)
 }
