@@ -268,17 +268,17 @@ type option struct {
 
 // useView is one read as the page shows it.
 type useView struct {
-	At, AtISO string
-	Reader    string
-	Post      string
-	Channel   string
-	Service   string
-	Fields    string
-	Purpose   string
-	CaseRef   string
-	Receipt   string
-	Peer      string
-	Related   bool
+	At      time.Time // written with {{$.DateTime}}
+	Reader  string
+	Post    string
+	Channel string
+	Service string
+	Fields  string
+	Purpose string
+	CaseRef string
+	Receipt string
+	Peer    string
+	Related bool
 }
 
 type dataUsePage struct {
@@ -301,10 +301,8 @@ type partyLink struct {
 	Href string
 }
 
-const pageTime = "02/01/2006 15:04"
-
 func (h *pages) view(r *http.Request, e Entry) useView {
-	v := useView{At: e.At.In(kernel.Zone()).Format(pageTime), AtISO: e.At.Format(time.RFC3339), Reader: e.ReaderName,
+	v := useView{At: e.At, Reader: e.ReaderName,
 		Channel: h.tr(r, "exchange.channel."+e.Channel, e.Channel), Service: h.tr(r, "exchange.service."+e.Service, e.Service),
 		Fields: strings.Join(e.Fields, ", "), Purpose: h.tr(r, "exchange.purpose."+e.Purpose, e.Purpose), CaseRef: e.CaseRef,
 		Receipt: e.Receipt, Peer: e.Peer, Related: e.Related}
@@ -510,7 +508,7 @@ type resultView struct {
 	Service  string
 	Title    string
 	Provider string
-	At, ISO  string
+	At       time.Time // written with {{$.DateTime}}
 	Values   []valueView
 	Empty    bool
 	Receipt  string
@@ -620,7 +618,7 @@ func (h *pages) lookup(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		res.Provider = h.s.agencyName(r.Context(), ans.Provider)
-		res.At, res.ISO, res.Receipt = ans.At.In(kernel.Zone()).Format(pageTime), ans.At.Format(time.RFC3339), ans.Receipt
+		res.At, res.Receipt = ans.At, ans.Receipt
 		res.Values, res.Empty = answerValues(ans.Data)
 		res.Raw = string(ans.Data)
 		d.Results = append(d.Results, res)

@@ -127,32 +127,6 @@ var notices = map[string]string{
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
 
-// When is a time for a page: machine-readable and for people.
-type When struct {
-	ISO  string
-	Text string
-}
-
-func when(t time.Time, lang string) When {
-	if t.IsZero() {
-		return When{}
-	}
-	t = t.In(kernel.Zone())
-	layout := "02/01/2006 15:04"
-	if lang == "en" {
-		layout = "2 Jan 2006 15:04"
-	}
-	return When{ISO: t.Format(time.RFC3339), Text: t.Format(layout)}
-}
-
-func day(t time.Time, lang string) When {
-	w := when(t, lang)
-	if w.Text != "" {
-		w.Text = w.Text[:len(w.Text)-6]
-	}
-	return w
-}
-
 // clientAddr is the client's address, for per-client limits (the web layer
 // has made it the client's behind trusted proxies).
 func clientAddr(r *http.Request) string {
@@ -390,7 +364,7 @@ type newData struct {
 
 type nearbyView struct {
 	ID, Status string
-	Created    When
+	Created    time.Time
 	Metres     int
 	Thumb      string
 }
@@ -447,7 +421,7 @@ func (h *pages) newForm(w http.ResponseWriter, r *http.Request) {
 			if near, err := h.s.Nearby(r.Context(), c.Code, lat, lon, 150); err == nil {
 				for _, p := range near {
 					d.Nearby = append(d.Nearby, nearbyView{ID: p.ID, Status: h.web.T(r, "feedback.status."+string(p.Status)),
-						Created: day(p.Created, lg), Metres: int(metresBetween(lat, lon, p.Lat, p.Lon))})
+						Created: p.Created, Metres: int(metresBetween(lat, lon, p.Lat, p.Lon))})
 				}
 			}
 		}
@@ -473,7 +447,7 @@ type sentData struct {
 	Ref          string
 	TrackingCode string
 	Agency       string
-	Due          When
+	Due          time.Time
 	Sensitive    bool
 }
 
@@ -499,7 +473,6 @@ func (h *pages) submit(w http.ResponseWriter, r *http.Request) {
 		defer func() { _ = r.MultipartForm.RemoveAll() }()
 	}
 	f := r.PostForm
-	lg := lang(r)
 	d := Draft{Category: f.Get("category"), Description: f.Get("description"), Anonymous: f.Get("anonymous") != "",
 		Attributes: map[string]string{}}
 	if f.Get("by") == "address" {
@@ -544,7 +517,7 @@ func (h *pages) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.pages.Render(w, r, http.StatusCreated, "feedback_sent", sentData{Style: h.style, ID: rec.Report.ID, Ref: shortRef(rec.Report.ID),
-		TrackingCode: rec.TrackingCode, Agency: ref.agencyName(rec.Report.Agency), Due: when(rec.Report.DueAt, lg), Sensitive: rec.Report.Sensitive})
+		TrackingCode: rec.TrackingCode, Agency: ref.agencyName(rec.Report.Agency), Due: rec.Report.DueAt, Sensitive: rec.Report.Sensitive})
 }
 
 // refuse shows the second step again with what was typed and why it was
@@ -615,8 +588,8 @@ type reportView struct {
 	Supporters  int
 	Rating      int
 	Stars       string
-	Created     When
-	Due         When
+	Created     time.Time
+	Due         time.Time
 	Overdue     bool
 	Events      []eventView
 	Photos      []photoView
@@ -624,7 +597,7 @@ type reportView struct {
 }
 
 type eventView struct {
-	At      When
+	At      time.Time
 	Kind    string
 	Text    string
 	Note    string
@@ -648,7 +621,7 @@ type reportData struct {
 	Error  string
 
 	CanReopen   bool
-	ReopenUntil When
+	ReopenUntil time.Time
 	CanRate     bool
 	CanReply    bool
 	CanSupport  bool
@@ -661,7 +634,7 @@ func (h *pages) view(r *http.Request, ref *refs, d PublicDetail, events []Public
 		Lat:      strconv.FormatFloat(d.Lat, 'f', 5, 64), Lon: strconv.FormatFloat(d.Lon, 'f', 5, 64), ByAddress: d.ByAddress,
 		Address: d.Address, Description: d.Description, Status: d.Status, StatusText: h.web.T(r, "feedback.status."+string(d.Status)),
 		StatusNote: d.StatusNote, Agency: ref.agencyName(d.Agency), Supporters: d.Supporters, Rating: d.Rating,
-		Created: when(d.CreatedAt, lg), Due: when(d.DueAt, lg), Overdue: d.Overdue}
+		Created: d.CreatedAt, Due: d.DueAt, Overdue: d.Overdue}
 	if c, ok := ref.catByID[d.Category]; ok {
 		v.Category, v.Sensitive = c.Name(lg), c.Sensitive
 		for _, a := range c.Attributes {
@@ -680,7 +653,7 @@ func (h *pages) view(r *http.Request, ref *refs, d PublicDetail, events []Public
 		v.Stars = strings.Repeat("★", d.Rating) + strings.Repeat("☆", 5-d.Rating)
 	}
 	for _, e := range events {
-		v.Events = append(v.Events, eventView{At: when(e.At, lg), Kind: e.Kind, Text: h.web.T(r, "feedback.event."+e.Kind),
+		v.Events = append(v.Events, eventView{At: e.At, Kind: e.Kind, Text: h.web.T(r, "feedback.event."+e.Kind),
 			Note: e.Note, Agency: agencyOrEmpty(ref, e.Agency), Private: privateKinds[e.Kind], PhotoID: e.PhotoID})
 	}
 	for _, p := range photos {
@@ -708,7 +681,7 @@ func (h *pages) ownerView(r *http.Request, ref *refs, d Detail, code string) rep
 	}
 	now := h.s.o.Clock.Now()
 	out := reportData{Style: h.style, R: h.view(r, ref, pd, evs, map[string]bool{EventInfoRequested: true, EventInfoGiven: true}, d.Photos),
-		Owner: true, Code: code, CanReopen: d.Report.CanReopen(now), ReopenUntil: when(d.Report.ReopenUntil(), lang(r)),
+		Owner: true, Code: code, CanReopen: d.Report.CanReopen(now), ReopenUntil: d.Report.ReopenUntil(),
 		CanRate: d.Report.CanRate(), CanReply: d.Report.WaitingReporter, Notice: notice(r)}
 	if code != "" {
 		out.Action = "/feedback/track/"
@@ -884,8 +857,8 @@ type listRow struct {
 	Category string
 	Commune  string
 	Status   string
-	Created  When
-	Due      When
+	Created  time.Time
+	Due      time.Time
 	Overdue  bool
 	Waiting  bool
 }
@@ -896,7 +869,7 @@ func (h *pages) rows(r *http.Request, ref *refs, reps []Report) []listRow {
 	out := make([]listRow, 0, len(reps))
 	for _, rep := range reps {
 		row := listRow{ID: rep.ID, Ref: shortRef(rep.ID), Commune: ref.unitName(rep.Commune), Status: h.web.T(r, "feedback.status."+string(rep.Status)),
-			Created: when(rep.CreatedAt, lg), Due: when(rep.DueAt, lg), Overdue: rep.Overdue(now), Waiting: rep.WaitingReporter}
+			Created: rep.CreatedAt, Due: rep.DueAt, Overdue: rep.Overdue(now), Waiting: rep.WaitingReporter}
 		if c, ok := ref.catByID[rep.Category]; ok {
 			row.Category = c.Name(lg)
 		}
@@ -973,7 +946,7 @@ type pinRow struct {
 	ID, Ref  string
 	Category string
 	Status   string
-	Created  When
+	Created  time.Time
 }
 
 // mapView reads a map's filters from the query.
@@ -1022,7 +995,7 @@ func (h *pages) mapPage(w http.ResponseWriter, r *http.Request) {
 		d.Areas = append(d.Areas, areaRow{AreaCount: a, Name: a.Unit.Name})
 	}
 	for _, p := range m.Pins {
-		row := pinRow{ID: p.ID, Ref: shortRef(p.ID), Status: h.web.T(r, "feedback.status."+string(p.Status)), Created: day(p.Created, lg)}
+		row := pinRow{ID: p.ID, Ref: shortRef(p.ID), Status: h.web.T(r, "feedback.status."+string(p.Status)), Created: p.Created}
 		if c, ok := ref.catByID[p.Category]; ok {
 			row.Category = c.Name(lg)
 		}
@@ -1076,7 +1049,7 @@ type plansData struct {
 	Plans   []planRow
 	Asked   bool
 	Error   string
-	Day     When
+	Day     time.Time
 	SVG     template.HTML
 	HasAny  bool
 	Outside bool
@@ -1084,11 +1057,11 @@ type plansData struct {
 
 type layerRow struct {
 	ID, Name, Kind string
-	From, To       When
+	From, To       time.Time
 	Features       int
 	InForce        bool
 	Withdrawn      bool
-	Imported       When
+	Imported       time.Time
 	Agency         string
 }
 
@@ -1105,10 +1078,9 @@ func (h *pages) plans(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
-	lg := lang(r)
 	now := h.s.o.Clock.Now()
 	today := now.In(kernel.Zone()).Format(time.DateOnly)
-	d := plansData{Style: h.style, Day: day(now, lg)}
+	d := plansData{Style: h.style, Day: now}
 	layers, err := h.s.Layers(r.Context())
 	if err != nil {
 		h.web.Error(w, r, err)
@@ -1143,14 +1115,13 @@ func (h *pages) plans(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *pages) layerRow(r *http.Request, ref *refs, l Layer, today string) layerRow {
-	lg := lang(r)
 	row := layerRow{ID: l.ID, Name: l.Name, Kind: h.web.T(r, "feedback.layer_kind."+l.Kind), Features: l.Features, InForce: l.InForce(today),
-		Withdrawn: l.Withdrawn, Imported: day(l.CreatedAt, lg), Agency: agencyOrEmpty(ref, l.Agency)}
+		Withdrawn: l.Withdrawn, Imported: l.CreatedAt, Agency: agencyOrEmpty(ref, l.Agency)}
 	if t, err := time.ParseInLocation(time.DateOnly, l.ValidFrom, kernel.Zone()); err == nil {
-		row.From = day(t, lg)
+		row.From = t
 	}
 	if t, err := time.ParseInLocation(time.DateOnly, l.ValidTo, kernel.Zone()); err == nil {
-		row.To = day(t, lg)
+		row.To = t
 	}
 	return row
 }

@@ -640,8 +640,11 @@ func (h *open311) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := web.LangFrom(r.Context())
+	// The notice is a sentence a client app shows its user: its date is
+	// for people, in the request's language (the due time itself travels
+	// in RFC 3339 in the request's expected_datetime).
 	notice := h.cat.T(lang, "feedback.open311.notice", ref.agencyName(rec.Report.Agency),
-		rec.Report.DueAt.In(kernel.Zone()).Format("2006-01-02 15:04"))
+		web.FormatDateTime(h.cat, lang, rec.Report.DueAt))
 	out := []created311{{ID: rec.Report.ID, Token: rec.Report.Token, ServiceNotice: notice}}
 	h.write(w, r, http.StatusOK, out, createdList311{Requests: out})
 }

@@ -200,24 +200,25 @@ func (h *pages) image(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dateView is a time as pages show it: a human date and a machine one.
+// dateView is a time as pages receive it: its machine form, which they
+// write for people with {{$.DateTime .X.ISO}} (a calendar day's ISO is
+// "2006-01-02", written as a date alone); "" when there is none.
 type dateView struct {
-	Text string
-	ISO  string
+	ISO string
 }
 
 func dateOf(t time.Time) dateView {
 	if t.IsZero() {
 		return dateView{}
 	}
-	return dateView{Text: t.In(kernel.Zone()).Format("02/01/2006 15:04"), ISO: t.UTC().Format(time.RFC3339)}
+	return dateView{ISO: t.UTC().Format(time.RFC3339)}
 }
 
 func dayOf(t time.Time) dateView {
 	if t.IsZero() {
 		return dateView{}
 	}
-	return dateView{Text: t.In(kernel.Zone()).Format("02/01/2006"), ISO: t.In(kernel.Zone()).Format(time.DateOnly)}
+	return dateView{ISO: t.In(kernel.Zone()).Format(time.DateOnly)}
 }
 
 // percent writes a score per mille as a whole percentage.

@@ -155,6 +155,12 @@ func (h *pages) cellOf(r *http.Request, cell Cell, title string) cellView {
 func (h *pages) studentRows(r *http.Request, rep ClassReport, lang string) template.HTML {
 	e := html.EscapeString
 	deadline, manage, extended := h.web.T(r, "learningpages.course.deadline"), h.web.T(r, "learningpages.teach.manage"), h.web.T(r, "learningpages.teach.extended")
+	dayText := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return web.FormatDate(h.web.Catalog(), lang, t)
+	}
 	titles := make([]string, len(rep.Assignments))
 	for k, a := range rep.Assignments {
 		titles[k] = a.Course.Title(lang)
@@ -168,7 +174,7 @@ func (h *pages) studentRows(r *http.Request, rep ClassReport, lang string) templ
 			cv := h.cellOf(r, cell, titles[k])
 			b.WriteString(`<div class="cell cell-` + cv.Status + `"><p><strong>` + e(cv.Title) + `</strong>: <span class="status status-` + cv.Status + `">` +
 				e(cv.StatusText) + "</span></p>\n")
-			b.WriteString(`<p class="hint">` + e(cv.Detail) + ` · ` + e(deadline) + ` <time datetime="` + e(cv.Deadline.ISO) + `" dir="ltr">` + e(cv.Deadline.Text) + `</time>`)
+			b.WriteString(`<p class="hint">` + e(cv.Detail) + ` · ` + e(deadline) + ` <time datetime="` + e(cv.Deadline.ISO) + `"><bdi>` + e(dayText(cell.Deadline)) + `</bdi></time>`)
 			if cv.Extended {
 				b.WriteString(" (" + e(extended) + ")")
 			}

@@ -50,14 +50,8 @@ func (h *pages) signedIn(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// messageView is an inbox message as the page shows it.
-type messageView struct {
-	ID, Subject, Text, When, Datetime string
-	Read                              bool
-}
-
 type inboxView struct {
-	Messages []messageView
+	Messages []InboxMessage // their times written with {{$.DateTime}}
 	Unread   int
 	Older    string
 	Channels Channels
@@ -93,7 +87,7 @@ func (h *pages) render(w http.ResponseWriter, r *http.Request, status int, errMs
 	if sent != nil {
 		ch = *sent
 	}
-	v := inboxView{Unread: in.Unread, Older: in.Older, Channels: ch, HasPhone: hasPhone, Email: h.s.EmailEnabled(),
+	v := inboxView{Messages: in.Messages, Unread: in.Unread, Older: in.Older, Channels: ch, HasPhone: hasPhone, Email: h.s.EmailEnabled(),
 		Langs: h.web.Catalog().Langs(), Error: errMsg}
 	if v.Channels.Lang == "" {
 		v.Channels.Lang = lang
@@ -103,11 +97,6 @@ func (h *pages) render(w http.ResponseWriter, r *http.Request, status int, errMs
 		v.Notice = "notify.inbox.marked"
 	case "saved":
 		v.Notice = "notify.channels.saved"
-	}
-	for _, m := range in.Messages {
-		at := m.At.In(kernel.Zone())
-		v.Messages = append(v.Messages, messageView{ID: m.ID, Subject: m.Subject, Text: m.Text, Read: m.Read,
-			When: at.Format("02/01/2006 15:04"), Datetime: at.Format("2006-01-02T15:04:05-07:00")})
 	}
 	h.pages.Render(w, r, status, "inbox", v)
 }

@@ -137,22 +137,15 @@ func money(n int64) string {
 	return b.String() + " ₫"
 }
 
-// dateView is a date for a <time> element: machine and human forms.
-type dateView struct{ ISO, Text string }
-
-func dayView(day string) dateView {
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return dateView{}
+// dayView is a calendar day ("2006-01-02") for a page to write with
+// {{$.Date}}, or "" when day is not one. Instants stay time.Time, which the
+// pages write with {{$.DateTime}}: both go through the formatting layer
+// (internal/web/format.go), in the reader's language.
+func dayView(day string) string {
+	if _, err := time.Parse(time.DateOnly, day); err != nil {
+		return ""
 	}
-	return dateView{ISO: day, Text: t.Format("02/01/2006")}
-}
-
-func timeView(t time.Time) dateView {
-	if t.IsZero() {
-		return dateView{}
-	}
-	return dateView{ISO: t.Format(time.RFC3339), Text: t.In(kernel.Zone()).Format("02/01/2006 15:04")}
+	return day
 }
 
 // signedIn is the signed-in account's session, or a redirect to log in.
@@ -286,7 +279,7 @@ func (h *pages) home(w http.ResponseWriter, r *http.Request) {
 
 // inputView is an input as the pages show it.
 type inputView struct {
-	Date                                                   dateView // the value, when it is a date
+	IsDate                                                 bool // the value is a calendar day
 	Key, Name, Label, Source, SourceName, Party, PartyName string
 	Type                                                   string
 	Options                                                []optionView
@@ -327,7 +320,7 @@ func (h *pages) inputView(r *http.Request, in Input, a *Application) inputView {
 	if a != nil {
 		v.Value = a.Value(in.Key())
 		v.Requested = slices.Contains(a.Requested, in.Key())
-		v.Date = dayView(v.Value)
+		v.IsDate = dayView(v.Value) != ""
 	}
 	for _, o := range in.Options {
 		ov := optionView{Value: o.Value, Name: names(o.Names, lang(r)), Selected: o.Value == v.Value}
@@ -346,7 +339,7 @@ type partView struct {
 	After                                                      []string
 	Roles                                                      []string
 	Effect                                                     string
-	Due                                                        dateView
+	Due                                                        string
 	HasPDF, HasDocument                                        bool
 	Reason                                                     string
 }
@@ -471,8 +464,8 @@ func (h *pages) appURL(r *http.Request, id, sub string) string {
 
 type listItem struct {
 	ID, Procedure, Subject, Status string
-	Due                            dateView
-	Created                        dateView
+	Due                            string
+	Created                        time.Time
 	Overdue                        bool
 }
 
@@ -495,7 +488,7 @@ func (h *pages) list(w http.ResponseWriter, r *http.Request) {
 	for _, a := range pg.Items {
 		p, _ := h.s.o.Catalogue.Procedure(a.Procedure)
 		d.Items = append(d.Items, listItem{ID: a.ID, Procedure: p.NameIn(lang(r)), Subject: a.SubjectName, Status: a.Status,
-			Due: dayView(a.Due), Created: timeView(a.CreatedAt), Overdue: a.Overdue})
+			Due: dayView(a.Due), Created: a.CreatedAt, Overdue: a.Overdue})
 	}
 	h.pages.Render(w, r, http.StatusOK, "portal_list", d)
 }
@@ -503,7 +496,7 @@ func (h *pages) list(w http.ResponseWriter, r *http.Request) {
 // sourceView is a registry's answer as the applicant sees it.
 type sourceView struct {
 	Party, PartyName, Source, Name, Provider, Error, Receipt string
-	ReadAt                                                   dateView
+	ReadAt                                                   time.Time
 	Fields                                                   []fieldValue
 	Records                                                  []recordChoice // a list service's records to pick from
 	FieldNames                                               []fieldValue
@@ -512,12 +505,12 @@ type sourceView struct {
 
 type fieldValue struct {
 	Name, Label, Value string
-	Date               dateView // when the value is a date: shown in a <time>
+	IsDate             bool // the value is a calendar day: written with {{$.Date}}
 }
 
-// field is a value as a page shows it: a date in a <time> element.
+// field is a value as a page shows it: a date through the formatting layer.
 func field(name, label, value string) fieldValue {
-	return fieldValue{Name: name, Label: label, Value: value, Date: dayView(value)}
+	return fieldValue{Name: name, Label: label, Value: value, IsDate: dayView(value) != ""}
 }
 
 type recordChoice struct {
@@ -527,12 +520,12 @@ type recordChoice struct {
 }
 
 type eventView struct {
-	At     dateView
+	At     time.Time
 	Kind   string
 	Part   string
 	Note   string
 	Inputs []string
-	Due    dateView
+	Due    string
 	By     string
 }
 
@@ -541,8 +534,8 @@ type applicationData struct {
 	A            Application
 	Name         string
 	Status       string
-	Due          dateView
-	Submitted    dateView
+	Due          string
+	Submitted    time.Time
 	Desk         string // the official's agency, when the page is theirs
 	Edit         bool
 	Draft        bool
@@ -600,7 +593,7 @@ func (h *pages) showApplication(w http.ResponseWriter, r *http.Request, id strin
 
 func (h *pages) applicationView(r *http.Request, p Procedure, a Application, acc access) applicationData {
 	l := lang(r)
-	d := applicationData{Style: h.style, A: a, Name: p.NameIn(l), Status: a.Status, Due: dayView(a.Due), Submitted: timeView(a.SubmittedAt),
+	d := applicationData{Style: h.style, A: a, Name: p.NameIn(l), Status: a.Status, Due: dayView(a.Due), Submitted: a.SubmittedAt,
 		Edit: acc.edit, Draft: a.Status == StatusDraft, Uploads: a.Uploads, Integrated: p.Integrated, Delivery: a.Delivery, Address: a.DeliveryAddress,
 		MaxUpload: h.s.o.MaxUpload >> 20}
 	if act := kernel.ActorFrom(r.Context()); act.Kind == kernel.ActorOfficial {
@@ -629,7 +622,7 @@ func (h *pages) applicationView(r *http.Request, p Procedure, a Application, acc
 				sv.Error = h.web.T(r, "portal.app.not_read")
 				sv.Flaggable = false
 			} else {
-				sv.Provider, sv.ReadAt, sv.Receipt = read.ProviderName, timeView(read.ReadAt), read.Receipt
+				sv.Provider, sv.ReadAt, sv.Receipt = read.ProviderName, read.ReadAt, read.Receipt
 				if read.Error != "" {
 					sv.Error = h.tr(r, read.Error, h.web.T(r, "portal.app.read_failed"))
 				} else if len(read.Records) == 0 {
@@ -673,7 +666,7 @@ func (h *pages) applicationView(r *http.Request, p Procedure, a Application, acc
 		d.Parts = append(d.Parts, h.partView(r, pt, &cp))
 	}
 	for _, e := range a.Events {
-		ev := eventView{At: timeView(e.At), Kind: e.Kind, Part: e.Part, Note: valueText(e.Details["note"]) + valueText(e.Details["reason"])}
+		ev := eventView{At: e.At, Kind: e.Kind, Part: e.Part, Note: valueText(e.Details["note"]) + valueText(e.Details["reason"])}
 		if due := valueText(e.Details["due"]) + valueText(e.Details["to"]); due != "" {
 			ev.Due = dayView(due)
 		}
@@ -897,7 +890,7 @@ type reviewData struct {
 	Error     string
 	Notice    string
 	SLA       int
-	Due       dateView
+	Due       string
 }
 
 func (h *pages) review(w http.ResponseWriter, r *http.Request) {
@@ -1063,8 +1056,8 @@ type receiptData struct {
 	A         Application
 	Name      string
 	Agency    string
-	Submitted dateView
-	Due       dateView
+	Submitted time.Time
+	Due       string
 	Fee       string
 	Desk      string
 }
@@ -1084,7 +1077,7 @@ func (h *pages) receipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := h.s.o.Catalogue.Procedure(a.Procedure)
-	d := receiptData{Style: h.style, A: a, Name: p.NameIn(lang(r)), Agency: a.Agency, Submitted: timeView(a.SubmittedAt), Due: dayView(a.Due), Fee: money(a.Fee)}
+	d := receiptData{Style: h.style, A: a, Name: p.NameIn(lang(r)), Agency: a.Agency, Submitted: a.SubmittedAt, Due: dayView(a.Due), Fee: money(a.Fee)}
 	if ag, err := h.s.o.Registry.Agency(r.Context(), a.Agency); err == nil {
 		d.Agency = ag.Name
 	}

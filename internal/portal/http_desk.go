@@ -57,8 +57,7 @@ type queueRow struct {
 	QueueItem
 	Name      string
 	StatusKey string
-	DueView   dateView
-	Submitted dateView
+	DueView   string
 }
 
 type deskData struct {
@@ -98,7 +97,7 @@ func (h *pages) deskQueue(w http.ResponseWriter, r *http.Request) {
 				name += " — " + names(pt.Names, lang(r))
 			}
 		}
-		d.Rows = append(d.Rows, queueRow{QueueItem: it, Name: name, DueView: dayView(it.Due), Submitted: timeView(it.SubmittedAt)})
+		d.Rows = append(d.Rows, queueRow{QueueItem: it, Name: name, DueView: dayView(it.Due)})
 	}
 	if flags, err := h.s.Flags(r.Context(), post.Agency.Code, 50); err == nil {
 		d.Flags = flags

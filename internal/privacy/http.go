@@ -59,20 +59,9 @@ func (h *handlers) signedIn(w http.ResponseWriter, r *http.Request) (*web.Sessio
 	return sess, true
 }
 
-// when is a time as a page shows it: human, with the machine form beside.
-type when struct{ Human, ISO string }
-
-func whenOf(t time.Time) when {
-	if t.IsZero() {
-		return when{}
-	}
-	t = t.In(kernel.Zone())
-	return when{Human: t.Format("02/01/2006 15:04"), ISO: t.Format(time.RFC3339)}
-}
-
 type consentView struct {
 	ClientID, Name, Purpose, Scopes string
-	Granted                         when
+	Granted                         time.Time // written with {{$.DateTime}}
 }
 
 type recordChoice struct {
@@ -81,7 +70,7 @@ type recordChoice struct {
 
 type correctionView struct {
 	ID, Record, Agency, Wrong, Correct, Status, Answer string
-	Asked, Decided                                     when
+	Asked, Decided                                     time.Time // written with {{$.DateTime}}
 }
 
 func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +102,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, c := range cs {
 			data.Consents = append(data.Consents, consentView{ClientID: c.ClientID, Name: c.Name, Purpose: c.Purpose,
-				Scopes: strings.Join(c.Scopes, " "), Granted: whenOf(c.GrantedAt)})
+				Scopes: strings.Join(c.Scopes, " "), Granted: c.GrantedAt})
 		}
 	}
 	tr := pageTranslator{h.ws, r}
@@ -138,7 +127,7 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, c := range mine {
 		data.Corrections = append(data.Corrections, correctionView{ID: c.ID, Record: label(tr, "privacy.kind."+c.RecordKind, c.RecordKind) + " " + c.RecordID,
-			Agency: c.Agency, Wrong: c.Wrong, Correct: c.Correct, Status: c.Status, Answer: c.Answer, Asked: whenOf(c.CreatedAt), Decided: whenOf(c.DecidedAt)})
+			Agency: c.Agency, Wrong: c.Wrong, Correct: c.Correct, Status: c.Status, Answer: c.Answer, Asked: c.CreatedAt, Decided: c.DecidedAt})
 	}
 	h.pages.Render(w, r, http.StatusOK, "privacy", data)
 }
@@ -316,7 +305,7 @@ func (h *handlers) desk(w http.ResponseWriter, r *http.Request) {
 	}{Agency: agency, Status: status, Posts: posts, Notice: map[string]string{"1": "privacy.desk.decided"}[q.Get("done")]}
 	for _, c := range cs {
 		data.Requests = append(data.Requests, correctionView{ID: c.ID, Record: label(tr, "privacy.kind."+c.RecordKind, c.RecordKind) + " " + c.RecordID,
-			Agency: c.Agency, Wrong: c.Wrong, Correct: c.Correct, Status: c.Status, Answer: c.Answer, Asked: whenOf(c.CreatedAt), Decided: whenOf(c.DecidedAt)})
+			Agency: c.Agency, Wrong: c.Wrong, Correct: c.Correct, Status: c.Status, Answer: c.Answer, Asked: c.CreatedAt, Decided: c.DecidedAt})
 	}
 	if len(cs) == 50 {
 		data.Next = cs[len(cs)-1].ID

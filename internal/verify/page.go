@@ -10,9 +10,6 @@ import (
 	"civitas/internal/pades"
 )
 
-// timeLayout shows a time with its offset, so nobody guesses the zone.
-const timeLayout = "2006-01-02 15:04:05 -07:00"
-
 // formData is what the form needs on both pages.
 type formData struct {
 	Style string // the stylesheet's URL
@@ -39,8 +36,7 @@ type signatureView struct {
 	Number            int
 	Field             string
 	Signer            string
-	Time              string // "" when unknown
-	TimeISO           string
+	Time              time.Time // zero when unknown; written with {{$.DateTime}}, in the province's zone
 	Timestamped       bool
 	Level             string
 	DocumentTimestamp bool
@@ -108,7 +104,7 @@ func signatureViews(rep *pades.Report) []signatureView {
 			Verdict: newVerdictView(sig.Verdict), RevocationKey: revocationKey(sig.Revocation), Reasons: sig.Reasons,
 		}
 		if t := signingTime(sig); !t.IsZero() {
-			v.Time, v.TimeISO = t.Local().Format(timeLayout), t.Format(time.RFC3339)
+			v.Time = t
 		}
 		out[i] = v
 	}

@@ -275,7 +275,7 @@ test('a mother applies for the integrated birth procedure without paper; three a
       await check(page, lang, 'receipt');
       const receipt = (await page.textContent('#receipt-number')).trim();
       assert.ok(receipt.length > 8, receipt);
-      assert.match(await page.getAttribute('#promised-date', 'datetime'), /^\d{4}-\d{2}-\d{2}$/);
+      assert.match(await page.getAttribute('#promised-date time', 'datetime'), /^\d{4}-\d{2}-\d{2}$/);
       const id = page.url().match(/applications\/([a-z0-9]+)\/receipt/)[1];
 
       // The three agencies: the birth first, then residence and the card side by side.

@@ -80,12 +80,20 @@ if (process.env.FIXTURE) {
   walk(JSON.parse(readFileSync(process.env.FIXTURE, 'utf8')));
 }
 
+// demoPeople lists up to limit demo people for role (one row a post for
+// officers and officials).
+function demoPeople(role, limit) {
+  return civitas('demo', 'people', '--data', data, '--role', role, '--limit', String(limit), '--json')
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
 // pick finds a demo person for role with no account yet and gives them a
 // level-2 account (which a support point would): the pages of a new holder.
-function pick(role) {
-  const people = civitas('demo', 'people', '--data', data, '--role', role, '--limit', '200', '--json')
-    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const p = people.find((x) => !x.has_account && !fixtureIDs.has(x.citizen_id) && !fixtureIDs.has(x.child_citizen_id ?? ''));
+// fits, given the person's rows (one a post for officials), narrows the choice.
+function pick(role, fits = () => true) {
+  const people = demoPeople(role, 200);
+  const rows = (x) => people.filter((y) => y.citizen_id === x.citizen_id);
+  const p = people.find((x) => !x.has_account && !fixtureIDs.has(x.citizen_id) && !fixtureIDs.has(x.child_citizen_id ?? '') && fits(rows(x)));
   assert.ok(p, `a demo ${role} without an account`);
   execFileSync(bin, ['account', 'add', '--data', data, '--citizen-id', p.citizen_id, '--level', '2', '--password-stdin'],
     { input: `${password}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
@@ -232,6 +240,9 @@ async function check(page, what, viewport, withAxe) {
   return problems.map((p) => `${what} at ${viewport.label || `${viewport.width}px`}: ${p}`);
 }
 
+// The registry roles that sign and assign documents (internal/edoc capacityOf).
+const leaders = new Set(['chairman', 'vice_chairman', 'director', 'deputy_director', 'principal', 'vice_principal']);
+
 const roles = [
   { name: 'anonymous' },
   { name: 'citizen', setup: async (page) => { const p = pick('citizen'); await login(page, p.citizen_id); } },
@@ -248,12 +259,23 @@ const roles = [
   },
   {
     // An official with a post in an agency (not the desk's): the document
-    // exchange, which needs a level-2 login.
+    // exchange, which needs a level-2 login. A leader (a post that signs and
+    // assigns, internal/edoc capacityOf) in the agency /edoc opens first —
+    // the smallest agency code of their posts — so the inbox links the
+    // signing queue (/edoc/sign) and the supervision view (/edoc/supervise);
+    // the first official by citizen ID is a records clerk, who has neither.
+    // Someone who also holds a desk post (listed as an officer, not here)
+    // may open on that agency instead: left out.
     name: 'official',
     first: ['/edoc'],
     pages: 15,
     setup: async (page) => {
-      const p = pick('official');
+      const desk = new Set(demoPeople('officer', 100000).map((x) => x.citizen_id));
+      const p = pick('official', (posts) => {
+        if (desk.has(posts[0].citizen_id)) return false;
+        const first = [...posts].sort((a, b) => (a.agency_code < b.agency_code ? -1 : a.agency_code > b.agency_code ? 1 : 0))[0];
+        return leaders.has(first.role);
+      });
       await login(page, p.citizen_id);
       await level2(page, p.citizen_id);
     },

@@ -87,21 +87,11 @@ type orderPage struct {
 	Amount     string
 	AmountText string
 	Account    Account
-	Created    timeText
-	Expires    timeText
-	Paid       timeText
+	Created    time.Time
+	Expires    time.Time
+	Paid       time.Time
 	Status     string
 	Notice     string
-}
-
-type timeText struct{ ISO, Text string }
-
-func when(t time.Time) timeText {
-	if t.IsZero() {
-		return timeText{}
-	}
-	t = t.In(kernel.Zone())
-	return timeText{ISO: t.Format(time.RFC3339), Text: t.Format("15:04 02/01/2006")}
 }
 
 func (h *pages) order(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +110,7 @@ func (h *pages) order(w http.ResponseWriter, r *http.Request) {
 	}
 	acc, _ := h.s.o.Accounts.Of(c.Agency)
 	d := orderPage{C: c, Agency: name, Amount: formatVND(c.Amount), AmountText: AmountInWords(c.Amount), Account: acc,
-		Created: when(c.CreatedAt), Expires: when(c.ExpiresAt), Paid: when(c.PaidAt), Status: "paymentpages.status." + c.Status}
+		Created: c.CreatedAt, Expires: c.ExpiresAt, Paid: c.PaidAt, Status: "paymentpages.status." + c.Status}
 	h.pages.Render(w, r, http.StatusOK, "payment_order", d)
 }
 
@@ -291,7 +281,7 @@ func (h *pages) official(w http.ResponseWriter, r *http.Request) (*http.Request,
 
 type runRow struct {
 	Run
-	At timeText
+	At time.Time
 }
 
 type runsPage struct {
@@ -311,7 +301,7 @@ func (h *pages) runs(w http.ResponseWriter, r *http.Request) {
 	}
 	d := runsPage{}
 	for _, run := range runs {
-		d.Runs = append(d.Runs, runRow{Run: run, At: when(run.RunAt)})
+		d.Runs = append(d.Runs, runRow{Run: run, At: run.RunAt})
 	}
 	if len(runs) == 30 {
 		d.Next = runs[len(runs)-1].ID
@@ -341,7 +331,7 @@ func (h *pages) run(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
-	d := runPage{Run: runRow{Run: run, At: when(run.RunAt)}}
+	d := runPage{Run: runRow{Run: run, At: run.RunAt}}
 	for _, m := range items {
 		row := itemRow{Mismatch: m, KindKey: "paymentpages.kind." + m.Kind}
 		if m.Expected != 0 {
