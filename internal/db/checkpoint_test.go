@@ -3,6 +3,8 @@ package db_test
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,3 +145,68 @@ func TestPauseCheckpoints(t *testing.T) {
 }
 
 const checkpointTick = 200 * time.Millisecond
+
+// TestWALStaysBoundedUnderReadsAndWrites: requests that write (group
+// commits of small transactions, as the services make) beside readers that
+// never stop — where the writer alone never finds the moment to start the
+// log over — leave a WAL file within journal_size_limit and what a tick or
+// two writes, not one that grows with everything written.
+func TestWALStaysBoundedUnderReadsAndWrites(t *testing.T) {
+	ctx := context.Background()
+	d := openSQLite(t)
+	fillWAL(t, d, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var n int
+				if err := d.QueryRow(ctx, "SELECT count(*) FROM wal_fill WHERE id < 5").Scan(&n); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	blob := []byte(strings.Repeat("y", 4000))
+	var written, most atomic.Int64
+	var writers sync.WaitGroup
+	for range 4 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for written.Add(16*4000) < 192<<20 {
+				err := d.Batch(ctx, time.Now(), func(tx *db.Tx) error {
+					for range 16 {
+						if _, err := tx.Exec(ctx, "INSERT INTO wal_fill (v) VALUES (?)", blob); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := d.WALSize(); n > most.Load() {
+					most.Store(n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	writers.Wait()
+	close(stop)
+	wg.Wait()
+	if most.Load() > 96<<20 {
+		t.Fatalf("the WAL reached %d MiB with 192 MiB written under reads", most.Load()>>20)
+	}
+	t.Logf("largest WAL %d MiB for 192 MiB written", most.Load()>>20)
+}
