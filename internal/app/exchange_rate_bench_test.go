@@ -31,6 +31,10 @@ func BenchmarkExchangeQueryAtRate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	warm, err := loadtest.WarmupFromEnv(2 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Run(dbtest.Name(), func(b *testing.B) {
 		s := newExchangeSite(b, 2000)
 		ctx := kernel.WithActor(context.Background(), kernel.Actor{Kind: kernel.ActorOperator, ID: "bench"})
@@ -80,7 +84,7 @@ func BenchmarkExchangeQueryAtRate(b *testing.B) {
 		}
 		b.ResetTimer()
 		for range b.N {
-			r, err := loadtest.Run(context.Background(), loadtest.Config{Rate: rate, Duration: dur}, ask)
+			r, err := loadtest.Run(context.Background(), loadtest.Config{Rate: rate, Duration: dur, Warmup: warm}, ask)
 			if err != nil {
 				b.Fatal(err)
 			}

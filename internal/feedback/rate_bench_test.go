@@ -32,6 +32,10 @@ func BenchmarkIntakeOpen311At2000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	warm, err := loadtest.WarmupFromEnv(2 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
 	d := dbtest.Open(b)
 	g := newGridProvince(12, 15)
 	s, ws := benchServer(b, d, g)
@@ -77,7 +81,7 @@ func BenchmarkIntakeOpen311At2000(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		r, err := loadtest.Run(context.Background(), loadtest.Config{Rate: rate, Duration: dur}, post)
+		r, err := loadtest.Run(context.Background(), loadtest.Config{Rate: rate, Duration: dur, Warmup: warm}, post)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -28,9 +28,14 @@ func BenchmarkSubmitAttemptAt3000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	warmup, err := loadtest.WarmupFromEnv(2 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
 	const warm = 100
 	n := int(math.Round(rate * dur.Seconds()))
-	submit := newSubmissions(b, b.N*n+warm)
+	nw := int(math.Round(rate * warmup.Seconds()))
+	submit := newSubmissions(b, b.N*(n+nw)+warm)
 	var next atomic.Int64
 	op := func() error { return submit(int(next.Add(1) - 1)) }
 	for range warm {
@@ -40,7 +45,7 @@ func BenchmarkSubmitAttemptAt3000(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		openLoop(b, loadtest.Config{Rate: rate, Count: n}, op, "submissions/s")
+		openLoop(b, loadtest.Config{Rate: rate, Count: n, Warmup: warmup}, op, "submissions/s")
 	}
 }
 
@@ -64,6 +69,10 @@ func BenchmarkClassPageAt100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	warmup, err := loadtest.WarmupFromEnv(2 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
 	s := newPageSite(b, 1, 40)
 	get := func() error { return s.get("/learning/teach/classes/C00", `class="card student"`) }
 	for range 20 {
@@ -73,7 +82,7 @@ func BenchmarkClassPageAt100(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		openLoop(b, loadtest.Config{Rate: rate, Duration: dur}, get, "pages/s")
+		openLoop(b, loadtest.Config{Rate: rate, Duration: dur, Warmup: warmup}, get, "pages/s")
 	}
 }
 

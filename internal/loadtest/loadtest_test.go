@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -237,5 +238,31 @@ func TestRateFromEnv(t *testing.T) {
 	t.Setenv(DurationEnv, "soon")
 	if _, err := DurationFromEnv(time.Second); err == nil {
 		t.Fatal("bad duration accepted")
+	}
+}
+
+// TestWarmupIsNotMeasured: the warm-up runs the operation at the rate for
+// its duration, and nothing it met — here the first calls fail, as a cold
+// pool might — reaches the result.
+func TestWarmupIsNotMeasured(t *testing.T) {
+	var calls atomic.Int64
+	fn := func() error {
+		if calls.Add(1) <= 10 {
+			return errors.New("cold")
+		}
+		return nil
+	}
+	r, err := Run(context.Background(), Config{Rate: 200, Warmup: 200 * time.Millisecond, Count: 50}, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.Load(); got != 40+50 {
+		t.Errorf("%d calls, want 40 in the warm-up and 50 measured", got)
+	}
+	if r.Completed != 50 || r.Errors != 0 || r.Warmup != 200*time.Millisecond {
+		t.Errorf("result %v: want the 50 measured calls, none failed", r)
+	}
+	if !strings.Contains(r.String(), "after a 200ms warm-up") {
+		t.Errorf("String() = %q does not name the warm-up", r.String())
 	}
 }

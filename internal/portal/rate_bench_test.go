@@ -26,6 +26,10 @@ func BenchmarkSubmitAt500(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	warm, err := loadtest.WarmupFromEnv(2 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
 	e, ctxs := benchEnv(b, 2000)
 	var n atomic.Int64
 	apply := func() error {
@@ -48,7 +52,7 @@ func BenchmarkSubmitAt500(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		r, err := loadtest.Run(context.Background(), loadtest.Config{Rate: rate, Duration: dur}, apply)
+		r, err := loadtest.Run(context.Background(), loadtest.Config{Rate: rate, Duration: dur, Warmup: warm}, apply)
 		if err != nil {
 			b.Fatal(err)
 		}
