@@ -251,15 +251,7 @@ const DurationEnv = "CIVITAS_LOAD_DURATION"
 
 // DurationFromEnv is the duration in DurationEnv, or def when it is unset.
 func DurationFromEnv(def time.Duration) (time.Duration, error) {
-	v := os.Getenv(DurationEnv)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("loadtest: %s=%q: want a positive duration such as 10s", DurationEnv, v)
-	}
-	return d, nil
+	return durationFromEnv(DurationEnv, def, false, "a positive duration such as 10s")
 }
 
 // WarmupEnv names the variable that sets the open-loop benchmarks'
@@ -268,13 +260,20 @@ const WarmupEnv = "CIVITAS_LOAD_WARMUP"
 
 // WarmupFromEnv is the duration in WarmupEnv, or def when it is unset.
 func WarmupFromEnv(def time.Duration) (time.Duration, error) {
-	v := os.Getenv(WarmupEnv)
+	return durationFromEnv(WarmupEnv, def, true, "a duration such as 2s, or 0")
+}
+
+// durationFromEnv reads a Go duration from the variable name: def when it
+// is unset, an error saying what it wants when it is not a positive
+// duration (or zero, when zero is allowed).
+func durationFromEnv(name string, def time.Duration, zero bool, want string) (time.Duration, error) {
+	v := os.Getenv(name)
 	if v == "" {
 		return def, nil
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("loadtest: %s=%q: want a duration such as 2s, or 0", WarmupEnv, v)
+	if err != nil || d < 0 || (d == 0 && !zero) {
+		return 0, fmt.Errorf("loadtest: %s=%q: want %s", name, v, want)
 	}
 	return d, nil
 }

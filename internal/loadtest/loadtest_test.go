@@ -266,3 +266,30 @@ func TestWarmupIsNotMeasured(t *testing.T) {
 		t.Errorf("String() = %q does not name the warm-up", r.String())
 	}
 }
+
+// TestDurationsFromEnv: the run's length must be positive; the warm-up
+// may be 0 (none); anything else that is not a duration is refused.
+func TestDurationsFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		env, v string
+		ok     bool
+	}{
+		{DurationEnv, "20s", true}, {DurationEnv, "0", false}, {DurationEnv, "ten", false},
+		{WarmupEnv, "0", true}, {WarmupEnv, "1s", true}, {WarmupEnv, "-1s", false}, {WarmupEnv, "x", false},
+	} {
+		t.Setenv(c.env, c.v)
+		var err error
+		if c.env == DurationEnv {
+			_, err = DurationFromEnv(time.Second)
+		} else {
+			_, err = WarmupFromEnv(time.Second)
+		}
+		if (err == nil) != c.ok {
+			t.Errorf("%s=%q: error %v, want ok=%v", c.env, c.v, err, c.ok)
+		}
+	}
+	t.Setenv(WarmupEnv, "")
+	if d, err := WarmupFromEnv(3 * time.Second); err != nil || d != 3*time.Second {
+		t.Errorf("unset: %v %v, want the default", d, err)
+	}
+}
