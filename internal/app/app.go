@@ -85,9 +85,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	keyPath, keyExisted := cfg.KeyFile, true
-	if keyPath == "" {
-		keyPath = filepath.Join(cfg.DataDir, "secret.key")
+	keyPath, keyExisted := keyFile(cfg), true
+	if cfg.KeyFile == "" {
 		_, statErr := os.Stat(keyPath)
 		keyExisted = statErr == nil
 	}
@@ -409,13 +408,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB) (
 	return a, nil
 }
 
+// keyFile is where the key-encryption key is read: --key-file, or
+// DATA/secret.key when none is named.
+func keyFile(cfg config.Config) string {
+	if cfg.KeyFile != "" {
+		return cfg.KeyFile
+	}
+	return filepath.Join(cfg.DataDir, "secret.key")
+}
+
 // OpenBox loads the key-encryption key named by the configuration (creating
 // DATA/secret.key when none is named) and returns the box that seals secrets.
 func OpenBox(cfg config.Config, log *slog.Logger) (*sealed.Box, error) {
-	path, create := cfg.KeyFile, false
-	if path == "" {
-		path, create = filepath.Join(cfg.DataDir, "secret.key"), true
-	}
+	path, create := keyFile(cfg), cfg.KeyFile == ""
 	key, created, err := sealed.LoadOrCreateKeyFile(path, create)
 	if err != nil {
 		return nil, kernel.E(kernel.Invalid, "error.app.key_file").WithCause(err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 
 	"civitas/internal/backup"
@@ -41,10 +40,7 @@ func (backupCheckpoints) VerifyCheckpoints(ctx context.Context, d *db.DB) (int64
 // with: the --key-file, or DATA/secret.key when it exists (never created
 // here). nil without one: the backup is made, unsealed, and says so.
 func BackupKEK(cfg config.Config, log *slog.Logger) ([]byte, string, error) {
-	path := cfg.KeyFile
-	if path == "" {
-		path = filepath.Join(cfg.DataDir, "secret.key")
-	}
+	path := keyFile(cfg)
 	key, _, err := sealed.LoadOrCreateKeyFile(path, false)
 	if err != nil {
 		if cfg.KeyFile == "" && errors.Is(err, fs.ErrNotExist) {
