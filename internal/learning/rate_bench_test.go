@@ -86,6 +86,42 @@ func BenchmarkClassPageAt100(b *testing.B) {
 	}
 }
 
+// schoolPageRate is the school pages opened a second at the peak: half a
+// million pupils are in the order of 1,000 schools; if each school's page were opened 60 times in the
+// busiest hour (the head, the staff and the commune checking on a deadline
+// day), that is 1,000 × 60 / 3,600 ≈ 17 pages a second: 20/s is the whole
+// province at its peak on one instance.
+const schoolPageRate = 20
+
+// BenchmarkSchoolPageAt20 is BenchmarkSchoolPage's page (50 classes of 40
+// students × 3 courses) at 20 pages a second (CIVITAS_SCHOOLPAGE_RATE to
+// change).
+func BenchmarkSchoolPageAt20(b *testing.B) {
+	rate, err := loadtest.RateFromEnv("CIVITAS_SCHOOLPAGE_RATE", schoolPageRate)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dur, err := loadtest.DurationFromEnv(10 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	warmup, err := loadtest.WarmupFromEnv(2 * time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newPageSite(b, 50, 40)
+	get := func() error { return s.get("/learning/teach/schools/S-BENCH", "school-total") }
+	for range 20 {
+		if err := get(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		openLoop(b, loadtest.Config{Rate: rate, Duration: dur, Warmup: warmup}, get, "pages/s")
+	}
+}
+
 // openLoop runs op at cfg's rate and reports what it measured.
 func openLoop(b *testing.B, cfg loadtest.Config, op func() error, unit string) {
 	b.Helper()
