@@ -144,6 +144,10 @@ func (d *DB) checkpoints() {
 			// Nothing was written since the last tick: the writer is idle,
 			// and a TRUNCATE holds up no one.
 			r, err = d.checkpointMode(ctx, "TRUNCATE")
+		case int64(r.Frames)*frame > 2*restartAbove:
+			// The writer did not find the moment (a reader stayed on the
+			// log each time): make it, holding the writer out briefly.
+			r, err = d.checkpointMode(ctx, "RESTART")
 		case int64(r.Frames)*frame > restartAbove:
 			r, err = d.restartLog(ctx)
 		}
