@@ -85,14 +85,16 @@ const checkpointEvery = 200 * time.Millisecond
 const WriterPragmas = "PRAGMA threads = 0; PRAGMA cache_size = -32000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0"
 
 // restartAbove is the length of the log (its frames) above which the
-// background checkpointer, once PASSIVE has copied the frames back, runs a
-// RESTART checkpoint. PASSIVE copies frames but never lets the log start
-// again from the beginning: under steady load a reader is always reading
-// from it, the writer never finds the moment to start it over, and the
-// file grows without bound (806 MB in six minutes of token load). RESTART
-// waits, briefly, until the readers read from the database file alone;
-// the next write then starts the log over, and journal_size_limit (64 MiB)
-// cuts the file back at that moment if it had grown past that.
+// background checkpointer, once PASSIVE has copied the frames back, has the
+// log started over (restartLog). PASSIVE copies frames but never lets the
+// log start again from the beginning: under steady load a reader is always
+// reading from it, the writer never finds the moment to start it over, and
+// the file grows without bound (806 MB in six minutes of token load). At
+// twice this length, when the writer still has not found the moment, a
+// RESTART waits, briefly, until the readers read from the database file
+// alone. After either, the next write starts the log over, and
+// journal_size_limit (64 MiB) cuts the file back at that moment if it had
+// grown past that.
 //
 // It is not TRUNCATE: truncating the file (and giving its blocks back to
 // the filesystem) while holding the writer out made every write wait
@@ -111,8 +113,9 @@ const truncateWait = 50 * time.Millisecond
 
 // checkpoints copies committed WAL frames into the database file on its own
 // connection. PASSIVE never blocks the writer or the readers; when the log
-// has grown past restartAbove a RESTART lets the writer start it over, and
-// when nothing was written for a tick a TRUNCATE gives the disk back.
+// has grown past restartAbove the writer is given the moment to start it
+// over (restartLog, then RESTART), and when nothing was written for a tick a
+// TRUNCATE gives the disk back.
 func (d *DB) checkpoints() {
 	defer close(d.ckptDone)
 	t := time.NewTicker(checkpointEvery)
