@@ -127,6 +127,12 @@ func (d *DB) checkpoints() {
 		frame = page + 24
 	}
 	last := -1 // frames in the log at the previous tick
+	// copiedAll: the last restartLog copied every frame back, so what keeps
+	// the log from starting over is only readers of its last frames, which
+	// a RESTART waits out in a moment. When it could not (a long reader,
+	// such as a backup, holds an old snapshot), a RESTART would hold the
+	// writer out for its whole wait, tick after tick, and still fail.
+	copiedAll := false
 	for {
 		select {
 		case <-d.ckptStop:
@@ -147,12 +153,15 @@ func (d *DB) checkpoints() {
 			// Nothing was written since the last tick: the writer is idle,
 			// and a TRUNCATE holds up no one.
 			r, err = d.checkpointMode(ctx, "TRUNCATE")
-		case int64(r.Frames)*frame > 2*restartAbove:
+		case int64(r.Frames)*frame > 2*restartAbove && copiedAll:
 			// The writer did not find the moment (a reader stayed on the
-			// log each time): make it, holding the writer out briefly.
+			// log's last frames each time): make it, holding the writer
+			// out briefly.
 			r, err = d.checkpointMode(ctx, "RESTART")
+			copiedAll = false
 		case int64(r.Frames)*frame > restartAbove:
 			r, err = d.restartLog(ctx)
+			copiedAll = err == nil && !r.Busy
 		}
 		if err == nil {
 			last = r.Frames
