@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"strings"
+	"time"
 
 	"civitas/internal/db"
 	"civitas/internal/kernel"
@@ -22,9 +23,74 @@ import (
 // message when a unique index cannot be built.
 var secondaryIndexes = []struct{ name, def, dup string }{
 	{"persons_citizen", "CREATE UNIQUE INDEX persons_citizen ON persons (citizen_id)", "error.registry.duplicate_citizen_id"},
-	{"persons_unit", "CREATE INDEX persons_unit ON persons (unit_code)", ""},
+	{"persons_unit", "CREATE INDEX persons_unit ON persons (unit_code, birth_date, died_on)", ""},
+	{"persons_died", "CREATE INDEX persons_died ON persons (died_on) WHERE died_on <> ''", ""},
 	{"insurance_cards_citizen", "CREATE UNIQUE INDEX insurance_cards_citizen ON insurance_cards (citizen_id)", "error.registry.duplicate_insurance_card"},
 	{"vehicles_owner", "CREATE INDEX vehicles_owner ON vehicles (owner_citizen_id)", ""},
+}
+
+// cellTriggers are the triggers of migration 0042 that keep the living
+// persons per unit and year of birth (person_year_cells). Like the
+// secondary indexes they are dropped during a bulk load into an empty
+// registry, and the cells are counted once at the end (EnsureIndexes):
+// firing for every row added a tenth to a demo load's CPU. The definitions
+// must match the migrations (PostgreSQL's function stays).
+var cellTriggers = map[db.Dialect][]struct{ name, def string }{
+	db.SQLite: {
+		{"persons_cells_insert", `CREATE TRIGGER IF NOT EXISTS persons_cells_insert AFTER INSERT ON persons WHEN NEW.died_on = '' BEGIN
+	INSERT INTO person_year_cells (unit_code, birth_year, living) VALUES (NEW.unit_code, CAST(substr(NEW.birth_date, 1, 4) AS INTEGER), 1)
+		ON CONFLICT (unit_code, birth_year) DO UPDATE SET living = living + 1;
+END`},
+		{"persons_cells_delete", `CREATE TRIGGER IF NOT EXISTS persons_cells_delete AFTER DELETE ON persons WHEN OLD.died_on = '' BEGIN
+	UPDATE person_year_cells SET living = living - 1
+		WHERE unit_code = OLD.unit_code AND birth_year = CAST(substr(OLD.birth_date, 1, 4) AS INTEGER);
+END`},
+		{"persons_cells_update", `CREATE TRIGGER IF NOT EXISTS persons_cells_update AFTER UPDATE OF unit_code, birth_date, died_on ON persons BEGIN
+	UPDATE person_year_cells SET living = living - 1
+		WHERE OLD.died_on = '' AND unit_code = OLD.unit_code AND birth_year = CAST(substr(OLD.birth_date, 1, 4) AS INTEGER);
+	INSERT INTO person_year_cells (unit_code, birth_year, living)
+		SELECT NEW.unit_code, CAST(substr(NEW.birth_date, 1, 4) AS INTEGER), 1 WHERE NEW.died_on = ''
+		ON CONFLICT (unit_code, birth_year) DO UPDATE SET living = living + 1;
+END`},
+	},
+	db.Postgres: {
+		{"persons_cells", `CREATE OR REPLACE TRIGGER persons_cells AFTER INSERT OR DELETE OR UPDATE OF unit_code, birth_date, died_on ON persons
+	FOR EACH ROW EXECUTE FUNCTION persons_cells()`},
+	},
+}
+
+// ensureCells puts back any cell trigger a bulk load dropped and, when one
+// was missing, counts the cells again from the persons, in one transaction.
+func (s *Service) ensureCells(ctx context.Context) error {
+	return s.db.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		missing := false
+		for _, tr := range cellTriggers[s.db.Dialect()] {
+			q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+			if s.db.Dialect() == db.Postgres {
+				q = "SELECT COUNT(*) FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal"
+			}
+			var n int
+			if err := tx.QueryRow(ctx, q, tr.name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			missing = true
+			if _, err := tx.Exec(ctx, tr.def); err != nil {
+				return err
+			}
+		}
+		if !missing {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM person_year_cells"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO person_year_cells (unit_code, birth_year, living)
+			SELECT unit_code, CAST(substr(birth_date, 1, 4) AS INTEGER), COUNT(*) FROM persons WHERE died_on = '' GROUP BY 1, 2`)
+		return err
+	})
 }
 
 // Bulk writes households and persons, with their health-insurance cards
@@ -58,7 +124,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 			return kernel.Wrap(err, "registry: ensure index %s", ix.name)
 		}
 	}
-	return nil
+	return kernel.Wrap(s.ensureCells(ctx), "registry: ensure the headcount triggers")
 }
 
 // StartBulk prepares a bulk load. When the population registry is empty it
@@ -78,6 +144,15 @@ func (s *Service) StartBulk(ctx context.Context) (*Bulk, error) {
 			}
 			if _, err := s.db.WritePool().ExecContext(ctx, "DROP INDEX IF EXISTS "+ix.name); err != nil {
 				return nil, kernel.Wrap(err, "registry: drop index %s", ix.name)
+			}
+		}
+		for _, tr := range cellTriggers[s.db.Dialect()] {
+			drop := "DROP TRIGGER IF EXISTS " + tr.name
+			if s.db.Dialect() == db.Postgres {
+				drop += " ON persons"
+			}
+			if _, err := s.db.WritePool().ExecContext(ctx, drop); err != nil {
+				return nil, kernel.Wrap(err, "registry: drop trigger %s", tr.name)
 			}
 		}
 		b.rebuild = true

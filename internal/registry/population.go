@@ -2,8 +2,10 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"civitas/internal/db"
 	"civitas/internal/kernel"
 )
 
@@ -17,7 +19,101 @@ type Headcount struct {
 // Population counts per commune the persons alive on day ("2006-01-02")
 // and the adults among them, for the adoption dashboards. A person counts
 // in the unit they are registered in now.
+//
+// It reads the living persons per unit and year of birth kept by the
+// database's triggers (person_year_cells, migration 0042) for the years
+// before the two that a day cuts through, the year of the day itself and
+// the year its adults were born in, and counts those two years and the
+// persons who died after the day from the indexes (persons_unit, which
+// carries the birth date and death beside the unit, and persons_died): some
+// ten thousand rows a read at 3,000,000 persons instead of all of them. populationScan is the
+// same count from the persons themselves.
 func (s *Service) Population(ctx context.Context, day string) (map[string]Headcount, error) {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return nil, kernel.E(kernel.Invalid, "error.invalid")
+	}
+	adultBorn := d.AddDate(-18, 0, 0)
+	out := map[string]Headcount{}
+	err = s.db.View(ctx, func(tx *db.Tx) error {
+		add := func(query string, args []any, pop, adults bool) error {
+			rows, err := tx.Query(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var unit string
+				var n int64
+				if err := rows.Scan(&unit, &n); err != nil {
+					return err
+				}
+				h := out[unit]
+				if pop {
+					h.Population += n
+				}
+				if adults {
+					h.Adults += n
+				}
+				out[unit] = h
+			}
+			return rows.Err()
+		}
+		yearStart := func(t time.Time) string { return fmt.Sprintf("%04d-01-01", t.Year()) }
+		living := `SELECT unit_code, SUM(living) FROM person_year_cells WHERE birth_year < ? GROUP BY unit_code`
+		// One range of persons_unit (unit, birth date, death) for each unit.
+		inYear := `SELECT u.code, (SELECT COUNT(*) FROM persons p WHERE p.unit_code = u.code AND p.birth_date >= ? AND p.birth_date <= ? AND p.died_on = '') FROM units u`
+		for _, q := range []struct {
+			query       string
+			args        []any
+			pop, adults bool
+		}{
+			// Born before the day's year: all of them; before the adults' year: the adults.
+			{living, []any{d.Year()}, true, false},
+			{living, []any{adultBorn.Year()}, false, true},
+			// Born in the day's year up to the day; in the adults' year up to 18 years before it.
+			{inYear, []any{yearStart(d), day}, true, false},
+			{inYear, []any{yearStart(adultBorn), adultBorn.Format(time.DateOnly)}, false, true},
+		} {
+			if err := add(q.query, q.args, q.pop, q.adults); err != nil {
+				return err
+			}
+		}
+		// Alive on the day, dead since: not in the cells of the living.
+		rows, err := tx.Query(ctx, `SELECT unit_code, birth_date FROM persons WHERE died_on <> '' AND died_on > ? AND birth_date <= ?`, day, day)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		adultDay := adultBorn.Format(time.DateOnly)
+		for rows.Next() {
+			var unit, born string
+			if err := rows.Scan(&unit, &born); err != nil {
+				return err
+			}
+			h := out[unit]
+			h.Population++
+			if born <= adultDay {
+				h.Adults++
+			}
+			out[unit] = h
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "registry: population")
+	}
+	for unit, h := range out {
+		if h.Population == 0 && h.Adults == 0 {
+			delete(out, unit)
+		}
+	}
+	return out, nil
+}
+
+// populationScan is Population counted from every person, for the tests
+// that hold the kept headcounts to it.
+func (s *Service) populationScan(ctx context.Context, day string) (map[string]Headcount, error) {
 	d, err := time.Parse(time.DateOnly, day)
 	if err != nil {
 		return nil, kernel.E(kernel.Invalid, "error.invalid")

@@ -1,0 +1,4 @@
+package registry
+
+// PopulationScan is populationScan for the external tests.
+var PopulationScan = (*Service).populationScan
