@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -151,6 +152,23 @@ func (p statsPopulation) Population(ctx context.Context, day string) (map[string
 	out := make(map[string]stats.Headcount, len(m))
 	for k, h := range m {
 		out[k] = stats.Headcount{Population: h.Population, Adults: h.Adults}
+	}
+	return out, nil
+}
+
+var _ stats.HeadcountRecounter = statsPopulation{}
+
+// RecountHeadcounts checks the registry's kept headcounts for a rebuild:
+// each cell that differs is a figure of the living persons of a unit born
+// in a year.
+func (p statsPopulation) RecountHeadcounts(ctx context.Context, fix bool) ([]stats.Difference, error) {
+	ds, err := p.reg.RecountHeadcounts(ctx, fix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]stats.Difference, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, stats.Difference{Indicator: fmt.Sprintf("living persons born in %d", d.BirthYear), Unit: d.Unit, Kept: d.Kept, Counted: d.Counted})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -189,6 +190,26 @@ func TestStatsIndicatorsLive(t *testing.T) {
 	}
 	if diffs, err := s.a.Stats().Rebuild(s.ctx, false); err != nil || len(diffs) != 0 {
 		t.Fatalf("rebuild after correction: %v %v", diffs, err)
+	}
+	// A headcount the registry keeps, tampered with: found, and corrected.
+	var cellUnit string
+	var year int
+	if err := s.a.db.Update(s.ctx, s.a.clock.Now(), func(tx *db.Tx) error {
+		if err := tx.QueryRow(s.ctx, "SELECT unit_code, birth_year FROM person_year_cells WHERE living > 0 ORDER BY unit_code, birth_year LIMIT 1").Scan(&cellUnit, &year); err != nil {
+			return err
+		}
+		_, err := tx.Exec(s.ctx, "UPDATE person_year_cells SET living = living + 2 WHERE unit_code = ? AND birth_year = ?", cellUnit, year)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	diffs, err = s.a.Stats().Rebuild(s.ctx, true)
+	if err != nil || len(diffs) != 1 || diffs[0].Unit != cellUnit || diffs[0].Kept-diffs[0].Counted != 2 ||
+		diffs[0].Indicator != fmt.Sprintf("living persons born in %d", year) {
+		t.Fatalf("rebuild after tampering with a headcount: %v %v", diffs, err)
+	}
+	if diffs, err := s.a.Stats().Rebuild(s.ctx, false); err != nil || len(diffs) != 0 {
+		t.Fatalf("rebuild after correcting the headcount: %v %v", diffs, err)
 	}
 	check()
 }

@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"civitas/internal/db"
@@ -173,4 +176,85 @@ func (s *Service) AreaAdults(ctx context.Context, areaCode, day string) ([]Resid
 		out = append(out, r)
 	}
 	return out, kernel.Wrap(rows.Err(), "registry: area adults")
+}
+
+// HeadcountDifference is a cell of the kept headcounts (living persons of a
+// unit born in a year) that the persons do not bear out.
+type HeadcountDifference struct {
+	Unit      string
+	BirthYear int
+	Kept      int64
+	Counted   int64
+}
+
+// RecountHeadcounts counts the living persons per unit and year of birth
+// again from the persons and compares the counts with the cells the
+// triggers keep; with fix it corrects the cells that differ. The count runs
+// in a read transaction; a correction adds the difference seen there, so
+// the persons written meanwhile (which their triggers counted) stay counted.
+func (s *Service) RecountHeadcounts(ctx context.Context, fix bool) ([]HeadcountDifference, error) {
+	type cell struct {
+		unit string
+		year int
+	}
+	kept, counted := map[cell]int64{}, map[cell]int64{}
+	err := s.db.View(ctx, func(tx *db.Tx) error {
+		for _, q := range []struct {
+			query string
+			into  map[cell]int64
+		}{
+			{`SELECT unit_code, birth_year, living FROM person_year_cells`, kept},
+			{`SELECT unit_code, CAST(substr(birth_date, 1, 4) AS INTEGER), COUNT(*) FROM persons WHERE died_on = '' GROUP BY 1, 2`, counted},
+		} {
+			rows, err := tx.Query(ctx, q.query)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var c cell
+				var n int64
+				if err := rows.Scan(&c.unit, &c.year, &n); err != nil {
+					rows.Close()
+					return err
+				}
+				q.into[c] += n
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, kernel.Wrap(err, "registry: recount headcounts")
+	}
+	var diffs []HeadcountDifference
+	for c, n := range counted {
+		if kept[c] != n {
+			diffs = append(diffs, HeadcountDifference{Unit: c.unit, BirthYear: c.year, Kept: kept[c], Counted: n})
+		}
+	}
+	for c, n := range kept {
+		if _, ok := counted[c]; !ok && n != 0 {
+			diffs = append(diffs, HeadcountDifference{Unit: c.unit, BirthYear: c.year, Kept: n})
+		}
+	}
+	slices.SortFunc(diffs, func(a, b HeadcountDifference) int {
+		return cmp.Or(strings.Compare(a.Unit, b.Unit), cmp.Compare(a.BirthYear, b.BirthYear))
+	})
+	if !fix || len(diffs) == 0 {
+		return diffs, nil
+	}
+	err = s.db.Update(ctx, s.clock.Now(), func(tx *db.Tx) error {
+		for _, d := range diffs {
+			if _, err := tx.Exec(ctx, `INSERT INTO person_year_cells (unit_code, birth_year, living) VALUES (?, ?, ?)
+				ON CONFLICT (unit_code, birth_year) DO UPDATE SET living = person_year_cells.living + ?`,
+				d.Unit, d.BirthYear, d.Counted-d.Kept, d.Counted-d.Kept); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return diffs, kernel.Wrap(err, "registry: correct headcounts")
 }

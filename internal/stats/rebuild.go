@@ -44,6 +44,13 @@ func (d Difference) String() string {
 func (s *Service) Rebuild(ctx context.Context, fix bool) ([]Difference, error) {
 	today := tally.Day(s.o.Clock.Now())
 	var diffs []Difference
+	if hr, ok := s.o.Population.(HeadcountRecounter); ok {
+		d, err := hr.RecountHeadcounts(ctx, fix)
+		if err != nil {
+			return nil, err
+		}
+		diffs = append(diffs, d...)
+	}
 	for _, src := range s.sources {
 		counted, err := src.Recount(ctx)
 		if err != nil {

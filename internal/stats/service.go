@@ -42,6 +42,13 @@ type Population interface {
 	Population(ctx context.Context, day string) (map[string]Headcount, error)
 }
 
+// HeadcountRecounter is a Population whose headcounts are kept as the
+// persons change (the registry's): Rebuild has it count them again from
+// the persons, and correct them with fix.
+type HeadcountRecounter interface {
+	RecountHeadcounts(ctx context.Context, fix bool) ([]Difference, error)
+}
+
 // Signers counts per commune the holders who signed in [from, to) (signing).
 type Signers interface {
 	ActiveHolders(ctx context.Context, from, to time.Time) (map[string]int64, error)
