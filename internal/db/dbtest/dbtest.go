@@ -46,11 +46,25 @@ func Migrated(t testing.TB) string {
 	if server == "" {
 		return ""
 	}
-	tmpl, err := template(server)
-	if err != nil {
-		t.Fatalf("dbtest: %v", err)
+	for try := 0; ; try++ {
+		tmpl, err := template(server)
+		if err != nil {
+			t.Fatalf("dbtest: %v", err)
+		}
+		dsn, err := createDB(t, tmpl)
+		// A test run of other migrations (another checkout) drops the
+		// templates it does not use, this run's too: build it again.
+		if err != nil && strings.Contains(err.Error(), "SQLSTATE 3D000") && try < 3 {
+			templates.Lock()
+			delete(templates.name, server)
+			templates.Unlock()
+			continue
+		}
+		if err != nil {
+			t.Fatalf("dbtest: %v", err)
+		}
+		return dsn
 	}
-	return create(t, tmpl)
 }
 
 var templates struct {
@@ -152,13 +166,23 @@ func template(server string) (string, error) {
 // create makes a fresh database for t, a copy of tmpl when it is not "".
 func create(t testing.TB, tmpl string) string {
 	t.Helper()
+	dsn, err := createDB(t, tmpl)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	return dsn
+}
+
+// createDB is create, returning its error.
+func createDB(t testing.TB, tmpl string) (string, error) {
+	t.Helper()
 	server := os.Getenv(EnvPostgres)
 	if server == "" {
-		return ""
+		return "", nil
 	}
 	admin, err := sql.Open("pgx", server)
 	if err != nil {
-		t.Fatalf("dbtest: open postgres: %v", err)
+		return "", fmt.Errorf("open postgres: %w", err)
 	}
 	name := "civitas_test_" + strings.ToLower(kernel.NewID()[:16])
 	stmt := "CREATE DATABASE " + name
@@ -167,13 +191,13 @@ func create(t testing.TB, tmpl string) string {
 	}
 	if _, err := admin.Exec(stmt); err != nil {
 		admin.Close()
-		t.Fatalf("dbtest: create database: %v", err)
+		return "", fmt.Errorf("create database: %w", err)
 	}
 	// A test's database need not survive a crash of the server: its commits
 	// do not wait for the WAL to reach the disk.
 	if _, err := admin.Exec("ALTER DATABASE " + name + " SET synchronous_commit = off"); err != nil {
 		admin.Close()
-		t.Fatalf("dbtest: set up database: %v", err)
+		return "", fmt.Errorf("set up database: %w", err)
 	}
 	t.Cleanup(func() {
 		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
@@ -183,10 +207,10 @@ func create(t testing.TB, tmpl string) string {
 	})
 	u, err := url.Parse(server)
 	if err != nil {
-		t.Fatalf("dbtest: bad %s: %v", EnvPostgres, err)
+		return "", fmt.Errorf("bad %s: %w", EnvPostgres, err)
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
 }
 
 // Open returns a fresh migrated database for t, closed when t ends. On
