@@ -32,9 +32,10 @@ var secondaryIndexes = []struct{ name, def, dup string }{
 // cellTriggers are the triggers of migration 0042 that keep the living
 // persons per unit and year of birth (person_year_cells). Like the
 // secondary indexes they are dropped during a bulk load into an empty
-// registry, and the cells are counted once at the end (EnsureIndexes):
-// firing for every row added a tenth to a demo load's CPU. The definitions
-// must match the migrations (PostgreSQL's function stays).
+// registry, and the cells are counted once at the end (EnsureIndexes), so
+// that the load's rows stay plain appends with no upsert beside each. The
+// definitions must match the migrations (PostgreSQL's function stays;
+// TestCellTriggersMatchTheMigration holds them to each other).
 var cellTriggers = map[db.Dialect][]struct{ name, def string }{
 	db.SQLite: {
 		{"persons_cells_insert", `CREATE TRIGGER IF NOT EXISTS persons_cells_insert AFTER INSERT ON persons WHEN NEW.died_on = '' BEGIN

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
 	"civitas/internal/db"
+	"civitas/internal/db/dbtest"
 	"civitas/internal/registry"
 )
 
@@ -148,5 +150,36 @@ func TestEnsureIndexesPutsBackTheHeadcounts(t *testing.T) {
 	add("099199000002")
 	if !same() {
 		t.Fatal("the trigger was not put back")
+	}
+}
+
+// TestCellTriggersMatchTheMigration: the triggers a bulk load puts back
+// are the ones migration 0042 made (a database that was never bulk-loaded
+// keeps the migration's).
+func TestCellTriggersMatchTheMigration(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	norm := func(s string) string {
+		s = strings.Replace(s, "CREATE TRIGGER IF NOT EXISTS", "CREATE TRIGGER", 1)
+		s = strings.Replace(s, "CREATE OR REPLACE TRIGGER", "CREATE TRIGGER", 1)
+		s = strings.ReplaceAll(s, " ON public.persons ", " ON persons ")
+		return strings.Join(strings.Fields(s), " ")
+	}
+	trs := registry.CellTriggers(d.Dialect())
+	if len(trs) == 0 {
+		t.Fatal("no triggers for", d.Dialect())
+	}
+	for _, tr := range trs {
+		q := "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+		if d.Dialect() == db.Postgres {
+			q = "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal"
+		}
+		var made string
+		if err := d.QueryRow(ctx, q, tr.Name).Scan(&made); err != nil {
+			t.Fatalf("%s: %v", tr.Name, err)
+		}
+		if norm(made) != norm(tr.Def) {
+			t.Errorf("%s:\nmigration: %s\nbulk load: %s", tr.Name, norm(made), norm(tr.Def))
+		}
 	}
 }
