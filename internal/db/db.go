@@ -72,6 +72,11 @@ type DB struct {
 	ckptStop chan struct{}
 	ckptDone chan struct{}
 	ckptHold atomic.Int32 // PauseCheckpoints calls not yet resumed
+	// ckptMu makes the background checkpointer's tick and a Checkpoint call
+	// take turns: the tick may checkpoint on the writer's connection
+	// (restartLog), beside which a TRUNCATE on the checkpointer's would find
+	// the log busy and give up.
+	ckptMu sync.Mutex
 }
 
 // checkpointEvery is how often the WAL is copied back into the database
@@ -143,30 +148,39 @@ func (d *DB) checkpoints() {
 			last = -1
 			continue
 		}
-		// An error (a busy file during a backup) is retried at the next tick.
-		r, err := d.checkpointMode(ctx, "PASSIVE")
-		if err != nil {
-			continue
-		}
-		switch {
-		case r.Frames == last && r.Checkpointed == r.Frames && r.WALBytes > 0:
-			// Nothing was written since the last tick: the writer is idle,
-			// and a TRUNCATE holds up no one.
-			r, err = d.checkpointMode(ctx, "TRUNCATE")
-		case int64(r.Frames)*frame > 2*restartAbove && copiedAll:
-			// The writer did not find the moment (a reader stayed on the
-			// log's last frames each time): make it, holding the writer
-			// out briefly.
-			r, err = d.checkpointMode(ctx, "RESTART")
-			copiedAll = false
-		case int64(r.Frames)*frame > restartAbove:
-			r, err = d.restartLog(ctx)
-			copiedAll = err == nil && !r.Busy
-		}
-		if err == nil {
-			last = r.Frames
-		}
+		copiedAll, last = d.tick(ctx, frame, copiedAll, last)
 	}
+}
+
+// tick is one turn of the background checkpointer; it returns what the
+// next turn needs to know.
+func (d *DB) tick(ctx context.Context, frame int64, copiedAll bool, last int) (bool, int) {
+	d.ckptMu.Lock()
+	defer d.ckptMu.Unlock()
+	// An error (a busy file during a backup) is retried at the next tick.
+	r, err := d.checkpointMode(ctx, "PASSIVE")
+	if err != nil {
+		return copiedAll, last
+	}
+	switch {
+	case r.Frames == last && r.Checkpointed == r.Frames && r.WALBytes > 0:
+		// Nothing was written since the last tick: the writer is idle,
+		// and a TRUNCATE holds up no one.
+		r, err = d.checkpointMode(ctx, "TRUNCATE")
+	case int64(r.Frames)*frame > 2*restartAbove && copiedAll:
+		// The writer did not find the moment (a reader stayed on the
+		// log's last frames each time): make it, holding the writer
+		// out briefly.
+		r, err = d.checkpointMode(ctx, "RESTART")
+		copiedAll = false
+	case int64(r.Frames)*frame > restartAbove:
+		r, err = d.restartLog(ctx)
+		copiedAll = err == nil && !r.Busy
+	}
+	if err == nil {
+		last = r.Frames
+	}
+	return copiedAll, last
 }
 
 // PauseCheckpoints stops the background checkpointer until resume is
@@ -198,6 +212,8 @@ func (d *DB) Checkpoint(ctx context.Context) (CheckpointResult, error) {
 	if d.ckpt == nil {
 		return CheckpointResult{}, nil
 	}
+	d.ckptMu.Lock()
+	defer d.ckptMu.Unlock()
 	return d.checkpoint(ctx)
 }
 
