@@ -61,43 +61,28 @@ const classPageRate = 100
 // courses, every read logged) at 100 pages a second
 // (CIVITAS_CLASSPAGE_RATE to change).
 func BenchmarkClassPageAt100(b *testing.B) {
-	rate, err := loadtest.RateFromEnv("CIVITAS_CLASSPAGE_RATE", classPageRate)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dur, err := loadtest.DurationFromEnv(10 * time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	warmup, err := loadtest.WarmupFromEnv(2 * time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := newPageSite(b, 1, 40)
-	get := func() error { return s.get("/learning/teach/classes/C00", `class="card student"`) }
-	for range 20 {
-		if err := get(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	for range b.N {
-		openLoop(b, loadtest.Config{Rate: rate, Duration: dur, Warmup: warmup}, get, "pages/s")
-	}
+	pageAt(b, "CIVITAS_CLASSPAGE_RATE", classPageRate, 1, "/learning/teach/classes/C00", `class="card student"`)
 }
 
 // schoolPageRate is the school pages opened a second at the peak: half a
-// million pupils are in the order of 1,000 schools; if each school's page were opened 60 times in the
-// busiest hour (the head, the staff and the commune checking on a deadline
-// day), that is 1,000 × 60 / 3,600 ≈ 17 pages a second: 20/s is the whole
-// province at its peak on one instance.
+// million pupils are in the order of 1,000 schools; if each school's page
+// were opened 60 times in the busiest hour (the head, the staff and the
+// commune checking on a deadline day), that is 1,000 × 60 / 3,600 ≈ 17
+// pages a second: 20/s is the whole province at its peak on one instance.
 const schoolPageRate = 20
 
 // BenchmarkSchoolPageAt20 is BenchmarkSchoolPage's page (50 classes of 40
 // students × 3 courses) at 20 pages a second (CIVITAS_SCHOOLPAGE_RATE to
 // change).
 func BenchmarkSchoolPageAt20(b *testing.B) {
-	rate, err := loadtest.RateFromEnv("CIVITAS_SCHOOLPAGE_RATE", schoolPageRate)
+	pageAt(b, "CIVITAS_SCHOOLPAGE_RATE", schoolPageRate, 50, "/learning/teach/schools/S-BENCH", "school-total")
+}
+
+// pageAt opens a teacher's page of a school of classes × 40 students at
+// the rate in env (def by default) and reports what it measured; want is
+// a piece of the page that shows it was rendered.
+func pageAt(b *testing.B, env string, def float64, classes int, path, want string) {
+	rate, err := loadtest.RateFromEnv(env, def)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,8 +94,8 @@ func BenchmarkSchoolPageAt20(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := newPageSite(b, 50, 40)
-	get := func() error { return s.get("/learning/teach/schools/S-BENCH", "school-total") }
+	s := newPageSite(b, classes, 40)
+	get := func() error { return s.get(path, want) }
 	for range 20 {
 		if err := get(); err != nil {
 			b.Fatal(err)
