@@ -62,33 +62,47 @@ END`},
 
 // ensureCells puts back any cell trigger a bulk load dropped and, when one
 // was missing, counts the cells again from the persons, in one transaction.
+// It looks in a read first, so that a start with every trigger in place
+// (nearly all of them) takes no write lock.
 func (s *Service) ensureCells(ctx context.Context) error {
-	return s.db.Update(ctx, time.Now(), func(tx *db.Tx) error {
-		missing := false
+	missing := func(tx *db.Tx) ([]string, error) {
+		q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+		if s.db.Dialect() == db.Postgres {
+			q = "SELECT COUNT(*) FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal"
+		}
+		var defs []string
 		for _, tr := range cellTriggers[s.db.Dialect()] {
-			q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?"
-			if s.db.Dialect() == db.Postgres {
-				q = "SELECT COUNT(*) FROM pg_trigger WHERE tgname = ? AND NOT tgisinternal"
-			}
 			var n int
 			if err := tx.QueryRow(ctx, q, tr.name).Scan(&n); err != nil {
-				return err
+				return nil, err
 			}
-			if n > 0 {
-				continue
-			}
-			missing = true
-			if _, err := tx.Exec(ctx, tr.def); err != nil {
-				return err
+			if n == 0 {
+				defs = append(defs, tr.def)
 			}
 		}
-		if !missing {
-			return nil
+		return defs, nil
+	}
+	var defs []string
+	if err := s.db.View(ctx, func(tx *db.Tx) (err error) {
+		defs, err = missing(tx)
+		return err
+	}); err != nil || len(defs) == 0 {
+		return err
+	}
+	return s.db.Update(ctx, time.Now(), func(tx *db.Tx) error {
+		defs, err := missing(tx) // again, under the write lock
+		if err != nil || len(defs) == 0 {
+			return err
+		}
+		for _, def := range defs {
+			if _, err := tx.Exec(ctx, def); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM person_year_cells"); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO person_year_cells (unit_code, birth_year, living)
+		_, err = tx.Exec(ctx, `INSERT INTO person_year_cells (unit_code, birth_year, living)
 			SELECT unit_code, CAST(substr(birth_date, 1, 4) AS INTEGER), COUNT(*) FROM persons WHERE died_on = '' GROUP BY 1, 2`)
 		return err
 	})
