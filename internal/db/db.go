@@ -421,7 +421,17 @@ func openSQLite(ctx context.Context, path string, readers int) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("db: open sqlite %s: %w", filepath.Base(path), err)
 	}
-	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	// A reader keeps SQLite's default page cache of 2 MB, not the writer's
+	// 32 MB. A read transaction that starts after any commit finds its
+	// cache stale and empties it whole, and a commit comes every few
+	// milliseconds in a serving process; so a big cache is rarely read
+	// again, only freed and filled anew, and the allocator under the
+	// transpiled SQLite hands freed memory past 4 MiB back to the kernel
+	// one 64 KiB region (one madvise) at a time, then faults it back in.
+	// A worklist page, whose read of an area takes 3,600 pages, took 229 ms
+	// of CPU with 32 MB, 146 ms with 8 MB, 63 ms with 2 MB while each view
+	// committed its data-use log (docs/benchmarks.md, "Adoption").
+	read, err := sql.Open("sqlite", file+"&_pragma=busy_timeout(15000)&_pragma=cache_size(-2000)&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("db: open sqlite readers: %w", err)
