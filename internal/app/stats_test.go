@@ -361,6 +361,15 @@ func TestStatsWorklist(t *testing.T) {
 	if st, _ := page(staff, "/officer/worklist?unit="+commune+"&area=nowhere"); st != http.StatusBadRequest {
 		t.Fatalf("bad area: %d", st)
 	}
+	for _, bad := range []string{"0", "two", "99"} {
+		if st, body := page(staff, path+"&page="+bad); st != http.StatusBadRequest || !strings.Contains(body, "không có trang") {
+			t.Fatalf("page %s: %d %.2000s", bad, st, body)
+		}
+	}
+	// The whole list to print: the same people, without the forms.
+	if st, body := page(staff, path+"&all=1"); st != http.StatusOK || !strings.Contains(body, s.person.FullName) || strings.Contains(body, "/officer/worklist/outcome") {
+		t.Fatalf("whole list: %d %.3000s", st, body)
+	}
 	// The letters for those without a phone: a PDF qpdf finds sound, one
 	// page a person after the list, each a logged read.
 	// (The demo gives most adults a phone: one of this area loses theirs.)
@@ -412,7 +421,7 @@ func TestStatsWorklist(t *testing.T) {
 	if err := s.a.Stats().MarkOutcome(s.ctx, o, commune, area, s.person.CitizenID, "vanished"); err == nil {
 		t.Fatal("a bad outcome was kept")
 	}
-	w, err := s.a.Stats().Worklist(s.ctx, o, commune, area, stats.NeedSignature)
+	w, err := s.a.Stats().Worklist(s.ctx, o, commune, area, stats.NeedSignature, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +436,7 @@ func TestStatsWorklist(t *testing.T) {
 	if !found {
 		t.Fatalf("%s not listed with the outcome: %+v", s.person.CitizenID, w)
 	}
-	if _, err := s.a.Stats().Worklist(s.ctx, stats.Official{AccountID: s.stranger.ID}, commune, area, ""); err == nil {
+	if _, err := s.a.Stats().Worklist(s.ctx, stats.Official{AccountID: s.stranger.ID}, commune, area, "", 1); err == nil {
 		t.Fatal("a citizen without a post saw a worklist")
 	}
 }

@@ -18,7 +18,7 @@ func (s *Service) Letters(ctx context.Context, o Official, commune, area string)
 	if s.o.Font == nil {
 		return nil, kernel.E(kernel.NotFound, "error.not_found")
 	}
-	w, err := s.worklist(ctx, o, commune, area, "", func(r Resident) bool {
+	w, err := s.worklist(ctx, o, commune, area, "", 0, func(r Resident) bool {
 		return !r.OwnPhone && (NeedOf(r) == NeedLevel2 || NeedOf(r) == NeedActivation)
 	}, "stats.letters")
 	if err != nil {

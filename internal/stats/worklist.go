@@ -132,14 +132,56 @@ type ListedResident struct {
 	Outcome string
 }
 
-// Worklist is the residents of an area still lacking something.
+// Worklist is the residents of an area still lacking something: a page of
+// them, or all of them for printing.
 type Worklist struct {
 	Commune    Unit
 	Area       Area
 	Need       string // "" for every need
 	Households []Household
-	Count      int
-	NoPhone    int
+	// Count and NoPhone are of the whole list, every page.
+	Count   int
+	NoPhone int
+	// Page is the page listed (from 1), 0 when the whole list is; Pages
+	// is how many pages the list has.
+	Page, Pages int
+}
+
+// Prev is the page before w's, 0 for none.
+func (w Worklist) Prev() int {
+	if w.Page > 1 {
+		return w.Page - 1
+	}
+	return 0
+}
+
+// Next is the page after w's, 0 for none.
+func (w Worklist) Next() int {
+	if w.Page > 0 && w.Page < w.Pages {
+		return w.Page + 1
+	}
+	return 0
+}
+
+// PageSize is the most residents a worklist page lists. A page holds
+// whole households, so a household larger than that has a page of its
+// own. A list of an area's 1,500 adults on one page is a megabyte and
+// more for an old phone, and every person on it a read of their data.
+const PageSize = 100
+
+// paginate splits households into pages of at most PageSize residents.
+func paginate(hs []Household) [][]Household {
+	var out [][]Household
+	n := 0
+	for i, h := range hs {
+		if i == 0 || n+len(h.Residents) > PageSize {
+			out = append(out, nil)
+			n = 0
+		}
+		out[len(out)-1] = append(out[len(out)-1], h)
+		n += len(h.Residents)
+	}
+	return out
 }
 
 // PurposeWorklist is the purpose a worklist view is logged with.
@@ -147,20 +189,24 @@ const PurposeWorklist = "stats.adoption_outreach"
 
 // Worklist lists the adults of an area of commune who still lack a level-2
 // account, its activation or a signature (need "" for all), by household,
-// for an official whose post serves the commune. Every resident listed is
-// a read of their data, written to the data-use log with its purpose.
-func (s *Service) Worklist(ctx context.Context, o Official, commune, area, need string) (Worklist, error) {
-	return s.worklist(ctx, o, commune, area, need, nil, "stats.worklist")
+// for an official whose post serves the commune: page page of the list
+// (from 1), or the whole list for page 0. Every resident listed is a read
+// of their data, written to the data-use log with its purpose.
+func (s *Service) Worklist(ctx context.Context, o Official, commune, area, need string, page int) (Worklist, error) {
+	return s.worklist(ctx, o, commune, area, need, page, nil, "stats.worklist")
 }
 
-// worklist lists the residents keep accepts (nil: all) and logs each
-// listed resident's read on channel.
-func (s *Service) worklist(ctx context.Context, o Official, commune, area, need string, keep func(Resident) bool, channel string) (Worklist, error) {
+// worklist lists the residents keep accepts (nil: all), on page page (0:
+// every page), and logs each listed resident's read on channel.
+func (s *Service) worklist(ctx context.Context, o Official, commune, area, need string, page int, keep func(Resident) bool, channel string) (Worklist, error) {
 	if s.o.Residents == nil || s.o.Areas == nil {
 		return Worklist{}, kernel.E(kernel.NotFound, "error.not_found")
 	}
 	if need != "" && !slices.Contains(Needs(), need) {
 		return Worklist{}, kernel.E(kernel.Invalid, "stats.error.bad_need", need)
+	}
+	if page < 0 {
+		return Worklist{}, kernel.E(kernel.Invalid, "stats.error.bad_page", itoa(int64(page)))
 	}
 	t, err := s.Tree(ctx)
 	if err != nil {
@@ -195,36 +241,45 @@ func (s *Service) worklist(ctx context.Context, o Official, commune, area, need 
 	}); err != nil {
 		return Worklist{}, kernel.Wrap(err, "stats: outcomes")
 	}
-	w := Worklist{Commune: u, Area: areas[i], Need: need}
-	var listed []ListedResident
+	w := Worklist{Commune: u, Area: areas[i], Need: need, Page: page}
 	for _, r := range rs {
 		n := NeedOf(r)
 		if n == "" || (need != "" && n != need) || (keep != nil && !keep(r)) {
 			continue
 		}
-		listed = append(listed, ListedResident{Resident: r, Need: n, Outcome: outcomes[r.CitizenID]})
-	}
-	for _, r := range listed {
 		if len(w.Households) == 0 || w.Households[len(w.Households)-1].ID != r.HouseholdID {
 			w.Households = append(w.Households, Household{ID: r.HouseholdID, Address: r.Address})
 		}
 		h := &w.Households[len(w.Households)-1]
-		h.Residents = append(h.Residents, r)
+		h.Residents = append(h.Residents, ListedResident{Resident: r, Need: n, Outcome: outcomes[r.CitizenID]})
 		w.Count++
 		if !r.OwnPhone {
 			w.NoPhone++
 		}
 	}
-	if len(listed) == 0 {
+	ps := paginate(w.Households)
+	w.Pages = max(len(ps), 1)
+	if page > w.Pages {
+		return Worklist{}, kernel.E(kernel.Invalid, "stats.error.bad_page", itoa(int64(page)))
+	}
+	if page > 0 {
+		w.Households = nil
+		if len(ps) > 0 {
+			w.Households = ps[page-1]
+		}
+	}
+	if len(w.Households) == 0 {
 		return w, nil
 	}
-	// The view is a read of each listed person's data.
+	// The view is a read of the data of each person it lists.
 	err = s.o.DB.Update(ctx, s.o.Clock.Now(), func(tx *db.Tx) error {
-		for _, r := range listed {
-			if err := s.o.UseLog.Record(ctx, tx, kernel.DataUse{Subject: r.CitizenID, Agency: post.Agency, ReaderName: post.AgencyName,
-				Channel: channel, Service: "adoption_worklist", Fields: []string{"full_name", "birth_date", "address", "own_phone", "eid_level", "signature"},
-				Purpose: PurposeWorklist, CaseRef: area}); err != nil {
-				return err
+		for _, h := range w.Households {
+			for _, r := range h.Residents {
+				if err := s.o.UseLog.Record(ctx, tx, kernel.DataUse{Subject: r.CitizenID, Agency: post.Agency, ReaderName: post.AgencyName,
+					Channel: channel, Service: "adoption_worklist", Fields: []string{"full_name", "birth_date", "address", "own_phone", "eid_level", "signature"},
+					Purpose: PurposeWorklist, CaseRef: area}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

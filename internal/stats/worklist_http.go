@@ -132,7 +132,12 @@ func (h *pages) worklist(w http.ResponseWriter, r *http.Request) {
 	}
 	if area := q.Get("area"); area != "" {
 		need := q.Get("need")
-		list, err := h.s.Worklist(ctx, o, unit, area, need)
+		page, err := pageParam(q)
+		if err != nil {
+			h.web.Error(w, r, err)
+			return
+		}
+		list, err := h.s.Worklist(ctx, o, unit, area, need, page)
 		if err != nil {
 			h.web.Error(w, r, err)
 			return
@@ -149,6 +154,23 @@ func (h *pages) worklist(w http.ResponseWriter, r *http.Request) {
 	h.pages.Render(w, r, http.StatusOK, "stats_worklist", v)
 }
 
+// pageParam is the worklist page a query asks: page=N (from 1, the first
+// by default), or all=1 for the whole list to print (0).
+func pageParam(q url.Values) (int, error) {
+	if q.Get("all") == "1" {
+		return 0, nil
+	}
+	p := q.Get("page")
+	if p == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 {
+		return 0, kernel.E(kernel.Invalid, "stats.error.bad_page", p)
+	}
+	return n, nil
+}
+
 func (h *pages) outcome(w http.ResponseWriter, r *http.Request) {
 	o, r, ok := h.official(w, r)
 	if !ok {
@@ -159,5 +181,9 @@ func (h *pages) outcome(w http.ResponseWriter, r *http.Request) {
 		h.web.Error(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/officer/worklist?unit="+url.QueryEscape(unit)+"&area="+url.QueryEscape(area)+"&need="+url.QueryEscape(r.PostFormValue("need"))+"&marked=1", http.StatusSeeOther)
+	back := url.Values{"unit": {unit}, "area": {area}, "need": {r.PostFormValue("need")}, "marked": {"1"}}
+	if p, err := strconv.Atoi(r.PostFormValue("page")); err == nil && p > 1 {
+		back.Set("page", strconv.Itoa(p))
+	}
+	http.Redirect(w, r, "/officer/worklist?"+back.Encode(), http.StatusSeeOther)
 }
