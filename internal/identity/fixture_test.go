@@ -24,7 +24,7 @@ import (
 
 // fixture is a demo province with the identity service on a real database.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	db     *db.DB
 	clock  *kernel.ManualClock
@@ -40,7 +40,7 @@ var cheap = identity.PasswordParams{MemoryKiB: 64, Time: 1, Threads: 1}
 // newFixture makes the fixture; opts change the identity service's options.
 // The web server trusts 127.0.0.1 as a proxy, so a test browser names its
 // client address in X-Forwarded-For (browser.from).
-func newFixture(t *testing.T, opts ...func(*identity.Options)) *fixture {
+func newFixture(t testing.TB, opts ...func(*identity.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t)

@@ -17,7 +17,7 @@ import (
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	from string // the client address it claims through the trusted proxy; "" for 127.0.0.1

@@ -9,6 +9,7 @@ import (
 	"civitas/internal/db"
 	"civitas/internal/db/dbtest"
 	"civitas/internal/kernel"
+	"civitas/internal/pdf"
 	"civitas/internal/stats"
 	"civitas/internal/tally"
 )
@@ -82,4 +83,41 @@ func BenchmarkRebuild(b *testing.B) {
 			b.Fatal(diffs, err)
 		}
 	}
+}
+
+// BenchmarkLetters500 is the letters PDF of an area whose 500 adults have
+// no phone and no level-2 account: a cover listing them and a letter
+// each, in the system's font (issue 21 asks < 5 s); the data-use log is
+// counted in memory here, BenchmarkLetters in internal/app writes it.
+func BenchmarkLetters500(b *testing.B) {
+	font, err := pdf.SystemFont()
+	if err != nil {
+		b.Skip("no system font (fonts-dejavu-core):", err)
+	}
+	f, err := pdf.ParseFont(font)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := kernel.WithActor(context.Background(), kernel.System("bench"))
+	v := newVillage(126, false) // 504 adults in households of 1 to 7
+	v.rs = v.rs[:500]
+	log := reads{}
+	s, err := stats.New(stats.Options{DB: dbtest.Open(b), Clock: kernel.NewManualClock(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)),
+		Units: province, Residents: v, Areas: v, UseLog: log, Font: f})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := stats.Official{AccountID: "a1", Posts: []stats.Post{{Agency: "X99001.UBND", Unit: "99001"}}}
+	var size int
+	for b.Loop() {
+		out, err := s.Letters(ctx, o, "99001", "99001001")
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(out)
+	}
+	if log[v.rs[499].CitizenID] == 0 {
+		b.Fatal("the last letter was not logged")
+	}
+	b.ReportMetric(float64(size)/1024, "KiB/pdf")
 }
