@@ -3,6 +3,8 @@
 # province's dashboard, its indicators API and the communes' open data, read
 # over HTTP from `civitas serve` on the demo province, one request at a time
 # and then four at a time; p50, p99 and max from curl's own timings.
+# Then the worklist page and the letters PDF, as Go benchmarks over the
+# same province (BenchmarkWorklistAt, BenchmarkLetters in internal/app).
 # Usage: bash bench/stats.sh [persons] [requests]   (defaults 3000000, 300)
 # WORK=DIR reuses a province loaded there before (bench/ops.sh's WORK too:
 # its prov/ and kek), KEEP=1 keeps it.
@@ -33,3 +35,13 @@ for path in /stats /api/stats/v1/indicators '/open-data/indicators.csv?level=com
   echo "$path, one at a time: $(get "$path" "$n" | summary)"
   echo "$path, four at a time: $( (for _ in 1 2 3 4; do get "$path" $((n / 4)) & done; wait) | summary)"
 done
+# The worklist and the letters need an official's level-2 session, which
+# the Go benchmarks make in process on the same province (serve stopped
+# first, so that the two do not share the cores).
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+echo "## worklist (smallest commune of 20,000 persons or more, its largest area, first page) and letters"
+export CIVITAS_BENCH_PROVINCE="$work/prov" CIVITAS_BENCH_KEY_FILE="$work/kek"
+CIVITAS_LOAD_DURATION=30s go test ./internal/app/ -run XXX -bench 'WorklistAt' -benchtime 1x | grep -E '^Benchmark|commune|target'
+go test ./internal/app/ -run XXX -bench 'Letters$' -benchtime 5x | grep -E '^Benchmark|letters a PDF'
