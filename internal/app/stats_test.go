@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -366,6 +368,27 @@ func TestStatsWorklist(t *testing.T) {
 			t.Fatalf("page %s: %d %.2000s", bad, st, body)
 		}
 	}
+	// A visit marked from the page's form goes back to that page; when
+	// the list no longer reaches it, to the first.
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
+	if token == nil {
+		t.Fatalf("no form on the worklist:\n%.3000s", body)
+	}
+	form := url.Values{"csrf_token": {token[1]}, "unit": {commune}, "area": {area}, "need": {""}, "page": {"2"},
+		"citizen_id": {s.person.CitizenID}, "outcome": {stats.OutcomeDone}}
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/officer/worklist/outcome", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.base)
+	resp, err := staff.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if q := resp.Request.URL.Query(); resp.StatusCode != http.StatusOK || q.Get("page") != "2" || q.Get("marked") != "1" ||
+		!strings.Contains(string(marked), s.person.FullName) {
+		t.Fatalf("after marking: %d %s %.2000s", resp.StatusCode, resp.Request.URL, marked)
+	}
 	// The whole list to print: the same people, without the forms.
 	if st, body := page(staff, path+"&all=1"); st != http.StatusOK || !strings.Contains(body, s.person.FullName) || strings.Contains(body, "/officer/worklist/outcome") {
 		t.Fatalf("whole list: %d %.3000s", st, body)
@@ -379,7 +402,7 @@ func TestStatsWorklist(t *testing.T) {
 		AND p.died_on = '' AND p.citizen_id NOT IN (SELECT citizen_id FROM accounts) ORDER BY p.citizen_id LIMIT 1)`), area); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := staff.Get(s.base + "/officer/worklist/letters.pdf?unit=" + commune + "&area=" + area)
+	resp, err = staff.Get(s.base + "/officer/worklist/letters.pdf?unit=" + commune + "&area=" + area)
 	if err != nil {
 		t.Fatal(err)
 	}

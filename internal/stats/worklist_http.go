@@ -138,6 +138,11 @@ func (h *pages) worklist(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		list, err := h.s.Worklist(ctx, o, unit, area, need, page)
+		if v.Marked && page > 1 && kernel.ErrorCode(err) == kernel.Invalid {
+			// Back from marking a visit on a page the list no longer
+			// reaches (people left it meanwhile): its first page, not an error.
+			list, err = h.s.Worklist(ctx, o, unit, area, need, 1)
+		}
 		if err != nil {
 			h.web.Error(w, r, err)
 			return
