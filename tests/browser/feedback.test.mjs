@@ -16,9 +16,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { codes } from './totp.mjs';
 
 const base = process.env.CIVITAS_PUBLIC_URL || process.env.CIVITAS_URL;
 const bin = process.env.CIVITAS_BIN;
@@ -39,34 +39,7 @@ const pothole = Buffer.from('/9j/2wCEAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBc
 const civitas = (...args) => execFileSync(bin, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 const jsonLines = (text) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-function totpAt(text, step) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const off = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
-// codes hands out one-time codes the server still accepts, each for a
-// later 30-second step than the last, waiting when it must.
-function codes(secret) {
-  let last = -1;
-  return async () => {
-    for (;;) {
-      const now = Math.floor(Date.now() / 1000 / 30);
-      const step = Math.max(last + 1, now - 1);
-      if (step <= now + 1) {
-        last = step;
-        return totpAt(secret, step);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-}
 
 // addAccount gives a person an account; false when they have one already
 // (a second run against the same server).

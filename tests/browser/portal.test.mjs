@@ -18,11 +18,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { codes } from './totp.mjs';
 
 const base = process.env.CIVITAS_PUBLIC_URL || process.env.CIVITAS_URL;
 const bin = process.env.CIVITAS_BIN;
@@ -48,34 +48,7 @@ function addAccount(citizenID) {
   }
 }
 
-function totpAt(secret, step) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const off = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
-// codes hands out one-time codes the server still accepts, each of a later
-// 30-second step than the last, waiting when it must.
-function codes(secret) {
-  let last = -1;
-  return async () => {
-    for (;;) {
-      const now = Math.floor(Date.now() / 1000 / 30);
-      const step = Math.max(last + 1, now - 1);
-      if (step <= now + 1) {
-        last = step;
-        return totpAt(secret, step);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-}
 
 // The province's civil day, a few days back: the child's birthday.
 function daysAgo(n) {

@@ -10,11 +10,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { codes } from './totp.mjs';
 
 const base = process.env.CIVITAS_PUBLIC_URL || process.env.CIVITAS_URL;
 assert.ok(base && process.env.FIXTURE, 'CIVITAS_URL and FIXTURE must be set');
@@ -31,35 +31,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-function totpAt(text, step) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const off = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
-// codes hands out one-time codes the server still accepts: each for a
-// later 30-second step than the last (the server accepts one step either
-// side of now), waiting when it must.
-function codes(secret) {
-  let last = -1;
-  return async () => {
-    for (;;) {
-      const now = Math.floor(Date.now() / 1000 / 30);
-      const step = Math.max(last + 1, now - 1);
-      if (step <= now + 1) {
-        last = step;
-        return totpAt(secret, step);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-}
 
 // A one-page PDF 1.4, as a phone's "print to PDF" would make.
 function tinyPDF() {
