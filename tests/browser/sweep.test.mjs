@@ -30,12 +30,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { codes } from './totp.mjs';
 
 const base = process.env.CIVITAS_PUBLIC_URL || process.env.CIVITAS_URL;
 const bin = process.env.CIVITAS_BIN;
@@ -100,17 +100,6 @@ function pick(role, fits = () => true) {
   return p;
 }
 
-function totp(secret, step) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const off = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 async function submit(page, selector) {
   await Promise.all([page.waitForNavigation(), page.click(selector)]);
@@ -129,12 +118,11 @@ async function login(page, citizenID, otp = '') {
 async function level2(page, citizenID) {
   await page.goto(`${base}/account`);
   await page.click('#setup-totp');
-  const secret = (await page.textContent('#totp-secret')).trim();
-  const now = Math.floor(Date.now() / 30_000);
-  await page.fill('#otp', totp(secret, now));
+  const next = codes((await page.textContent('#totp-secret')).trim(), { past: false });
+  await page.fill('#otp', await next());
   await submit(page, 'form[action="/account/totp"] button');
   await submit(page, 'form[action="/logout"] button');
-  await login(page, citizenID, totp(secret, now + 1));
+  await login(page, citizenID, await next());
 }
 
 let browser;
